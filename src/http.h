@@ -1,0 +1,102 @@
+/*
+ * http.h - one worker's HTTP client: a libcurl easy handle kept alive
+ * between requests, JSON POSTs with timeouts and retries.
+ *
+ * Retry policy (after the OpenAI and Anthropic SDKs): 408, 409, 429 and
+ * every 5xx (529 included) are retried, as are connection failures and
+ * timeouts; 400, 401, 403, 404 and OpenAI's `insufficient_quota` 429 are not.
+ * `x-should-retry: true|false` from the server overrides the status rule.
+ * The wait before attempt k+1 is `retry-after-ms`, else `retry-after`
+ * (seconds or an HTTP date) when 0 < wait <= max_wait, else exponential
+ * backoff base * 2^k capped at `max_wait`, with full jitter.
+ *
+ * Thread-safety: a struct http belongs to one thread (libcurl easy handles
+ * must not be shared). curl_global_init must have run before http_init.
+ */
+#ifndef CAIGEN_HTTP_H
+#define CAIGEN_HTTP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "util.h"
+
+enum retry_cause {
+	RETRY_429 = 0,	/* rate limited */
+	RETRY_5XX,	/* server error, 529 overloaded included */
+	RETRY_408_409,
+	RETRY_CONNECT,	/* refused, reset, DNS */
+	RETRY_TIMEOUT,
+	RETRY_BODY,	/* 2xx whose body could not be used (caller asks) */
+	RETRY_CAUSES
+};
+
+const char *retry_cause_name(enum retry_cause c);
+
+/* Counters per worker, summed after join (wrk style). */
+struct http_stats {
+	uint64_t requests;	/* attempts sent */
+	uint64_t ok;		/* 2xx received */
+	uint64_t retries[RETRY_CAUSES];
+	uint64_t gave_up;	/* requests that failed for good */
+	double seconds;		/* time in requests, retries included */
+};
+
+struct http_opts {
+	double timeout;		/* whole request, seconds */
+	double connect_timeout;
+	int max_attempts;	/* >= 1 */
+	double backoff_base;	/* seconds, default 0.5 */
+	double max_wait;	/* cap on one wait, seconds, default 8 */
+};
+
+struct http {
+	void *curl;		/* CURL *, opaque here */
+	void *headers;		/* struct curl_slist * of the last request */
+	struct buf resp;
+	long status;
+	double retry_after;	/* from the last response, seconds; < 0 none */
+	int should_retry;	/* x-should-retry: -1 absent, 0 false, 1 true */
+	char curl_err[256];
+	uint64_t jitter_state;
+	struct http_stats stats;
+	volatile sig_atomic_t *stop;	/* if set and non-zero: give up waits */
+};
+
+void http_init(struct http *h, volatile sig_atomic_t *stop);
+void http_release(struct http *h);
+
+/*
+ * POST a JSON body to url with the given header lines ("Name: value"; the
+ * Authorization line carries the key and is never echoed in errors).
+ * Retries per the policy above. On success returns 0 with h->status 2xx and
+ * the body in h->resp. On failure returns -1 with err saying what happened
+ * ("HTTP 401 from http://...: Incorrect API key ...", "cannot connect to
+ * http://...: Connection refused", "giving up after 5 attempts: ...").
+ * h->status holds the last status (0 if no response).
+ */
+int http_post(struct http *h, const char *url, const char *const *headers,
+	      size_t nheaders, const char *body, size_t body_len,
+	      const struct http_opts *o, struct err *err)
+	__attribute__((warn_unused_result));
+
+/* GET, single attempt (for preflight probes). Same result conventions. */
+int http_get(struct http *h, const char *url, const char *const *headers,
+	     size_t nheaders, const struct http_opts *o, struct err *err)
+	__attribute__((warn_unused_result));
+
+/* Whether a status is worth retrying (body used for insufficient_quota). */
+bool http_status_retryable(long status, const char *body);
+
+/* Parse a Retry-After value: seconds (maybe fractional) or an HTTP date.
+ * Returns seconds from now, or -1 if unparseable. */
+double http_parse_retry_after(const char *v);
+
+/* The human part of an error body: error.message | message | error. Static
+ * buffer owned by the caller (out, outlen). */
+void http_error_message(const char *body, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * idset.h - a set of 64-bit id hashes (open addressing, linear probing).
+ *
+ * Used for "ids already written" on resume and "ids seen" in the input.
+ * Stores hashes, not strings: 8 bytes per slot, load kept under 1/2, so a
+ * million ids cost 16 MiB. Two different ids colliding in 64 bits is
+ * ignored (about 1 in 10^7 for a billion pairs). Not thread-safe.
+ */
+#ifndef CAIGEN_IDSET_H
+#define CAIGEN_IDSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct idset {
+	uint64_t *slot;	/* 0 = empty; a hash of 0 is stored as 1 */
+	size_t cap;	/* power of two */
+	size_t n;
+};
+
+void idset_init(struct idset *s);
+void idset_release(struct idset *s);
+/* true if added, false if it was already there. */
+bool idset_add(struct idset *s, uint64_t h);
+bool idset_has(const struct idset *s, uint64_t h);
+/* Hash an id string the way every set user must. */
+uint64_t idset_hash(const char *id);
+
+#endif

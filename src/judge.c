@@ -1,0 +1,260 @@
+/* judge.c - comparison prompt rendering and answer-letter reading. */
+#include "judge.h"
+#include "buf.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PROMPT (64u << 20)
+
+char *judge_conversation(json_t *messages)
+{
+	struct buf b;
+	size_t i;
+	json_t *m;
+
+	buf_init(&b, MAX_PROMPT);
+	json_array_foreach(messages, i, m) {
+		const char *role = json_string_value(json_object_get(m,
+								     "role"));
+		const char *text = json_string_value(json_object_get(m,
+								     "content"));
+		const char *who = !role ? "User" :
+				  strcmp(role, "assistant") == 0 ?
+				  "Assistant" :
+				  strcmp(role, "system") == 0 ? "System" :
+				  "User";
+
+		if ((i && buf_addstr(&b, "\n\n") < 0) ||
+		    buf_printf(&b, "%s: %s", who, text ? text : "") < 0)
+			break;	/* over 64 MiB: keep what fits */
+	}
+	return buf_detach(&b);
+}
+
+static bool tag_free(const char *tag, const char *const *texts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (texts[i] && strstr(texts[i], tag))
+			return false;
+	return true;
+}
+
+static int add_fenced(struct buf *b, const char *what, const char *tag,
+		      const char *text)
+{
+	return buf_printf(b, "<<<%s %s>>>\n%s\n<<<end of %s %s>>>", what, tag,
+			  text, what, tag);
+}
+
+char *judge_render(const char *tpl, const char *conversation,
+		   const char *principle, const char *a, const char *b,
+		   uint64_t seed, const char *id)
+{
+	const char *texts[] = { conversation, principle, a, b, tpl };
+	char tag[24];
+	struct buf out;
+	const char *p;
+
+	for (uint64_t k = 0;; k++) {
+		snprintf(tag, sizeof(tag), "[%08x]",
+			 (unsigned)(rng_u64(seed, id, "fence", k) >> 32));
+		if (tag_free(tag + 1, texts, ARRAY_SIZE(texts)))
+			break;
+	}
+	buf_init(&out, MAX_PROMPT);
+	for (p = tpl; *p; p++) {
+		int rc = 0;
+
+		if ((p[0] == '{' && p[1] == '{') ||
+		    (p[0] == '}' && p[1] == '}')) {
+			rc = buf_add(&out, p++, 1);
+		} else if (p[0] == '{') {
+			const char *end = strchr(p, '}');
+			size_t n = end ? (size_t)(end - p - 1) : 0;
+
+			if (n == 12 && !strncmp(p + 1, "conversation", n))
+				rc = add_fenced(&out, "conversation", tag,
+						conversation);
+			else if (n == 9 && !strncmp(p + 1, "principle", n))
+				rc = buf_addstr(&out, principle);
+			else if (n == 1 && p[1] == 'a')
+				rc = add_fenced(&out, "reply A", tag, a);
+			else if (n == 1 && p[1] == 'b')
+				rc = add_fenced(&out, "reply B", tag, b);
+			else
+				end = NULL;	/* the loader rejects these */
+			if (end)
+				p = end;
+			else
+				rc = buf_add(&out, p, 1);
+		} else {
+			rc = buf_add(&out, p, 1);
+		}
+		if (rc < 0)
+			break;
+	}
+	return buf_detach(&out);
+}
+
+/* Strip the characters that may wrap a letter: ASCII space and
+ * punctuation, SentencePiece's U+2581 and GPT-2's U+0120 space marks. */
+static void trim_token(const char **s, const char **e)
+{
+	static const char wrap[] = " \t\r\n()[]*\"'>.:`#_";
+
+	for (;;) {
+		if (*s < *e && strchr(wrap, **s) && **s) {
+			(*s)++;
+		} else if (*e - *s >= 3 && !memcmp(*s, "\xe2\x96\x81", 3)) {
+			*s += 3;
+		} else if (*e - *s >= 2 && !memcmp(*s, "\xc4\xa0", 2)) {
+			*s += 2;
+		} else {
+			break;
+		}
+	}
+	while (*e > *s && strchr(wrap, (*e)[-1]) && (*e)[-1])
+		(*e)--;
+}
+
+int judge_token_letter(const char *tok)
+{
+	const char *s = tok, *e = tok + strlen(tok);
+	size_t n;
+
+	trim_token(&s, &e);
+	n = (size_t)(e - s);
+	if (n == 0)
+		return 0;
+	if (n == 1 && (*s == 'A' || *s == 'B'))
+		return *s;
+	/* Cyrillic capital A / Ve, full-width A / B */
+	if (n == 2 && !memcmp(s, "\xd0\x90", 2))
+		return 'A';
+	if (n == 2 && !memcmp(s, "\xd0\x92", 2))
+		return 'B';
+	if (n == 3 && !memcmp(s, "\xef\xbc\xa1", 3))
+		return 'A';
+	if (n == 3 && !memcmp(s, "\xef\xbc\xa2", 3))
+		return 'B';
+	return -1;
+}
+
+/* exp(logprob), with the servers' "not listed" sentinels as 0. */
+static double mass_of(json_t *lp)
+{
+	double v;
+
+	if (!json_is_number(lp))
+		return 0;
+	v = json_number_value(lp);
+	if (!isfinite(v) || v <= -9999.0)
+		return 0;
+	return exp(v);
+}
+
+struct position_mass {
+	double a, b, listed;
+};
+
+static void add_candidate(struct position_mass *m, const char **seen,
+			  size_t *nseen, size_t maxseen, const char *tok,
+			  json_t *lp)
+{
+	double v;
+
+	if (!tok)
+		return;
+	for (size_t i = 0; i < *nseen; i++)
+		if (!strcmp(seen[i], tok))
+			return;	/* vLLM may list a token twice */
+	if (*nseen < maxseen)
+		seen[(*nseen)++] = tok;
+	v = mass_of(lp);
+	m->listed += v;
+	switch (judge_token_letter(tok)) {
+	case 'A':
+		m->a += v;
+		break;
+	case 'B':
+		m->b += v;
+		break;
+	}
+}
+
+static struct position_mass position_mass(json_t *pos)
+{
+	struct position_mass m = { 0, 0, 0 };
+	json_t *top = json_object_get(pos, "top_logprobs");
+	const char *seen[64];
+	size_t nseen = 0, i;
+	json_t *t;
+
+	json_array_foreach(top, i, t)
+		add_candidate(&m, seen, &nseen, ARRAY_SIZE(seen),
+			      json_string_value(json_object_get(t, "token")),
+			      json_object_get(t, "logprob"));
+	/* the sampled token, when the server left it out of the list */
+	add_candidate(&m, seen, &nseen, ARRAY_SIZE(seen),
+		      json_string_value(json_object_get(pos, "token")),
+		      json_object_get(pos, "logprob"));
+	return m;
+}
+
+int judge_read_logprobs(json_t *content, int scan, struct judgment *j,
+			struct err *err)
+{
+	size_t n = json_array_size(content), i;
+	int chosen = -1;
+	struct position_mass m = { 0, 0, 0 };
+	const char *first = NULL;
+
+	if (!n)
+		return err_set(err, "reply carries no logprobs (does the "
+			       "server support logprobs/top_logprobs?)");
+	for (i = 0; i < n && i < (size_t)scan; i++) {
+		json_t *pos = json_array_get(content, i);
+		const char *tok = json_string_value(json_object_get(pos,
+								    "token"));
+		int letter = tok ? judge_token_letter(tok) : -1;
+		struct position_mass pm = position_mass(pos);
+
+		if (!first)
+			first = tok;
+		if (letter == 'A' || letter == 'B') {
+			chosen = (int)i;
+			m = pm;
+			break;
+		}
+		if (chosen < 0 && pm.a + pm.b > 0) {
+			chosen = (int)i;
+			m = pm;
+		}
+		if (letter < 0)
+			break;	/* a word: the letter will not follow */
+	}
+	if (chosen < 0 || m.a + m.b <= 0)
+		return err_set(err, "no answer letter in the first %d "
+			       "positions (first token '%.40s')", scan,
+			       first ? first : "");
+	j->position = chosen;
+	j->mass_a = m.a;
+	j->mass_b = m.b;
+	j->p_a = m.a / (m.a + m.b);
+	j->other_mass = fmax(0.0, 1.0 - m.a - m.b);
+	j->method = "logprobs";
+	return 0;
+}
+
+double judge_combine(const struct judgment *j, int n)
+{
+	double sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += j[i].order == ORDER_AB ? j[i].p_a : 1.0 - j[i].p_a;
+	return n ? sum / n : 0.5;
+}

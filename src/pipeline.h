@@ -1,0 +1,70 @@
+/*
+ * pipeline.h - the run: stage pools wired by bounded queues.
+ *
+ *   reader ─► [q_sample] ─► samplers ─► [q_judge] ─► judges ─► [q_write]
+ *      └──────────── rejects ───────────────────────────────►  writer
+ *
+ * The reader (the calling thread's helper) streams prompts, skips ids that
+ * are already done, and numbers every item it emits with a sequence
+ * number. A counting limit on items in flight (`window`) bounds memory:
+ * the reader takes a slot per item, the writer gives it back. Samplers ask
+ * the policy model for two answers; judges draw a principle and ask the
+ * feedback model in both orders; each worker builds the finished JSON line
+ * itself. The writer puts items back into input order through a ring of
+ * `window` slots and is the only thread that touches output files.
+ *
+ * A worker owns the item it popped and hands it on whole; a failure is
+ * recorded in the item and travels to the writer like a result.
+ */
+#ifndef CAIGEN_PIPELINE_H
+#define CAIGEN_PIPELINE_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "constitution.h"
+#include "http.h"
+#include "provider.h"
+#include "util.h"
+
+struct run_counts {
+	size_t lines;		/* input lines read (blank included) */
+	size_t blank;
+	size_t rejected;	/* rejected this run */
+	size_t rejected_before;	/* rejected lines already recorded */
+	size_t skipped_done;	/* prompts finished by an earlier run */
+	size_t written;		/* records written this run */
+	size_t failed;		/* prompts that failed this run */
+	size_t interrupted;	/* prompts left for the next run */
+	size_t not_read;	/* lines left unread (stop or --limit) */
+	size_t records_total;	/* records in the file at the end */
+	size_t repaired_bytes;	/* partial-line bytes cut on open */
+	size_t n_fallback;	/* 1 if n=2 was found unsupported */
+	struct chat_usage usage;
+	struct http_stats http[2];	/* policy, judge */
+	double seconds;
+};
+
+struct run_opts {
+	const struct config *cfg;
+	const struct constitution *con;
+	const char *suffix;		/* shard suffix for file names, or "" */
+	volatile sig_atomic_t *stop;	/* set by signal handlers */
+	size_t total_hint;		/* input lines, for progress; 0 = ? */
+};
+
+/*
+ * Run the job. Returns 0 when the run went through (failures and rejects
+ * may exist: see counts), -1 on a fatal error (cannot open input or
+ * output, disk full) with err set. The output files are consistent either
+ * way.
+ */
+int pipeline_run(const struct run_opts *o, struct run_counts *c,
+		 struct err *err) __attribute__((warn_unused_result));
+
+/* Print the end-of-run summary to f. */
+void pipeline_summary(FILE *f, const struct run_opts *o,
+		      const struct run_counts *c);
+
+#endif

@@ -1,0 +1,612 @@
+/*
+ * prompts.c - streaming reader of the prompts file (see prompts.h).
+ *
+ * Design: the file is read with read(2) into one 64 KiB block and cut into
+ * lines with memchr. A line is copied into a buffer whose ceiling is
+ * max_line + 1 bytes (room for a trailing CR); once a line passes it the
+ * rest of that line is only scanned for its end, never stored, so memory
+ * stays bounded whatever the input. The only state that grows with the
+ * file is the set of id hashes seen (8 bytes per id, for duplicates).
+ *
+ * We use read(2) rather than fread: fread on a pipe waits until the whole
+ * block is full, which would hold back the first prompts of a slow
+ * producer on stdin; read returns what is there.
+ *
+ * Each line is checked in this order: length, blank, NUL bytes and strict
+ * UTF-8 (so the reason names the byte, not a JSON parser's guess), then the
+ * format's own rules, then the id for duplicates. A bad line becomes a
+ * reject and the next call goes on with the next line.
+ */
+#include "prompts.h"
+#include "buf.h"
+#include "idset.h"
+#include "rng.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BLOCK_SIZE (64 * 1024)
+#define DEFAULT_MAX_LINE ((size_t)1 << 20)
+/* A ceiling on max_line so that max_line + 1 and the buffer's doubling
+ * cannot overflow. */
+#define LIMIT_MAX_LINE (SIZE_MAX / 4)
+/* Quoted user values (ids, roles) in reasons are cut to this many bytes. */
+#define QUOTE_MAX 64
+
+enum format {
+	FORMAT_UNKNOWN = 0,	/* sniffed at the first non-blank line */
+	FORMAT_JSONL,
+	FORMAT_TEXT,
+};
+
+enum line_status {
+	LINE_OK,
+	LINE_TOO_LONG,
+	LINE_EOF,
+	LINE_ERROR,
+};
+
+struct prompts {
+	char *name;		/* for messages: the path, or "<stdin>" */
+	int fd;
+	bool own_fd;		/* false for stdin, which we do not close */
+	size_t max_line;
+	enum format format;
+
+	char *block;		/* BLOCK_SIZE bytes read ahead */
+	size_t pos, end;	/* unread bytes are block[pos..end) */
+	bool eof;
+	int read_errno;		/* nonzero once a read failed (sticky) */
+
+	struct buf line;	/* the current line, ceiling max_line + 1 */
+	char first;		/* first non-space byte of the line, or 0 */
+
+	struct idset seen;	/* hashes of the ids handed out so far */
+	struct prompts_stats stats;
+};
+
+/* jansson returns NULL only when malloc fails: end the program as xmalloc
+ * would rather than thread a third kind of failure through every caller. */
+static json_t *jnew(json_t *j)
+{
+	if (!j) {
+		fprintf(stderr, "caigen: out of memory (jansson)\n");
+		exit(2);
+	}
+	return j;
+}
+
+static bool is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* The format a file's name promises, or FORMAT_UNKNOWN. */
+static enum format format_of_name(const char *path)
+{
+	if (has_suffix(path, ".jsonl") || has_suffix(path, ".json"))
+		return FORMAT_JSONL;
+	if (has_suffix(path, ".txt"))
+		return FORMAT_TEXT;
+	return FORMAT_UNKNOWN;
+}
+
+/*
+ * Read more of the file after block[end), moving what is unread to the
+ * front first. Returns the number of bytes added, 0 at end of file, -1 on
+ * a read error (r->read_errno set).
+ */
+static ssize_t fill(struct prompts *r)
+{
+	ssize_t n;
+
+	if (r->read_errno)
+		return -1;
+	if (r->eof)
+		return 0;
+	if (r->pos > 0) {
+		memmove(r->block, r->block + r->pos, r->end - r->pos);
+		r->end -= r->pos;
+		r->pos = 0;
+	}
+	do
+		n = read(r->fd, r->block + r->end, BLOCK_SIZE - r->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r->read_errno = errno ? errno : EIO;
+		return -1;
+	}
+	if (n == 0)
+		r->eof = true;
+	r->end += (size_t)n;
+	return n;
+}
+
+/* Remember the first non-space byte of the line, which decides both
+ * "blank" and, for the first non-blank line, the sniffed format. */
+static void note_first(struct prompts *r, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && !r->first; i++)
+		if (!is_space((unsigned char)p[i]))
+			r->first = p[i] ? p[i] : '\1';
+}
+
+/*
+ * Read one physical line into r->line without its '\n' and trailing '\r'.
+ * A line longer than max_line is consumed to its end but not kept:
+ * LINE_TOO_LONG. A last line without '\n' is still a line.
+ */
+static enum line_status read_line(struct prompts *r)
+{
+	bool any = false, too_long = false;
+
+	buf_reset(&r->line);
+	r->first = 0;
+	for (;;) {
+		const char *p, *nl;
+		size_t n;
+
+		if (r->pos == r->end) {
+			ssize_t got = fill(r);
+
+			if (got < 0)
+				return LINE_ERROR;
+			if (got == 0)
+				break;
+		}
+		p = r->block + r->pos;
+		nl = memchr(p, '\n', r->end - r->pos);
+		n = nl ? (size_t)(nl - p) : r->end - r->pos;
+		any = true;
+		note_first(r, p, n);
+		if (!too_long && buf_add(&r->line, p, n) < 0) {
+			/* drop what we held: the rest is only skipped */
+			too_long = true;
+			buf_reset(&r->line);
+		}
+		r->pos += n + (nl != NULL);
+		if (nl)
+			break;
+	}
+	if (!any)
+		return LINE_EOF;
+	if (too_long)
+		return LINE_TOO_LONG;
+	if (r->line.len && r->line.data[r->line.len - 1] == '\r')
+		r->line.data[--r->line.len] = '\0';
+	return r->line.len > r->max_line ? LINE_TOO_LONG : LINE_OK;
+}
+
+/*
+ * Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF) without NUL bytes. Returns NULL if s is clean, else the reason
+ * with the 1-based byte where the bad sequence starts.
+ */
+static char *check_bytes(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		unsigned char lo = 0x80, hi = 0xbf;
+		size_t need, k;
+
+		if (c == 0)
+			return xasprintf("NUL byte at byte %zu", i + 1);
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			if (c == 0xe0)
+				lo = 0xa0;	/* overlong below U+0800 */
+			else if (c == 0xed)
+				hi = 0x9f;	/* surrogates D800-DFFF */
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			if (c == 0xf0)
+				lo = 0x90;	/* overlong below U+10000 */
+			else if (c == 0xf4)
+				hi = 0x8f;	/* above U+10FFFF */
+		} else {
+			/* continuation byte, C0/C1 overlong, F5-FF */
+			goto bad;
+		}
+		if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi)
+			goto bad;
+		for (k = 2; k <= need; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto bad;
+		i += need + 1;
+	}
+	return NULL;
+bad:
+	return xasprintf("invalid UTF-8 at byte %zu", i + 1);
+}
+
+/* A copy of s (valid UTF-8) fit to quote in a reason: at most QUOTE_MAX
+ * bytes, cut on a character boundary, "..." marking the cut. */
+static char *clip(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n <= QUOTE_MAX)
+		return xstrdup(s);
+	n = QUOTE_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return xasprintf("%.*s...", (int)n, s);
+}
+
+static bool only_space(const char *s)
+{
+	for (; *s; s++)
+		if (!is_space((unsigned char)*s) && *s != '\n')
+			return false;
+	return true;
+}
+
+/* [{"role":"user","content":text}]: new ref */
+static json_t *user_turn(const char *text, size_t len)
+{
+	json_t *msg = jnew(json_object());
+	json_t *list = jnew(json_array());
+
+	json_object_set_new(msg, "role", jnew(json_string("user")));
+	json_object_set_new(msg, "content", jnew(json_stringn(text, len)));
+	json_array_append_new(list, msg);
+	return list;
+}
+
+/* "h" + 16 hex digits of hash64 over the bytes. */
+static char *default_id(const void *p, size_t n)
+{
+	return xasprintf("h%016" PRIx64, hash64(p, n));
+}
+
+/* The id of a messages list: hash64 of its compact JSON. json_dumpb, not
+ * json_dumps, so the bytes are ours to free whatever allocator jansson
+ * was given. */
+static char *messages_id(const json_t *messages)
+{
+	size_t n = json_dumpb(messages, NULL, 0, JSON_COMPACT);
+	char *s = xmalloc(n ? n : 1);
+	char *id;
+
+	if (n == 0 || json_dumpb(messages, s, n, JSON_COMPACT) != n) {
+		fprintf(stderr, "caigen: out of memory (jansson)\n");
+		exit(2);
+	}
+	id = default_id(s, n);
+	free(s);
+	return id;
+}
+
+static bool known_role(const char *role)
+{
+	return strcmp(role, "system") == 0 || strcmp(role, "user") == 0 ||
+	       strcmp(role, "assistant") == 0;
+}
+
+/*
+ * Check a "messages" value and build its normal form: a new list of new
+ * objects holding only role and content (the strings are shared). Returns
+ * NULL and sets *out (new ref), or the reason.
+ */
+static char *take_messages(json_t *list, json_t **out)
+{
+	json_t *norm, *msg;
+	const char *role = NULL;
+	char *reason = NULL;
+	size_t i;
+
+	*out = NULL;
+	if (!json_is_array(list) || json_array_size(list) == 0)
+		return xstrdup("'messages' must be a non-empty list");
+	norm = jnew(json_array());
+	json_array_foreach(list, i, msg) {
+		json_t *r = json_object_get(msg, "role");
+		json_t *c = json_object_get(msg, "content");
+		json_t *o;
+
+		if (!json_is_object(msg) || !json_is_string(r) ||
+		    !json_is_string(c)) {
+			reason = xasprintf("messages[%zu] must be an object "
+					   "with string 'role' and 'content'",
+					   i);
+			goto out;
+		}
+		role = json_string_value(r);
+		if (!known_role(role)) {
+			char *q = clip(role);
+
+			reason = xasprintf("messages[%zu] has unknown role "
+					   "'%s' (expected system, user or "
+					   "assistant)", i, q);
+			free(q);
+			goto out;
+		}
+		o = jnew(json_object());
+		json_object_set(o, "role", r);
+		json_object_set(o, "content", c);
+		json_array_append_new(norm, o);
+	}
+	if (strcmp(role, "user") != 0) {
+		reason = xstrdup("the last message must have role 'user'");
+		goto out;
+	}
+	*out = norm;
+	norm = NULL;
+out:
+	json_decref(norm);
+	return reason;
+}
+
+/* The "id" field as our id string (new), or NULL and *reason. */
+static char *take_id(json_t *id, char **reason)
+{
+	if (json_is_integer(id))
+		return xasprintf("%" JSON_INTEGER_FORMAT,
+				 json_integer_value(id));
+	if (json_is_string(id) && json_string_length(id) > 0)
+		return xstrdup(json_string_value(id));
+	*reason = xstrdup("'id' must be a non-empty string or an integer");
+	return NULL;
+}
+
+/* One JSONL line into *p (id, text, messages). NULL, or the reason. */
+static char *parse_jsonl(const char *line, size_t len, struct prompt *p)
+{
+	json_error_t je;
+	json_t *root, *prompt, *messages, *id;
+	char *reason = NULL;
+
+	/* DECODE_ANY so that a scalar gets "not a JSON object" rather than
+	 * jansson's "'[' or '{' expected"; no DISABLE_EOF_CHECK, so trailing
+	 * garbage after the object is an error. */
+	root = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+			  &je);
+	if (!root) {
+		if (je.column > 0)
+			return xasprintf("invalid JSON at column %d: %s",
+					 je.column, je.text);
+		return xasprintf("invalid JSON: %s", je.text);
+	}
+	if (!json_is_object(root)) {
+		reason = xstrdup("not a JSON object");
+		goto out;
+	}
+	prompt = json_object_get(root, "prompt");
+	messages = json_object_get(root, "messages");
+	id = json_object_get(root, "id");
+	if (!prompt && !messages) {
+		reason = xstrdup("missing 'prompt' or 'messages'");
+		goto out;
+	}
+	if (prompt && messages) {
+		reason = xstrdup("both 'prompt' and 'messages' given");
+		goto out;
+	}
+	if (prompt) {
+		if (!json_is_string(prompt)) {
+			reason = xstrdup("'prompt' must be a string");
+			goto out;
+		}
+		/* whitespace is no prompt, as a blank line is none */
+		if (only_space(json_string_value(prompt))) {
+			reason = xstrdup("'prompt' is empty");
+			goto out;
+		}
+		p->text = xstrndup(json_string_value(prompt),
+				   json_string_length(prompt));
+		p->messages = user_turn(p->text, json_string_length(prompt));
+	} else {
+		reason = take_messages(messages, &p->messages);
+		if (reason)
+			goto out;
+	}
+	if (id) {
+		p->id = take_id(id, &reason);
+		if (!p->id)
+			goto out;
+	} else if (p->text) {
+		p->id = default_id(p->text, strlen(p->text));
+	} else {
+		p->id = messages_id(p->messages);
+	}
+out:
+	json_decref(root);
+	return reason;
+}
+
+/* One text line (known non-blank and clean) into *p. */
+static void parse_text(const char *line, size_t len, struct prompt *p)
+{
+	p->text = xstrndup(line, len);
+	p->messages = user_turn(line, len);
+	p->id = default_id(line, len);
+}
+
+struct prompts *prompts_open(const char *path, size_t max_line,
+			     struct err *err)
+{
+	struct prompts *r = NULL;
+	bool is_stdin = strcmp(path, "-") == 0;
+	struct stat st;
+	int fd;
+
+	if (is_stdin) {
+		fd = STDIN_FILENO;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err_set(err, "cannot open '%s': %s", path,
+				strerror(errno));
+			return NULL;
+		}
+	}
+	/* open(2) accepts a directory and read(2) then fails with EISDIR:
+	 * say it at open, as the user would expect */
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		err_set(err, "cannot open '%s': %s", path, strerror(EISDIR));
+		if (!is_stdin)
+			close(fd);
+		return NULL;
+	}
+
+	r = xcalloc(1, sizeof(*r));
+	r->name = xstrdup(is_stdin ? "<stdin>" : path);
+	r->fd = fd;
+	r->own_fd = !is_stdin;
+	if (max_line == 0)
+		max_line = DEFAULT_MAX_LINE;
+	if (max_line > LIMIT_MAX_LINE)
+		max_line = LIMIT_MAX_LINE;
+	r->max_line = max_line;
+	r->format = is_stdin ? FORMAT_UNKNOWN : format_of_name(path);
+	r->block = xmalloc(BLOCK_SIZE);
+	buf_init(&r->line, max_line + 1);
+	idset_init(&r->seen);
+
+	/* Read ahead to see a BOM (a pipe may hand out fewer than 3 bytes
+	 * at a time) and, usually, the first non-blank byte. */
+	while (r->end < 3 && !r->eof) {
+		if (fill(r) < 0) {
+			err_set(err, "error reading '%s': %s", r->name,
+				strerror(r->read_errno));
+			prompts_close(r);
+			return NULL;
+		}
+	}
+	if (r->end >= 3 && memcmp(r->block, "\xef\xbb\xbf", 3) == 0)
+		r->pos = 3;
+	if (r->format == FORMAT_UNKNOWN) {
+		for (size_t i = r->pos; i < r->end; i++) {
+			unsigned char c = (unsigned char)r->block[i];
+
+			if (is_space(c) || c == '\n')
+				continue;
+			r->format = c == '{' ? FORMAT_JSONL : FORMAT_TEXT;
+			break;
+		}
+	}
+	return r;
+}
+
+enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
+				 struct reject *rej, struct err *err)
+{
+	memset(out, 0, sizeof(*out));
+	memset(rej, 0, sizeof(*rej));
+	for (;;) {
+		enum line_status ls = read_line(r);
+		char *reason;
+
+		if (ls == LINE_ERROR) {
+			err_set(err, "error reading '%s': %s", r->name,
+				strerror(r->read_errno));
+			return PROMPTS_ERROR;
+		}
+		if (ls == LINE_EOF)
+			return PROMPTS_EOF;
+		r->stats.lines++;
+		if (ls == LINE_TOO_LONG) {
+			reason = xasprintf("line is longer than the limit of "
+					   "%zu bytes", r->max_line);
+			goto reject;
+		}
+		if (!r->first) {
+			r->stats.blank++;
+			continue;
+		}
+		if (r->format == FORMAT_UNKNOWN)
+			r->format = r->first == '{' ? FORMAT_JSONL
+						    : FORMAT_TEXT;
+		reason = check_bytes((const unsigned char *)r->line.data,
+				     r->line.len);
+		if (reason)
+			goto reject;
+		if (r->format == FORMAT_JSONL) {
+			reason = parse_jsonl(r->line.data, r->line.len, out);
+			if (reason)
+				goto reject;
+		} else {
+			parse_text(r->line.data, r->line.len, out);
+		}
+		if (!idset_add(&r->seen, idset_hash(out->id))) {
+			char *q = clip(out->id);
+
+			reason = xasprintf("duplicate id '%s'", q);
+			free(q);
+			goto reject;
+		}
+		out->index = r->stats.lines - 1;
+		r->stats.ok++;
+		return PROMPTS_OK;
+reject:
+		prompt_release(out);
+		rej->line = r->stats.lines;
+		rej->reason = reason;
+		r->stats.rejected++;
+		return PROMPTS_REJECT;
+	}
+}
+
+const struct prompts_stats *prompts_stats(const struct prompts *r)
+{
+	return &r->stats;
+}
+
+const char *prompts_format(const struct prompts *r)
+{
+	return r->format == FORMAT_TEXT ? "text" : "jsonl";
+}
+
+void prompts_close(struct prompts *r)
+{
+	if (!r)
+		return;
+	if (r->own_fd)
+		close(r->fd);
+	free(r->name);
+	free(r->block);
+	buf_release(&r->line);
+	idset_release(&r->seen);
+	free(r);
+}
+
+void prompt_release(struct prompt *p)
+{
+	if (!p)
+		return;
+	free(p->id);
+	free(p->text);
+	json_decref(p->messages);
+	memset(p, 0, sizeof(*p));
+}
+
+void reject_release(struct reject *r)
+{
+	if (!r)
+		return;
+	free(r->reason);
+	memset(r, 0, sizeof(*r));
+}

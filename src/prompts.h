@@ -1,0 +1,93 @@
+/*
+ * prompts.h - streaming reader of the prompts file.
+ *
+ * Formats (chosen by extension: .jsonl/.json = JSONL, .txt = text; otherwise
+ * JSONL if the first non-blank line starts with '{'):
+ *   JSONL: one object per line with "prompt" (string) or "messages" (a
+ *          non-empty list of {"role","content"} with role system|user|
+ *          assistant and string content, ending with a user turn), and
+ *          optionally "id" (non-empty string, or integer: kept as its
+ *          decimal text). Other keys are ignored.
+ *   text:  one prompt per line.
+ * Both: a UTF-8 BOM at the start is skipped, CRLF is read as LF, blank lines
+ * are skipped (counted in `blank`).
+ *
+ * A bad line does not stop the reader: prompts_next returns PROMPTS_REJECT
+ * with the 1-based line number and the reason, and reading goes on. Reasons
+ * include: invalid JSON (with jansson's column), not an object, missing
+ * prompt/messages, wrong types, empty prompt, last message not from the
+ * user, invalid UTF-8, NUL byte, line longer than max_line bytes (the rest
+ * of that line is skipped, memory stays bounded), duplicate id (the second
+ * and later occurrences are rejected).
+ *
+ * Identity: id = the "id" field, else "h" + 16 hex digits of hash64 of the
+ * prompt text (string prompts and text lines) or of the compact JSON of the
+ * messages list.
+ *
+ * Not thread-safe: one reader thread.
+ */
+#ifndef CAIGEN_PROMPTS_H
+#define CAIGEN_PROMPTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util.h"
+
+struct prompt {
+	size_t index;		/* 0-based line number in the file */
+	char *id;		/* owned */
+	char *text;		/* the prompt string, or NULL if given as messages */
+	json_t *messages;	/* always set: [{"role":"user","content":text}]
+				 * for string prompts; owned reference */
+};
+
+struct reject {
+	size_t line;		/* 1-based */
+	char *reason;		/* owned, e.g. "invalid JSON at column 7: ..." */
+};
+
+enum prompts_status {
+	PROMPTS_OK = 0,
+	PROMPTS_REJECT = 1,
+	PROMPTS_EOF = 2,
+	PROMPTS_ERROR = -1,	/* I/O error on the file itself; err is set */
+};
+
+struct prompts_stats {
+	size_t lines;		/* physical lines read (including blank) */
+	size_t blank;
+	size_t ok;
+	size_t rejected;
+};
+
+struct prompts;
+
+/* Open the file (or "-" for stdin, sniffed). NULL with err on failure; an
+ * empty file is not an error here (it yields EOF at once). max_line is the
+ * longest line kept, in bytes without the line end; 0 means 1 MiB. The
+ * caller frees the reader with prompts_close. */
+struct prompts *prompts_open(const char *path, size_t max_line,
+			     struct err *err);
+/*
+ * Read the next prompt. On PROMPTS_OK fills *out (caller releases with
+ * prompt_release); on PROMPTS_REJECT fills *rej (caller releases with
+ * reject_release).
+ */
+enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
+				 struct reject *rej, struct err *err);
+const struct prompts_stats *prompts_stats(const struct prompts *r);
+/* "jsonl" or "text": from the extension, else sniffed from the first
+ * non-blank line. A file that opens with more than 64 KiB of blank space
+ * is sniffed only when prompts_next reaches its first non-blank line;
+ * until then this says "jsonl". Static string. */
+const char *prompts_format(const struct prompts *r);
+/* Closes the file (not stdin) and frees r; NULL is safe. */
+void prompts_close(struct prompts *r);
+
+/* Free the contents and zero the struct; safe on a zeroed struct, and
+ * prompts_next zeroes both *out and *rej whatever it returns. */
+void prompt_release(struct prompt *p);
+void reject_release(struct reject *r);
+
+#endif

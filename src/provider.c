@@ -1,0 +1,112 @@
+/* provider.c - OpenAI-compatible chat completion bodies and replies. */
+#include "provider.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *provider_chat_body(const struct chat_params *p, size_t *len)
+{
+	json_t *o = json_object();
+	char *s;
+
+	json_object_set_new(o, "model", json_string(p->model));
+	json_object_set(o, "messages", p->messages);
+	json_object_set_new(o, "temperature", json_real(p->temperature));
+	if (p->top_p < 1.0)
+		json_object_set_new(o, "top_p", json_real(p->top_p));
+	json_object_set_new(o, "max_tokens", json_integer(p->max_tokens));
+	if (p->n > 1)
+		json_object_set_new(o, "n", json_integer(p->n));
+	if (p->has_seed)
+		json_object_set_new(o, "seed",
+				    json_integer((json_int_t)(p->seed &
+							      0x7fffffff)));
+	if (p->logprobs) {
+		json_object_set_new(o, "logprobs", json_true());
+		if (p->top_logprobs > 0)
+			json_object_set_new(o, "top_logprobs",
+					    json_integer(p->top_logprobs));
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(o);
+	*len = strlen(s);
+	return s;
+}
+
+int provider_parse_chat(const char *body, struct chat_reply *out,
+			struct err *err)
+{
+	json_error_t je;
+	json_t *choices, *e;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->root = json_loads(body, 0, &je);
+	if (!out->root)
+		return err_set(err, "reply is not JSON: %s", je.text);
+	e = json_object_get(out->root, "error");
+	if (e && !json_is_null(e)) {
+		const char *m = json_is_object(e) ?
+			json_string_value(json_object_get(e, "message")) :
+			json_string_value(e);
+
+		err_set(err, "error in reply: %s", m ? m : "(no message)");
+		goto fail;
+	}
+	choices = json_object_get(out->root, "choices");
+	if (!json_is_array(choices) || json_array_size(choices) == 0) {
+		err_set(err, "reply has no choices");
+		goto fail;
+	}
+	for (i = 0; i < json_array_size(choices) &&
+		    out->n < PROVIDER_MAX_CHOICES; i++) {
+		json_t *c = json_array_get(choices, i);
+		json_t *m = json_object_get(c, "message");
+		json_t *lp = json_object_get(c, "logprobs");
+		const char *t = json_string_value(json_object_get(m,
+								  "content"));
+
+		if (!t) {
+			err_set(err, "choices[%zu].message.content is not "
+				"a string", i);
+			goto fail;
+		}
+		out->text[out->n] = t;
+		out->finish[out->n] = json_string_value(
+			json_object_get(c, "finish_reason"));
+		lp = json_is_object(lp) ? json_object_get(lp, "content") :
+					  NULL;
+		out->logprobs[out->n] = json_is_array(lp) ? lp : NULL;
+		out->n++;
+	}
+	e = json_object_get(out->root, "usage");
+	out->usage.prompt_tokens = json_integer_value(
+		json_object_get(e, "prompt_tokens"));
+	out->usage.completion_tokens = json_integer_value(
+		json_object_get(e, "completion_tokens"));
+	return 0;
+fail:
+	chat_reply_release(out);
+	return -1;
+}
+
+void chat_reply_release(struct chat_reply *r)
+{
+	json_decref(r->root);
+	memset(r, 0, sizeof(*r));
+}
+
+char *provider_auth_header(const char *key)
+{
+	return key ? xasprintf("Authorization: Bearer %s", key) : NULL;
+}
+
+void provider_free_secret(char *s)
+{
+	if (!s)
+		return;
+	/* volatile so the wipe is not optimised away */
+	for (volatile char *p = s; *p; p++)
+		*p = 0;
+	free(s);
+}

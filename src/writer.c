@@ -1,0 +1,317 @@
+/*
+ * writer.c - appends whole lines, repairs and scans files on resume.
+ *
+ * Design: the pipeline builds each record as one line of compact JSON in
+ * the worker threads; here we only batch bytes. A batch is written with
+ * write(2) calls that, on a regular file opened O_APPEND, land whole unless
+ * the disk fills or the process dies mid-call; the open-time repair handles
+ * the second case, and the first is reported and stops the run with the
+ * file cut back to its last whole line.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BATCH_BYTES (256u << 10)
+#define MAX_LINE (1u << 30)
+
+static int mkdirs(const char *dir, struct err *err)
+{
+	char *p = xstrdup(dir), *s;
+	int rc = 0;
+
+	for (s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+				rc = err_set(err, "cannot create '%s': %s", p,
+					     strerror(errno));
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+/* Cut a partial last line: truncate just after the last '\n' (or to 0
+ * when there is none). */
+static int repair(int fd, const char *path, size_t *cut, struct err *err)
+{
+	struct stat st;
+	char block[4096];
+	off_t end, pos, keep = 0;
+
+	*cut = 0;
+	if (fstat(fd, &st) < 0)
+		return err_set(err, "cannot stat '%s': %s", path,
+			       strerror(errno));
+	end = pos = st.st_size;
+	while (pos > 0 && !keep) {
+		size_t n = pos > (off_t)sizeof(block) ? sizeof(block) :
+							(size_t)pos;
+		ssize_t got = pread(fd, block, n, pos - (off_t)n);
+
+		if (got != (ssize_t)n)
+			return err_set(err, "cannot read '%s': %s", path,
+				       got < 0 ? strerror(errno) :
+						 "short read");
+		pos -= (off_t)n;
+		for (size_t i = n; i > 0 && !keep; i--)
+			if (block[i - 1] == '\n')
+				keep = pos + (off_t)i;
+	}
+	if (keep == end)
+		return 0;
+	if (ftruncate(fd, keep) < 0)
+		return err_set(err, "cannot repair '%s': %s", path,
+			       strerror(errno));
+	*cut = (size_t)(end - keep);
+	return 0;
+}
+
+char *writer_line_id(const char *line, size_t len)
+{
+	json_t *j = json_loadb(line, len, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	char *r = id ? xstrdup(id) : NULL;
+
+	json_decref(j);
+	return r;
+}
+
+/* Read a file line by line and call fn on each. */
+static int scan_lines(const char *path, int (*fn)(const char *, size_t,
+						   void *), void *arg,
+		      struct err *err)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (!f)
+		return err_set(err, "cannot open '%s': %s", path,
+			       strerror(errno));
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			n--;
+		if (n && fn(line, (size_t)n, arg) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	if (ferror(f))
+		rc = err_set(err, "cannot read '%s': %s", path,
+			     strerror(errno));
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+struct scan_ctx {
+	struct idset *set;
+	size_t count;
+	const char *key;	/* "id" or "line" */
+};
+
+static int scan_one(const char *line, size_t len, void *arg)
+{
+	struct scan_ctx *c = arg;
+	json_t *j = json_loadb(line, len, 0, NULL);
+	json_t *v = json_object_get(j, c->key);
+
+	c->count++;
+	if (json_is_string(v))
+		idset_add(c->set, idset_hash(json_string_value(v)));
+	else if (json_is_integer(v))
+		idset_add(c->set, (uint64_t)json_integer_value(v) + 1);
+	json_decref(j);
+	return 0;
+}
+
+static int count_one(const char *line, size_t len, void *arg)
+{
+	(void)line;
+	(void)len;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+int writer_open(struct writer *w, const char *dir, const char *records_name,
+		const char *suffix, struct idset *done, struct idset *rejected,
+		struct writer_resume *res, struct err *err)
+{
+	const char *base[OUT_COUNT] = { records_name, "failures", "rejects" };
+	size_t cut;
+	struct scan_ctx sc;
+
+	memset(w, 0, sizeof(*w));
+	memset(res, 0, sizeof(*res));
+	for (int i = 0; i < OUT_COUNT; i++)
+		w->fd[i] = -1;
+	w->dir = xstrdup(dir);
+	if (mkdirs(dir, err) < 0)
+		goto fail;
+	w->manifest_path = xasprintf("%s/manifest%s.json", dir, suffix);
+	for (int i = 0; i < OUT_COUNT; i++) {
+		w->path[i] = xasprintf("%s/%s%s.jsonl", dir, base[i], suffix);
+		buf_init(&w->pending[i], MAX_LINE);
+		w->fd[i] = open(w->path[i],
+				O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		if (w->fd[i] < 0) {
+			err_set(err, "cannot open '%s': %s", w->path[i],
+				strerror(errno));
+			goto fail;
+		}
+		if (repair(w->fd[i], w->path[i], &cut, err) < 0)
+			goto fail;
+		res->repaired_bytes += cut;
+	}
+	sc = (struct scan_ctx){ done, 0, "id" };
+	if (scan_lines(w->path[OUT_RECORDS], scan_one, &sc, err) < 0)
+		goto fail;
+	res->records = sc.count;
+	sc = (struct scan_ctx){ rejected, 0, "line" };
+	if (scan_lines(w->path[OUT_REJECTS], scan_one, &sc, err) < 0)
+		goto fail;
+	res->rejects = sc.count;
+	if (scan_lines(w->path[OUT_FAILURES], count_one, &res->failures,
+		       err) < 0)
+		goto fail;
+	return 0;
+fail:
+	writer_close(w, NULL);
+	return -1;
+}
+
+static int write_all(struct writer *w, enum out_file f, struct err *err)
+{
+	struct buf *b = &w->pending[f];
+	size_t off = 0;
+
+	while (off < b->len) {
+		ssize_t n = write(w->fd[f], b->data + off, b->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			struct stat st;
+
+			/* cut the batch off again: the file ends at the
+			 * last whole record, and the records of this batch
+			 * are redone by the next run */
+			if (fstat(w->fd[f], &st) == 0 &&
+			    ftruncate(w->fd[f], st.st_size - (off_t)off) < 0)
+				e = errno;
+			buf_reset(b);
+			return err_set(err, "cannot write '%s': %s",
+				       w->path[f], strerror(e));
+		}
+		off += (size_t)n;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+int writer_put(struct writer *w, enum out_file f, const char *line,
+	       size_t len, struct err *err)
+{
+	struct buf *b = &w->pending[f];
+
+	if (buf_add(b, line, len) < 0 || buf_add(b, "\n", 1) < 0)
+		return err_set(err, "record of %zu bytes is too large", len);
+	if (b->len >= BATCH_BYTES)
+		return write_all(w, f, err);
+	return 0;
+}
+
+int writer_flush(struct writer *w, int sync, struct err *err)
+{
+	for (int i = 0; i < OUT_COUNT; i++) {
+		if (w->fd[i] < 0)
+			continue;
+		if (w->pending[i].len && write_all(w, i, err) < 0)
+			return -1;
+		if (sync && fsync(w->fd[i]) < 0)
+			return err_set(err, "cannot sync '%s': %s",
+				       w->path[i], strerror(errno));
+	}
+	return 0;
+}
+
+int writer_manifest(struct writer *w, const char *json, struct err *err)
+{
+	char *tmp = xasprintf("%s.tmp", w->manifest_path);
+	size_t len = strlen(json), off = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	int rc = -1;
+
+	if (fd < 0) {
+		err_set(err, "cannot open '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, json + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err_set(err, "cannot write '%s': %s", tmp,
+				strerror(n < 0 ? errno : EIO));
+			goto out_close;
+		}
+		off += (size_t)n;
+	}
+	if (write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+		err_set(err, "cannot write '%s': %s", tmp, strerror(errno));
+		goto out_close;
+	}
+	if (rename(tmp, w->manifest_path) < 0) {
+		err_set(err, "cannot rename '%s': %s", tmp, strerror(errno));
+		goto out_close;
+	}
+	rc = 0;
+out_close:
+	close(fd);
+	if (rc < 0)
+		unlink(tmp);
+out:
+	free(tmp);
+	return rc;
+}
+
+int writer_close(struct writer *w, struct err *err)
+{
+	int rc = 0;
+
+	if (w->dir && writer_flush(w, 1, err) < 0)
+		rc = -1;
+	for (int i = 0; i < OUT_COUNT; i++) {
+		if (w->fd[i] >= 0)
+			close(w->fd[i]);
+		w->fd[i] = -1;
+		free(w->path[i]);
+		w->path[i] = NULL;
+		buf_release(&w->pending[i]);
+	}
+	free(w->manifest_path);
+	free(w->dir);
+	w->manifest_path = NULL;
+	w->dir = NULL;
+	return rc;
+}

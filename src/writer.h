@@ -1,0 +1,74 @@
+/*
+ * writer.h - the output folder: appends, fsync, resume scan, repair.
+ *
+ * Files (SUFFIX is "" or ".shard-00003-of-00016"):
+ *   preferences{SUFFIX}.jsonl  finished records, one per prompt
+ *   failures{SUFFIX}.jsonl     prompts whose calls failed for good (log;
+ *                              they are retried by the next run)
+ *   rejects{SUFFIX}.jsonl      input lines that could not be read
+ *   manifest{SUFFIX}.json      settings, counts, usage (rewritten whole)
+ *
+ * Crash safety: each file is opened O_APPEND and written only in whole
+ * lines, a batch of lines per write(2). writer_sync() fsyncs. On open, a
+ * last line without its '\n' (a crash mid-write) is cut off, so the file
+ * again ends at a record boundary; ids of finished records are read back so
+ * the run skips them, and the line numbers of recorded rejects so they are
+ * not written twice.
+ *
+ * Only one thread (the pipeline's writer) may use a struct writer.
+ */
+#ifndef CAIGEN_WRITER_H
+#define CAIGEN_WRITER_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "idset.h"
+#include "util.h"
+
+enum out_file { OUT_RECORDS = 0, OUT_FAILURES, OUT_REJECTS, OUT_COUNT };
+
+struct writer_resume {
+	size_t records;		/* finished records found */
+	size_t rejects;		/* reject records found */
+	size_t failures;	/* failure records found (history) */
+	size_t repaired_bytes;	/* cut from partial last lines */
+};
+
+struct writer {
+	char *dir;
+	char *path[OUT_COUNT];
+	int fd[OUT_COUNT];
+	struct buf pending[OUT_COUNT];
+	char *manifest_path;
+};
+
+/*
+ * Create dir if needed, open (creating) the files for appending, repair
+ * partial last lines, and fill `done` with the ids in the records file and
+ * `rejected` with (line number) of the reject records. `records_name` is
+ * the base name of the records file ("preferences" or "critiques").
+ */
+int writer_open(struct writer *w, const char *dir, const char *records_name,
+		const char *suffix, struct idset *done, struct idset *rejected,
+		struct writer_resume *res, struct err *err)
+	__attribute__((warn_unused_result));
+/* Queue one line (without '\n'; one is added). Whole lines only reach the
+ * file. Flushes by itself when the batch grows past 256 KiB. */
+int writer_put(struct writer *w, enum out_file f, const char *line,
+	       size_t len, struct err *err)
+	__attribute__((warn_unused_result));
+/* Write queued lines; with sync, fsync the files too. */
+int writer_flush(struct writer *w, int sync, struct err *err)
+	__attribute__((warn_unused_result));
+/* Replace manifest.json atomically (write temp, fsync, rename). */
+int writer_manifest(struct writer *w, const char *json, struct err *err)
+	__attribute__((warn_unused_result));
+/* Flush, fsync and close. Returns -1 if the final flush failed. */
+int writer_close(struct writer *w, struct err *err);
+
+/* The id of a record line, as written by caigen ("id" key). Heap string
+ * or NULL. */
+char *writer_line_id(const char *line, size_t len);
+
+#endif
