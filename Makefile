@@ -41,7 +41,8 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 BIN     := $(O)/caigen
 FAKE    := $(O)/fakeserver
 
-.PHONY: all deps demo test test-unit test-e2e check clean install bench soak \
+
+.PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
 	fuzz test-slurm
 all: deps-check $(BIN) caigen
 
@@ -51,6 +52,9 @@ caigen: $(BIN)
 # deps: install the -dev packages when missing (as root), else say how.
 deps:
 	@sh tests/deps.sh $(DEBPKGS)
+
+test-deps:
+	@sh tests/deps.sh $(DEBPKGS) jq
 
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || sh tests/deps.sh $(DEBPKGS)
@@ -73,7 +77,7 @@ $(O):
 
 # The test runner counts every PASS/FAIL line and ends with
 # "N passed, N failed". TESTS=pattern runs a subset.
-test: deps-check $(BIN) $(FAKE) $(UNIT_BIN) caigen
+test: test-deps $(BIN) $(FAKE) $(UNIT_BIN) caigen
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
 	 UNIT_BINS="$(abspath $(UNIT_BIN))" SANITIZE=$(SANITIZE) \
 	 sh tests/run.sh $(TESTS)

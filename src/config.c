@@ -124,19 +124,19 @@ struct section {
  * capped at a day so that converting them to curl's milliseconds cannot
  * overflow.
  */
-#define ENDPOINT_KEYS(ep, model, timeout, temperature, max_tokens) \
+#define ENDPOINT_KEYS(ep, d_model, d_timeout, d_temperature, d_max_tokens) \
 	K_STR("base_url", ep.base_url, KF_URL, DEFAULT_BASE_URL), \
-	K_STR("model", ep.model, 0, model), \
+	K_STR("model", ep.model, 0, d_model), \
 	K_STR("api_key_env", ep.api_key_env, KF_NULLABLE, "OPENAI_API_KEY"), \
 	K_STR("api_key_file", ep.api_key_file, KF_NULLABLE, NULL), \
 	K_INT("concurrency", ep.concurrency, 0, 1, 4096, 8), \
-	K_DBL("timeout", ep.timeout, KF_MIN_OPEN, 0, 86400, timeout), \
+	K_DBL("timeout", ep.timeout, KF_MIN_OPEN, 0, 86400, d_timeout), \
 	K_DBL("connect_timeout", ep.connect_timeout, KF_MIN_OPEN, 0, 86400, \
 	      10), \
 	K_INT("max_attempts", ep.max_attempts, 0, 1, 100, 5), \
-	K_DBL("temperature", ep.temperature, 0, 0, 2, temperature), \
+	K_DBL("temperature", ep.temperature, 0, 0, 2, d_temperature), \
 	K_DBL("top_p", ep.top_p, 0, 0, 1, 1), \
-	K_INT("max_tokens", ep.max_tokens, 0, 1, NO_MAX, max_tokens)
+	K_INT("max_tokens", ep.max_tokens, 0, 1, NO_MAX, d_max_tokens)
 
 static const struct key_name mode_names[] = {
 	{ "preferences", MODE_PREFERENCES },
@@ -569,7 +569,7 @@ static int set_list(const struct loader *ld, struct config *c,
 			    strlen(scalar(e)) != e->data.scalar.length) {
 				at(ld, e->start_mark, err,
 				   "'%s' must be a string or a list of "
-				   "strings, got %s in the list", k->name,
+				   "strings, got %s", k->name,
 				   describe(e, buf, sizeof(buf)));
 				free_list(&list, &n);
 				return -1;
@@ -615,11 +615,11 @@ static int set_integer(const struct loader *ld, struct config *c,
 	return 0;
 }
 
-/* Store one value; v is the value node of key k. */
 static int load_mapping(const struct loader *ld, struct config *c,
 			const yaml_node_t *map, const struct section *sec,
 			struct err *err);
 
+/* Store one value; v is the value node of key k. */
 static int set_value(const struct loader *ld, struct config *c,
 		     const struct key *k, const yaml_node_t *v,
 		     struct err *err)
@@ -1256,7 +1256,7 @@ static void section_json(const struct config *c, const struct section *sec,
 			/* jansson integers are signed 64-bit: a larger seed
 			 * goes out as a decimal string */
 			u = *CFIELD(c, k, unsigned long long);
-			if (u <= (unsigned long long)JSON_INTEGER_MAX) {
+			if (u <= (unsigned long long)LLONG_MAX) {
 				v = json_integer((json_int_t)u);
 			} else {
 				char num[24];

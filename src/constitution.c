@@ -494,8 +494,8 @@ static const struct principle *find_in(const struct principle *p, size_t n,
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(p[i].id, id))
+	for (i = 0; i < n; i++)	/* a principle being read has no id yet */
+		if (p[i].id && !strcmp(p[i].id, id))
 			return &p[i];
 	return NULL;
 }

@@ -215,9 +215,11 @@ static int write_all(struct writer *w, enum out_file f, struct err *err)
 			/* cut the batch off again: the file ends at the
 			 * last whole record, and the records of this batch
 			 * are redone by the next run */
-			if (fstat(w->fd[f], &st) == 0 &&
+			if (fstat(w->fd[f], &st) == 0 && S_ISREG(st.st_mode) &&
 			    ftruncate(w->fd[f], st.st_size - (off_t)off) < 0)
-				e = errno;
+				fprintf(stderr, "caigen: cannot cut '%s' back "
+					"to its last record: %s\n", w->path[f],
+					strerror(errno));
 			buf_reset(b);
 			return err_set(err, "cannot write '%s': %s",
 				       w->path[f], strerror(e));

@@ -1,13 +1,16 @@
 /*
  * fuzz_prompts.c - libFuzzer target for the prompts reader.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
+ *     -fno-sanitize-recover=all -Isrc \
  *     tests/fuzz/fuzz_prompts.c src/prompts.c src/util.c src/buf.c \
  *     src/rng.c src/idset.c $(pkg-config --cflags --libs jansson) \
  *     -o /tmp/fuzz_prompts && /tmp/fuzz_prompts -max_total_time=60
  *
  * The first byte picks the file name, so that both formats and the sniffer
- * are reached: in.jsonl, in.txt, or in (sniffed). The rest is the file.
+ * are reached: in.jsonl, in.txt, or in (sniffed); and the line limit:
+ * 4096 bytes, or 32 so that short inputs reach the too-long path too
+ * (libFuzzer's inputs rarely grow past a few KiB). The rest is the file.
  * Besides what ASan and UBSan catch, every result is checked against the
  * contract in prompts.h, and any breach aborts.
  */
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #define MAX_LINE 4096
+#define SHORT_LINE 32
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,14 +87,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct reject rej;
 	struct err err;
 	enum prompts_status st;
-	size_t lines_seen = 0;
+	size_t lines_seen = 0, max_line;
 
 	if (size == 0)
 		return 0;
 	setup();
 	path = names[data[0] % 3];
+	max_line = (data[0] / 3) % 2 ? SHORT_LINE : MAX_LINE;
 	write_file(path, data + 1, size - 1);
-	r = prompts_open(path, MAX_LINE, &err);
+	r = prompts_open(path, max_line, &err);
 	if (!r)
 		abort();	/* a regular file always opens */
 	while ((st = prompts_next(r, &p, &rej, &err)) != PROMPTS_EOF) {
