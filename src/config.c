@@ -779,7 +779,7 @@ static int unknown_key(const struct loader *ld, const yaml_node_t *kn,
 
 	if (sec->name)
 		snprintf(where, sizeof(where), " in '%s'", sec->name);
-	if (sec->endpoint && !strcmp(name, "api_key")) {
+	if (!strcmp(name, "api_key")) {
 		/* a key written into a run config ends up committed */
 		return at(ld, kn->start_mark, err,
 			  "unknown key 'api_key'%s (keys stay out of the "

@@ -528,6 +528,11 @@ enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
 		if (ls == LINE_EOF)
 			return PROMPTS_EOF;
 		r->stats.lines++;
+		/* a too-long line decides the format too, as it would have
+		 * had it been in the block prompts_open looked at */
+		if (r->format == FORMAT_UNKNOWN && r->first)
+			r->format = r->first == '{' ? FORMAT_JSONL
+						    : FORMAT_TEXT;
 		if (ls == LINE_TOO_LONG) {
 			reason = xasprintf("line is longer than the limit of "
 					   "%zu bytes", r->max_line);
@@ -537,9 +542,6 @@ enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
 			r->stats.blank++;
 			continue;
 		}
-		if (r->format == FORMAT_UNKNOWN)
-			r->format = r->first == '{' ? FORMAT_JSONL
-						    : FORMAT_TEXT;
 		reason = check_bytes((const unsigned char *)r->line.data,
 				     r->line.len);
 		if (reason)

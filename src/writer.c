@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +152,22 @@ static int count_one(const char *line, size_t len, void *arg)
 	return 0;
 }
 
+static int take_lock(struct writer *w, const char *suffix, struct err *err)
+{
+	char *path = xasprintf("%s/.lock%s", w->dir, suffix);
+	int rc = 0;
+
+	w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (w->lock_fd < 0)
+		rc = err_set(err, "cannot open '%s': %s", path,
+			     strerror(errno));
+	else if (flock(w->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		rc = err_set(err, "'%s' is in use by another caigen run "
+			     "(lock '%s')", w->dir, path);
+	free(path);
+	return rc;
+}
+
 int writer_open(struct writer *w, const char *dir, const char *records_name,
 		const char *suffix, struct idset *done, struct idset *rejected,
 		struct writer_resume *res, struct err *err)
@@ -163,8 +180,9 @@ int writer_open(struct writer *w, const char *dir, const char *records_name,
 	memset(res, 0, sizeof(*res));
 	for (int i = 0; i < OUT_COUNT; i++)
 		w->fd[i] = -1;
+	w->lock_fd = -1;
 	w->dir = xstrdup(dir);
-	if (mkdirs(dir, err) < 0)
+	if (mkdirs(dir, err) < 0 || take_lock(w, suffix, err) < 0)
 		goto fail;
 	w->manifest_path = xasprintf("%s/manifest%s.json", dir, suffix);
 	for (int i = 0; i < OUT_COUNT; i++) {
@@ -311,6 +329,9 @@ int writer_close(struct writer *w, struct err *err)
 		w->path[i] = NULL;
 		buf_release(&w->pending[i]);
 	}
+	if (w->lock_fd >= 0)
+		close(w->lock_fd);	/* releases the flock */
+	w->lock_fd = -1;
 	free(w->manifest_path);
 	free(w->dir);
 	w->manifest_path = NULL;

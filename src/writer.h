@@ -15,6 +15,10 @@
  * the run skips them, and the line numbers of recorded rejects so they are
  * not written twice.
  *
+ * Two runs appending to the same files would duplicate work, so
+ * writer_open takes an exclusive lock on DIR/.lock{SUFFIX} and fails if
+ * another process holds it.
+ *
  * Only one thread (the pipeline's writer) may use a struct writer.
  */
 #ifndef CAIGEN_WRITER_H
@@ -41,6 +45,8 @@ struct writer {
 	int fd[OUT_COUNT];
 	struct buf pending[OUT_COUNT];
 	char *manifest_path;
+	int lock_fd;		/* flock on DIR/.lock{SUFFIX}: one run per
+				 * output at a time */
 };
 
 /*

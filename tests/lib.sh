@@ -24,7 +24,7 @@ fail() { echo "FAIL $1: $2"; }
 check() {
 	_n=$1
 	shift
-	if "$@"; then pass "$_n"; else fail "$_n" "$*"; fi
+	if "$@" >/dev/null; then pass "$_n"; else fail "$_n" "$*"; fi
 }
 # eq NAME GOT WANT
 eq() {
@@ -33,7 +33,8 @@ eq() {
 
 # start_fake [fakeserver options]: sets FAKE_PID, FAKE_PORT, FAKE_URL
 start_fake() {
-	_pf=$T/port.$RANDOM$RANDOM
+	_nfake=$((${_nfake:-0} + 1))
+	_pf=$T/port.$_nfake
 	"$FAKESERVER" --port 0 --port-file "$_pf" "$@" >"$T/fake.log" 2>&1 &
 	FAKE_PID=$!
 	PIDS="$PIDS $FAKE_PID"
@@ -65,6 +66,15 @@ run_caigen() {
 	shift 2
 	"$CAIGEN" run --prompts "$_in" --out "$_out" --policy-url "$FAKE_URL" \
 		--judge-url "$FAKE_URL" "$@"
+}
+
+# run_caigen_bg: the same in the background; $! is caigen itself
+run_caigen_bg() {
+	_out=$1
+	_in=$2
+	shift 2
+	"$CAIGEN" run --prompts "$_in" --out "$_out" --policy-url "$FAKE_URL" \
+		--judge-url "$FAKE_URL" "$@" &
 }
 
 lines() { wc -l <"$1" | tr -d ' '; }

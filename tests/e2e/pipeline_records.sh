@@ -21,7 +21,7 @@ bad=$(jq -c --argjson ids "$ids" 'select(
 	or (.responses[.chosen_index] != (if (.chosen | type) == "string"
 		then .chosen else .chosen[0].content end))
 	or ((.p >= 0.5) != (.chosen_index == 0))
-	or (.margin - ((.p - 0.5) | fabs) | fabs) > 1e-9
+	or (.margin - ((.p - 0.5) | fabs) | fabs) > 1e-7
 	) | .id' "$P" | head -5)
 eq records_fields_complete "$bad" ""
 # the fake judge's rule, recomputed here independently

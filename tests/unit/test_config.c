@@ -534,6 +534,10 @@ static void test_value_errors(void)
 		  "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		  "xx...'" },
 		{ "seed: *nope\n", "1:7: found undefined alias" },
+		{ "api_key: sk-x\n",
+		  "1:1: unknown key 'api_key' (keys stay out of the file: "
+		  "name a variable with 'api_key_env' or a file with "
+		  "'api_key_file')" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

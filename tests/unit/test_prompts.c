@@ -407,9 +407,9 @@ static void test_bad_bytes(void)
 		"{\"prompt\":\"\xc0\xaf\"}\n"			/* 2 overlong */
 		"{\"prompt\":\"\xe0\x80\xaf\"}\n"		/* 3 overlong */
 		"{\"prompt\":\"\xf0\x80\x80\xaf\"}\n"		/* 4 overlong */
-		"{\"prompt\":\"\xe2\x82\"}\n"			/* 5 truncated */
+		"{\"prompt\":\"\xe2\x82\"}\n"			/* 5 cut off */
 		"{\"prompt\":\"x\"}\xe2\x82\n"			/* 6 at end */
-		"{\"prompt\":\"\xed\xa0\x80\"}\n"		/* 7 surrogate */
+		"{\"prompt\":\"\xed\xa0\x80\"}\n"		/* 7 U+D800 */
 		"{\"prompt\":\"\xf4\x90\x80\x80\"}\n"		/* 8 > 10FFFF */
 		"{\"prompt\":\"\xf5\x80\x80\x80\"}\n"		/* 9 F5 */
 		"{\"prompt\":\"\x80\"}\n"			/* 10 lone */
