@@ -24,7 +24,8 @@ ifneq ($(RELEASE),1)
 CFLAGS_BASE += -Werror
 endif
 ifneq ($(SANITIZE),)
-CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -O1
+CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -O1
 LDFLAGS_SAN := -fsanitize=$(SANITIZE)
 endif
 
@@ -60,17 +61,21 @@ deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || sh tests/deps.sh $(DEBPKGS)
 
 $(O)/%.o: src/%.c $(wildcard src/*.h) | $(O)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BIN): $(LIB_OBJ) $(O)/main.o
-	$(CC) -o $@ $^ $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $^ $(LIBS)
 
 $(FAKE): tests/fakeserver.c | $(O)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
 $(O)/tests/%: tests/unit/%.c tests/unit/harness.h $(LIB_OBJ) | $(O)
 	@mkdir -p $(O)/tests
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LIBS)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LIBS)
 
 $(O):
 	@mkdir -p $(O)

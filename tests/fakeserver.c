@@ -26,8 +26,9 @@
  *                     "headers": {lowercase name: value}, "body": the parsed
  *                     JSON, else the raw text}. Written before the answer.
  *   --threads-max N   serve at most N connections at once (default 8192).
- *                     Further ones wait in the listen queue, and idle
- *                     keep-alive connections close to make room.
+ *                     Further ones wait in the listen queue, while
+ *                     keep-alive connections idle for 250 ms or more close
+ *                     to make room.
  *   SIGTERM and SIGINT end the server at once with status 0.
  *
  * HTTP/1.1 with keep-alive and pipelining (HTTP/1.0: one request, then
@@ -113,6 +114,7 @@
 #define MAX_TAG		128
 #define MAX_N		128
 #define IDLE_MS		30000
+#define YIELD_MS	250
 #define SEND_TIMEOUT_S	30
 #define LINGER_MS	2000
 #define STACK_SIZE	(1u << 20)
@@ -981,18 +983,26 @@ static bool fill(struct conn *c)
 	};
 	ssize_t k;
 
+	int waited = 0;
+
 	if (!reserve(c, 4096))
 		return false;
 	for (;;) {
-		int r = poll(p, idle ? 2 : 1, IDLE_MS);
+		/* give way only after a pause, not to a client that is about
+		 * to send its next request */
+		bool yield = idle && waited >= YIELD_MS;
+		int r = poll(p, yield ? 2 : 1, idle && !yield ? YIELD_MS :
+			     IDLE_MS - waited);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r < 0 || (r == 0 && !(idle && !yield)))
 			return false;
-		if (p[0].revents)
+		if (r == 0)
+			waited = YIELD_MS;
+		else if (p[0].revents)
 			break;
-		if (p[1].revents)
+		else if (yield && p[1].revents)
 			return false;
 	}
 	do

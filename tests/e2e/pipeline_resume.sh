@@ -26,7 +26,7 @@ else
 fi
 eq resume_count "$(lines "$P")" 2000
 eq resume_distinct "$(jq -r .id "$P" | sort -u | wc -l | tr -d ' ')" 2000
-check resume_every_line_json jq -e . "$P" >/dev/null
+check resume_every_line_json jq -e . "$P"
 eq resume_ends_with_newline "$(tail -c 1 "$P" | od -An -c | tr -d ' ')" '\n'
 check resume_repair_reported grep -q "partial last line" "$T/stderr"
 check resume_manifest jq -e '.counts.records_total == 2000' \

@@ -278,7 +278,7 @@ struct bad {
 	const char *msg;	/* the rest of the message, exactly */
 };
 
-static const struct bad bad[] = {
+static const struct bad bad_files[] = {
 	{ "err-unknown-key.yaml", "7:5",
 	  "unknown key 'wieght' in principle (did you mean 'weight'?)" },
 	{ "err-unknown-key-far.yaml", "5:5",
@@ -401,11 +401,11 @@ static void check_bad(struct constitution *c, const struct bad *b)
 
 static void test_errors(void)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad_files); i++) {
 		struct constitution c;
 
 		constitution_init(&c);
-		check_bad(&c, &bad[i]);
+		check_bad(&c, &bad_files[i]);
 		CHECK(c.n == 0 && c.p == NULL && c.nsources == 0);
 		constitution_release(&c);
 	}
@@ -436,8 +436,8 @@ static void test_failed_load_changes_nothing(void)
 	CHECK(constitution_load(&c, D "basic.yaml", &e) == 0);
 	CHECK(constitution_finish(&c, 3, &e) == 0);
 	memcpy(&before, &c, sizeof(c));
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		check_bad(&c, &bad[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_files); i++) {
+		check_bad(&c, &bad_files[i]);
 		CHECK(!memcmp(&before, &c, sizeof(c)));
 	}
 	/* the same file twice: every id is a duplicate */
