@@ -331,30 +331,31 @@ static int read_fields(struct loader *l, yaml_node_t *map, const char *what,
 	return 0;
 }
 
-/* A string-valued field, trimmed if `trim`; empty is an error. */
+/* A string-valued field, trimmed if `trim`, else kept verbatim. Empty or
+ * blank is an error either way. */
 static int get_text(struct loader *l, const struct field *f, bool trim,
 		    char **out)
 {
-	const char *s, *e;
+	const char *s, *e, *all;
+	size_t n;
 
 	if (f->val->type != YAML_SCALAR_NODE)
 		return fail(l, f->val->start_mark,
 			    "'%s' must be a string, got %s", f->name,
 			    kind(f->val));
-	s = scalar(f->val);
-	e = s + f->val->data.scalar.length;
-	if (trim) {
-		while (s < e && strchr(" \t\r\n", *s))
-			s++;
-		while (e > s && strchr(" \t\r\n", e[-1]))
-			e--;
-	}
+	s = all = scalar(f->val);
+	n = f->val->data.scalar.length;
+	e = s + n;
+	while (s < e && strchr(" \t\r\n", *s))
+		s++;
+	while (e > s && strchr(" \t\r\n", e[-1]))
+		e--;
 	if (s == e || is_null(f->val))
 		return fail(l, f->key->start_mark, "'%s' is empty", f->name);
-	if (memchr(s, '\0', (size_t)(e - s)))
+	if (memchr(all, '\0', n))
 		return fail(l, f->val->start_mark,
 			    "'%s' contains a NUL character", f->name);
-	*out = xstrndup(s, (size_t)(e - s));
+	*out = trim ? xstrndup(s, (size_t)(e - s)) : xstrndup(all, n);
 	return 0;
 }
 

@@ -386,6 +386,8 @@ static const struct bad bad_files[] = {
 	  "unknown key 'revision' in templates (did you mean 'revise'?)" },
 	{ "err-tpl-list.yaml", "5:12",
 	  "'templates' must be a mapping, got a list" },
+	{ "err-tpl-blank.yaml", "6:3", "'compare_system' is empty" },
+	{ "err-nul.yaml", "4:14", "'compare' contains a NUL character" },
 };
 
 static void check_bad(struct constitution *c, const struct bad *b)
