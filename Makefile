@@ -15,7 +15,7 @@ PREFIX  ?= /usr/local
 
 comma := ,
 V       := $(if $(SANITIZE),$(subst $(comma),-,$(SANITIZE)),default)
-O       := obj/$(V)
+O       ?= obj/$(V)
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -pthread \
 	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -48,7 +48,7 @@ FAKE    := $(O)/fakeserver
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
-	@if [ "$(V)" = default ]; then cp $(BIN) caigen; fi
+	@if [ "$(O)" = obj/default ]; then cp $(BIN) caigen; fi
 
 # deps: install the -dev packages when missing (as root), else say how.
 deps:
