@@ -6,6 +6,9 @@
 #   make check      tests under ASan+UBSan, pipeline tests under TSan
 #   make SANITIZE=address,undefined test    (or thread)
 #   make deps       install the Debian -dev packages we build against
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each, one by one
+#   make soak       200 kill -9 of a faulty run, then exactly-once checks
+#   make bench      benchmark against nginx and wrk (minutes; not in test)
 
 CC      ?= cc
 PKGS    := libcurl jansson yaml-0.1
@@ -44,7 +47,7 @@ FAKE    := $(O)/fakeserver
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
-	fuzz test-slurm
+	fuzz fuzz-deps test-slurm
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -91,13 +94,72 @@ check:
 	$(MAKE) test SANITIZE=address,undefined
 	$(MAKE) test SANITIZE=thread TESTS=pipeline
 
+# fuzz: clang libFuzzer targets in tests/fuzz/, each run FUZZ_SECONDS in
+# turn (ASan+UBSan); working corpora and crashes under $(O)/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
+FUZZ_OBJ := $(patsubst src/%.c,$(O)/fuzz/%.o,$(LIB_SRC))
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -pthread \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-DCAIGEN_VERSION='"fuzz"' $(PKG_CFLAGS)
+
+.PRECIOUS: $(O)/fuzz/%.o
+fuzz-deps:
+	@sh tests/deps.sh $(DEBPKGS) clang
+
+$(O)/fuzz/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(O)/fuzz
+	@echo "  FUZZCC  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJ)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< \
+		$(FUZZ_OBJ) $(PKG_LIBS) -lm -pthread
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(abspath $(FUZZ_BIN))
+
+# soak: a long job against the faulty fake server, kill -9 at random
+# instants (SOAK_KILLS times), then exactly-once checks. `make test` runs a
+# short one (tests/e2e/pipeline_soak.sh).
+SOAK_KILLS ?= 200
+soak: test-deps $(BIN) $(FAKE)
+	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
+	 sh tests/soak.sh $(SOAK_KILLS)
+
 demo: deps-check $(BIN) $(FAKE) caigen
 	@sh tests/demo.sh $(abspath $(BIN)) $(abspath $(FAKE))
 
+# bench: caigen against nginx on loopback next to wrk's rate, 100 ms
+# latency with --jobs 1024, peak RSS and time for 10k/100k/1M prompts
+# (several minutes; BENCH_QUICK=1 for a smoke run). Not part of `make test`.
+# test-slurm: a real one-node Slurm (installed and started as root, stopped
+# at the end) runs a 4-task caigen array; one task is interrupted and
+# requeued; the merged shards must equal one process's output.
+test-slurm: test-deps $(BIN) $(FAKE)
+	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
+	 sh tests/slurm/run.sh
+
+bench: deps-check $(BIN)
+	@CAIGEN=$(abspath $(BIN)) sh scripts/bench/run.sh
+
+# install: PREFIX/bin/caigen, the man page, the constitutions, the JSON
+# Schemas and the Slurm template (when present) under PREFIX/share.
+SHARE   = $(DESTDIR)$(PREFIX)/share
+SBATCH  := $(wildcard scripts/slurm/caigen-array.sbatch)
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/caigen/constitution
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 \
+		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/caigen
-	install -m 644 constitution/*.yaml $(DESTDIR)$(PREFIX)/share/caigen/constitution/
+	install -m 644 caigen.1 $(SHARE)/man/man1/caigen.1
+	install -m 644 constitution/*.yaml $(SHARE)/caigen/constitution/
+	install -m 644 schemas/*.schema.json $(SHARE)/caigen/schemas/
+	$(if $(SBATCH),install -d $(SHARE)/caigen/slurm)
+	$(if $(SBATCH),install -m 644 $(SBATCH) $(SHARE)/caigen/slurm/)
 
 clean:
 	rm -rf obj caigen

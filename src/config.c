@@ -26,6 +26,7 @@
  * endpoint.api_key, and config_release wipes it before freeing.
  */
 #include "config.h"
+#include "endpoint.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -58,6 +59,7 @@ enum key_type {
 	KT_BOOL,	/* bool: true/false, yes/no, on/off */
 	KT_ENUM,	/* an int-sized enum, spelled as in names[] */
 	KT_SECTION,	/* a nested mapping whose keys are in sub */
+	KT_CLAMP,	/* struct clamp: auto, off, or [lo, hi] in [0, 1] */
 };
 
 enum key_flags {
@@ -126,6 +128,8 @@ struct section {
  */
 #define ENDPOINT_KEYS(ep, d_model, d_timeout, d_temperature, d_max_tokens) \
 	K_STR("base_url", ep.base_url, KF_URL, DEFAULT_BASE_URL), \
+	K_LIST("base_urls", ep.base_urls, ep.nbase_urls, 0, NULL), \
+	K_DBL("cooldown", ep.cooldown, KF_MIN_OPEN, 0, 3600, 5), \
 	K_STR("model", ep.model, 0, d_model), \
 	K_STR("api_key_env", ep.api_key_env, KF_NULLABLE, "OPENAI_API_KEY"), \
 	K_STR("api_key_file", ep.api_key_file, KF_NULLABLE, NULL), \
@@ -134,9 +138,22 @@ struct section {
 	K_DBL("connect_timeout", ep.connect_timeout, KF_MIN_OPEN, 0, 86400, \
 	      10), \
 	K_INT("max_attempts", ep.max_attempts, 0, 1, 100, 5), \
+	K_DBL("backoff_base", ep.backoff_base, KF_MIN_OPEN, 0, 3600, 0.5), \
+	K_DBL("backoff_max", ep.backoff_max, KF_MIN_OPEN, 0, 3600, 8), \
+	K_DBL("stall_timeout", ep.stall_timeout, 0, 1, 86400, 30), \
+	K_DBL("requests_per_minute", ep.requests_per_minute, 0, 0, 1e9, 0), \
+	K_DBL("tokens_per_minute", ep.tokens_per_minute, 0, 0, 1e12, 0), \
 	K_DBL("temperature", ep.temperature, 0, 0, 2, d_temperature), \
 	K_DBL("top_p", ep.top_p, 0, 0, 1, 1), \
-	K_INT("max_tokens", ep.max_tokens, 0, 1, NO_MAX, d_max_tokens)
+	K_INT("max_tokens", ep.max_tokens, 0, 1, NO_MAX, d_max_tokens), \
+	K_ENUM("api", ep.api, 0, api_names, API_CHAT)
+
+static const struct key_name api_names[] = {
+	{ "chat", API_CHAT },
+	{ "completions", API_COMPLETIONS },
+	{ "anthropic", API_ANTHROPIC },
+	{ NULL, 0 }
+};
 
 static const struct key_name mode_names[] = {
 	{ "preferences", MODE_PREFERENCES },
@@ -162,6 +179,11 @@ static const struct key judge_keys[] = {
 	K_BOOL("both_orders", both_orders, 0, true),
 	K_INT("top_logprobs", top_logprobs, 0, 0, 20, 20),
 	K_INT("scan_positions", scan_positions, 0, 1, 16, 4),
+	K_BOOL("cot", cot, 0, false),
+	K_INT("cot_max_tokens", cot_max_tokens, 0, 1, 65536, 256),
+	{ .name = "clamp", .type = KT_CLAMP, .off = OFF(clamp),
+	  .dnum = CLAMP_AUTO },
+	K_INT("votes", votes, 0, 0, 100, 0),
 };
 
 static const struct section policy_section = {
@@ -178,6 +200,7 @@ static const struct key top_keys[] = {
 	K_ULL("seed", seed, 0, 1),
 	K_LL("limit", limit, 0, 0, NO_MAX, 0),
 	K_ENUM("mode", mode, 0, mode_names, MODE_PREFERENCES),
+	K_INT("rounds", rounds, 0, 1, 64, 1),
 	K_LIST("constitutions", constitutions, nconstitutions, 0,
 	       "constitution/harmless.yaml"),
 	K_SIZE("max_line_bytes", max_line_bytes, 0, 1024, 1073741824,
@@ -260,7 +283,11 @@ static void init_section(struct config *c, const struct section *sec)
 			*FIELD(c, k, char *) = k->dstr ? xstrdup(k->dstr)
 						       : NULL;
 			break;
-		case KT_STRLIST:
+		case KT_STRLIST:	/* no default: an empty list */
+			*FIELD(c, k, char **) = NULL;
+			*(size_t *)(void *)((char *)c + k->count_off) = 0;
+			if (!k->dstr)
+				break;
 			*FIELD(c, k, char **) = xmalloc(sizeof(char *));
 			**FIELD(c, k, char **) = xstrdup(k->dstr);
 			*(size_t *)(void *)((char *)c + k->count_off) = 1;
@@ -287,6 +314,10 @@ static void init_section(struct config *c, const struct section *sec)
 			break;
 		case KT_SECTION:
 			init_section(c, k->sub);
+			break;
+		case KT_CLAMP:
+			*FIELD(c, k, struct clamp) = (struct clamp){
+				(int)k->dnum, 0.4, 0.6 };
 			break;
 		}
 	}
@@ -619,6 +650,52 @@ static int load_mapping(const struct loader *ld, struct config *c,
 			const yaml_node_t *map, const struct section *sec,
 			struct err *err);
 
+/* judge.clamp: `auto`, `off` (or false/null), or a list [lo, hi] with
+ * 0 <= lo <= hi <= 1. */
+static int set_clamp(const struct loader *ld, struct config *c,
+		     const struct key *k, const yaml_node_t *v,
+		     struct err *err)
+{
+	struct clamp *cl = FIELD(c, k, struct clamp);
+	yaml_node_item_t *it;
+	double x[2];
+	char buf[SHOW_MAX + 8];
+	bool b;
+
+	if (v->type == YAML_SCALAR_NODE) {
+		if (!strcmp(scalar(v), "auto")) {
+			cl->mode = CLAMP_AUTO;
+			return 0;
+		}
+		if (is_null(v) || !strcmp(scalar(v), "off") ||
+		    (parse_bool(scalar(v), &b) && !b)) {
+			cl->mode = CLAMP_OFF;
+			return 0;
+		}
+	}
+	if (v->type != YAML_SEQUENCE_NODE ||
+	    v->data.sequence.items.top - v->data.sequence.items.start != 2)
+		return at(ld, v->start_mark, err, "'%s' must be auto, off or "
+			  "a list [low, high], got %s", k->name,
+			  describe(v, buf, sizeof(buf)));
+	it = v->data.sequence.items.start;
+	for (int i = 0; i < 2; i++) {
+		yaml_node_t *e = yaml_document_get_node(
+			(yaml_document_t *)&ld->doc, it[i]);
+
+		if (e->type != YAML_SCALAR_NODE ||
+		    !parse_double(scalar(e), &x[i]) || x[i] < 0 || x[i] > 1)
+			return at(ld, e->start_mark, err, "'%s' bounds must "
+				  "be numbers between 0 and 1, got %s",
+				  k->name, describe(e, buf, sizeof(buf)));
+	}
+	if (x[0] > x[1])
+		return at(ld, v->start_mark, err, "'%s' low bound %g is above "
+			  "the high bound %g", k->name, x[0], x[1]);
+	*cl = (struct clamp){ CLAMP_ON, x[0], x[1] };
+	return 0;
+}
+
 /* Store one value; v is the value node of key k. */
 static int set_value(const struct loader *ld, struct config *c,
 		     const struct key *k, const yaml_node_t *v,
@@ -695,6 +772,8 @@ static int set_value(const struct loader *ld, struct config *c,
 				  "'%s' must be a mapping, got %s", k->name,
 				  describe(v, buf, sizeof(buf)));
 		return load_mapping(ld, c, v, k->sub, err);
+	case KT_CLAMP:
+		return set_clamp(ld, c, k, v, err);
 	}
 	return 0;
 }
@@ -1048,6 +1127,17 @@ static int resolve_key(struct endpoint *ep, const char *name, bool need,
 	return 0;
 }
 
+/* An anthropic endpoint left at the OpenAI defaults gets Anthropic's. */
+static void anthropic_defaults(struct endpoint *ep)
+{
+	if (ep->api != API_ANTHROPIC)
+		return;
+	if (ep->base_url && !strcmp(ep->base_url, DEFAULT_BASE_URL))
+		config_set_str(&ep->base_url, "https://api.anthropic.com/v1");
+	if (ep->api_key_env && !strcmp(ep->api_key_env, "OPENAI_API_KEY"))
+		config_set_str(&ep->api_key_env, "ANTHROPIC_API_KEY");
+}
+
 int config_apply_env(struct config *c, bool need_keys, struct err *err)
 {
 	const char *url = getenv("OPENAI_BASE_URL");
@@ -1059,7 +1149,8 @@ int config_apply_env(struct config *c, bool need_keys, struct err *err)
 		if (top_keys[i].type != KT_SECTION || !sec->endpoint)
 			continue;
 		ep = section_endpoint(c, sec);
-		if (url && *url) {
+		anthropic_defaults(ep);
+		if (url && *url && ep->api != API_ANTHROPIC) {
 			config_set_str(&ep->base_url, url);
 			strip_slash(ep->base_url);
 		}
@@ -1096,7 +1187,8 @@ static int validate_section(struct config *c, const struct section *sec,
 		case KT_STRLIST:
 			list = *FIELD(c, k, char **);
 			n = *(size_t *)(void *)((char *)c + k->count_off);
-			if (!n)
+			if (!n && k->dstr)	/* a list without default may
+						 * be empty */
 				return err_set(err, "%s%s%s must name at "
 					       "least one file", pre, dot,
 					       k->name);
@@ -1138,6 +1230,16 @@ static int validate_section(struct config *c, const struct section *sec,
 			if (validate_section(c, k->sub, err))
 				return -1;
 			break;
+		case KT_CLAMP: {
+			const struct clamp *cl = CFIELD(c, k, struct clamp);
+
+			if (cl->mode == CLAMP_ON &&
+			    !(cl->lo >= 0 && cl->lo <= cl->hi && cl->hi <= 1))
+				return err_set(err, "%s%s%s must satisfy 0 <= "
+					       "low <= high <= 1", pre, dot,
+					       k->name);
+			break;
+		}
 		case KT_ULLONG:
 		case KT_BOOL:
 			break;
@@ -1153,6 +1255,15 @@ static int validate_endpoint(const struct endpoint *ep, const char *name,
 	    strncasecmp(ep->base_url, "https://", 8))
 		return err_set(err, "%s.base_url must start with http:// or "
 			       "https://, got '%s'", name, ep->base_url);
+	if (ep->nbase_urls > ENDPOINT_MAX)
+		return err_set(err, "%s.base_urls may list at most %d servers, "
+			       "got %zu", name, ENDPOINT_MAX, ep->nbase_urls);
+	for (size_t i = 0; i < ep->nbase_urls; i++)
+		if (strncasecmp(ep->base_urls[i], "http://", 7) &&
+		    strncasecmp(ep->base_urls[i], "https://", 8))
+			return err_set(err, "%s.base_urls[%zu] must start with "
+				       "http:// or https://, got '%s'", name,
+				       i, ep->base_urls[i]);
 	if (ep->api_key_env && *ep->api_key_env &&
 	    !env_name_ok(ep->api_key_env))
 		return err_set(err, "%s.api_key_env must be the name of an "
@@ -1168,8 +1279,10 @@ int config_validate(struct config *c, struct err *err)
 	for (size_t i = 0; i < top_section.nkeys; i++) {
 		const struct section *sec = top_keys[i].sub;
 
-		if (top_keys[i].type == KT_SECTION && sec->endpoint &&
-		    validate_endpoint(section_endpoint(c, sec), sec->name,
+		if (top_keys[i].type != KT_SECTION || !sec->endpoint)
+			continue;
+		anthropic_defaults(section_endpoint(c, sec));
+		if (validate_endpoint(section_endpoint(c, sec), sec->name,
 				      err))
 			return -1;
 	}
@@ -1278,6 +1391,14 @@ static void section_json(const struct config *c, const struct section *sec,
 			v = json_object();
 			section_json(c, k->sub, v);
 			break;
+		case KT_CLAMP: {
+			const struct clamp *cl = CFIELD(c, k, struct clamp);
+
+			v = cl->mode == CLAMP_AUTO ? json_string("auto") :
+			    cl->mode == CLAMP_OFF ? json_false() :
+			    json_pack("[ff]", cl->lo, cl->hi);
+			break;
+		}
 		}
 		json_object_set_new(o, k->name, v);	/* steals */
 	}

@@ -18,6 +18,12 @@
  *   max_line_bytes: 1048576
  *   policy:
  *     base_url: http://127.0.0.1:8000/v1
+ *     base_urls: [http://a:8000/v1, http://b:8000/v1]  # several servers
+ *                                  # of one model; when set, base_url is
+ *                                  # not used (endpoint.h: least in
+ *                                  # flight, cool-down, probe)
+ *     cooldown: 5                  # seconds a server failing 3 times in a
+ *                                  # row sits out; doubles up to 60
  *     model: policy
  *     api_key_env: OPENAI_API_KEY  # name of the variable holding the key
  *     api_key_file: path           # alternative: a file holding the key
@@ -25,6 +31,11 @@
  *     timeout: 120                 # seconds, whole request
  *     connect_timeout: 10
  *     max_attempts: 5
+ *     backoff_base: 0.5            # seconds; retry k waits up to
+ *     backoff_max: 8               #   min(backoff_max, base * 2^k)
+ *     stall_timeout: 30            # seconds under 1 byte/s: a timeout
+ *     requests_per_minute: 0       # client-side limits; 0 = none
+ *     tokens_per_minute: 0
  *     temperature: 1.0
  *     top_p: 1.0
  *     max_tokens: 512
@@ -36,6 +47,15 @@
  *     max_tokens: 1
  *     temperature: 0
  *     scan_positions: 4
+ *     cot: false                   # rationale first (two calls)
+ *     cot_max_tokens: 256
+ *     clamp: auto                  # auto | off | [lo, hi]
+ *     votes: 0                     # > 0: k sampled answers, p = A/k
+ *   rounds: 1                      # critique/revision rounds
+ *
+ * Both endpoints take `api: chat | completions | anthropic`; an anthropic
+ * endpoint whose base_url or api_key_env were left at their defaults
+ * gets https://api.anthropic.com/v1 and ANTHROPIC_API_KEY instead.
  *
  * Environment: OPENAI_BASE_URL overrides both base URLs; the key variables
  * named by api_key_env are read for the keys.
@@ -60,6 +80,16 @@
 
 enum run_mode { MODE_PREFERENCES, MODE_CRITIQUES, MODE_BOTH };
 enum n_mode { N_AUTO = 0, N_ONE = 1, N_TWO = 2 };
+/* The HTTP API an endpoint speaks (provider.h builds and reads each). */
+enum api_kind { API_CHAT = 0, API_COMPLETIONS = 1, API_ANTHROPIC = 2 };
+
+/* judge.clamp: auto (on at [0.4, 0.6] with judge.cot, else off), off, or
+ * a range [lo, hi] the label p is clamped to. */
+enum clamp_mode { CLAMP_AUTO = 0, CLAMP_OFF = 1, CLAMP_ON = 2 };
+struct clamp {
+	int mode;		/* enum clamp_mode */
+	double lo, hi;
+};
 
 struct endpoint {
 	char *base_url;		/* without trailing slash, e.g. ".../v1" */
@@ -74,6 +104,16 @@ struct endpoint {
 	double temperature;
 	double top_p;
 	int max_tokens;
+	int api;		/* enum api_kind */
+	double backoff_base;	/* seconds: first retry waits up to this */
+	double backoff_max;	/* seconds: cap on one backoff wait */
+	double stall_timeout;	/* seconds under 1 byte/s: a timeout */
+	double requests_per_minute;	/* 0 = no client-side limit */
+	double tokens_per_minute;	/* 0 = no client-side limit */
+	char **base_urls;	/* several servers of this model (endpoint.h);
+				 * none: base_url alone */
+	size_t nbase_urls;
+	double cooldown;	/* seconds a failing server sits out first */
 };
 
 struct config {
@@ -94,6 +134,12 @@ struct config {
 	bool both_orders;
 	int top_logprobs;
 	int scan_positions;
+	bool cot;		/* judge.cot: rationale first, then letter */
+	int cot_max_tokens;
+	struct clamp clamp;
+	int votes;		/* judge.votes: 0 = off, else k samples */
+
+	int rounds;		/* critique/revision rounds per prompt */
 
 	/* run-time switches, flags only */
 	int jobs;		/* > 0: overrides both concurrencies */

@@ -95,6 +95,8 @@ struct loader {
 	struct principle *p;
 	size_t n;
 	char *tpl[TPL_COUNT];
+	struct fewshot *fs;
+	size_t nfs;
 };
 
 /* One allowed key of a mapping and, after read_fields, where it was. */
@@ -679,6 +681,64 @@ static int read_version(struct loader *l, yaml_node_t *v)
 	return 0;
 }
 
+/* ---- few-shot dialogues ---- */
+
+static void fewshot_release(struct fewshot *s)
+{
+	free(s->prompt);
+	free(s->answer);
+	free(s->critique_request);
+	free(s->critique);
+	free(s->revision_request);
+	free(s->revision);
+}
+
+/* fewshot: a list of mappings, each with all six texts (kept verbatim). */
+static int read_fewshots(struct loader *l, yaml_node_t *seq)
+{
+	static const char *const names[6] = {
+		"prompt", "answer", "critique_request", "critique",
+		"revision_request", "revision",
+	};
+	yaml_node_item_t *it;
+
+	if (is_null(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(l, seq->start_mark, "'fewshot' must be a list, "
+			    "got %s", kind(seq));
+	l->fs = xcalloc((size_t)(seq->data.sequence.items.top -
+				 seq->data.sequence.items.start) + 1,
+			sizeof(*l->fs));
+	for (it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(l->doc, *it);
+		struct fewshot *s = &l->fs[l->nfs++];
+		char **out[6] = { &s->prompt, &s->answer,
+				  &s->critique_request, &s->critique,
+				  &s->revision_request, &s->revision };
+		struct field f[6];
+
+		if (item->type != YAML_MAPPING_NODE)
+			return fail(l, item->start_mark, "each fewshot "
+				    "dialogue must be a mapping, got %s",
+				    kind(item));
+		for (int i = 0; i < 6; i++)
+			f[i] = (struct field){ names[i], NULL, NULL };
+		if (read_fields(l, item, "fewshot dialogue", f, 6) < 0)
+			return -1;
+		for (int i = 0; i < 6; i++) {
+			if (!f[i].key)
+				return fail(l, item->start_mark, "fewshot "
+					    "dialogue is missing '%s'",
+					    names[i]);
+			if (get_text(l, &f[i], true, out[i]) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 enum { T_NAME, T_VERSION, T_PRINCIPLES, T_TEMPLATES, T_FEWSHOT, T_COUNT };
 
 /* Walk the root; on success *name is the constitution's name. */
@@ -715,7 +775,9 @@ static int read_root(struct loader *l, yaml_node_t *root, char **name)
 	if (f[T_TEMPLATES].key &&
 	    read_templates(l, f[T_TEMPLATES].val) < 0)
 		return -1;
-	/* fewshot: reserved; any value is accepted and ignored */
+	if (f[T_FEWSHOT].key &&
+	    read_fewshots(l, f[T_FEWSHOT].val) < 0)
+		return -1;
 	return 0;
 }
 
@@ -803,6 +865,13 @@ static void adopt(struct constitution *c, struct loader *l, char *source)
 	free(l->p);
 	l->p = NULL;
 	l->n = 0;
+	c->fewshot = xrealloc(c->fewshot, (c->nfewshot + l->nfs + 1) *
+			      sizeof(*c->fewshot));
+	for (i = 0; i < l->nfs; i++)
+		c->fewshot[c->nfewshot++] = l->fs[i];
+	free(l->fs);
+	l->fs = NULL;
+	l->nfs = 0;
 	for (i = 0; i < TPL_COUNT; i++) {
 		if (!l->tpl[i])
 			continue;
@@ -855,6 +924,9 @@ void constitution_release(struct constitution *c)
 	for (i = 0; i < c->n; i++)
 		principle_release(&c->p[i]);
 	free(c->p);
+	for (i = 0; i < c->nfewshot; i++)
+		fewshot_release(&c->fewshot[i]);
+	free(c->fewshot);
 	for (i = 0; i < STAGE_COUNT; i++) {
 		free(c->stage_idx[i]);
 		free(c->stage_cum[i]);
@@ -920,6 +992,9 @@ out:
 	for (i = 0; i < l.n; i++)
 		principle_release(&l.p[i]);
 	free(l.p);
+	for (i = 0; i < l.nfs; i++)
+		fewshot_release(&l.fs[i]);
+	free(l.fs);
 	for (i = 0; i < TPL_COUNT; i++)
 		free(l.tpl[i]);
 	if (have_doc)

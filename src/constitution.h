@@ -17,7 +17,16 @@
  *     compare_system: "..."
  *     critique: "...{principle}..."
  *     revise: "...{principle}..."
- *   fewshot: ...                    # reserved for the critique stage
+ *   fewshot:                        # critique stage: example dialogues
+ *     - prompt: "..."               # every key required, non-empty
+ *       answer: "..."
+ *       critique_request: "..."
+ *       critique: "..."
+ *       revision_request: "..."
+ *       revision: "..."
+ *
+ * Few-shot dialogues of every loaded file are pooled in load order; the
+ * critique stage prepends them as messages (critique.h).
  *
  * A principle serves the compare stage if it has `compare`, the critique
  * stage if it has both `critique` and `revise`. Loading several files pools
@@ -69,9 +78,18 @@ enum template_kind {
 	TPL_COUNT
 };
 
+/* One worked critique/revision example. */
+struct fewshot {
+	char *prompt, *answer;
+	char *critique_request, *critique;
+	char *revision_request, *revision;
+};
+
 struct constitution {
 	struct principle *p;
 	size_t n;
+	struct fewshot *fewshot;
+	size_t nfewshot;
 	/* per stage: indexes into p[] of the principles serving it, and the
 	 * cumulative weights for draws */
 	size_t *stage_idx[STAGE_COUNT];

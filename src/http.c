@@ -85,6 +85,162 @@ double http_parse_retry_after(const char *v)
 	return s < 0 ? 0 : s;
 }
 
+/* ---- rate-limit reset hints ----------------------------------------- */
+
+double http_parse_duration(const char *v)
+{
+	static const struct { const char *u; double s; } units[] = {
+		/* longest first, so "ms" is not read as "m" */
+		{ "ms", 1e-3 }, { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 },
+		{ "ns", 1e-9 }, { "h", 3600 }, { "m", 60 }, { "s", 1 },
+	};
+	double total = 0;
+	int parts = 0;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	while (*v && *v != ' ' && *v != '\t' && *v != '\r' && *v != '\n') {
+		char *end;
+		double x;
+		size_t i;
+
+		if (!((*v >= '0' && *v <= '9') || *v == '.'))
+			return -1;
+		x = strtod(v, &end);
+		if (end == v || !isfinite(x) || x < 0)
+			return -1;
+		v = end;
+		for (i = 0; i < ARRAY_SIZE(units); i++) {
+			size_t k = strlen(units[i].u);
+
+			if (strncmp(v, units[i].u, k) == 0) {
+				total += x * units[i].s;
+				v += k;
+				break;
+			}
+		}
+		if (i == ARRAY_SIZE(units))
+			return -1;
+		parts++;
+	}
+	while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+		v++;
+	return parts && *v == '\0' && isfinite(total) ? total : -1;
+}
+
+/* Exactly n decimal digits at *p, as a number; -1 if not. */
+static int digits(const char **p, int n)
+{
+	int x = 0;
+
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		x = x * 10 + (**p - '0');
+	}
+	return x;
+}
+
+double http_parse_rfc3339(const char *v)
+{
+	struct tm tm;
+	double frac = 0, s;
+	long off = 0;
+	int f[6];
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if ((f[0] = digits(&v, 4)) < 0 || *v++ != '-' ||
+	    (f[1] = digits(&v, 2)) < 1 || f[1] > 12 || *v++ != '-' ||
+	    (f[2] = digits(&v, 2)) < 1 || f[2] > 31 ||
+	    (*v != 'T' && *v != 't' && *v != ' ') || !*v++ ||
+	    (f[3] = digits(&v, 2)) < 0 || f[3] > 23 || *v++ != ':' ||
+	    (f[4] = digits(&v, 2)) < 0 || f[4] > 59 || *v++ != ':' ||
+	    (f[5] = digits(&v, 2)) < 0 || f[5] > 60)
+		return -1;
+	if (*v == '.') {
+		double scale = 0.1;
+
+		if (*++v < '0' || *v > '9')
+			return -1;
+		for (; *v >= '0' && *v <= '9'; v++, scale /= 10)
+			frac += (*v - '0') * scale;
+	}
+	if (*v == 'Z' || *v == 'z') {
+		v++;
+	} else if (*v == '+' || *v == '-') {
+		int sign = *v++ == '-' ? -1 : 1, hh, mm;
+
+		if ((hh = digits(&v, 2)) < 0 || hh > 23 || *v++ != ':' ||
+		    (mm = digits(&v, 2)) < 0 || mm > 59)
+			return -1;
+		off = sign * (hh * 3600L + mm * 60L);
+	} else {
+		return -1;
+	}
+	while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+		v++;
+	if (*v)
+		return -1;
+	tm.tm_year = f[0] - 1900;
+	tm.tm_mon = f[1] - 1;
+	tm.tm_mday = f[2];
+	tm.tm_hour = f[3];
+	tm.tm_min = f[4];
+	tm.tm_sec = f[5];
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	s = difftime(t - off, time(NULL)) + frac;
+	return s < 0 ? 0 : s;
+}
+
+double http_parse_try_again(const char *msg)
+{
+	static const char pat[] = "try again in ";
+	const char *p = msg ? strcasestr(msg, pat) : NULL;
+	char tok[64];
+	size_t n;
+
+	if (!p)
+		return -1;
+	p += sizeof(pat) - 1;
+	/* the duration runs to a blank, or to a "." that ends the sentence */
+	for (n = 0; n + 1 < sizeof(tok) && p[n] && p[n] != ' ' &&
+	     p[n] != ',' && p[n] != ')'; n++)
+		tok[n] = p[n];
+	if (n && tok[n - 1] == '.')
+		n--;
+	tok[n] = '\0';
+	return n ? http_parse_duration(tok) : -1;
+}
+
+void http_redact(char *s, const char *secret)
+{
+	static const char mark[] = "[redacted]";
+	size_t k = secret ? strlen(secret) : 0, m = sizeof(mark) - 1;
+	char *hit;
+
+	if (k < 4 || !s)
+		return;		/* too short to be a key: would hit words */
+	while ((hit = strstr(s, secret))) {
+		if (k >= m) {
+			memcpy(hit, mark, m);
+			memmove(hit + m, hit + k, strlen(hit + k) + 1);
+		} else {
+			memset(hit, '*', k);
+		}
+	}
+}
+
+static void note_hint(struct http *h, double s)
+{
+	if (s >= 0 && s > h->reset_hint)
+		h->reset_hint = s;
+}
+
 static bool header_is(const char *line, size_t n, const char *name,
 		      const char **value)
 {
@@ -121,8 +277,39 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 			v++;
 		h->should_retry = strncasecmp(v, "true", 4) == 0 ? 1 :
 				  strncasecmp(v, "false", 5) == 0 ? 0 : -1;
+	} else if (header_is(tmp, len, "x-ratelimit-reset-requests", &v) ||
+		   header_is(tmp, len, "x-ratelimit-reset-tokens", &v)) {
+		note_hint(h, http_parse_duration(v));
+	} else if (strncasecmp(tmp, "anthropic-ratelimit-", 20) == 0 &&
+		   (v = memchr(tmp, ':', len)) && v - tmp > 26 &&
+		   strncasecmp(v - 6, "-reset", 6) == 0) {
+		note_hint(h, http_parse_rfc3339(v + 1));
 	}
 	return len;
+}
+
+/* A server may echo what it was sent (a proxy's error page, a debug
+ * echo): take the key of every secret header out of the reply before any
+ * of it is read, cut or quoted. */
+static void scrub(struct http *h, const char *const *headers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *v = NULL;
+		size_t len = strlen(headers[i]);
+
+		if (!header_is(headers[i], len, "authorization", &v) &&
+		    !header_is(headers[i], len, "x-api-key", &v) &&
+		    !header_is(headers[i], len, "api-key", &v))
+			continue;
+		while (*v == ' ')
+			v++;
+		if (strncasecmp(v, "Bearer ", 7) == 0)
+			v += 7;
+		if (h->resp.data && *v && strstr(h->resp.data, v)) {
+			http_redact(h->resp.data, v);
+			h->resp.len = strlen(h->resp.data);
+		}
+	}
 }
 
 void http_error_message(const char *body, char *out, size_t outlen)
@@ -168,10 +355,17 @@ static double jitter(struct http *h)
 	       9007199254740992.0;
 }
 
+/* The stop flag, read atomically: a signal handler and the grace thread
+ * write it while workers read it. */
+static int stop_level(const struct http *h)
+{
+	return h->stop ? (int)__atomic_load_n(h->stop, __ATOMIC_RELAXED) : 0;
+}
+
 /* Sleep s seconds in slices, giving up early when asked to stop. */
 static void nap(struct http *h, double s)
 {
-	while (s > 0 && !(h->stop && *h->stop)) {
+	while (s > 0 && !stop_level(h)) {
 		double d = s < 0.1 ? s : 0.1;
 		struct timespec ts = { (time_t)d,
 				       (long)((d - (time_t)d) * 1e9) };
@@ -179,6 +373,18 @@ static void nap(struct http *h, double s)
 		nanosleep(&ts, NULL);
 		s -= d;
 	}
+}
+
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn,
+		       curl_off_t ut, curl_off_t un)
+{
+	struct http *h = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return stop_level(h) >= 2;
 }
 
 static int perform(struct http *h, const char *url,
@@ -200,6 +406,7 @@ static int perform(struct http *h, const char *url,
 	buf_reset(&h->resp);
 	h->status = 0;
 	h->retry_after = -1;
+	h->reset_hint = -1;
 	h->should_retry = -1;
 	h->curl_err[0] = '\0';
 
@@ -222,11 +429,16 @@ static int perform(struct http *h, const char *url,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(o->connect_timeout * 1000));
-	/* a stalled peer: under 1 byte/s for 30 s is a timeout */
+	/* a stalled peer: under 1 byte/s for stall_timeout s is a timeout */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->stall_timeout >= 1 ?
+			 (long)o->stall_timeout : 30L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "caigen/" CAIGEN_VERSION);
+	/* *stop >= 2 (the grace period is over): drop the transfer */
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 
 	h->stats.requests++;
 	*cc = curl_easy_perform(c);
@@ -259,6 +471,7 @@ static int request(struct http *h, const char *url,
 
 		if (perform(h, url, headers, nheaders, body, body_len, o,
 			    &cc) == 0) {
+			scrub(h, headers, nheaders);
 			if (h->status >= 200 && h->status < 300) {
 				h->stats.ok++;
 				rc = 0;
@@ -285,11 +498,16 @@ static int request(struct http *h, const char *url,
 				cc != CURLE_UNSUPPORTED_PROTOCOL;
 			cause = curl_cause(cc);
 		}
-		if (!retry || k + 1 == attempts || (h->stop && *h->stop))
+		if (!retry || k + 1 == attempts || stop_level(h))
 			break;
 		h->stats.retries[cause]++;
+		if (h->status == 429 && h->retry_after < 0)
+			note_hint(h, http_parse_try_again(msg));
 		if (h->retry_after > 0 && h->retry_after <= 120)
 			wait = h->retry_after;
+		else if (h->status == 429 && h->retry_after < 0 &&
+			 h->reset_hint > 0 && h->reset_hint <= 120)
+			wait = h->reset_hint;
 		else
 			wait = jitter(h) * fmin(cap, base * ldexp(1.0, k));
 		nap(h, wait);

@@ -9,6 +9,11 @@
  * The wait before attempt k+1 is `retry-after-ms`, else `retry-after`
  * (seconds or an HTTP date) when 0 < wait <= max_wait, else exponential
  * backoff base * 2^k capped at `max_wait`, with full jitter.
+ * For a 429 without those, the rate-limit reset hints are used when
+ * present: `x-ratelimit-reset-requests` / `-tokens` (OpenAI, Go durations
+ * such as "6m0s", "1.574s", "20ms"), then `anthropic-ratelimit-*-reset`
+ * (RFC 3339 times), then "Please try again in 1.574s" in the message; the
+ * longest hint wins, and like retry-after it is used when <= 120 s.
  *
  * Thread-safety: a struct http belongs to one thread (libcurl easy handles
  * must not be shared). curl_global_init must have run before http_init.
@@ -51,6 +56,7 @@ struct http_opts {
 	int max_attempts;	/* >= 1 */
 	double backoff_base;	/* seconds, default 0.5 */
 	double max_wait;	/* cap on one wait, seconds, default 8 */
+	double stall_timeout;	/* under 1 byte/s this long: timeout (30) */
 };
 
 struct http {
@@ -59,11 +65,13 @@ struct http {
 	struct buf resp;
 	long status;
 	double retry_after;	/* from the last response, seconds; < 0 none */
+	double reset_hint;	/* x-ratelimit-reset-*, anthropic-*-reset */
 	int should_retry;	/* x-should-retry: -1 absent, 0 false, 1 true */
 	char curl_err[256];
 	uint64_t jitter_state;
 	struct http_stats stats;
-	volatile sig_atomic_t *stop;	/* if set and non-zero: give up waits */
+	volatile sig_atomic_t *stop;	/* if set and non-zero: give up waits;
+					 * >= 2: abort transfers too */
 };
 
 void http_init(struct http *h, volatile sig_atomic_t *stop);
@@ -94,6 +102,25 @@ bool http_status_retryable(long status, const char *body);
 /* Parse a Retry-After value: seconds (maybe fractional) or an HTTP date.
  * Returns seconds from now, or -1 if unparseable. */
 double http_parse_retry_after(const char *v);
+
+/* A Go duration ("6m0s", "1.574s", "20ms", "1h2m3.5s"; units h m s ms
+ * us µs ns) in seconds, or -1 if v is not one. Trailing blanks are ok. */
+double http_parse_duration(const char *v);
+
+/* An RFC 3339 time ("2026-01-02T03:04:05.5Z", "...+01:00") as seconds
+ * from now (0 if past), or -1 if unparseable. */
+double http_parse_rfc3339(const char *v);
+
+/* OpenAI's "Please try again in 1.574s" (or "in 20ms", "in 6m0s") in an
+ * error message: the wait in seconds, or -1 if there is none. */
+double http_parse_try_again(const char *msg);
+
+/* Replace every occurrence of secret in s, in place, by "[redacted]" (or
+ * by '*'s when the secret is shorter than that); secrets under 4 bytes
+ * are left alone. Replies are scrubbed of the keys in the request's
+ * Authorization / x-api-key / api-key headers before anything reads
+ * them, so no error built from a reply can carry a key. */
+void http_redact(char *s, const char *secret);
 
 /* The human part of an error body: error.message | message | error. Static
  * buffer owned by the caller (out, outlen). */

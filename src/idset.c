@@ -37,21 +37,50 @@ static bool insert(uint64_t *slot, size_t cap, uint64_t h)
 	return true;
 }
 
+/*
+ * Double the table in place, so growing a big set never holds the old and
+ * the new table at once (glibc's realloc moves a large block with mremap).
+ * The first empty slot w splits the old table: the elements before it
+ * (the cluster that may wrap around the end) are set aside, then the
+ * elements after it are re-inserted in ascending order, each after its own
+ * slot is emptied: a probe then stops at that slot at the latest, so it
+ * never lands on an element not yet re-inserted. The set-aside ones go
+ * last.
+ */
+static void grow(struct idset *s)
+{
+	size_t old = s->cap, cap = old ? 2 * old : 1024, w = 0, nkept = 0;
+	uint64_t *kept;
+
+	s->slot = xrealloc(s->slot, cap * sizeof(*s->slot));
+	memset(s->slot + old, 0, (cap - old) * sizeof(*s->slot));
+	s->cap = cap;
+	while (w < old && s->slot[w])
+		w++;
+	kept = xmalloc((w ? w : 1) * sizeof(*kept));
+	for (size_t i = 0; i < w; i++) {
+		kept[nkept++] = s->slot[i];
+		s->slot[i] = 0;
+	}
+	for (size_t i = w + 1; i < old; i++) {
+		uint64_t h = s->slot[i];
+
+		if (h) {
+			s->slot[i] = 0;
+			insert(s->slot, cap, h);
+		}
+	}
+	for (size_t i = 0; i < nkept; i++)
+		insert(s->slot, cap, kept[i]);
+	free(kept);
+}
+
 bool idset_add(struct idset *s, uint64_t h)
 {
 	if (!h)
 		h = 1;
-	if (2 * (s->n + 1) > s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 1024;
-		uint64_t *slot = xcalloc(cap, sizeof(*slot));
-
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->slot[i])
-				insert(slot, cap, s->slot[i]);
-		free(s->slot);
-		s->slot = slot;
-		s->cap = cap;
-	}
+	if (2 * (s->n + 1) > s->cap)
+		grow(s);
 	if (!insert(s->slot, s->cap, h))
 		return false;
 	s->n++;

@@ -154,7 +154,9 @@ static double mass_of(json_t *lp)
 	v = json_number_value(lp);
 	if (!isfinite(v) || v <= -9999.0)
 		return 0;
-	return exp(v);
+	/* a logprob above 0 is rounding (or garbage): at most certainty,
+	 * never an infinite mass */
+	return v > 0 ? 1.0 : exp(v);
 }
 
 struct position_mass {
@@ -257,4 +259,39 @@ double judge_combine(const struct judgment *j, int n)
 	for (int i = 0; i < n; i++)
 		sum += j[i].order == ORDER_AB ? j[i].p_a : 1.0 - j[i].p_a;
 	return n ? sum / n : 0.5;
+}
+
+int judge_read_text(const char *text, struct judgment *j, struct err *err)
+{
+	const char *p = text ? text : "";
+	char word[64];
+
+	for (int w = 0; w < 8 && *p; w++) {
+		size_t n;
+		int letter;
+
+		p += strspn(p, " \t\r\n");
+		n = strcspn(p, " \t\r\n");
+		if (!n)
+			break;
+		snprintf(word, sizeof(word), "%.*s", (int)(n < 63 ? n : 63),
+			 p);
+		p += n;
+		letter = judge_token_letter(word);
+		if (letter == 'A' || letter == 'B') {
+			j->p_a = letter == 'A';
+			j->mass_a = j->mass_b = 0;
+			j->other_mass = 0;
+			j->position = w;
+			j->method = "text";
+			return 0;
+		}
+	}
+	return err_set(err, "no answer letter in the reply text '%.40s'",
+		       text ? text : "");
+}
+
+double judge_clamp(double p, double lo, double hi)
+{
+	return p < lo ? lo : p > hi ? hi : p;
 }

@@ -38,8 +38,22 @@ struct judgment {
 	double mass_a, mass_b;	/* summed probabilities; 0 = not listed */
 	double other_mass;
 	int position;		/* generated position the letter was read at */
-	const char *method;	/* "logprobs" */
+	const char *method;	/* "logprobs", "text" or "votes" (static) */
+	char *rationale;	/* owned: chain-of-thought text, or NULL */
+	int votes_a, votes_b, votes_k;	/* method "votes" */
 };
+
+/*
+ * Read the answer letter from reply text (judges without logprobs): the
+ * first of the first 8 white-space separated words that is a letter once
+ * wrapping characters are stripped ("A", "(A)", "**B**", "A)" after a "("
+ * prefill). p_a is 1 or 0, method "text". -1 with err when none is.
+ */
+int judge_read_text(const char *text, struct judgment *j, struct err *err)
+	__attribute__((warn_unused_result));
+
+/* p clamped to [lo, hi]. */
+double judge_clamp(double p, double lo, double hi);
 
 /* Render a conversation ([{role, content}...]) as plain turns:
  * "User: ...\n\nAssistant: ...". Caller frees. */

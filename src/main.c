@@ -6,9 +6,15 @@
  * configuration error; 75 interrupted, resume by running again (EX_TEMPFAIL,
  * which a Slurm requeue script can test for).
  */
+#include "audit.h"
 #include "config.h"
 #include "constitution.h"
+#include "dryrun.h"
+#include "import.h"
+#include "merge.h"
 #include "pipeline.h"
+#include "preflight.h"
+#include "shard.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -32,6 +38,7 @@ enum exit_code {
 
 static volatile sig_atomic_t stop_requested;
 static double grace_seconds = 30;
+#define GRACE_CLEANUP_SECONDS 2.0	/* end of the grace: write, leave */
 
 static void on_signal(int sig)
 {
@@ -39,9 +46,11 @@ static void on_signal(int sig)
 		"in flight (signal again to quit at once)\n";
 
 	(void)sig;
-	if (stop_requested)
+	/* atomics, lock-free on an int: safe in a handler, and the threads
+	 * that read the flag see a defined value (TSan agrees) */
+	if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED))
 		_exit(EXIT_INTERRUPTED);
-	stop_requested = 1;
+	__atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);
 	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
 		/* nothing to do about it in a handler */
 	}
@@ -51,12 +60,23 @@ static void on_signal(int sig)
  * the files hold only whole lines, so the next run resumes cleanly. */
 static void *grace_main(void *arg)
 {
+	/* the last part of the grace is kept for writing out */
+	double cleanup = grace_seconds / 2 < GRACE_CLEANUP_SECONDS ?
+			 grace_seconds / 2 : GRACE_CLEANUP_SECONDS;
+
 	(void)arg;
-	while (!stop_requested)
+	while (!__atomic_load_n(&stop_requested, __ATOMIC_RELAXED))
 		usleep(50 * 1000);
-	usleep((useconds_t)(grace_seconds * 1e6));
-	fprintf(stderr, "caigen: grace period of %.0f s over, exiting\n",
-		grace_seconds);
+	usleep((useconds_t)((grace_seconds - cleanup) * 1e6));
+	/* drop the requests still on the wire (http.c aborts transfers at
+	 * 2) so the run can write its last records and the manifest within
+	 * the grace; if even that hangs, leave: the files hold whole lines
+	 * only, and the next run resumes from them */
+	fprintf(stderr, "caigen: grace period of %.0f s nearly over, "
+		"dropping requests in flight\n", grace_seconds);
+	__atomic_store_n(&stop_requested, 2, __ATOMIC_RELAXED);
+	usleep((useconds_t)(cleanup * 1e6));
+	fprintf(stderr, "caigen: exiting without the manifest\n");
 	_exit(EXIT_INTERRUPTED);
 	return NULL;
 }
@@ -104,13 +124,7 @@ static size_t count_lines(const char *path)
 
 static void usage_run(FILE *f)
 {
-	fputs("usage: caigen run [-c run.yaml] [--prompts FILE] [--out DIR] "
-	      "[--jobs N]\n"
-	      "                  [--seed S] [--limit N] [--grace SECONDS] "
-	      "[--quiet]\n"
-	      "                  [--policy-url URL] [--policy-model M] "
-	      "[--judge-url URL]\n"
-	      "                  [--judge-model M] [--constitution FILE]...\n"
+	fputs("usage: caigen run [options]\n"
 	      "\n"
 	      "Sample two answers per prompt from the policy model, have the "
 	      "judge model\n"
@@ -120,10 +134,63 @@ static void usage_run(FILE *f)
 	      "prompts already\n"
 	      "written are skipped. Settings: defaults < YAML < environment "
 	      "< flags.\n"
+	      "With 'mode: critiques' in the config, critique/revision "
+	      "chains go to\n"
+	      "OUT/critiques.jsonl instead; 'mode: both' writes both files.\n"
+	      "\n"
+	      "options:\n"
+	      "  -c, --config FILE        settings from a YAML run config\n"
+	      "      --constitution FILE  constitution to draw from "
+	      "(repeatable; replaces\n"
+	      "                           the config's list)\n"
+	      "      --dry-run            print the first requests as they "
+	      "would be sent (key\n"
+	      "                           shown as ***), the number of "
+	      "requests and an\n"
+	      "                           estimate of tokens and cost; send "
+	      "nothing\n"
+	      "      --dry-run-count N    requests --dry-run prints in full "
+	      "(default 3)\n"
+	      "      --grace SECONDS      after a stop signal, let requests "
+	      "in flight\n"
+	      "                           finish this long (default 30)\n"
+	      "  -h, --help               print this help and exit\n"
+	      "  -j, --jobs N             requests in flight per endpoint "
+	      "(sets both\n"
+	      "                           policy and judge concurrency)\n"
+	      "      --judge-model M      judge (feedback) model name\n"
+	      "      --judge-url URL      judge base URL, e.g. "
+	      "http://host:8000/v1\n"
+	      "      --limit N            read at most N input lines "
+	      "(0: all)\n"
+	      "      --no-preflight       skip the start-up probe of each "
+	      "endpoint\n"
+	      "      --out DIR            output folder\n"
+	      "      --policy-model M     policy model name\n"
+	      "      --policy-url URL     policy base URL\n"
+	      "      --prompts FILE       prompts: JSONL or plain text, "
+	      "'-' for stdin\n"
+	      "  -q, --quiet              no progress lines or summary\n"
+	      "      --seed S             run seed: same seed and input, "
+	      "same draws\n"
+	      "      --shard K/N          do shard K (0-based) of N; "
+	      "default: from\n"
+	      "                           SLURM_ARRAY_TASK_ID and the "
+	      "array's size\n"
 	      "\n"
 	      "Exit status: 0 done, 1 failures remain, 2 usage or config "
 	      "error,\n"
-	      "75 interrupted (run again to resume).\n", f);
+	      "75 interrupted (run again to resume). See caigen(1).\n", f);
+}
+
+/* A --*-url flag replaces a YAML base_urls list too. */
+static void drop_list(char ***list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
 }
 
 static int parse_long(const char *s, long long lo, long long hi,
@@ -143,27 +210,57 @@ static int parse_long(const char *s, long long lo, long long hi,
 	return 0;
 }
 
+/* --dry-run: print what the run would send; nothing is sent. */
+static int run_dry(const struct config *cfg, const struct constitution *con,
+		   struct shard shard, size_t show)
+{
+	struct dryrun_opts o = { cfg, con, shard, NULL, show };
+	struct err err;
+	char *suffix;
+	int rc;
+
+	if (shard.n == 0 && shard_from_env(&shard, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	suffix = shard_suffix(&shard);
+	o.shard = shard;
+	o.suffix = suffix;
+	rc = dryrun_run(&o, stdout, &err);
+	if (rc < 0)
+		fprintf(stderr, "caigen: %s\n", err.msg);
+	free(suffix);
+	return rc < 0 ? EXIT_USAGE : EXIT_DONE;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	enum { O_PROMPTS = 256, O_OUT, O_SEED, O_LIMIT, O_GRACE, O_PURL,
-	       O_PMODEL, O_JURL, O_JMODEL, O_CONST };
+	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
+	       O_DRY, O_DRYN };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "constitution", required_argument, NULL, O_CONST },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "dry-run-count", required_argument, NULL, O_DRYN },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "judge-model", required_argument, NULL, O_JMODEL },
 		{ "judge-url", required_argument, NULL, O_JURL },
 		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "no-preflight", no_argument, NULL, O_NOPRE },
 		{ "out", required_argument, NULL, O_OUT },
 		{ "policy-model", required_argument, NULL, O_PMODEL },
 		{ "policy-url", required_argument, NULL, O_PURL },
 		{ "prompts", required_argument, NULL, O_PROMPTS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "seed", required_argument, NULL, O_SEED },
+		{ "shard", required_argument, NULL, O_SHARD },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct shard shard = { 0, 0 };	/* n 0: not given, ask Slurm */
+	char *suffix = NULL;
 	struct config cfg;
 	struct constitution con;
 	struct run_counts counts;
@@ -173,12 +270,20 @@ static int cmd_run(int argc, char **argv)
 	char **flag_const = NULL;
 	size_t nflag_const = 0;
 	int c, rc = EXIT_USAGE;
+	bool no_preflight = false;
+	bool dry_run = false;
+	size_t dry_show = DRYRUN_SHOW_DEFAULT;
 	long long v;
 
 	config_init(&cfg);
 	constitution_init(&con);
 	/* first pass: the config file, so flags can override it */
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage_run(stdout);	/* even if the file is bad */
+			rc = EXIT_DONE;
+			goto out;
+		}
 		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) &&
 		    i + 1 < argc)
 			cfg_path = argv[i + 1];
@@ -210,6 +315,19 @@ static int cmd_run(int argc, char **argv)
 		case 'q':
 			cfg.quiet = true;
 			break;
+		case O_NOPRE:
+			no_preflight = true;
+			break;
+		case O_DRYN:
+			if (parse_long(optarg, 0, 1000000, "--dry-run-count",
+				       &v) < 0)
+				goto out;
+			dry_show = (size_t)v;
+			dry_run = true;	/* a count asks for a dry run */
+			break;
+		case O_DRY:
+			dry_run = true;
+			break;
 		case O_PROMPTS:
 			config_set_str(&cfg.prompts, optarg);
 			break;
@@ -235,12 +353,20 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case O_PURL:
 			config_set_str(&cfg.policy.base_url, optarg);
+			drop_list(&cfg.policy.base_urls, &cfg.policy.nbase_urls);
+			break;
+		case O_SHARD:
+			if (shard_parse(&shard, optarg, &err) < 0) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				goto out;
+			}
 			break;
 		case O_PMODEL:
 			config_set_str(&cfg.policy.model, optarg);
 			break;
 		case O_JURL:
 			config_set_str(&cfg.judge.base_url, optarg);
+			drop_list(&cfg.judge.base_urls, &cfg.judge.nbase_urls);
 			break;
 		case O_JMODEL:
 			config_set_str(&cfg.judge.model, optarg);
@@ -273,40 +399,55 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
-	if (cfg.mode != MODE_PREFERENCES) {
-		fprintf(stderr, "caigen: mode '%s' is not available yet; use "
-			"'preferences'\n", cfg.mode == MODE_CRITIQUES ?
-			"critiques" : "both");
-		goto out;
-	}
 	for (size_t i = 0; i < cfg.nconstitutions; i++) {
 		if (constitution_load(&con, cfg.constitutions[i], &err) < 0) {
 			fprintf(stderr, "caigen: %s\n", err.msg);
 			goto out;
 		}
 	}
-	if (constitution_finish(&con, 1u << STAGE_COMPARE, &err) < 0) {
+	/* each mode needs principles for the stages it runs */
+	if (constitution_finish(&con, cfg.mode == MODE_CRITIQUES ?
+				1u << STAGE_CRITIQUE : cfg.mode == MODE_BOTH ?
+				(1u << STAGE_COMPARE | 1u << STAGE_CRITIQUE) :
+				1u << STAGE_COMPARE, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
 
+	if (dry_run) {
+		rc = run_dry(&cfg, &con, shard, dry_show);
+		goto out;
+	}
+	/* a wrong URL or key: one line now, not a failure per prompt */
+	if (!no_preflight && preflight_run(&cfg, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
 	install_signals();
 	ro.cfg = &cfg;
 	ro.con = &con;
-	ro.suffix = "";
+	/* --shard wins; else a Slurm array task takes its slice */
+	if (shard.n == 0 && shard_from_env(&shard, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	suffix = shard_suffix(&shard);
+	ro.shard = shard;
+	ro.suffix = suffix;
 	ro.stop = &stop_requested;
 	ro.total_hint = count_lines(cfg.prompts);
 	if (pipeline_run(&ro, &counts, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		rc = counts.lines || counts.written ? EXIT_FAILURES :
 						       EXIT_USAGE;
-		if (stop_requested)
+		if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED))
 			rc = EXIT_INTERRUPTED;
 		goto out;
 	}
 	if (!cfg.quiet)
 		pipeline_summary(stderr, &ro, &counts);
-	if (stop_requested && (counts.interrupted || counts.not_read))
+	if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED) &&
+	    (counts.interrupted || counts.not_read))
 		rc = EXIT_INTERRUPTED;
 	else if (counts.failed)
 		rc = EXIT_FAILURES;
@@ -316,6 +457,7 @@ out:
 	for (size_t i = 0; i < nflag_const; i++)
 		free(flag_const[i]);
 	free(flag_const);
+	free(suffix);
 	constitution_release(&con);
 	config_release(&cfg);
 	return rc;
@@ -326,9 +468,14 @@ static int cmd_check(int argc, char **argv)
 	int bad = 0;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs("usage: caigen check FILE.yaml...\n\n"
-		      "Validate constitutions and run configs; print "
-		      "file:line:col: errors.\n", argc < 2 ? stderr : stdout);
+		fputs("usage: caigen check [options] FILE.yaml...\n\n"
+		      "Validate constitutions and run configs (a file with a "
+		      "top-level\n'principles:' key is a constitution). "
+		      "Mistakes are printed as\nfile:line:col: message.\n\n"
+		      "options:\n"
+		      "  -h, --help   print this help and exit\n\n"
+		      "Exit status: 0 every file is valid, 2 a file is not.\n",
+		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_DONE;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -369,46 +516,101 @@ static int cmd_check(int argc, char **argv)
 	return bad ? EXIT_USAGE : EXIT_DONE;
 }
 
+static int cmd_version(int argc, char **argv)
+{
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs("usage: caigen version\n\nPrint the version.\n\n"
+		      "options:\n"
+		      "  -h, --help   print this help and exit\n", stdout);
+		return EXIT_DONE;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "caigen: unexpected argument '%s'\n",
+			argv[1]);
+		return EXIT_USAGE;
+	}
+	printf("caigen %s\n", CAIGEN_VERSION);
+	return EXIT_DONE;
+}
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Every command, sorted by name. Dispatch and `caigen --help` both read
+ * this table, so a command added here is listed too. */
+static const struct command commands[] = {
+	{ "audit", audit_main, "report principle coverage, judge behaviour" },
+	{ "check", cmd_check, "validate constitutions and run configs" },
+	{ "import", import_main, "convert a published constitution to YAML" },
+	{ "merge", merge_main, "merge the shard files of a job array" },
+	{ "run", cmd_run, "generate preference pairs from a prompts file" },
+	{ "version", cmd_version, "print the version" },
+};
+
 static void usage(FILE *f)
 {
-	fputs("usage: caigen <command> [options]\n\n"
-	      "commands:\n"
-	      "  run      generate preference pairs from a prompts file\n"
-	      "  check    validate constitutions and run configs\n"
-	      "  version  print the version\n\n"
-	      "'caigen <command> --help' describes a command.\n", f);
+	fputs("usage: caigen <command> [options]\n\ncommands:\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name,
+			commands[i].summary);
+	fputs("\n'caigen <command> --help' (or 'caigen help <command>') "
+	      "describes a command;\n'man caigen' has the details.\n\n"
+	      "Exit status: 0 done, 1 failures remain, 2 usage or config "
+	      "error,\n75 interrupted (run again to resume).\n", f);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
+	static char help_flag[] = "--help";
+	const struct command *cmd;
+	const char *name;
+	char *help[4];
 	int rc;
 
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
+	name = argv[1];
+	if (!strcmp(name, "-h") || !strcmp(name, "--help") ||
+	    (!strcmp(name, "help") && argc == 2)) {
 		usage(stdout);
 		return EXIT_DONE;
 	}
-	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
-		printf("caigen %s\n", CAIGEN_VERSION);
-		return EXIT_DONE;
+	if (!strcmp(name, "--version"))
+		name = "version";
+	if (!strcmp(name, "help")) {
+		/* "caigen help CMD" is "caigen CMD --help" */
+		name = argv[2];
+		help[0] = argv[0];
+		help[1] = argv[2];
+		help[2] = help_flag;
+		help[3] = NULL;
+		argv = help;
+		argc = 3;
+	}
+	cmd = find_command(name);
+	if (!cmd) {
+		fprintf(stderr, "caigen: unknown command '%s'\n", name);
+		usage(stderr);
+		return EXIT_USAGE;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "caigen: curl_global_init failed\n");
 		return EXIT_FAILURES;
 	}
-	if (!strcmp(argv[1], "run"))
-		rc = cmd_run(argc - 1, argv + 1);
-	else if (!strcmp(argv[1], "check"))
-		rc = cmd_check(argc - 1, argv + 1);
-	else {
-		fprintf(stderr, "caigen: unknown command '%s'\n", argv[1]);
-		usage(stderr);
-		rc = EXIT_USAGE;
-	}
+	rc = cmd->fn(argc - 1, argv + 1);
 	curl_global_cleanup();
 	return rc;
 }

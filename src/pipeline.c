@@ -15,11 +15,14 @@
  * next run does them; requests already on the wire are let finish.
  */
 #include "pipeline.h"
+#include "critique.h"
 #include "idset.h"
 #include "judge.h"
+#include "judgecall.h"
 #include "progress.h"
 #include "prompts.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "rng.h"
 #include "writer.h"
 
@@ -31,8 +34,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FLUSH_EVERY 1.0	/* seconds between fsyncs */
+/* Worker stacks: 1 MiB instead of the 8 MiB default keeps thousands of
+ * threads cheap in address space; jansson's nesting limit needs far less. */
+#define WORKER_STACK (1u << 20)
 
 enum item_kind { ITEM_PROMPT, ITEM_REJECT };
 enum item_status { ST_OK, ST_FAILED, ST_INTERRUPTED };
@@ -48,6 +55,7 @@ struct item {
 	const char *fail_stage;
 	char *error;
 	char *line;		/* the finished JSON line */
+	char *line2;		/* mode both: the preference line */
 };
 
 struct pipeline;
@@ -56,8 +64,7 @@ struct worker {
 	struct pipeline *pl;
 	pthread_t tid;
 	struct http http;
-	const struct endpoint *ep;
-	char *url;
+	const struct endpoint *ep;	/* URLs: pl->pool[role] */
 	char *auth;		/* secret: wiped on release */
 	int role;		/* 0 policy, 1 judge */
 };
@@ -66,8 +73,13 @@ struct pipeline {
 	const struct run_opts *o;
 	const struct config *cfg;
 	struct queue *q_sample, *q_judge, *q_write;
+	struct queue *q_policy_out;	/* q_judge, or q_write in mode
+					 * critiques (no judges) */
 	struct writer w;
 	struct idset done, rejected;
+	struct idset done2;	/* mode both: ids in preferences.jsonl */
+	bool two;		/* mode both: two records per prompt */
+	struct judge_shared jshared;	/* the judge endpoint's state */
 	struct prompts *in;
 
 	/* the in-flight window */
@@ -82,11 +94,14 @@ struct pipeline {
 	struct run_counts *c;
 	struct err fatal_err;
 	struct progress prog;
+	struct ratelimit rl[2];	/* policy, judge: client-side limits */
+	struct endpoint_pool *pool[2];	/* policy, judge: their servers */
 };
 
 static bool stopping(const struct pipeline *pl)
 {
-	return (pl->o->stop && *pl->o->stop) || atomic_load(&pl->fatal);
+	return (pl->o->stop && __atomic_load_n(pl->o->stop, __ATOMIC_RELAXED))
+	       || atomic_load(&pl->fatal);
 }
 
 static void item_free(struct item *it)
@@ -101,6 +116,7 @@ static void item_free(struct item *it)
 	free(it->responses[1]);
 	free(it->error);
 	free(it->line);
+	free(it->line2);
 	free(it);
 }
 
@@ -144,10 +160,107 @@ static struct http_opts endpoint_opts(const struct endpoint *ep)
 		.timeout = ep->timeout,
 		.connect_timeout = ep->connect_timeout,
 		.max_attempts = ep->max_attempts,
-		.backoff_base = 0.5,
-		.max_wait = 8,
+		.backoff_base = ep->backoff_base,
+		.max_wait = ep->backoff_max,
+		.stall_timeout = ep->stall_timeout,
 	};
 	return o;
+}
+
+/* Client-side limits around one call (ratelimit.h): take a place and the
+ * estimated tokens; on the way out, settle the real usage and tell the
+ * limiter whether a 429 came back. */
+static int limit_take(struct worker *w, double est,
+		      struct http_stats *before, struct err *err)
+{
+	*before = w->http.stats;
+	if (ratelimit_acquire(&w->pl->rl[w->role], est, w->pl->o->stop) < 0)
+		return err_set(err, "stopped while waiting for the rate limit");
+	return 0;
+}
+
+/* The limiter's counters for the manifest (the lock is not const). */
+static json_t *limiter_json(const struct ratelimit *rl)
+{
+	struct ratelimit_stats s = ratelimit_stats((struct ratelimit *)rl);
+
+	return json_pack("{s:I,s:f,s:I,s:i,s:i}",
+			 "waits", (json_int_t)s.waits,
+			 "wait_seconds", s.wait_seconds,
+			 "concurrency_cuts", (json_int_t)s.decreases,
+			 "concurrency_min", s.min_cap,
+			 "concurrency_end", s.cap);
+}
+
+/* A 200 without the logprobs that were asked for (a server dropping them
+ * under load) is retried like any unusable body; a server that refuses
+ * logprobs says so with an error instead (judgecall.h). */
+static bool has_logprobs(const struct chat_params *cp, struct chat_reply *r,
+			 struct err *err)
+{
+	if (!cp->logprobs || (r->n > 0 && json_array_size(r->logprobs[0])))
+		return true;
+	chat_reply_release(r);
+	err_set(err, "reply carries no logprobs (does the server support "
+		"logprobs/top_logprobs?)");
+	return false;
+}
+
+static void limit_give(struct worker *w, double est,
+		       const struct http_stats *before,
+		       const struct chat_reply *r)
+{
+	const struct http_stats *now = &w->http.stats;
+	double used = r ? (double)(r->usage.prompt_tokens +
+				   r->usage.completion_tokens) : 0;
+	bool saw_429 = now->retries[RETRY_429] > before->retries[RETRY_429] ||
+		       w->http.status == 429;
+
+	ratelimit_done(&w->pl->rl[w->role],
+		       (double)(now->requests - before->requests) - 1,
+		       used > 0 ? used - est : 0, saw_429);
+}
+
+/* Choose the server for attempt k (endpoint.h). With several servers each
+ * attempt is one request and a failure moves on to the next pick; when
+ * none is in service, wait a backoff first. */
+static size_t pool_pick(struct worker *w, int k, struct http_opts *once)
+{
+	struct endpoint_pool *p = w->pl->pool[w->role];
+	bool backoff;
+	size_t e = endpoint_pick(p, &backoff);
+
+	if (endpoint_pool_size(p) > 1) {
+		once->max_attempts = 1;
+		if (backoff && k > 0) {
+			double s = once->backoff_base * ldexp(1.0, k - 1);
+
+			s = s < once->max_wait ? s : once->max_wait;
+			for (; s > 0 && !stopping(w->pl); s -= 0.05)
+				usleep(50 * 1000);
+		}
+	}
+	return e;
+}
+
+/* Attempt k on server e failed: tell the pool, and say whether to try
+ * again on another pick (several servers, a retryable failure, attempts
+ * left). Such a retry is counted as one, not as a give-up. */
+static bool pool_failover(struct worker *w, size_t e, int k, int attempts)
+{
+	struct endpoint_pool *p = w->pl->pool[w->role];
+	struct http_stats *st = &w->http.stats;
+	long status = w->http.status;
+
+	endpoint_done(p, e, false, status == 0 || status >= 500);
+	if (endpoint_pool_size(p) < 2 || k + 1 >= attempts ||
+	    stopping(w->pl) || !endpoint_failover(status, w->http.resp.data))
+		return false;
+	if (st->gave_up)
+		st->gave_up--;
+	st->retries[status == 0 ? RETRY_CONNECT : status == 429 ? RETRY_429 :
+		    status >= 500 ? RETRY_5XX : RETRY_408_409]++;
+	return true;
 }
 
 /*
@@ -159,28 +272,49 @@ static int chat(struct worker *w, const struct chat_params *cp,
 		struct chat_reply *r, struct err *err)
 {
 	struct http_opts o = endpoint_opts(w->ep);
-	const char *hdr[1];
+	struct chat_params flav = *cp;
+	const char *hdr[2];
 	size_t nhdr = 0, len;
-	char *body = provider_chat_body(cp, &len);
+	char *body;
 	int rc = -1;
+	struct http_stats before;
+	double est;
 
+	flav.api = w->ep->api;	/* the endpoint's flavour (flavour.h) */
+	body = provider_body(&flav, &len);
+	est = ratelimit_estimate(len, cp->max_tokens, cp->n);
+	if (limit_take(w, est, &before, err) < 0) {
+		free(body);
+		return -1;
+	}
 	if (w->auth)
 		hdr[nhdr++] = w->auth;
+	if (provider_fixed_header(flav.api))
+		hdr[nhdr++] = provider_fixed_header(flav.api);
 	for (int k = 0; k < o.max_attempts; k++) {
 		struct http_opts once = o;
+		size_t e;
 
 		once.max_attempts = o.max_attempts - k;
-		if (http_post(&w->http, w->url, hdr, nhdr, body, len, &once,
-			      err) < 0)
+		e = pool_pick(w, k, &once);
+		if (http_post(&w->http, endpoint_url(w->pl->pool[w->role], e),
+			      hdr, nhdr, body, len, &once, err) < 0) {
+			if (pool_failover(w, e, k, o.max_attempts))
+				continue;
 			break;
-		if (provider_parse_chat(w->http.resp.data, r, err) == 0) {
+		}
+		if (provider_parse(flav.api, w->http.resp.data, r, err) == 0 &&
+		    has_logprobs(cp, r, err)) {
+			endpoint_done(w->pl->pool[w->role], e, true, false);
 			rc = 0;
 			break;
 		}
+		endpoint_done(w->pl->pool[w->role], e, false, true);
 		if (k + 1 < o.max_attempts && !stopping(w->pl))
 			w->http.stats.retries[RETRY_BODY]++;
 	}
 	free(body);
+	limit_give(w, est, &before, rc == 0 ? r : NULL);
 	return rc;
 }
 
@@ -260,145 +394,63 @@ static void sample(struct worker *w, struct item *it)
 	}
 }
 
-/* ---- the record ----------------------------------------------------- */
+/* ---- judging and critiques (judgecall.h, critique.h) ---------------- */
 
-static json_t *lp_json(double mass)
+/* The pipeline's transport for the modules that make their own calls. */
+static int worker_call(void *ctx, const struct chat_params *cp,
+		       struct chat_reply *r, struct err *err)
 {
-	return mass > 0 ? json_real(log(mass)) : json_null();
+	return chat(ctx, cp, r, err);
 }
 
-static json_t *as_turn(const struct item *it, const char *text)
+static struct llm worker_llm(struct worker *w)
 {
-	json_t *m;
+	struct llm l = { worker_call, w, w->ep->api };
 
-	if (it->pr.text)
-		return json_string(text);
-	m = json_object();
-	json_object_set_new(m, "role", json_string("assistant"));
-	json_object_set_new(m, "content", json_string(text));
-	return json_pack("[o]", m);
+	return l;
 }
 
-static char *record_line(const struct pipeline *pl, const struct item *it,
-			 const struct principle *pr,
-			 const struct judgment *j, int nj, double p)
-{
-	const struct config *cfg = pl->cfg;
-	int ci = p >= 0.5 ? 0 : 1;
-	json_t *o = json_object(), *js = json_array(), *tags = json_array();
-	char *s;
-
-	for (int i = 0; i < nj; i++) {
-		json_t *x = json_object();
-
-		json_object_set_new(x, "order", json_string(
-			j[i].order == ORDER_AB ? "AB" : "BA"));
-		json_object_set_new(x, "p_a", json_real(j[i].p_a));
-		json_object_set_new(x, "lp_a", lp_json(j[i].mass_a));
-		json_object_set_new(x, "lp_b", lp_json(j[i].mass_b));
-		json_object_set_new(x, "other_mass",
-				    json_real(j[i].other_mass));
-		json_object_set_new(x, "position",
-				    json_integer(j[i].position));
-		json_object_set_new(x, "method", json_string(j[i].method));
-		json_object_set_new(x, "rationale", json_null());
-		json_array_append_new(js, x);
-	}
-	for (size_t t = 0; t < pr->ntags; t++)
-		json_array_append_new(tags, json_string(pr->tags[t]));
-
-	json_object_set_new(o, "schema", json_string("caigen.preference/1"));
-	json_object_set_new(o, "id", json_string(it->pr.id));
-	json_object_set_new(o, "index", json_integer((json_int_t)
-						     it->pr.index));
-	json_object_set_new(o, "prompt", it->pr.text ?
-			    json_string(it->pr.text) :
-			    json_deep_copy(it->pr.messages));
-	json_object_set_new(o, "chosen", as_turn(it, it->responses[ci]));
-	json_object_set_new(o, "rejected", as_turn(it, it->responses[1 - ci]));
-	json_object_set_new(o, "margin", json_real(fabs(p - 0.5)));
-	json_object_set_new(o, "responses", json_pack("[ss]",
-		it->responses[0], it->responses[1]));
-	json_object_set_new(o, "chosen_index", json_integer(ci));
-	json_object_set_new(o, "p", json_real(p));
-	json_object_set_new(o, "principle", json_pack("{s:s,s:s,s:o}",
-		"id", pr->id, "constitution", pr->source, "tags", tags));
-	json_object_set_new(o, "judgments", js);
-	json_object_set_new(o, "models", json_pack("{s:s,s:s}",
-		"policy", cfg->policy.model, "judge", cfg->judge.model));
-	json_object_set_new(o, "usage", json_pack("{s:I,s:I}",
-		"prompt_tokens", (json_int_t)it->usage.prompt_tokens,
-		"completion_tokens", (json_int_t)it->usage.completion_tokens));
-	json_object_set_new(o, "seed", json_integer((json_int_t)cfg->seed));
-	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
-	json_decref(o);
-	return s;
-}
-
+/* Label responses[0] vs responses[1]; the preference line goes to
+ * it->line, or to it->line2 in mode both (it->line is the critique). */
 static void judge_item(struct worker *w, struct item *it)
 {
-	const struct pipeline *pl = w->pl;
-	const struct config *cfg = pl->cfg;
-	const struct constitution *con = pl->o->con;
-	const struct principle *pr;
-	struct judgment j[2];
-	int nj = cfg->both_orders ? 2 : 1;
-	char *conv = NULL;
+	struct pipeline *pl = w->pl;
+	struct llm l = worker_llm(w);
+	struct pair_label lb;
 	struct err err;
-	double p;
 
-	pr = constitution_draw(con, STAGE_COMPARE,
-			       rng_unit(cfg->seed, it->pr.id, "principle", 0));
-	conv = judge_conversation(it->pr.messages);
-	j[0].order = ORDER_AB;
-	j[1].order = ORDER_BA;
-	if (nj == 1 && rng_unit(cfg->seed, it->pr.id, "order", 0) >= 0.5)
-		j[0].order = ORDER_BA;
-	for (int i = 0; i < nj; i++) {
-		int swap = j[i].order == ORDER_BA;
-		char *user = judge_render(
-			constitution_template(con, TPL_COMPARE), conv,
-			pr->compare, it->responses[swap],
-			it->responses[!swap], cfg->seed, it->pr.id);
-		json_t *msgs = json_pack("[{s:s,s:s},{s:s,s:s}]",
-			"role", "system", "content",
-			constitution_template(con, TPL_COMPARE_SYSTEM),
-			"role", "user", "content", user);
-		struct chat_params cp = {
-			.model = cfg->judge.model,
-			.messages = msgs,
-			.temperature = cfg->judge.temperature,
-			.top_p = cfg->judge.top_p,
-			.max_tokens = cfg->judge.max_tokens,
-			.n = 1,
-			.has_seed = true,
-			.seed = rng_u64(cfg->seed, it->pr.id, "judge",
-					(uint64_t)j[i].order),
-			.logprobs = true,
-			.top_logprobs = cfg->top_logprobs,
-		};
-		struct chat_reply r;
-		int rc = chat(w, &cp, &r, &err);
-
-		free(user);
-		json_decref(msgs);
-		if (rc < 0) {
-			item_fail(it, pl, "judge", err.msg);
-			goto out;
-		}
-		usage_add(&it->usage, &r.usage);
-		rc = judge_read_logprobs(r.logprobs[0], cfg->scan_positions,
-					 &j[i], &err);
-		chat_reply_release(&r);
-		if (rc < 0) {
-			item_fail(it, pl, "judge", err.msg);
-			goto out;
-		}
+	if (judgecall_pair(&l, pl->cfg, pl->o->con, &pl->jshared, it->pr.id,
+			   it->pr.messages, it->responses[0],
+			   it->responses[1], &lb, &err) < 0) {
+		item_fail(it, pl, "judge", err.msg);
+		return;
 	}
-	p = judge_combine(j, nj);
-	it->line = record_line(pl, it, pr, j, nj, p);
-out:
-	free(conv);
+	usage_add(&it->usage, &lb.usage);
+	*(pl->two ? &it->line2 : &it->line) = judgecall_record(pl->cfg,
+		&it->pr, it->responses[0], it->responses[1], &lb, &it->usage);
+	pair_label_release(&lb);
+}
+
+/* The critique chain; in mode both, its initial answer and final
+ * revision become the pair the judges label. */
+static void critique_item(struct worker *w, struct item *it)
+{
+	struct pipeline *pl = w->pl;
+	struct llm l = worker_llm(w);
+	struct critique_chain ch;
+	struct err err;
+
+	if (critique_run(&l, pl->cfg, pl->o->con, &it->pr, &ch, &err) < 0) {
+		item_fail(it, pl, "critique", err.msg);
+		return;
+	}
+	usage_add(&it->usage, &ch.usage);
+	it->line = critique_record(pl->cfg, &it->pr, &ch);
+	if (pl->two) {
+		it->responses[0] = xstrdup(ch.initial);
+		it->responses[1] = xstrdup(ch.rounds[ch.nrounds - 1].revision);
+	}
+	critique_chain_release(&ch);
 }
 
 /* ---- workers -------------------------------------------------------- */
@@ -408,15 +460,13 @@ static void worker_setup(struct worker *w, struct pipeline *pl, int role)
 	w->pl = pl;
 	w->role = role;
 	w->ep = role ? &pl->cfg->judge : &pl->cfg->policy;
-	w->url = xasprintf("%s/chat/completions", w->ep->base_url);
-	w->auth = provider_auth_header(w->ep->api_key);
+	w->auth = provider_key_header(w->ep->api, w->ep->api_key);
 	http_init(&w->http, pl->o->stop);
 }
 
 static void worker_release(struct worker *w)
 {
 	http_release(&w->http);
-	free(w->url);
 	provider_free_secret(w->auth);
 }
 
@@ -436,6 +486,28 @@ static void *sampler_main(void *arg)
 	}
 	if (atomic_fetch_sub(&pl->samplers_left, 1) == 1)
 		queue_close(pl->q_judge);
+	return NULL;
+}
+
+/* The critic pool (modes critiques and both) takes the samplers' place:
+ * the policy endpoint's threads, from q_sample to q_judge (both) or
+ * straight to q_write (critiques: nothing to judge). */
+static void *critic_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pipeline *pl = w->pl;
+	struct item *it;
+
+	while ((it = queue_pop(pl->q_sample))) {
+		if (stopping(pl))
+			it->status = ST_INTERRUPTED;
+		else
+			critique_item(w, it);
+		if (queue_push(pl->q_policy_out, it) < 0)
+			item_free(it);	/* cannot happen: closed after us */
+	}
+	if (atomic_fetch_sub(&pl->samplers_left, 1) == 1)
+		queue_close(pl->q_policy_out);
 	return NULL;
 }
 
@@ -514,6 +586,7 @@ struct reader {
 	struct pipeline *pl;
 	int rc;
 	struct err err;
+	size_t interrupted;	/* read, not emitted; added after join */
 };
 
 static void *reader_main(void *arg)
@@ -541,6 +614,14 @@ static void *reader_main(void *arg)
 			break;
 		}
 		taken++;
+		if (pl->o->shard.n > 1 && (st == PROMPTS_OK ?
+		    !shard_owns(&pl->o->shard, pr.id) : pl->o->shard.k)) {
+			/* another shard's prompt; bad lines are shard 0's */
+			c->other_shard++;
+			prompt_release(&pr);
+			reject_release(&rj);
+			continue;
+		}
 		if (st == PROMPTS_REJECT &&
 		    idset_has(&pl->rejected, (uint64_t)rj.line + 1)) {
 			c->rejected_before++;
@@ -548,7 +629,8 @@ static void *reader_main(void *arg)
 			continue;
 		}
 		if (st == PROMPTS_OK &&
-		    idset_has(&pl->done, idset_hash(pr.id))) {
+		    idset_has(&pl->done, idset_hash(pr.id)) &&
+		    (!pl->two || idset_has(&pl->done2, idset_hash(pr.id)))) {
 			c->skipped_done++;
 			prompt_release(&pr);
 			continue;
@@ -565,8 +647,9 @@ static void *reader_main(void *arg)
 		}
 		if (!window_take(pl)) {
 			item_free(it);
-			/* this one was read but will not be done now */
-			c->interrupted += st == PROMPTS_OK;
+			/* this one was read but will not be done now (the
+			 * writer owns c->interrupted until the join) */
+			rd->interrupted += st == PROMPTS_OK;
 			break;
 		}
 		it->seq = seq++;
@@ -595,6 +678,27 @@ static char *failure_line(const struct item *it)
 	return s;
 }
 
+/*
+ * Mode both: write the preference line to the second file unless it holds
+ * the id already (a run stopped between the two files' writes leaves one
+ * record; the prompt is redone and only the missing one written). Returns
+ * whether the critique line must still be written.
+ */
+static bool emit_second(struct pipeline *pl, struct item *it)
+{
+	uint64_t h = idset_hash(it->pr.id);
+	struct err err;
+
+	if (it->line2 && !idset_has(&pl->done2, h) &&
+	    !atomic_load(&pl->fatal) &&
+	    writer_put(&pl->w, OUT_RECORDS2, it->line2, strlen(it->line2),
+		       &err) < 0) {
+		pl->fatal_err = err;
+		atomic_store(&pl->fatal, 1);
+	}
+	return !idset_has(&pl->done, h);
+}
+
 static void emit(struct pipeline *pl, struct item *it)
 {
 	struct run_counts *c = pl->c;
@@ -609,6 +713,12 @@ static void emit(struct pipeline *pl, struct item *it)
 		f = OUT_RECORDS;
 		line = it->line;
 		it->line = NULL;
+		if (pl->two && !emit_second(pl, it)) {
+			free(line);	/* written by an earlier run */
+			c->written++;
+			usage_add(&c->usage, &it->usage);
+			return;
+		}
 	} else if (it->status == ST_FAILED) {
 		f = OUT_FAILURES;
 		line = failure_line(it);
@@ -678,6 +788,66 @@ static void writer_loop(struct pipeline *pl)
 
 /* ---- the run -------------------------------------------------------- */
 
+/* The servers of both roles (endpoint.h): from base_urls, else base_url. */
+static int pools_open(struct pipeline *pl, struct err *err)
+{
+	for (int r = 0; r < 2; r++) {
+		const struct endpoint *ep = r ? &pl->cfg->judge
+					      : &pl->cfg->policy;
+		const char *one = ep->base_url;
+		struct endpoint_tuning t = { 3, ep->cooldown, 60 };
+
+		pl->pool[r] = ep->nbase_urls ?
+			endpoint_pool_new((const char *const *)ep->base_urls,
+					  ep->nbase_urls, ep->api, &t, err) :
+			endpoint_pool_new(&one, 1, ep->api, &t, err);
+		if (!pl->pool[r])
+			return -1;
+	}
+	return 0;
+}
+
+/* Keep the per-server counts in the run's counts, free the pools. */
+static void pools_close(struct pipeline *pl)
+{
+	for (int r = 0; r < 2; r++) {
+		if (pl->pool[r])
+			pl->c->nendpoints[r] = endpoint_pool_counts(
+				pl->pool[r], pl->c->endpoints[r],
+				ENDPOINT_MAX);
+		endpoint_pool_free(pl->pool[r]);
+		pl->pool[r] = NULL;
+	}
+}
+
+/* Manifest parts of job arrays and server pools: the shard, prompts left
+ * to other shards, per-server counts. */
+static void manifest_cluster(const struct pipeline *pl, json_t *o)
+{
+	const struct run_counts *c = pl->c;
+
+	json_object_set_new(json_object_get(o, "counts"), "other_shard",
+			    json_integer((json_int_t)c->other_shard));
+	if (pl->o->shard.n > 1)
+		json_object_set_new(o, "shard", json_pack("{s:i,s:i}",
+			"k", (int)pl->o->shard.k, "n", (int)pl->o->shard.n));
+	for (int r = 0; r < 2; r++) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < c->nendpoints[r]; i++) {
+			const struct endpoint_count *e = &c->endpoints[r][i];
+
+			json_array_append_new(a, json_pack(
+				"{s:s,s:I,s:I,s:I}", "url", e->url,
+				"requests", (json_int_t)e->requests,
+				"failures", (json_int_t)e->failures,
+				"cooldowns", (json_int_t)e->cooldowns));
+		}
+		json_object_set_new(o, r ? "judge_endpoints" :
+				    "policy_endpoints", a);
+	}
+}
+
 static char *manifest_json(const struct pipeline *pl, double started)
 {
 	const struct run_counts *c = pl->c;
@@ -722,7 +892,11 @@ static char *manifest_json(const struct pipeline *pl, double started)
 				  "ok", (json_int_t)h->ok,
 				  "gave_up", (json_int_t)h->gave_up,
 				  "retries", retries));
+		json_object_set_new(json_object_get(o, r ? "judge_http" :
+						    "policy_http"), "limiter",
+				    limiter_json(&pl->rl[r]));
 	}
+	manifest_cluster(pl, o);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	return s;
@@ -746,7 +920,11 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	struct writer_resume res;
 	struct reader rd;
 	struct worker *ws = NULL;
+	pthread_attr_t attr;
 	int np = cfg->policy.concurrency, nj = cfg->judge.concurrency;
+	void *(*policy_main)(void *) = cfg->mode == MODE_PREFERENCES ?
+				       sampler_main : critic_main;
+	size_t records2 = 0;
 	double t0 = now_sec();
 	time_t started = time(NULL);
 	int rc = -1;
@@ -758,7 +936,13 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.o = o;
 	pl.cfg = cfg;
 	pl.c = c;
-	atomic_init(&pl.n_mode, cfg->n);
+	pl.two = cfg->mode == MODE_BOTH;
+	if (cfg->mode == MODE_CRITIQUES)
+		nj = 0;		/* nothing to judge */
+	idset_init(&pl.done2);
+	/* Anthropic has no n: two calls from the start */
+	atomic_init(&pl.n_mode, cfg->policy.api == API_ANTHROPIC ? N_ONE :
+		    cfg->n);
 	atomic_init(&pl.fatal, 0);
 	atomic_init(&pl.samplers_left, np);
 	atomic_init(&pl.judges_left, nj);
@@ -766,13 +950,26 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	idset_init(&pl.rejected);
 	pthread_mutex_init(&pl.lock, NULL);
 	pthread_cond_init(&pl.slot_free, NULL);
+	ratelimit_init(&pl.rl[0], cfg->policy.requests_per_minute,
+		       cfg->policy.tokens_per_minute, np);
+	ratelimit_init(&pl.rl[1], cfg->judge.requests_per_minute,
+		       cfg->judge.tokens_per_minute, nj);
+	if (pools_open(&pl, err) < 0)
+		goto out;
 
 	pl.in = prompts_open(cfg->prompts, cfg->max_line_bytes, err);
 	if (!pl.in)
 		goto out;
-	if (writer_open(&pl.w, cfg->out, "preferences", o->suffix, &pl.done,
+	if (writer_open(&pl.w, cfg->out, cfg->mode == MODE_PREFERENCES ?
+			"preferences" : "critiques", o->suffix, &pl.done,
 			&pl.rejected, &res, err) < 0)
 		goto out_in;
+	/* mode both: a prompt is done when both files hold its id */
+	if (pl.two && writer_open_second(&pl.w, "preferences", o->suffix,
+					 &pl.done2, &records2, err) < 0) {
+		writer_close(&pl.w, NULL);
+		goto out_in;
+	}
 	c->repaired_bytes = res.repaired_bytes;
 	if (res.repaired_bytes && !cfg->quiet)
 		fprintf(stderr, "caigen: cut %zu bytes of a partial last "
@@ -785,23 +982,30 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.q_sample = queue_new(pl.window);
 	pl.q_judge = queue_new(pl.window);
 	pl.q_write = queue_new(pl.window);
+	pl.q_policy_out = cfg->mode == MODE_CRITIQUES ? pl.q_write :
+							pl.q_judge;
 	progress_init(&pl.prog, o->total_hint > res.records + res.rejects ?
 		      o->total_hint - res.records - res.rejects : 0,
 		      cfg->progress_interval, cfg->quiet);
 
 	ws = xcalloc((size_t)(np + nj), sizeof(*ws));
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK);
 	for (int i = 0; i < np + nj; i++) {
 		worker_setup(&ws[i], &pl, i >= np);
-		pthread_create(&ws[i].tid, NULL,
-			       i < np ? sampler_main : judge_main, &ws[i]);
+		pthread_create(&ws[i].tid, &attr,
+			       i < np ? policy_main : judge_main, &ws[i]);
 	}
+	pthread_attr_destroy(&attr);
 	rd.pl = &pl;
 	rd.rc = 0;
+	rd.interrupted = 0;
 	pthread_create(&rd.tid, NULL, reader_main, &rd);
 
 	writer_loop(&pl);
 
 	pthread_join(rd.tid, NULL);
+	c->interrupted += rd.interrupted;
 	for (int i = 0; i < np + nj; i++) {
 		pthread_join(ws[i].tid, NULL);
 		stats_add(&c->http[ws[i].role], &ws[i].http.stats);
@@ -809,6 +1013,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	}
 	progress_update(&pl.prog, c->written, c->failed, c->rejected, true);
 	progress_finish(&pl.prog);
+	pools_close(&pl);
 
 	ps = prompts_stats(pl.in);
 	c->lines = ps->lines;
@@ -844,8 +1049,12 @@ out_in:
 out:
 	idset_release(&pl.done);
 	idset_release(&pl.rejected);
+	idset_release(&pl.done2);
 	pthread_mutex_destroy(&pl.lock);
 	pthread_cond_destroy(&pl.slot_free);
+	ratelimit_release(&pl.rl[0]);
+	ratelimit_release(&pl.rl[1]);
+	pools_close(&pl);
 	return rc;
 }
 
@@ -879,4 +1088,17 @@ void pipeline_summary(FILE *f, const struct run_opts *o,
 					(unsigned long long)h->retries[k]);
 		fputc('\n', f);
 	}
+	if (o->shard.n > 1)
+		fprintf(f, "caigen: shard %u/%u: %zu lines left to the other "
+			"shards\n", o->shard.k, o->shard.n, c->other_shard);
+	for (int r = 0; r < 2; r++)
+		for (size_t i = 0; c->nendpoints[r] > 1 &&
+		     i < c->nendpoints[r]; i++)
+			fprintf(f, "caigen: %s server %s: %llu requests, %llu "
+				"failed, %llu cool-downs\n", names[r],
+				c->endpoints[r][i].url,
+				(unsigned long long)c->endpoints[r][i].requests,
+				(unsigned long long)c->endpoints[r][i].failures,
+				(unsigned long long)
+				c->endpoints[r][i].cooldowns);
 }

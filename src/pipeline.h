@@ -13,6 +13,12 @@
  * itself. The writer puts items back into input order through a ring of
  * `window` slots and is the only thread that touches output files.
  *
+ * In modes critiques and both the policy threads are critics instead of
+ * samplers (critique.h): they push finished chains to q_judge (both: the
+ * judges label initial vs final revision) or straight to q_write
+ * (critiques: no judge threads). Mode both writes two records per prompt
+ * (critiques and preferences files); a prompt is done when both exist.
+ *
  * A worker owns the item it popped and hands it on whole; a failure is
  * recorded in the item and travels to the writer like a result.
  */
@@ -24,8 +30,10 @@
 
 #include "config.h"
 #include "constitution.h"
+#include "endpoint.h"
 #include "http.h"
 #include "provider.h"
+#include "shard.h"
 #include "util.h"
 
 struct run_counts {
@@ -41,6 +49,12 @@ struct run_counts {
 	size_t records_total;	/* records in the file at the end */
 	size_t repaired_bytes;	/* partial-line bytes cut on open */
 	size_t n_fallback;	/* 1 if n=2 was found unsupported */
+	size_t other_shard;	/* prompts of other shards (and, outside
+				 * shard 0, every bad line: shard 0 alone
+				 * records rejects) */
+	/* per server of each role's pool (base URLs borrowed from cfg) */
+	struct endpoint_count endpoints[2][ENDPOINT_MAX];
+	size_t nendpoints[2];
 	struct chat_usage usage;
 	struct http_stats http[2];	/* policy, judge */
 	double seconds;
@@ -50,6 +64,8 @@ struct run_opts {
 	const struct config *cfg;
 	const struct constitution *con;
 	const char *suffix;		/* shard suffix for file names, or "" */
+	struct shard shard;		/* prompts not ours are skipped; n 0
+					 * or 1: all */
 	volatile sig_atomic_t *stop;	/* set by signal handlers */
 	size_t total_hint;		/* input lines, for progress; 0 = ? */
 };

@@ -1,5 +1,7 @@
 /* provider.c - OpenAI-compatible chat completion bodies and replies. */
 #include "provider.h"
+#include "config.h"
+#include "flavour.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,7 @@ fail:
 
 void chat_reply_release(struct chat_reply *r)
 {
+	json_decref(r->extra);
 	json_decref(r->root);
 	memset(r, 0, sizeof(*r));
 }
@@ -109,4 +112,51 @@ void provider_free_secret(char *s)
 	for (volatile char *p = s; *p; p++)
 		*p = 0;
 	free(s);
+}
+
+/* ---- flavours (the bodies and readers live in flavour.c) ---- */
+
+char *provider_url(const char *base, int api)
+{
+	return xasprintf("%s/%s", base, api == API_COMPLETIONS ? "completions" :
+			 api == API_ANTHROPIC ? "messages" :
+			 "chat/completions");
+}
+
+char *provider_body(const struct chat_params *p, size_t *len)
+{
+	if (p->api == API_COMPLETIONS)
+		return flavour_completions_body(p, len);
+	if (p->api == API_ANTHROPIC)
+		return flavour_anthropic_body(p, len);
+	return provider_chat_body(p, len);
+}
+
+int provider_parse(int api, const char *body, struct chat_reply *out,
+		   struct err *err)
+{
+	if (api == API_COMPLETIONS)
+		return flavour_parse_completions(body, out, err);
+	if (api == API_ANTHROPIC)
+		return flavour_parse_anthropic(body, out, err);
+	return provider_parse_chat(body, out, err);
+}
+
+char *provider_key_header(int api, const char *key)
+{
+	if (!key)
+		return NULL;
+	return api == API_ANTHROPIC ? xasprintf("x-api-key: %s", key) :
+				      provider_auth_header(key);
+}
+
+const char *provider_fixed_header(int api)
+{
+	return api == API_ANTHROPIC ? "anthropic-version: 2023-06-01" : NULL;
+}
+
+bool provider_refuses_logprobs(const char *msg)
+{
+	return msg && strstr(msg, "logprobs") &&
+	       (strstr(msg, "not allowed") || strstr(msg, "not supported"));
 }

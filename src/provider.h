@@ -30,7 +30,10 @@ struct chat_params {
 	bool has_seed;
 	uint64_t seed;		/* sent as a non-negative 31-bit integer */
 	bool logprobs;
-	int top_logprobs;
+	int top_logprobs;	/* completions: sent as `logprobs`, max 5 */
+	int api;		/* enum api_kind (config.h); 0 = chat */
+	const char *prompt;	/* completions: raw prompt; NULL = the
+				 * messages rendered as "User: ..." turns */
 };
 
 struct chat_usage {
@@ -45,6 +48,8 @@ struct chat_reply {
 	const char *finish[PROVIDER_MAX_CHOICES];
 	json_t *logprobs[PROVIDER_MAX_CHOICES];	/* logprobs.content or NULL */
 	struct chat_usage usage;
+	json_t *extra;		/* owned: text and logprobs converted from
+				 * other flavours (flavour.h) */
 };
 
 /* The JSON body of a chat completion request, compact; caller frees. */
@@ -55,6 +60,27 @@ char *provider_chat_body(const struct chat_params *p, size_t *len);
 int provider_parse_chat(const char *body, struct chat_reply *out,
 			struct err *err) __attribute__((warn_unused_result));
 void chat_reply_release(struct chat_reply *r);
+
+/* The request URL for an API flavour: {base}/chat/completions,
+ * {base}/completions or {base}/messages. Caller frees. */
+char *provider_url(const char *base, int api);
+/* The body for p->api (chat, completions or anthropic). Caller frees. */
+char *provider_body(const struct chat_params *p, size_t *len);
+/* Parse a 2xx body of the given flavour into the common reply: text per
+ * choice, logprobs as a chat-style content array (legacy completions
+ * logprobs are converted), usage. Same errors as provider_parse_chat. */
+int provider_parse(int api, const char *body, struct chat_reply *out,
+		   struct err *err) __attribute__((warn_unused_result));
+/* The key header of a flavour ("x-api-key: KEY" for anthropic, else the
+ * Bearer line), or NULL without a key; free with provider_free_secret. */
+char *provider_key_header(int api, const char *key);
+/* A fixed header the flavour needs ("anthropic-version: 2023-06-01"), or
+ * NULL. Static string. */
+const char *provider_fixed_header(int api);
+/* Does a failed request's error say the model refuses logprobs (OpenAI
+ * reasoning models: 403 "not allowed to request logprobs", 400 "logprobs
+ * are not supported with reasoning models")? */
+bool provider_refuses_logprobs(const char *msg);
 /* "Authorization: Bearer KEY" in a heap string, or NULL when key is NULL.
  * The caller must free it with provider_free_secret (which wipes it). */
 char *provider_auth_header(const char *key);

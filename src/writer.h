@@ -30,7 +30,9 @@
 #include "idset.h"
 #include "util.h"
 
-enum out_file { OUT_RECORDS = 0, OUT_FAILURES, OUT_REJECTS, OUT_COUNT };
+/* OUT_RECORDS2 is open only after writer_open_second (mode both). */
+enum out_file { OUT_RECORDS = 0, OUT_FAILURES, OUT_REJECTS, OUT_RECORDS2,
+		OUT_COUNT };
 
 struct writer_resume {
 	size_t records;		/* finished records found */
@@ -58,6 +60,15 @@ struct writer {
 int writer_open(struct writer *w, const char *dir, const char *records_name,
 		const char *suffix, struct idset *done, struct idset *rejected,
 		struct writer_resume *res, struct err *err)
+	__attribute__((warn_unused_result));
+/*
+ * A second records file, NAME{SUFFIX}.jsonl, as OUT_RECORDS2 (mode both:
+ * critiques and preferences). Repaired like the others on open; the ids
+ * of its records go into `done` and their count into *records.
+ */
+int writer_open_second(struct writer *w, const char *name,
+		       const char *suffix, struct idset *done,
+		       size_t *records, struct err *err)
 	__attribute__((warn_unused_result));
 /* Queue one line (without '\n'; one is added). Whole lines only reach the
  * file. Flushes by itself when the batch grows past 256 KiB. */

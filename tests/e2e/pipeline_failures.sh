@@ -15,7 +15,7 @@ dead=$FAKE_URL
 stop_fake
 start_fake
 "$CAIGEN" run -c "$T/run.yaml" --prompts "$T/in.jsonl" --out "$T/out" \
-	--policy-url "$dead" --judge-url "$FAKE_URL" --jobs 4 \
+	--policy-url "$dead" --judge-url "$FAKE_URL" --jobs 4 --no-preflight \
 	>"$T/stdout" 2>"$T/stderr"
 eq failures_exit_1 $? 1
 F=$T/out/failures.jsonl

@@ -13,7 +13,7 @@ eq secrets_records "$(lines "$T/out/preferences.jsonl")" 20
 stop_fake
 start_fake --api-key some-other-key
 OPENAI_API_KEY=$CANARY run_caigen "$T/out2" "$T/in.jsonl" --jobs 4 \
-	>>"$T/stdout" 2>>"$T/stderr"
+	--no-preflight >>"$T/stdout" 2>>"$T/stderr"
 eq secrets_wrong_key_exit $? 1
 check secrets_wrong_key_reported grep -q "HTTP 401" "$T/out2/failures.jsonl"
 rm -f "$T/requests.log"

@@ -14,7 +14,9 @@
  * Besides what ASan and UBSan catch, every result is checked against the
  * contract in prompts.h, and any breach aborts.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "prompts.h"
 
 #include <stdint.h>

@@ -190,14 +190,17 @@ static void test_json(void)
 {
 	static const char *const top[] = {
 		"config_file", "prompts", "out", "seed", "limit", "mode",
-		"constitutions", "max_line_bytes", "policy", "judge", "jobs",
-		"quiet", "progress_interval",
+		"rounds", "constitutions", "max_line_bytes", "policy",
+		"judge", "jobs", "quiet", "progress_interval",
 	};
 	static const char *const judge[] = {
-		"base_url", "model", "api_key_env", "api_key_file",
-		"concurrency", "timeout", "connect_timeout", "max_attempts",
-		"temperature", "top_p", "max_tokens", "both_orders",
-		"top_logprobs", "scan_positions", "api_key_set",
+		"base_url", "base_urls", "cooldown", "model", "api_key_env",
+		"api_key_file", "concurrency", "timeout", "connect_timeout",
+		"max_attempts", "backoff_base", "backoff_max",
+		"stall_timeout", "requests_per_minute", "tokens_per_minute",
+		"temperature", "top_p", "max_tokens", "api", "both_orders",
+		"top_logprobs", "scan_positions", "cot", "cot_max_tokens",
+		"clamp", "votes", "api_key_set",
 	};
 	struct config c;
 	struct err e = { "" };
@@ -363,9 +366,11 @@ static void test_file_errors(void)
 		{ "unknown_judge.yaml", "2:3: unknown key 'both_order' in "
 		  "'judge' (did you mean 'both_orders'?)" },
 		{ "unknown_nohint.yaml", "2:3: unknown key 'frobnicate' in "
-		  "'policy' (valid keys: base_url, model, api_key_env, "
-		  "api_key_file, concurrency, timeout, connect_timeout, "
-		  "max_attempts, temperature, top_p, max_tokens, n)" },
+		  "'policy' (valid keys: base_url, base_urls, cooldown, "
+		  "model, api_key_env, api_key_file, concurrency, timeout, "
+		  "connect_timeout, max_attempts, backoff_base, backoff_max, "
+		  "stall_timeout, requests_per_minute, tokens_per_minute, "
+		  "temperature, top_p, max_tokens, api, n)" },
 		{ "unknown_elsewhere.yaml", "3:3: unknown key 'top_logprobs' "
 		  "in 'policy' (it goes in 'judge')" },
 		{ "unknown_toplevel_key.yaml", "2:3: unknown key 'seed' in "
@@ -523,8 +528,8 @@ static void test_value_errors(void)
 		  "(did you mean 'model'?)" },
 		{ "foo: 1\n",
 		  "1:1: unknown key 'foo' (valid keys: prompts, out, seed, "
-		  "limit, mode, constitutions, max_line_bytes, policy, "
-		  "judge)" },
+		  "limit, mode, rounds, constitutions, max_line_bytes, "
+		  "policy, judge)" },
 		{ "judge:\n  model: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  model: y\n",
 		  "3:3: duplicate key 'model' (first at %s:2:3)" },

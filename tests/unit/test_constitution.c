@@ -234,8 +234,8 @@ static void test_source_sha256(void)
 	CHECK(c.nsources == 1);
 	if (c.nsources != 1)
 		goto out;
-	CHECK_STR(c.sources[0], "basic@sha256:fb1bfbf882fcf0a366b0552ea27555"
-				"aa234430ff6f864c69871572e486e36c04");
+	CHECK_STR(c.sources[0], "basic@sha256:7d0e4f6c03d8b3c54b3cba12d2bf4a"
+				"5661e714cc995c80ed238e5174ce521ba7");
 	for (size_t i = 0; i < c.n; i++)
 		CHECK(c.p[i].source == c.sources[0]);
 	/* and the same computed here */

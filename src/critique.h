@@ -1,0 +1,90 @@
+/*
+ * critique.h - critique and revision chains (the SL stage of
+ * Constitutional AI).
+ *
+ * For one prompt: the policy model answers; then for round k = 0..R-1 a
+ * principle is drawn afresh from the critique stage with
+ * rng_unit(seed, id, "critique-principle", k), the model is asked for a
+ * critique of its last answer under the principle's critique request, and
+ * then for a revision under its revision request. Rounds chain: round k
+ * revises round k-1's revision. The conversation grows as messages:
+ *
+ *   user: prompt                 assistant: initial answer
+ *   user: critique request 1     assistant: critique 1
+ *   user: revision request 1     assistant: revision 1
+ *   user: critique request 2     ...
+ *
+ * The constitution's few-shot dialogues (constitution.h `fewshot`) are
+ * sent before the prompt's own turns (after its leading system messages)
+ * in the same six-turn shape, but are not part of the record.
+ *
+ * Request texts: the critique/revise templates (TPL_CRITIQUE, TPL_REVISE)
+ * with {principle} the principle's text and {conversation} the
+ * conversation so far as plain turns.
+ *
+ * Per-request seeds: rng_u64(seed, id, "critique-call", i) for the i-th
+ * call of the chain (0 = the initial answer).
+ *
+ * Thread-safety: any number of threads; nothing shared but the read-only
+ * config and constitution.
+ */
+#ifndef CAIGEN_CRITIQUE_H
+#define CAIGEN_CRITIQUE_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "constitution.h"
+#include "judgecall.h"
+#include "prompts.h"
+#include "provider.h"
+#include "util.h"
+
+struct critique_round {
+	const struct principle *pr;
+	char *critique_request, *critique;	/* owned */
+	char *revision_request, *revision;	/* owned */
+};
+
+struct critique_chain {
+	char *initial;			/* owned */
+	struct critique_round *rounds;	/* owned, nrounds of them */
+	int nrounds;
+	json_t *messages;		/* owned: the whole chat, few-shot
+					 * dialogues left out */
+	struct chat_usage usage;
+};
+
+/*
+ * Run the chain for prompt `pr` through the policy transport `l`.
+ * cfg->rounds rounds. 0 with *out filled, or -1 with err (the chain so far
+ * is released). Release with critique_chain_release.
+ */
+int critique_run(const struct llm *l, const struct config *cfg,
+		 const struct constitution *con, const struct prompt *pr,
+		 struct critique_chain *out, struct err *err)
+	__attribute__((warn_unused_result));
+void critique_chain_release(struct critique_chain *c);
+
+/* The few-shot dialogues as a message list. New reference. */
+json_t *critique_fewshot_messages(const struct constitution *con);
+
+/* Fill a critique or revise template: {principle}, {conversation}, and
+ * "{{" / "}}" for braces. Caller frees. */
+char *critique_render(const char *tpl, const char *principle,
+		      const char *conversation);
+
+/*
+ * The caigen.critique/1 record line: id, index, prompt, initial, rounds[]
+ * (principle {id, constitution, tags}, critique_request, critique,
+ * revision_request, revision), revision (the last), and the Hugging Face
+ * recipe's fields: init_prompt (the last user turn's text),
+ * init_response, critic_prompt, critic_response, revision_prompt,
+ * revision_response (those four from the LAST round), messages (the whole
+ * chat), chosen (prompt turns + final revision), rejected (prompt turns +
+ * initial answer); then usage, models, seed. Caller frees.
+ */
+char *critique_record(const struct config *cfg, const struct prompt *pr,
+		      const struct critique_chain *c);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * dryrun.c - `caigen run --dry-run`: every request of the run is built by
+ * the pipeline's own builders and handed to a recording transport instead
+ * of the network (see dryrun.h).
+ *
+ * DESIGN. The judge and the critique stage make their calls through a
+ * `struct llm` (judgecall.h), so the dry run passes them one whose call
+ * function prints or counts the request and returns a placeholder reply
+ * parsed by provider_parse_chat, the same reader real replies go through.
+ * The policy's sampling request is built here from the same fields the
+ * pipeline's sampler fills (model, messages, sampling settings, n, the
+ * keyed seed); the test compares it with what the fake server receives
+ * in a real run, so the two cannot drift apart unnoticed.
+ */
+#include "dryrun.h"
+#include "critique.h"
+#include "idset.h"
+#include "judgecall.h"
+#include "prompts.h"
+#include "provider.h"
+#include "rng.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ANSWER_1 "<answer 1>"
+#define ANSWER_2 "<answer 2>"
+#define REPLY "<reply>"
+
+enum role { ROLE_POLICY = 0, ROLE_JUDGE = 1, ROLE_COUNT };
+
+struct tally {
+	unsigned long long requests;
+	double in_tokens, out_tokens;	/* estimates */
+};
+
+struct dryrun {
+	const struct dryrun_opts *o;
+	FILE *out;
+	size_t shown;
+	struct tally t[ROLE_COUNT];
+	/* the prompt being planned */
+	const char *id;
+	bool said_answers, said_reply;	/* explained the placeholders */
+};
+
+struct recorder {
+	struct dryrun *d;
+	enum role role;
+};
+
+static const struct endpoint *role_ep(const struct config *cfg,
+				      enum role r)
+{
+	return r == ROLE_JUDGE ? &cfg->judge : &cfg->policy;
+}
+
+/* The first server's base URL (a pool sends to all of them in turn). */
+static const char *role_base(const struct endpoint *ep)
+{
+	return ep->nbase_urls ? ep->base_urls[0] : ep->base_url;
+}
+
+static size_t count_str(const char *s, const char *needle, size_t *bytes)
+{
+	size_t n = 0, len = strlen(needle);
+
+	for (const char *p = s; (p = strstr(p, needle)); p += len)
+		n++;
+	*bytes += n * len;
+	return n;
+}
+
+/* The key header with the key itself replaced by "***". */
+static void print_key_header(FILE *f, int api, const char *key)
+{
+	char *h = provider_key_header(api, key);
+	const char *at = h ? strstr(h, key) : NULL;
+
+	if (at)
+		fprintf(f, "%.*s***\n", (int)(at - h), h);
+	provider_free_secret(h);
+}
+
+static void print_request(struct dryrun *d, enum role r, const char *body,
+			  size_t len, int api)
+{
+	const struct endpoint *ep = role_ep(d->o->cfg, r);
+	char *url = provider_url(role_base(ep), api);
+	FILE *f = d->out;
+
+	fprintf(f, "--- request %zu: %s, prompt '%s'", d->shown + 1,
+		r == ROLE_JUDGE ? "judge" : "policy", d->id);
+	if (ep->nbase_urls > 1)
+		fprintf(f, " (to one of %zu servers)", ep->nbase_urls);
+	fputc('\n', f);
+	if (!d->said_answers && strstr(body, ANSWER_1)) {
+		fprintf(f, "(placeholders: \"%s\" and \"%s\" stand for the "
+			"policy's two answers, which a real run sends)\n",
+			ANSWER_1, ANSWER_2);
+		d->said_answers = true;
+	}
+	if (!d->said_reply && strstr(body, REPLY)) {
+		fprintf(f, "(placeholder: \"%s\" stands for an earlier reply "
+			"of the model, which a real run sends)\n", REPLY);
+		d->said_reply = true;
+	}
+	fprintf(f, "POST %s\n", url);
+	if (ep->api_key)
+		print_key_header(f, api, ep->api_key);
+	if (provider_fixed_header(api))
+		fprintf(f, "%s\n", provider_fixed_header(api));
+	fprintf(f, "Content-Type: application/json\n"
+		"User-Agent: caigen/%s\n\n", CAIGEN_VERSION);
+	fwrite(body, 1, len, f);
+	fputs("\n\n", f);
+	free(url);
+}
+
+/* Count (and maybe print) one request as the worker would send it. */
+static void record(struct dryrun *d, enum role r, const struct chat_params *cp)
+{
+	const struct config *cfg = d->o->cfg;
+	struct chat_params flav = *cp;
+	struct tally *t = &d->t[r];
+	size_t len, ph_bytes = 0, nph;
+	char *body;
+
+	flav.api = role_ep(cfg, r)->api;
+	body = provider_body(&flav, &len);
+	nph = count_str(body, ANSWER_1, &ph_bytes) +
+	      count_str(body, ANSWER_2, &ph_bytes) +
+	      count_str(body, REPLY, &ph_bytes);
+	t->requests++;
+	t->in_tokens += (double)(len - ph_bytes) / 4 +
+			(double)nph * cfg->policy.max_tokens;
+	t->out_tokens += (double)cp->max_tokens * (cp->n > 1 ? cp->n : 1);
+	if (d->shown < d->o->show) {
+		print_request(d, r, body, len, flav.api);
+		d->shown++;
+	}
+	free(body);
+}
+
+/*
+ * A reply the callers can read: n choices whose text is `text` (the
+ * policy's: ANSWER_1, ANSWER_2, ...), with the letter A and its logprobs
+ * for the judge, and a usage block.
+ */
+static int placeholder_reply(enum role r, const struct chat_params *cp,
+			     struct chat_reply *out, struct err *err)
+{
+	json_t *choices = json_array(), *root;
+	int n = cp->n > 1 ? cp->n : 1, rc;
+	char *s;
+
+	for (int i = 0; i < n; i++) {
+		json_t *c = json_object();
+		const char *text = r == ROLE_JUDGE ? "A" :
+				   n > 1 ? (i ? ANSWER_2 : ANSWER_1) : REPLY;
+
+		json_object_set_new(c, "index", json_integer(i));
+		json_object_set_new(c, "message", json_pack("{s:s,s:s}",
+			"role", "assistant", "content", text));
+		json_object_set_new(c, "finish_reason", json_string("stop"));
+		if (r == ROLE_JUDGE)
+			json_object_set_new(c, "logprobs", json_pack(
+				"{s:[{s:s,s:f,s:[{s:s,s:f},{s:s,s:f}]}]}",
+				"content", "token", "A", "logprob", -0.1,
+				"top_logprobs", "token", "A", "logprob", -0.1,
+				"token", "B", "logprob", -2.4));
+		json_array_append_new(choices, c);
+	}
+	root = json_pack("{s:s,s:o,s:{s:i,s:i}}", "object", "chat.completion",
+			 "choices", choices, "usage", "prompt_tokens", 0,
+			 "completion_tokens", 0);
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	rc = provider_parse_chat(s, out, err);
+	free(s);
+	return rc;
+}
+
+static int recorder_call(void *ctx, const struct chat_params *cp,
+			 struct chat_reply *r, struct err *err)
+{
+	struct recorder *rec = ctx;
+
+	record(rec->d, rec->role, cp);
+	return placeholder_reply(rec->role, cp, r, err);
+}
+
+/* The policy's sampling request(s), as the pipeline's sampler builds
+ * them: n=2 in one request unless policy.n is 1, then two with n=1. */
+static void plan_sample(struct dryrun *d, const struct prompt *pr)
+{
+	const struct config *cfg = d->o->cfg;
+	struct chat_params cp = {
+		.model = cfg->policy.model,
+		.messages = pr->messages,
+		.temperature = cfg->policy.temperature,
+		.top_p = cfg->policy.top_p,
+		.max_tokens = cfg->policy.max_tokens,
+		.n = 1,
+		.has_seed = true,
+	};
+
+	if (cfg->n != N_ONE) {
+		cp.n = 2;
+		cp.seed = rng_u64(cfg->seed, pr->id, "sample", 0);
+		record(d, ROLE_POLICY, &cp);
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		cp.seed = rng_u64(cfg->seed, pr->id, "sample", 1 + k);
+		record(d, ROLE_POLICY, &cp);
+	}
+}
+
+static int plan_prompt(struct dryrun *d, const struct prompt *pr,
+		       struct err *err)
+{
+	const struct dryrun_opts *o = d->o;
+	const struct config *cfg = o->cfg;
+	struct recorder pol = { d, ROLE_POLICY }, jud = { d, ROLE_JUDGE };
+	struct llm lp = { recorder_call, &pol, cfg->policy.api };
+	struct llm lj = { recorder_call, &jud, cfg->judge.api };
+	struct judge_shared sh;
+	struct pair_label lb;
+	struct critique_chain ch;
+
+	memset(&sh, 0, sizeof(sh));
+	d->id = pr->id;
+	if (cfg->mode == MODE_PREFERENCES) {
+		plan_sample(d, pr);
+	} else {
+		if (critique_run(&lp, cfg, o->con, pr, &ch, err) < 0)
+			return -1;
+		critique_chain_release(&ch);
+		if (cfg->mode == MODE_CRITIQUES)
+			return 0;
+	}
+	if (judgecall_pair(&lj, cfg, o->con, &sh, pr->id, pr->messages,
+			   ANSWER_1, ANSWER_2, &lb, err) < 0)
+		return -1;
+	pair_label_release(&lb);
+	return 0;
+}
+
+/* Ids already in a records file of an earlier run (read only). */
+static void read_done(const char *path, struct idset *done)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		char *id;
+
+		if (line[n - 1] != '\n')
+			break;	/* a partial last line: the run cuts it */
+		id = writer_line_id(line, (size_t)n);
+		if (id)
+			idset_add(done, idset_hash(id));
+		free(id);
+	}
+	free(line);
+	fclose(f);
+}
+
+/* USD for the estimate, or NAN when a model has no price. */
+static double role_cost(const struct config *cfg, enum role r,
+			const struct tally *t)
+{
+	(void)cfg;
+	(void)r;
+	if (!t->requests)
+		return 0;
+	return NAN;	/* PRICES: filled in with the price table */
+}
+
+static void print_plan(struct dryrun *d, size_t todo, size_t done,
+		       size_t rejects, size_t other_shard)
+{
+	const struct config *cfg = d->o->cfg;
+	static const char *names[ROLE_COUNT] = { "policy", "judge" };
+	double cost = 0;
+	bool unknown = false;
+	FILE *f = d->out;
+
+	fprintf(f, "plan: %zu prompts to do", todo);
+	fprintf(f, " (%zu already done in '%s', %zu input lines rejected",
+		done, cfg->out, rejects);
+	if (d->o->shard.n > 1)
+		fprintf(f, ", %zu in other shards", other_shard);
+	fprintf(f, ")\n");
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		const struct endpoint *ep = role_ep(cfg, (enum role)r);
+		const struct tally *t = &d->t[r];
+		double c = role_cost(cfg, (enum role)r, t);
+
+		fprintf(f, "  %-6s %s model '%s': %llu requests", names[r],
+			role_base(ep), ep->model, t->requests);
+		if (r == ROLE_POLICY && cfg->mode == MODE_PREFERENCES &&
+		    cfg->n == N_AUTO && t->requests)
+			fprintf(f, " (%llu if the server cannot return 2 "
+				"choices per request)", 2 * t->requests);
+		fprintf(f, ", about %.0f input + %.0f output tokens",
+			t->in_tokens, t->out_tokens);
+		if (isnan(c)) {
+			fprintf(f, ", cost unknown (no price for '%s')",
+				ep->model);
+			unknown = true;
+		} else if (t->requests) {
+			fprintf(f, ", $%.4f", c);
+			cost += c;
+		}
+		fputc('\n', f);
+	}
+	if (cfg->cot)
+		fprintf(f, "  (judge.cot: each judgment is two requests, the "
+			"reasoning then the letter)\n");
+	if (cfg->votes > 0)
+		fprintf(f, "  (a judge that refuses logprobs is sampled %d "
+			"times per judgment instead: judge.votes)\n",
+			cfg->votes);
+	fprintf(f, "  total: %llu requests, about %.0f tokens",
+		d->t[0].requests + d->t[1].requests,
+		d->t[0].in_tokens + d->t[0].out_tokens + d->t[1].in_tokens +
+		d->t[1].out_tokens);
+	if (unknown)
+		fprintf(f, "; cost unknown: add the models to 'prices'\n");
+	else
+		fprintf(f, "; estimated cost $%.4f (an upper bound: every "
+			"reply at max_tokens)\n", cost);
+	fprintf(f, "dry run: nothing was sent and no file was written\n");
+}
+
+int dryrun_run(const struct dryrun_opts *o, FILE *out, struct err *err)
+{
+	const struct config *cfg = o->cfg;
+	struct dryrun d = { .o = o, .out = out };
+	struct idset done, done2;
+	struct prompts *in;
+	size_t todo = 0, skipped = 0, rejects = 0, other = 0;
+	long long taken = 0;
+	bool two = cfg->mode == MODE_BOTH;
+	char *path;
+	int rc = -1;
+
+	idset_init(&done);
+	idset_init(&done2);
+	path = xasprintf("%s/%s%s.jsonl", cfg->out, cfg->mode ==
+			 MODE_PREFERENCES ? "preferences" : "critiques",
+			 o->suffix);
+	read_done(path, &done);
+	free(path);
+	if (two) {
+		path = xasprintf("%s/preferences%s.jsonl", cfg->out,
+				 o->suffix);
+		read_done(path, &done2);
+		free(path);
+	}
+	in = prompts_open(cfg->prompts, cfg->max_line_bytes, err);
+	if (!in)
+		goto out;
+	for (;;) {
+		struct prompt pr;
+		struct reject rj;
+		enum prompts_status st;
+
+		if (cfg->limit > 0 && taken >= cfg->limit)
+			break;
+		st = prompts_next(in, &pr, &rj, err);
+		if (st == PROMPTS_EOF)
+			break;
+		if (st == PROMPTS_ERROR)
+			goto out_in;
+		taken++;
+		if (st == PROMPTS_REJECT) {
+			if (o->shard.n > 1 && o->shard.k)
+				other++;
+			else
+				rejects++;
+			reject_release(&rj);
+			continue;
+		}
+		if (o->shard.n > 1 && !shard_owns(&o->shard, pr.id)) {
+			other++;
+		} else if (idset_has(&done, idset_hash(pr.id)) &&
+			   (!two || idset_has(&done2, idset_hash(pr.id)))) {
+			skipped++;
+		} else if (plan_prompt(&d, &pr, err) < 0) {
+			prompt_release(&pr);
+			goto out_in;
+		} else {
+			todo++;
+		}
+		prompt_release(&pr);
+	}
+	if (!d.shown)
+		fprintf(out, "(no request to show: no prompt left to do)\n");
+	print_plan(&d, todo, skipped, rejects, other);
+	rc = 0;
+out_in:
+	prompts_close(in);
+out:
+	idset_release(&done);
+	idset_release(&done2);
+	return rc;
+}

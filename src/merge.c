@@ -1,0 +1,682 @@
+/*
+ * merge.c - `caigen merge`: k-way merge of shard files by input index.
+ *
+ * DESIGN
+ * Pass 1 reads each input once and notes where its index goes down: those
+ * offsets cut it into ascending stretches. Pass 2 opens one cursor per
+ * stretch (its own FILE * positioned at the stretch's start) and merges
+ * the cursors through a binary heap keyed by (index, file, stretch). Each
+ * cursor holds one line, so memory is one line per stretch plus the id
+ * set. The key of a line is read without a full parse when it has the
+ * shape caigen writes ("id" first, then "index"); other lines go through
+ * jansson.
+ */
+#include "merge.h"
+#include "idset.h"
+#include "prompts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MISSING_SHOWN 20
+
+struct stretch {
+	int file;		/* input number */
+	int nth;		/* stretch number within the file */
+	off_t start, end;	/* byte range [start, end) */
+};
+
+struct cursor {
+	const struct stretch *s;
+	FILE *f;
+	off_t pos;
+	char *line;		/* current line, without '\n' */
+	size_t cap;
+	ssize_t len;
+	long long index;
+	uint64_t key;		/* id hash */
+};
+
+struct merge {
+	char **in;
+	int nin;
+	const char *out;
+	const char *expect;
+	bool manifest, quiet;
+
+	struct stretch *st;
+	size_t nst;
+	struct cursor **heap;
+	size_t nheap;
+	struct idset seen;
+
+	size_t written, duplicates, unreadable, partial, missing;
+	struct err err;
+};
+
+/* ---- the key of a line ---------------------------------------------- */
+
+/*
+ * Index and id hash of a record line. Fast path: the first `"id":"` and
+ * `"index":` of a caigen record are its own keys (a string value cannot
+ * hold an unescaped quote followed by a colon), and an id without a
+ * backslash is its own decoded text. Anything else is parsed. Records
+ * without an id are keyed by "#index". Returns 0, or -1 if the line has
+ * no integer index.
+ */
+static int line_key(const char *line, size_t len, long long *index,
+		    uint64_t *key)
+{
+	const char *id = memmem(line, len, "\"id\":\"", 6);
+	const char *ix = memmem(line, len, "\"index\":", 8);
+	json_t *j, *v;
+	const char *s;
+	char *end, *tmp;
+	int rc = -1;
+
+	if (id && ix && id < ix) {
+		const char *q = id + 6;
+		const char *close = memchr(q, '"', (size_t)(line + len - q));
+
+		if (close && !memchr(q, '\\', (size_t)(close - q)) &&
+		    close < ix) {
+			errno = 0;
+			*index = strtoll(ix + 8, &end, 10);
+			if (!errno && end > ix + 8 && *index >= 0 &&
+			    (*end == ',' || *end == '}')) {
+				tmp = xstrndup(q, (size_t)(close - q));
+				*key = idset_hash(tmp);
+				free(tmp);
+				return 0;
+			}
+		}
+	}
+	j = json_loadb(line, len, 0, NULL);
+	v = json_object_get(j, "index");
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*index = json_integer_value(v);
+		s = json_string_value(json_object_get(j, "id"));
+		if (s) {
+			*key = idset_hash(s);
+		} else {
+			tmp = xasprintf("#%lld", *index);
+			*key = idset_hash(tmp);
+			free(tmp);
+		}
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* ---- pass 1: ascending stretches ------------------------------------ */
+
+static void add_stretch(struct merge *m, int file, int nth, off_t a, off_t b)
+{
+	if (a >= b)
+		return;
+	m->st = xrealloc(m->st, (m->nst + 1) * sizeof(*m->st));
+	m->st[m->nst++] = (struct stretch){ file, nth, a, b };
+}
+
+static int scan_file(struct merge *m, int file)
+{
+	FILE *f = fopen(m->in[file], "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	off_t pos = 0, start = 0;
+	long long prev = -1, index;
+	uint64_t key;
+	int nth = 0;
+
+	if (!f)
+		return err_set(&m->err, "cannot open '%s': %s", m->in[file],
+			       strerror(errno));
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') {
+			m->partial++;
+			fprintf(stderr, "caigen: '%s' ends with a partial "
+				"line (%zd bytes): left out\n", m->in[file],
+				n);
+			break;
+		}
+		if (line_key(line, (size_t)n - 1, &index, &key) == 0) {
+			if (index < prev) {
+				add_stretch(m, file, nth++, start, pos);
+				start = pos;
+			}
+			prev = index;
+		}
+		pos += n;
+	}
+	if (ferror(f)) {
+		free(line);
+		fclose(f);
+		return err_set(&m->err, "cannot read '%s': %s", m->in[file],
+			       strerror(errno));
+	}
+	add_stretch(m, file, nth, start, pos);
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+/* ---- pass 2: the heap of cursors ------------------------------------ */
+
+static bool before(const struct cursor *a, const struct cursor *b)
+{
+	if (a->index != b->index)
+		return a->index < b->index;
+	if (a->s->file != b->s->file)
+		return a->s->file < b->s->file;
+	return a->s->nth < b->s->nth;
+}
+
+static void heap_push(struct merge *m, struct cursor *c)
+{
+	size_t i = m->nheap++;
+
+	m->heap[i] = c;
+	while (i > 0 && before(m->heap[i], m->heap[(i - 1) / 2])) {
+		struct cursor *t = m->heap[i];
+
+		m->heap[i] = m->heap[(i - 1) / 2];
+		m->heap[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+static struct cursor *heap_pop(struct merge *m)
+{
+	struct cursor *top = m->heap[0];
+	size_t i = 0;
+
+	m->heap[0] = m->heap[--m->nheap];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, min = i;
+		struct cursor *t;
+
+		if (l < m->nheap && before(m->heap[l], m->heap[min]))
+			min = l;
+		if (r < m->nheap && before(m->heap[r], m->heap[min]))
+			min = r;
+		if (min == i)
+			break;
+		t = m->heap[i];
+		m->heap[i] = m->heap[min];
+		m->heap[min] = t;
+		i = min;
+	}
+	return top;
+}
+
+/* Read the cursor's next keyed line; false at the end of its stretch.
+ * Lines without a key are counted and skipped. */
+static bool cursor_next(struct merge *m, struct cursor *c)
+{
+	while (c->pos < c->s->end &&
+	       (c->len = getline(&c->line, &c->cap, c->f)) > 0) {
+		c->pos += c->len;
+		if (c->line[c->len - 1] == '\n')
+			c->line[--c->len] = '\0';
+		if (c->len && line_key(c->line, (size_t)c->len, &c->index,
+				       &c->key) == 0)
+			return true;
+		if (c->len) {
+			m->unreadable++;
+			fprintf(stderr, "caigen: '%s': a line at byte %lld "
+				"has no index: left out\n",
+				m->in[c->s->file],
+				(long long)(c->pos - c->len - 1));
+		}
+	}
+	return false;
+}
+
+static int write_all(FILE *o, const char *p, size_t n)
+{
+	return fwrite(p, 1, n, o) == n && fputc('\n', o) != EOF ? 0 : -1;
+}
+
+static int merge_files(struct merge *m, FILE *o)
+{
+	struct cursor *cs = xcalloc(m->nst ? m->nst : 1, sizeof(*cs));
+	int rc = 0;
+
+	m->heap = xcalloc(m->nst ? m->nst : 1, sizeof(*m->heap));
+	for (size_t i = 0; i < m->nst && rc == 0; i++) {
+		struct cursor *c = &cs[i];
+
+		c->s = &m->st[i];
+		c->pos = c->s->start;
+		c->f = fopen(m->in[c->s->file], "r");
+		if (!c->f || fseeko(c->f, c->s->start, SEEK_SET) < 0)
+			rc = err_set(&m->err, "cannot open '%s': %s",
+				     m->in[c->s->file], strerror(errno));
+		else if (cursor_next(m, c))
+			heap_push(m, c);
+	}
+	while (rc == 0 && m->nheap) {
+		struct cursor *c = heap_pop(m);
+
+		if (!idset_add(&m->seen, c->key))
+			m->duplicates++;
+		else if (write_all(o, c->line, (size_t)c->len) < 0)
+			rc = err_set(&m->err, "cannot write '%s': %s", m->out,
+				     strerror(errno));
+		else
+			m->written++;
+		if (cursor_next(m, c))
+			heap_push(m, c);
+	}
+	for (size_t i = 0; i < m->nst; i++) {
+		if (cs[i].f)
+			fclose(cs[i].f);
+		free(cs[i].line);
+	}
+	free(cs);
+	free(m->heap);
+	m->heap = NULL;
+	return rc;
+}
+
+/* ---- --expect ------------------------------------------------------- */
+
+static int check_expected(struct merge *m)
+{
+	struct err err;
+	struct prompts *r = prompts_open(m->expect, 0, &err);
+	struct prompt p;
+	struct reject rj;
+	enum prompts_status st;
+	size_t total = 0;
+
+	if (!r)
+		return err_set(&m->err, "%s", err.msg);
+	while ((st = prompts_next(r, &p, &rj, &err)) != PROMPTS_EOF) {
+		if (st == PROMPTS_ERROR) {
+			prompts_close(r);
+			return err_set(&m->err, "%s", err.msg);
+		}
+		if (st == PROMPTS_OK) {
+			total++;
+			if (!idset_has(&m->seen, idset_hash(p.id)) &&
+			    ++m->missing <= MISSING_SHOWN)
+				fprintf(stderr, "caigen: missing: id '%s' "
+					"(line %zu)\n", p.id, p.index + 1);
+		}
+		prompt_release(&p);
+		reject_release(&rj);
+	}
+	prompts_close(r);
+	if (m->missing)
+		fprintf(stderr, "caigen: %zu of the %zu prompts in '%s' have "
+			"no record%s\n", m->missing, total, m->expect,
+			m->missing > MISSING_SHOWN ? " (first 20 listed)" : "");
+	else if (!m->quiet)
+		fprintf(stderr, "caigen: every one of the %zu prompts in '%s' "
+			"has a record\n", total, m->expect);
+	return 0;
+}
+
+/* ---- manifests ------------------------------------------------------ */
+
+/* "dir/NAME{SUFFIX}.jsonl" -> "dir/manifest{SUFFIX}.json", SUFFIX being
+ * what follows the first '.' of the base name. */
+static char *manifest_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	const char *dot = strchr(base, '.');
+	size_t dirlen = (size_t)(base - path), slen = 0;
+
+	if (dot) {
+		slen = strlen(dot);
+		if (slen >= 6 && !strcmp(dot + slen - 6, ".jsonl"))
+			slen -= 6;
+	}
+	return xasprintf("%.*smanifest%.*s.json", (int)dirlen, path,
+			 (int)slen, dot ? dot : "");
+}
+
+/* Add src's numbers into dst: objects key by key, arrays of objects with
+ * a "url" by url; keys only in src are copied. */
+static void json_add(json_t *dst, json_t *src)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(src, k, v) {
+		json_t *d = json_object_get(dst, k);
+
+		if (!d)
+			json_object_set_new(dst, k, json_deep_copy(v));
+		else if (json_is_integer(d) && json_is_integer(v))
+			json_integer_set(d, json_integer_value(d) +
+					 json_integer_value(v));
+		else if (json_is_number(d) && json_is_number(v))
+			json_object_set_new(dst, k, json_real(
+				json_number_value(d) + json_number_value(v)));
+		else if (json_is_object(d) && json_is_object(v))
+			json_add(d, v);
+		else if (json_is_array(d) && json_is_array(v)) {
+			size_t i, j;
+			json_t *e, *f;
+
+			json_array_foreach(v, i, e) {
+				const char *u = json_string_value(
+					json_object_get(e, "url"));
+				bool hit = false;
+
+				json_array_foreach(d, j, f)
+					if (u && json_is_object(f) &&
+					    json_equal(json_object_get(f, "url"),
+						       json_object_get(e, "url"))) {
+						json_add(f, e);
+						hit = true;
+					}
+				if (!hit)
+					json_array_append_new(d,
+						json_deep_copy(e));
+			}
+		}
+	}
+}
+
+/* Add one manifest's counts into sum; "lines" and "blank" keep the
+ * largest (every shard reads the whole file). */
+static void add_counts(json_t *sum, json_t *one)
+{
+	static const char *const per_file[] = { "lines", "blank" };
+	json_int_t before[2];
+
+	for (int i = 0; i < 2; i++)
+		before[i] = json_integer_value(json_object_get(sum,
+							       per_file[i]));
+	json_add(sum, one);
+	for (int i = 0; i < 2; i++) {
+		json_int_t b = json_integer_value(json_object_get(one,
+							       per_file[i]));
+
+		json_object_set_new(sum, per_file[i], json_integer(
+			before[i] > b ? before[i] : b));
+	}
+}
+
+static int write_manifest(struct merge *m)
+{
+	json_t *out = NULL, *counts = json_object(), *usage = json_object();
+	json_t *http[2] = { json_object(), json_object() };
+	json_t *eps[2] = { json_array(), json_array() };
+	json_t *ins = json_array(), *found = json_array(), *shards = json_array();
+	static const char *hk[2] = { "policy_http", "judge_http" };
+	static const char *ek[2] = { "policy_endpoints", "judge_endpoints" };
+	double wall = 0;
+	char *path = manifest_of(m->out), *tmp, *s;
+	int rc = 0;
+
+	for (int i = 0; i < m->nin; i++) {
+		char *mp = manifest_of(m->in[i]);
+		json_t *j = json_load_file(mp, 0, NULL);
+		json_t *c = json_object_get(j, "counts");
+		double w = json_number_value(json_object_get(j,
+							     "wall_seconds"));
+
+		json_array_append_new(ins, json_string(m->in[i]));
+		if (j && !strcmp(mp, path)) {
+			/* OUT's own manifest from an earlier merge: skip */
+			json_decref(j);
+			j = NULL;
+		}
+		if (!j) {
+			free(mp);
+			continue;
+		}
+		json_array_append_new(found, json_string(mp));
+		if (!out) {
+			out = json_object();
+			json_object_set(out, "version",
+					json_object_get(j, "version"));
+			json_object_set(out, "constitutions",
+					json_object_get(j, "constitutions"));
+			json_object_set(out, "config",
+					json_object_get(j, "config"));
+		}
+		if (json_is_object(json_object_get(j, "shard")))
+			json_array_append(shards, json_object_get(j, "shard"));
+		add_counts(counts, c);
+		json_add(usage, json_object_get(j, "usage"));
+		for (int r = 0; r < 2; r++) {
+			json_add(http[r], json_object_get(j, hk[r]));
+			if (json_is_array(json_object_get(j, ek[r]))) {
+				json_t *wrap = json_pack("{s:O}", "a",
+					json_object_get(j, ek[r]));
+				json_t *into = json_pack("{s:O}", "a", eps[r]);
+
+				json_add(into, wrap);
+				json_decref(wrap);
+				json_decref(into);
+			}
+		}
+		wall = w > wall ? w : wall;
+		json_decref(j);
+		free(mp);
+	}
+	if (!out) {
+		if (!m->quiet)
+			fprintf(stderr, "caigen: no shard manifests found: "
+				"'%s' not written\n", path);
+		goto done;
+	}
+	/* every shard read the whole file: "other_shard" no longer means
+	 * anything once they are together */
+	json_object_del(counts, "other_shard");
+	json_object_set_new(out, "schema", json_string("caigen.manifest/1"));
+	json_object_set_new(out, "wall_seconds", json_real(wall));
+	json_object_set_new(out, "counts", counts);
+	json_object_set_new(out, "usage", usage);
+	for (int r = 0; r < 2; r++) {
+		json_object_set_new(out, hk[r], http[r]);
+		json_object_set_new(out, ek[r], eps[r]);
+		http[r] = eps[r] = NULL;
+	}
+	counts = usage = NULL;
+	json_object_set_new(out, "merge", json_pack(
+		"{s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:o}",
+		"inputs", ins, "manifests", found, "shards", shards,
+		"records", (json_int_t)m->written,
+		"duplicates_dropped", (json_int_t)m->duplicates,
+		"unreadable_lines", (json_int_t)m->unreadable,
+		"partial_lines", (json_int_t)m->partial,
+		"missing", m->expect ? json_integer((json_int_t)m->missing)
+				     : json_null()));
+	ins = found = shards = NULL;
+	s = json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+	tmp = xasprintf("%s.tmp", path);
+	{
+		FILE *f = fopen(tmp, "w");
+
+		if (!f || fputs(s, f) == EOF || fputc('\n', f) == EOF ||
+		    fclose(f) != 0 || rename(tmp, path) < 0)
+			rc = err_set(&m->err, "cannot write '%s': %s", path,
+				     strerror(errno));
+	}
+	free(tmp);
+	free(s);
+done:
+	json_decref(out);
+	json_decref(counts);
+	json_decref(usage);
+	for (int r = 0; r < 2; r++) {
+		json_decref(http[r]);
+		json_decref(eps[r]);
+	}
+	json_decref(ins);
+	json_decref(found);
+	json_decref(shards);
+	free(path);
+	return rc;
+}
+
+/* ---- the command ---------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fputs("usage: caigen merge SHARD.jsonl... -o OUT.jsonl "
+	      "[--expect PROMPTS]\n"
+	      "                    [--no-manifest] [--quiet]\n"
+	      "\n"
+	      "Merge the shard files of a job array into OUT, in input order, "
+	      "each id\n"
+	      "once (later duplicates are dropped and counted). The "
+	      "manifests beside the\n"
+	      "inputs are summed into OUT's manifest.\n"
+	      "\n"
+	      "options:\n"
+	      "  -o, --out FILE       the merged file (written whole, then "
+	      "renamed)\n"
+	      "      --expect FILE    the prompts file: list ids with no "
+	      "record (exit 1)\n"
+	      "      --no-manifest    do not write a merged manifest (for "
+	      "failures and\n"
+	      "                       rejects files)\n"
+	      "  -q, --quiet          no summary\n"
+	      "  -h, --help           print this help and exit\n"
+	      "\n"
+	      "Exit status: 0 merged, 1 ids missing or lines unreadable, "
+	      "2 usage or I/O\nerror.\n", f);
+}
+
+/* A 1,000-task array means 1,000 open files: lift the soft limit. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int merge_main(int argc, char **argv)
+{
+	enum { O_EXPECT = 256, O_NO_MANIFEST };
+	static const struct option opts[] = {
+		{ "expect", required_argument, NULL, O_EXPECT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "no-manifest", no_argument, NULL, O_NO_MANIFEST },
+		{ "out", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct merge m;
+	char *tmp = NULL;
+	FILE *o = NULL;
+	int c, rc = 2;
+
+	memset(&m, 0, sizeof(m));
+	m.manifest = true;
+	idset_init(&m.seen);
+	optind = 0;	/* GNU: start afresh, also on a second call */
+	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		case 'o':
+			m.out = optarg;
+			break;
+		case 'q':
+			m.quiet = true;
+			break;
+		case O_EXPECT:
+			m.expect = optarg;
+			break;
+		case O_NO_MANIFEST:
+			m.manifest = false;
+			break;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	m.in = argv + optind;
+	m.nin = argc - optind;
+	if (!m.out || m.nin < 1) {
+		fprintf(stderr, "caigen: merge needs input files and "
+			"-o OUT.jsonl\n");
+		usage(stderr);
+		goto out;
+	}
+	for (int i = 0; i < m.nin; i++)
+		if (!strcmp(m.in[i], m.out) || same_file(m.in[i], m.out)) {
+			fprintf(stderr, "caigen: '%s' is both an input and "
+				"the output\n", m.out);
+			goto out;
+		}
+	raise_nofile();
+	for (int i = 0; i < m.nin; i++)
+		if (scan_file(&m, i) < 0)
+			goto fail;
+	tmp = xasprintf("%s.tmp", m.out);
+	o = fopen(tmp, "w");
+	if (!o) {
+		err_set(&m.err, "cannot create '%s': %s", tmp,
+			strerror(errno));
+		goto fail;
+	}
+	if (merge_files(&m, o) < 0)
+		goto fail;
+	if (fflush(o) != 0 || fsync(fileno(o)) < 0 || fclose(o) != 0) {
+		o = NULL;
+		err_set(&m.err, "cannot write '%s': %s", tmp, strerror(errno));
+		goto fail;
+	}
+	o = NULL;
+	if (rename(tmp, m.out) < 0) {
+		err_set(&m.err, "cannot rename '%s' to '%s': %s", tmp, m.out,
+			strerror(errno));
+		goto fail;
+	}
+	if (m.expect && check_expected(&m) < 0)
+		goto fail;
+	if (m.manifest && write_manifest(&m) < 0)
+		goto fail;
+	if (!m.quiet)
+		fprintf(stderr, "caigen: merged %d files (%zu ascending "
+			"stretches) into '%s': %zu records, %zu duplicates "
+			"dropped%s\n", m.nin, m.nst, m.out, m.written,
+			m.duplicates, m.unreadable ? ", some lines unreadable"
+						   : "");
+	rc = m.missing || m.unreadable ? 1 : 0;
+	goto out;
+fail:
+	fprintf(stderr, "caigen: %s\n", m.err.msg);
+	if (o)
+		fclose(o);
+	if (tmp)
+		unlink(tmp);
+out:
+	free(tmp);
+	free(m.st);
+	idset_release(&m.seen);
+	return rc;
+}

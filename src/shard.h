@@ -1,0 +1,49 @@
+/*
+ * shard.h - which slice of the prompts one process of a job array does.
+ *
+ * A prompt belongs to shard hash64(id) mod N (rng.h's hash64 over the id
+ * bytes), so the split does not depend on the order of the file, on which
+ * lines were rejected, or on the N an earlier job used: the same id always
+ * lands in the same shard of an N-way split.
+ *
+ * The shard comes from `--shard K/N` (0 <= K < N), or, without the flag,
+ * from Slurm's array variables: K = SLURM_ARRAY_TASK_ID - MIN and N =
+ * SLURM_ARRAY_TASK_COUNT, or MAX - MIN + 1 when the count is missing (MIN
+ * and MAX are SLURM_ARRAY_TASK_MIN/MAX; MIN defaults to 0). N = 1 means no
+ * sharding: file names carry no suffix.
+ *
+ * Plain values, no allocation except shard_suffix's string.
+ */
+#ifndef CAIGEN_SHARD_H
+#define CAIGEN_SHARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define SHARD_MAX 100000	/* N above this is refused */
+
+struct shard {
+	unsigned k;	/* this process's shard, 0-based */
+	unsigned n;	/* shards in the job; 1 = unsharded */
+};
+
+/* Parse "K/N". Returns 0, or -1 with err ("--shard must be K/N with
+ * 0 <= K < N, got '3'"). */
+int shard_parse(struct shard *s, const char *text, struct err *err)
+	__attribute__((warn_unused_result));
+/*
+ * From the Slurm array environment. Returns 1 and fills s when
+ * SLURM_ARRAY_TASK_ID is set, 0 when it is not (s = 0/1), -1 with err when
+ * the variables are inconsistent.
+ */
+int shard_from_env(struct shard *s, struct err *err)
+	__attribute__((warn_unused_result));
+/* Whether the prompt with this id is ours. Always true when n <= 1. */
+bool shard_owns(const struct shard *s, const char *id);
+/* The file-name suffix: "" when n <= 1, else ".shard-00003-of-00016".
+ * Heap string; the caller frees it. */
+char *shard_suffix(const struct shard *s);
+
+#endif

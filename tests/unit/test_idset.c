@@ -1,0 +1,130 @@
+/* test_idset.c - the id set across in-place growth, and jansson's
+ * per-thread block cache (jsonmem). */
+#include "harness.h"
+#include "idset.h"
+#include "jsonmem.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* every value added is found, absent values are not, duplicates refused */
+static void check_all(struct idset *s, const uint64_t *v, size_t n)
+{
+	size_t missing = 0, again = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		missing += !idset_has(s, v[i]);
+		again += idset_add(s, v[i]);
+	}
+	CHECK(missing == 0);
+	CHECK(again == 0);
+	CHECK(s->n == n);
+	CHECK(2 * s->n <= s->cap);
+}
+
+static void run(uint64_t (*gen)(size_t), size_t n)
+{
+	struct idset s;
+	uint64_t *v = malloc(n * sizeof(*v));
+	size_t added = 0;
+
+	idset_init(&s);
+	for (size_t i = 0; i < n; i++) {
+		v[i] = gen(i);
+		added += idset_add(&s, v[i]);
+		/* after every growth, everything so far is still there */
+		if (s.n == s.cap / 2)
+			check_all(&s, v, i + 1);
+	}
+	CHECK(added == n);
+	check_all(&s, v, n);
+	CHECK(!idset_has(&s, 0x9e3779b97f4a7c15ULL));
+	idset_release(&s);
+	free(v);
+}
+
+/* well spread hashes */
+static uint64_t spread(size_t i)
+{
+	uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ULL + 12345;
+
+	x ^= x >> 31;
+	return x * 0xbf58476d1ce4e5b9ULL;
+}
+
+/* long clusters: many values share low bits, so probes run far */
+static uint64_t clustered(size_t i)
+{
+	return ((uint64_t)(i + 1) << 40) | (i % 7);
+}
+
+/* clusters at the end of every table size, which wrap around to slot 0 */
+static uint64_t wrapping(size_t i)
+{
+	return ((uint64_t)(i + 1) << 32) | (0xffffffffu - (i % 5));
+}
+
+static void test_idset_growth_spread(void)
+{
+	run(spread, 200000);
+}
+
+static void test_idset_growth_clustered(void)
+{
+	run(clustered, 20000);
+}
+
+static void test_idset_growth_wrapping(void)
+{
+	run(wrapping, 20000);
+}
+
+/* jsonmem: values built and freed by many threads, some freed by another
+ * thread than the one that built them; the cache stays within budget */
+#define THREADS 8
+static json_t *handed[THREADS];
+
+static void *churn(void *arg)
+{
+	uintptr_t k = (uintptr_t)arg;
+	size_t bytes = 0;
+
+	for (int r = 0; r < 2000; r++) {
+		json_t *o = json_pack("{s:s,s:[i,f,s],s:{s:b}}", "text",
+				      "some reply text that is not short",
+				      "list", r, 0.5, "x", "obj", "ok", 1);
+		char *s = json_dumps(o, JSON_COMPACT);
+
+		if (!s || !strstr(s, "\"list\":["))
+			abort();
+		free(s);	/* json_dumps output is a malloc block */
+		json_decref(o);
+	}
+	handed[k] = json_loads("{\"a\":[1,2,3],\"b\":\"text\"}", 0, NULL);
+	jsonmem_cached(&bytes);
+	return (void *)(uintptr_t)(bytes <= JSONMEM_CACHE_BYTES);
+}
+
+static void test_jsonmem_threads(void)
+{
+	pthread_t t[THREADS];
+	void *ok;
+
+	for (uintptr_t k = 0; k < THREADS; k++)
+		pthread_create(&t[k], NULL, churn, (void *)k);
+	for (int k = 0; k < THREADS; k++) {
+		pthread_join(t[k], &ok);
+		CHECK(ok != NULL);
+	}
+	/* freed here, built there */
+	for (int k = 0; k < THREADS; k++) {
+		CHECK(json_integer_value(json_array_get(
+			json_object_get(handed[k], "a"), 2)) == 3);
+		json_decref(handed[k]);
+	}
+}
+
+TESTS(T(test_idset_growth_spread), T(test_idset_growth_clustered),
+      T(test_idset_growth_wrapping), T(test_jsonmem_threads))
