@@ -60,6 +60,8 @@ enum key_type {
 	KT_ENUM,	/* an int-sized enum, spelled as in names[] */
 	KT_SECTION,	/* a nested mapping whose keys are in sub */
 	KT_CLAMP,	/* struct clamp: auto, off, or [lo, hi] in [0, 1] */
+	KT_PRICES,	/* struct price *, count at count_off: a mapping
+			 * MODEL: {input: USD/Mtok, output: USD/Mtok} */
 };
 
 enum key_flags {
@@ -205,6 +207,8 @@ static const struct key top_keys[] = {
 	       "constitution/harmless.yaml"),
 	K_SIZE("max_line_bytes", max_line_bytes, 0, 1024, 1073741824,
 	       1048576),
+	{ .name = "prices", .type = KT_PRICES, .off = OFF(prices),
+	  .count_off = OFF(nprices) },
 	K_SECT("policy", &policy_section),
 	K_SECT("judge", &judge_section),
 	/* run-time switches, set by flags only */
@@ -273,6 +277,23 @@ void config_set_str(char **field, const char *s)
 	*field = copy;
 }
 
+static void free_prices(struct config *c)
+{
+	for (size_t i = 0; i < c->nprices; i++)
+		free(c->prices[i].model);
+	free(c->prices);
+	c->prices = NULL;
+	c->nprices = 0;
+}
+
+const struct price *config_price(const struct config *c, const char *model)
+{
+	for (size_t i = 0; model && i < c->nprices; i++)
+		if (!strcmp(c->prices[i].model, model))
+			return &c->prices[i];
+	return NULL;
+}
+
 static void init_section(struct config *c, const struct section *sec)
 {
 	for (size_t i = 0; i < sec->nkeys; i++) {
@@ -315,6 +336,8 @@ static void init_section(struct config *c, const struct section *sec)
 		case KT_SECTION:
 			init_section(c, k->sub);
 			break;
+		case KT_PRICES:
+			break;	/* empty table: config_init zeroed it */
 		case KT_CLAMP:
 			*FIELD(c, k, struct clamp) = (struct clamp){
 				(int)k->dnum, 0.4, 0.6 };
@@ -340,6 +363,8 @@ static void release_section(struct config *c, const struct section *sec)
 		} else if (k->type == KT_STRLIST) {
 			free_list(FIELD(c, k, char **), (size_t *)(void *)
 				  ((char *)c + k->count_off));
+		} else if (k->type == KT_PRICES) {
+			free_prices(c);
 		} else if (k->type == KT_SECTION) {
 			release_section(c, k->sub);
 		}
@@ -696,6 +721,90 @@ static int set_clamp(const struct loader *ld, struct config *c,
 	return 0;
 }
 
+/* One price: {input: N, output: N}, both numbers >= 0. */
+static int set_price(const struct loader *ld, struct price *p,
+		     const yaml_node_t *v, struct err *err)
+{
+	yaml_document_t *doc = (yaml_document_t *)&ld->doc;
+	bool have[2] = { false, false };
+	char buf[SHOW_MAX + 8];
+
+	if (v->type != YAML_MAPPING_NODE)
+		return at(ld, v->start_mark, err, "the price of '%s' must be "
+			  "a mapping {input: USD, output: USD} per million "
+			  "tokens, got %s", p->model,
+			  describe(v, buf, sizeof(buf)));
+	for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
+	     q < v->data.mapping.pairs.top; q++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, q->key);
+		yaml_node_t *vn = yaml_document_get_node(doc, q->value);
+		int i = -1;
+		double x;
+
+		if (kn->type == YAML_SCALAR_NODE)
+			i = !strcmp(scalar(kn), "input") ? 0 :
+			    !strcmp(scalar(kn), "output") ? 1 : -1;
+		if (i < 0)
+			return at(ld, kn->start_mark, err, "unknown key %s in "
+				  "the price of '%s' (valid keys: input, "
+				  "output)", describe(kn, buf, sizeof(buf)),
+				  p->model);
+		if (have[i])
+			return at(ld, kn->start_mark, err, "duplicate key "
+				  "'%s' in the price of '%s'", scalar(kn),
+				  p->model);
+		if (vn->type != YAML_SCALAR_NODE ||
+		    !parse_double(scalar(vn), &x) || !(x >= 0) || isinf(x))
+			return at(ld, vn->start_mark, err, "'%s' of '%s' must "
+				  "be a number of USD per million tokens, 0 or "
+				  "more, got %s", scalar(kn), p->model,
+				  describe(vn, buf, sizeof(buf)));
+		*(i ? &p->output : &p->input) = x;
+		have[i] = true;
+	}
+	if (!have[0] || !have[1])
+		return at(ld, v->start_mark, err, "the price of '%s' needs "
+			  "both 'input' and 'output'", p->model);
+	return 0;
+}
+
+/* prices: a mapping MODEL: {input, output}; replaces the whole table. */
+static int set_prices(const struct loader *ld, struct config *c,
+		      const yaml_node_t *v, struct err *err)
+{
+	yaml_document_t *doc = (yaml_document_t *)&ld->doc;
+	char buf[SHOW_MAX + 8];
+
+	free_prices(c);
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return at(ld, v->start_mark, err, "'prices' must be a mapping "
+			  "MODEL: {input: USD, output: USD} (per million "
+			  "tokens), got %s", describe(v, buf, sizeof(buf)));
+	for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
+	     q < v->data.mapping.pairs.top; q++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, q->key);
+		struct price *p;
+
+		if (kn->type != YAML_SCALAR_NODE || !*scalar(kn))
+			return at(ld, kn->start_mark, err, "a model name in "
+				  "'prices' must be a non-empty string, got "
+				  "%s", describe(kn, buf, sizeof(buf)));
+		if (config_price(c, scalar(kn)))
+			return at(ld, kn->start_mark, err, "model '%s' is "
+				  "priced twice in 'prices'", scalar(kn));
+		c->prices = xrealloc(c->prices, (c->nprices + 1) *
+				     sizeof(*c->prices));
+		p = &c->prices[c->nprices++];
+		*p = (struct price){ xstrdup(scalar(kn)), 0, 0 };
+		if (set_price(ld, p, yaml_document_get_node(doc, q->value),
+			      err))
+			return -1;
+	}
+	return 0;
+}
+
 /* Store one value; v is the value node of key k. */
 static int set_value(const struct loader *ld, struct config *c,
 		     const struct key *k, const yaml_node_t *v,
@@ -774,6 +883,8 @@ static int set_value(const struct loader *ld, struct config *c,
 		return load_mapping(ld, c, v, k->sub, err);
 	case KT_CLAMP:
 		return set_clamp(ld, c, k, v, err);
+	case KT_PRICES:
+		return set_prices(ld, c, v, err);
 	}
 	return 0;
 }
@@ -1242,6 +1353,7 @@ static int validate_section(struct config *c, const struct section *sec,
 		}
 		case KT_ULLONG:
 		case KT_BOOL:
+		case KT_PRICES:
 			break;
 		}
 	}
@@ -1399,6 +1511,14 @@ static void section_json(const struct config *c, const struct section *sec,
 			    json_pack("[ff]", cl->lo, cl->hi);
 			break;
 		}
+		case KT_PRICES:
+			v = json_object();
+			for (size_t j = 0; j < c->nprices; j++)
+				json_object_set_new(v, c->prices[j].model,
+					json_pack("{s:f,s:f}", "input",
+						  c->prices[j].input, "output",
+						  c->prices[j].output));
+			break;
 		}
 		json_object_set_new(o, k->name, v);	/* steals */
 	}

@@ -52,6 +52,8 @@
  *     clamp: auto                  # auto | off | [lo, hi]
  *     votes: 0                     # > 0: k sampled answers, p = A/k
  *   rounds: 1                      # critique/revision rounds
+ *   prices:                        # USD per million tokens, by model name
+ *     my-judge: {input: 2.5, output: 10}
  *
  * Both endpoints take `api: chat | completions | anthropic`; an anthropic
  * endpoint whose base_url or api_key_env were left at their defaults
@@ -116,6 +118,14 @@ struct endpoint {
 	double cooldown;	/* seconds a failing server sits out first */
 };
 
+/* One row of the price table (`prices:` in the YAML), in USD per million
+ * tokens. */
+struct price {
+	char *model;
+	double input;		/* prompt tokens */
+	double output;		/* completion tokens */
+};
+
 struct config {
 	char *path;		/* the YAML file, or NULL */
 	char *prompts;
@@ -141,6 +151,9 @@ struct config {
 
 	int rounds;		/* critique/revision rounds per prompt */
 
+	struct price *prices;	/* prices: MODEL: {input, output} */
+	size_t nprices;
+
 	/* run-time switches, flags only */
 	int jobs;		/* > 0: overrides both concurrencies */
 	bool quiet;
@@ -162,6 +175,8 @@ int config_validate(struct config *c, struct err *err)
 	__attribute__((warn_unused_result));
 /* Settings as JSON for manifest.json, without secrets. New reference. */
 json_t *config_to_json(const struct config *c);
+/* The price row of `model`, or NULL when the table has none. */
+const struct price *config_price(const struct config *c, const char *model);
 /* Replace a string field: frees the old value, copies s. */
 void config_set_str(char **field, const char *s);
 /* `caigen check` on a run config: init, load_yaml, validate, release.

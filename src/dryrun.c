@@ -29,6 +29,7 @@
 #define ANSWER_1 "<answer 1>"
 #define ANSWER_2 "<answer 2>"
 #define REPLY "<reply>"
+#define REASONING "<reasoning>"
 
 enum role { ROLE_POLICY = 0, ROLE_JUDGE = 1, ROLE_COUNT };
 
@@ -44,7 +45,8 @@ struct dryrun {
 	struct tally t[ROLE_COUNT];
 	/* the prompt being planned */
 	const char *id;
-	bool said_answers, said_reply;	/* explained the placeholders */
+	bool said_answers, said_reply, said_reasoning;	/* placeholders
+							 * explained */
 };
 
 struct recorder {
@@ -108,6 +110,11 @@ static void print_request(struct dryrun *d, enum role r, const char *body,
 			"of the model, which a real run sends)\n", REPLY);
 		d->said_reply = true;
 	}
+	if (!d->said_reasoning && strstr(body, REASONING)) {
+		fprintf(f, "(placeholder: \"%s\" stands for the judge's "
+			"reasoning from the previous request)\n", REASONING);
+		d->said_reasoning = true;
+	}
 	fprintf(f, "POST %s\n", url);
 	if (ep->api_key)
 		print_key_header(f, api, ep->api_key);
@@ -126,7 +133,7 @@ static void record(struct dryrun *d, enum role r, const struct chat_params *cp)
 	const struct config *cfg = d->o->cfg;
 	struct chat_params flav = *cp;
 	struct tally *t = &d->t[r];
-	size_t len, ph_bytes = 0, nph;
+	size_t len, ph_bytes = 0, nph, nreason;
 	char *body;
 
 	flav.api = role_ep(cfg, r)->api;
@@ -134,9 +141,11 @@ static void record(struct dryrun *d, enum role r, const struct chat_params *cp)
 	nph = count_str(body, ANSWER_1, &ph_bytes) +
 	      count_str(body, ANSWER_2, &ph_bytes) +
 	      count_str(body, REPLY, &ph_bytes);
+	nreason = count_str(body, REASONING, &ph_bytes);
 	t->requests++;
 	t->in_tokens += (double)(len - ph_bytes) / 4 +
-			(double)nph * cfg->policy.max_tokens;
+			(double)nph * cfg->policy.max_tokens +
+			(double)nreason * cfg->cot_max_tokens;
 	t->out_tokens += (double)cp->max_tokens * (cp->n > 1 ? cp->n : 1);
 	if (d->shown < d->o->show) {
 		print_request(d, r, body, len, flav.api);
@@ -145,28 +154,41 @@ static void record(struct dryrun *d, enum role r, const struct chat_params *cp)
 	free(body);
 }
 
+/* Is this the judge's chain-of-thought call (reasoning, no letter)? */
+static bool reasoning_call(const struct config *cfg,
+			   const struct chat_params *cp)
+{
+	return cfg->cot && !cp->logprobs &&
+	       cp->max_tokens == cfg->cot_max_tokens &&
+	       cfg->cot_max_tokens != cfg->judge.max_tokens;
+}
+
 /*
- * A reply the callers can read: n choices whose text is `text` (the
- * policy's: ANSWER_1, ANSWER_2, ...), with the letter A and its logprobs
- * for the judge, and a usage block.
+ * A reply the callers can read: n choices whose text is a placeholder
+ * (the policy's: ANSWER_1, ANSWER_2, or REPLY; the judge's reasoning:
+ * REASONING), or for the judge the letter A with its logprobs; and a
+ * usage block.
  */
-static int placeholder_reply(enum role r, const struct chat_params *cp,
+static int placeholder_reply(const struct config *cfg, enum role r,
+			     const struct chat_params *cp,
 			     struct chat_reply *out, struct err *err)
 {
 	json_t *choices = json_array(), *root;
 	int n = cp->n > 1 ? cp->n : 1, rc;
+	bool letter = r == ROLE_JUDGE && !reasoning_call(cfg, cp);
 	char *s;
 
 	for (int i = 0; i < n; i++) {
 		json_t *c = json_object();
-		const char *text = r == ROLE_JUDGE ? "A" :
+		const char *text = letter ? "A" :
+				   r == ROLE_JUDGE ? REASONING :
 				   n > 1 ? (i ? ANSWER_2 : ANSWER_1) : REPLY;
 
 		json_object_set_new(c, "index", json_integer(i));
 		json_object_set_new(c, "message", json_pack("{s:s,s:s}",
 			"role", "assistant", "content", text));
 		json_object_set_new(c, "finish_reason", json_string("stop"));
-		if (r == ROLE_JUDGE)
+		if (letter)
 			json_object_set_new(c, "logprobs", json_pack(
 				"{s:[{s:s,s:f,s:[{s:s,s:f},{s:s,s:f}]}]}",
 				"content", "token", "A", "logprob", -0.1,
@@ -190,7 +212,7 @@ static int recorder_call(void *ctx, const struct chat_params *cp,
 	struct recorder *rec = ctx;
 
 	record(rec->d, rec->role, cp);
-	return placeholder_reply(rec->role, cp, r, err);
+	return placeholder_reply(rec->d->o->cfg, rec->role, cp, r, err);
 }
 
 /* The policy's sampling request(s), as the pipeline's sampler builds
@@ -278,11 +300,13 @@ static void read_done(const char *path, struct idset *done)
 static double role_cost(const struct config *cfg, enum role r,
 			const struct tally *t)
 {
-	(void)cfg;
-	(void)r;
+	const struct price *p = config_price(cfg, role_ep(cfg, r)->model);
+
 	if (!t->requests)
 		return 0;
-	return NAN;	/* PRICES: filled in with the price table */
+	if (!p)
+		return NAN;
+	return (t->in_tokens * p->input + t->out_tokens * p->output) / 1e6;
 }
 
 static void print_plan(struct dryrun *d, size_t todo, size_t done,

@@ -11,7 +11,8 @@
  * records the request instead of sending it, and answers with a
  * placeholder reply. Placeholders stand for what only the servers can
  * produce: the judge is shown the replies as "<answer 1>" and "<answer 2>",
- * and a critique chain's later turns hold "<reply>".
+ * a critique chain's later turns hold "<reply>", and a chain-of-thought
+ * judge's letter request holds "<reasoning>".
  *
  * Output (to `out`): the first `show` requests as they would go on the
  * wire (method and URL, the headers with the key replaced by "***", the

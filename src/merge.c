@@ -645,12 +645,13 @@ int merge_main(int argc, char **argv)
 	}
 	if (merge_files(&m, o) < 0)
 		goto fail;
-	if (fflush(o) != 0 || fsync(fileno(o)) < 0 || fclose(o) != 0) {
-		o = NULL;
+	c = fflush(o) != 0 || fsync(fileno(o)) < 0;
+	c |= fclose(o) != 0;
+	o = NULL;
+	if (c) {
 		err_set(&m.err, "cannot write '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}
-	o = NULL;
 	if (rename(tmp, m.out) < 0) {
 		err_set(&m.err, "cannot rename '%s' to '%s': %s", tmp, m.out,
 			strerror(errno));

@@ -15,6 +15,7 @@
  * next run does them; requests already on the wire are let finish.
  */
 #include "pipeline.h"
+#include "cost.h"
 #include "critique.h"
 #include "idset.h"
 #include "judge.h"
@@ -96,6 +97,8 @@ struct pipeline {
 	struct progress prog;
 	struct ratelimit rl[2];	/* policy, judge: client-side limits */
 	struct endpoint_pool *pool[2];	/* policy, judge: their servers */
+	atomic_llong tokens[2][2];	/* policy, judge: prompt and
+					 * completion tokens of every reply */
 };
 
 static bool stopping(const struct pipeline *pl)
@@ -315,6 +318,12 @@ static int chat(struct worker *w, const struct chat_params *cp,
 	}
 	free(body);
 	limit_give(w, est, &before, rc == 0 ? r : NULL);
+	if (rc == 0) {	/* tokens are paid for whatever becomes of them */
+		atomic_fetch_add(&w->pl->tokens[w->role][0],
+				 r->usage.prompt_tokens);
+		atomic_fetch_add(&w->pl->tokens[w->role][1],
+				 r->usage.completion_tokens);
+	}
 	return rc;
 }
 
@@ -750,6 +759,26 @@ static void emit(struct pipeline *pl, struct item *it)
 	}
 }
 
+/* Tokens of every reply so far, per role. */
+static void tokens_now(struct pipeline *pl, struct chat_usage u[2])
+{
+	for (int r = 0; r < 2; r++) {
+		u[r].prompt_tokens = atomic_load(&pl->tokens[r][0]);
+		u[r].completion_tokens = atomic_load(&pl->tokens[r][1]);
+	}
+}
+
+/* The cost so far for the progress line; -1 without a price table. */
+static double cost_now(struct pipeline *pl)
+{
+	struct chat_usage u[2];
+
+	if (!pl->cfg->nprices)
+		return -1;
+	tokens_now(pl, u);
+	return cost_usd(pl->cfg, u);
+}
+
 static void writer_loop(struct pipeline *pl)
 {
 	struct item **ring = xcalloc(pl->window, sizeof(*ring));
@@ -780,6 +809,7 @@ static void writer_loop(struct pipeline *pl)
 			if (sync)
 				last_sync = t;
 		}
+		pl->prog.cost = cost_now(pl);
 		progress_update(&pl->prog, pl->c->written, pl->c->failed,
 				pl->c->rejected, false);
 	}
@@ -897,6 +927,7 @@ static char *manifest_json(const struct pipeline *pl, double started)
 				    limiter_json(&pl->rl[r]));
 	}
 	manifest_cluster(pl, o);
+	cost_manifest(o, pl->cfg, c->usage_role);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	return s;
@@ -930,6 +961,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	int rc = -1;
 	char *m;
 	const struct prompts_stats *ps;
+	size_t todo;	/* progress total: this shard's part of the input */
 
 	memset(c, 0, sizeof(*c));
 	memset(&pl, 0, sizeof(pl));
@@ -984,8 +1016,9 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.q_write = queue_new(pl.window);
 	pl.q_policy_out = cfg->mode == MODE_CRITIQUES ? pl.q_write :
 							pl.q_judge;
-	progress_init(&pl.prog, o->total_hint > res.records + res.rejects ?
-		      o->total_hint - res.records - res.rejects : 0,
+	todo = o->total_hint / (o->shard.n > 1 ? o->shard.n : 1); /* ~ours */
+	progress_init(&pl.prog, todo > res.records + res.rejects ?
+		      todo - res.records - res.rejects : 0,
 		      cfg->progress_interval, cfg->quiet);
 
 	ws = xcalloc((size_t)(np + nj), sizeof(*ws));
@@ -1011,6 +1044,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 		stats_add(&c->http[ws[i].role], &ws[i].http.stats);
 		worker_release(&ws[i]);
 	}
+	tokens_now(&pl, c->usage_role);
+	pl.prog.cost = cost_now(&pl);
 	progress_update(&pl.prog, c->written, c->failed, c->rejected, true);
 	progress_finish(&pl.prog);
 	pools_close(&pl);
@@ -1073,6 +1108,7 @@ void pipeline_summary(FILE *f, const struct run_opts *o,
 		o->cfg->out, c->seconds,
 		c->seconds > 0 ? (double)c->written / c->seconds : 0.0,
 		c->usage.prompt_tokens, c->usage.completion_tokens);
+	cost_print(f, o->cfg, c->usage_role);
 	for (int r = 0; r < 2; r++) {
 		const struct http_stats *h = &c->http[r];
 		uint64_t tot = 0;

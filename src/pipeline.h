@@ -56,6 +56,8 @@ struct run_counts {
 	struct endpoint_count endpoints[2][ENDPOINT_MAX];
 	size_t nendpoints[2];
 	struct chat_usage usage;
+	struct chat_usage usage_role[2];	/* every reply received, failed
+						 * prompts' too: policy, judge */
 	struct http_stats http[2];	/* policy, judge */
 	double seconds;
 };

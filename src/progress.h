@@ -2,9 +2,10 @@
  * progress.h - what the run is doing, for a human watching it.
  *
  * On a terminal: one line redrawn in place (done/total, rate, ETA,
- * failures). Otherwise (a Slurm log, a pipe): a plain line every
- * `interval` seconds. Output goes to stderr. Only the writer thread calls
- * progress_update, so there is no locking.
+ * failures, and the cost so far when the config has prices). Otherwise (a
+ * Slurm log, a pipe): a plain line every `interval` seconds. Output goes
+ * to stderr. Only the writer thread calls progress_update, so there is no
+ * locking.
  */
 #ifndef CAIGEN_PROGRESS_H
 #define CAIGEN_PROGRESS_H
@@ -22,6 +23,8 @@ struct progress {
 	double last;
 	size_t total;		/* prompts to do this run; 0 = unknown */
 	bool drawn;
+	double cost;		/* USD so far: shown when >= 0 ("?" when
+				 * NAN); < 0: no price table, not shown */
 };
 
 void progress_init(struct progress *p, size_t total, double interval,

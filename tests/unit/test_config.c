@@ -190,8 +190,8 @@ static void test_json(void)
 {
 	static const char *const top[] = {
 		"config_file", "prompts", "out", "seed", "limit", "mode",
-		"rounds", "constitutions", "max_line_bytes", "policy",
-		"judge", "jobs", "quiet", "progress_interval",
+		"rounds", "constitutions", "max_line_bytes", "prices",
+		"policy", "judge", "jobs", "quiet", "progress_interval",
 	};
 	static const char *const judge[] = {
 		"base_url", "base_urls", "cooldown", "model", "api_key_env",
@@ -529,7 +529,7 @@ static void test_value_errors(void)
 		{ "foo: 1\n",
 		  "1:1: unknown key 'foo' (valid keys: prompts, out, seed, "
 		  "limit, mode, rounds, constitutions, max_line_bytes, "
-		  "policy, judge)" },
+		  "prices, policy, judge)" },
 		{ "judge:\n  model: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  model: y\n",
 		  "3:3: duplicate key 'model' (first at %s:2:3)" },

@@ -1,8 +1,10 @@
-/* test_idset.c - the id set across in-place growth, and jansson's
- * per-thread block cache (jsonmem). */
+/* test_idset.c - the id set across in-place growth, the resume scan that
+ * fills it (fast path and parsed fallback), and jansson's per-thread block
+ * cache (jsonmem). */
 #include "harness.h"
 #include "idset.h"
 #include "jsonmem.h"
+#include "writer.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -126,5 +128,55 @@ static void test_jsonmem_threads(void)
 	}
 }
 
+/* the resume scan: ids read from the record prefix without parsing, and
+ * every other shape parsed, give the same set as parsing everything */
+static void test_resume_ids(void)
+{
+	static const char *const lines[] = {
+		"{\"schema\":\"caigen.preference/1\",\"id\":\"plain-1\","
+		"\"index\":0}",
+		"{\"schema\":\"caigen.preference/1\",\"id\":\"q\\\"uote\","
+		"\"index\":1}",
+		"{\"schema\":\"caigen.preference/1\",\"id\":\"caf\\u00e9\","
+		"\"index\":2}",
+		"{\"id\":\"order-swapped\",\"schema\":\"caigen.preference/1\"}",
+		"{\"schema\":\"caigen.critique/1\",\"id\":\"other-schema\"}",
+		"{\"schema\":\"caigen.preference/1\",\"id\":\"\",\"index\":5}",
+	};
+	static const char *const want[] = {
+		"plain-1", "q\"uote", "caf\xc3\xa9", "order-swapped",
+		"other-schema", "",
+	};
+	char dir[] = "/tmp/caigen-idset.XXXXXX", path[64];
+	struct idset done, rejected;
+	struct writer_resume res;
+	struct writer w;
+	struct err err;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/preferences.jsonl", dir);
+	f = fopen(path, "w");
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		fprintf(f, "%s\n", lines[i]);
+	fclose(f);
+	idset_init(&done);
+	idset_init(&rejected);
+	CHECK(writer_open(&w, dir, "preferences", "", &done, &rejected,
+			  &res, &err) == 0);
+	CHECK(res.records == 6);
+	CHECK(done.n == 6);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(idset_has(&done, idset_hash(want[i])));
+	CHECK(!idset_has(&done, idset_hash("q\\\"uote")));
+	CHECK(!idset_has(&done, idset_hash("caf\\u00e9")));
+	writer_close(&w, NULL);
+	idset_release(&done);
+	idset_release(&rejected);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+}
+
 TESTS(T(test_idset_growth_spread), T(test_idset_growth_clustered),
-      T(test_idset_growth_wrapping), T(test_jsonmem_threads))
+      T(test_idset_growth_wrapping), T(test_resume_ids),
+      T(test_jsonmem_threads))

@@ -1,0 +1,40 @@
+/*
+ * cost.h - tokens and money per model: a run's token totals per endpoint,
+ * priced by the config's price table (config.h, `prices`).
+ *
+ * Prices are USD per million tokens, input (prompt) and output
+ * (completion) apart. Policy and judge may serve the same model; then
+ * their tokens are one model's. A model that used tokens but has no row
+ * in the table makes the total unknown (NAN), never zero.
+ *
+ * Thread-safety: pure functions of their arguments.
+ */
+#ifndef CAIGEN_COST_H
+#define CAIGEN_COST_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "provider.h"
+
+enum cost_role { COST_POLICY = 0, COST_JUDGE = 1, COST_ROLES };
+
+/* USD for the tokens of both endpoints (u[COST_POLICY], u[COST_JUDGE]);
+ * NAN when a model that used tokens has no price. */
+double cost_usd(const struct config *cfg, const struct chat_usage *u);
+
+/* {"MODEL": {"prompt_tokens", "completion_tokens", "cost_usd": USD or
+ * null}} over the endpoints' models. New reference. */
+json_t *cost_models_json(const struct config *cfg, const struct chat_usage *u);
+
+/* Set "usage_by_model" (cost_models_json) and "cost_usd" (USD or null)
+ * in a manifest object. */
+void cost_manifest(json_t *manifest, const struct config *cfg,
+		   const struct chat_usage *u);
+
+/* One summary line: "caigen: tokens by model: 'M' N in, N out ($X); ...",
+ * then "; cost $X" (or why it is unknown) when there is a price table. */
+void cost_print(FILE *f, const struct config *cfg, const struct chat_usage *u);
+
+#endif
