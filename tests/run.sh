@@ -5,6 +5,13 @@
 # a failure. Exit status 0 only if nothing failed.
 cd "$(dirname "$0")/.." || exit 2
 pat=${1:-}
+# a sanitizer report must fail the test that caused it, even when the
+# test keeps the program's stderr in a file. Thread leaks are not
+# reported: a second signal or the end of --grace leaves with _exit(75)
+# on purpose, without joining the workers.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 exitcode=66 report_thread_leaks=0}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1 detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1 print_stacktrace=1}
 pass=0
 fail=0
 log=$(mktemp)
