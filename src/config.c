@@ -1481,14 +1481,7 @@ static void section_json(const struct config *c, const struct section *sec,
 			/* jansson integers are signed 64-bit: a larger seed
 			 * goes out as a decimal string */
 			u = *CFIELD(c, k, unsigned long long);
-			if (u <= (unsigned long long)LLONG_MAX) {
-				v = json_integer((json_int_t)u);
-			} else {
-				char num[24];
-
-				snprintf(num, sizeof(num), "%llu", u);
-				v = json_string(num);
-			}
+			v = config_ull_json(u);
 			break;
 		case KT_DOUBLE:
 			v = json_real(*CFIELD(c, k, double));
@@ -1529,6 +1522,18 @@ static void section_json(const struct config *c, const struct section *sec,
 		json_object_set_new(o, "api_key_set",
 				    json_boolean(ep->api_key != NULL));
 	}
+}
+
+json_t *config_ull_json(unsigned long long u)
+{
+	char num[24];
+
+	/* jansson integers are signed 64-bit: a larger value goes out as a
+	 * decimal string */
+	if (u <= (unsigned long long)LLONG_MAX)
+		return json_integer((json_int_t)u);
+	snprintf(num, sizeof(num), "%llu", u);
+	return json_string(num);
 }
 
 json_t *config_to_json(const struct config *c)

@@ -174,6 +174,9 @@ int config_apply_env(struct config *c, bool need_keys, struct err *err)
 int config_validate(struct config *c, struct err *err)
 	__attribute__((warn_unused_result));
 /* Settings as JSON for manifest.json, without secrets. New reference. */
+/* An unsigned 64-bit setting (the seed) as JSON: an integer up to
+ * 2^63 - 1, a decimal string above. New reference. */
+json_t *config_ull_json(unsigned long long u);
 json_t *config_to_json(const struct config *c);
 /* The price row of `model`, or NULL when the table has none. */
 const struct price *config_price(const struct config *c, const char *model);

@@ -273,7 +273,7 @@ char *critique_record(const struct config *cfg, const struct prompt *pr,
 		"completion_tokens", (json_int_t)c->usage.completion_tokens));
 	json_object_set_new(o, "models", json_pack("{s:s}", "policy",
 						   cfg->policy.model));
-	json_object_set_new(o, "seed", json_integer((json_int_t)cfg->seed));
+	json_object_set_new(o, "seed", config_ull_json(cfg->seed));
 	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
 	json_decref(o);
 	return s;

@@ -358,7 +358,7 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 	json_object_set_new(o, "usage", json_pack("{s:I,s:I}",
 		"prompt_tokens", (json_int_t)usage->prompt_tokens,
 		"completion_tokens", (json_int_t)usage->completion_tokens));
-	json_object_set_new(o, "seed", json_integer((json_int_t)cfg->seed));
+	json_object_set_new(o, "seed", config_ull_json(cfg->seed));
 	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
 	json_decref(o);
 	return s;
