@@ -479,7 +479,10 @@ static void worker_release(struct worker *w)
 	provider_free_secret(w->auth);
 }
 
-static void *sampler_main(void *arg)
+/* The policy pool, from q_sample to q_policy_out: samplers in mode
+ * preferences (two answers, then q_judge), critics in modes critiques
+ * (straight to q_write: nothing to judge) and both (then q_judge). */
+static void *policy_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pipeline *pl = w->pl;
@@ -488,28 +491,8 @@ static void *sampler_main(void *arg)
 	while ((it = queue_pop(pl->q_sample))) {
 		if (stopping(pl))
 			it->status = ST_INTERRUPTED;
-		else
+		else if (pl->cfg->mode == MODE_PREFERENCES)
 			sample(w, it);
-		if (queue_push(pl->q_judge, it) < 0)
-			item_free(it);	/* cannot happen: closed after us */
-	}
-	if (atomic_fetch_sub(&pl->samplers_left, 1) == 1)
-		queue_close(pl->q_judge);
-	return NULL;
-}
-
-/* The critic pool (modes critiques and both) takes the samplers' place:
- * the policy endpoint's threads, from q_sample to q_judge (both) or
- * straight to q_write (critiques: nothing to judge). */
-static void *critic_main(void *arg)
-{
-	struct worker *w = arg;
-	struct pipeline *pl = w->pl;
-	struct item *it;
-
-	while ((it = queue_pop(pl->q_sample))) {
-		if (stopping(pl))
-			it->status = ST_INTERRUPTED;
 		else
 			critique_item(w, it);
 		if (queue_push(pl->q_policy_out, it) < 0)
@@ -953,8 +936,6 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	struct worker *ws = NULL;
 	pthread_attr_t attr;
 	int np = cfg->policy.concurrency, nj = cfg->judge.concurrency;
-	void *(*policy_main)(void *) = cfg->mode == MODE_PREFERENCES ?
-				       sampler_main : critic_main;
 	size_t records2 = 0;
 	double t0 = now_sec();
 	time_t started = time(NULL);
