@@ -107,19 +107,6 @@ char *flavour_anthropic_body(const struct chat_params *p, size_t *len)
 }
 
 /* An error object in a 2xx reply, OpenAI's or Anthropic's. */
-static int reply_error(json_t *root, struct err *err)
-{
-	json_t *e = json_object_get(root, "error");
-	const char *m;
-
-	if (!e || json_is_null(e))
-		return 0;
-	m = json_is_object(e) ?
-		json_string_value(json_object_get(e, "message")) :
-		json_string_value(e);
-	return err_set(err, "error in reply: %s", m ? m : "(no message)");
-}
-
 json_t *flavour_legacy_logprobs(json_t *lp)
 {
 	json_t *toks = json_object_get(lp, "tokens");
@@ -152,16 +139,11 @@ json_t *flavour_legacy_logprobs(json_t *lp)
 int flavour_parse_completions(const char *body, struct chat_reply *out,
 			      struct err *err)
 {
-	json_error_t je;
 	json_t *choices, *u;
 	size_t i;
 
-	memset(out, 0, sizeof(*out));
-	out->root = json_loads(body, 0, &je);
-	if (!out->root)
-		return err_set(err, "reply is not JSON: %s", je.text);
-	if (reply_error(out->root, err) < 0)
-		goto fail;
+	if (provider_reply_open(body, out, err) < 0)
+		return -1;
 	choices = json_object_get(out->root, "choices");
 	if (!json_is_array(choices) || json_array_size(choices) == 0) {
 		err_set(err, "reply has no choices");
@@ -205,18 +187,13 @@ fail:
 int flavour_parse_anthropic(const char *body, struct chat_reply *out,
 			    struct err *err)
 {
-	json_error_t je;
 	json_t *content, *blk, *u;
 	struct buf text;
 	size_t i;
 	bool any = false;
 
-	memset(out, 0, sizeof(*out));
-	out->root = json_loads(body, 0, &je);
-	if (!out->root)
-		return err_set(err, "reply is not JSON: %s", je.text);
-	if (reply_error(out->root, err) < 0)
-		goto fail;
+	if (provider_reply_open(body, out, err) < 0)
+		return -1;
 	content = json_object_get(out->root, "content");
 	if (!json_is_array(content)) {
 		err_set(err, "reply has no content");

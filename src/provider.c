@@ -35,26 +35,36 @@ char *provider_chat_body(const struct chat_params *p, size_t *len)
 	return s;
 }
 
-int provider_parse_chat(const char *body, struct chat_reply *out,
+int provider_reply_open(const char *body, struct chat_reply *out,
 			struct err *err)
 {
 	json_error_t je;
-	json_t *choices, *e;
-	size_t i;
+	json_t *e;
+	const char *m;
 
 	memset(out, 0, sizeof(*out));
 	out->root = json_loads(body, 0, &je);
 	if (!out->root)
 		return err_set(err, "reply is not JSON: %s", je.text);
 	e = json_object_get(out->root, "error");
-	if (e && !json_is_null(e)) {
-		const char *m = json_is_object(e) ?
-			json_string_value(json_object_get(e, "message")) :
-			json_string_value(e);
+	if (!e || json_is_null(e))
+		return 0;
+	m = json_is_object(e) ?
+		json_string_value(json_object_get(e, "message")) :
+		json_string_value(e);
+	err_set(err, "error in reply: %s", m ? m : "(no message)");
+	chat_reply_release(out);
+	return -1;
+}
 
-		err_set(err, "error in reply: %s", m ? m : "(no message)");
-		goto fail;
-	}
+int provider_parse_chat(const char *body, struct chat_reply *out,
+			struct err *err)
+{
+	json_t *choices, *e;
+	size_t i;
+
+	if (provider_reply_open(body, out, err) < 0)
+		return -1;
 	choices = json_object_get(out->root, "choices");
 	if (!json_is_array(choices) || json_array_size(choices) == 0) {
 		err_set(err, "reply has no choices");

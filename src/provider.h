@@ -60,6 +60,11 @@ char *provider_chat_body(const struct chat_params *p, size_t *len);
 int provider_parse_chat(const char *body, struct chat_reply *out,
 			struct err *err) __attribute__((warn_unused_result));
 void chat_reply_release(struct chat_reply *r);
+/* The start every reply parser shares: zero *out, parse body into
+ * out->root, and fail ("reply is not JSON: ...", "error in reply: ...")
+ * on invalid JSON or a non-null "error" member (a 200 can carry one). */
+int provider_reply_open(const char *body, struct chat_reply *out,
+			struct err *err) __attribute__((warn_unused_result));
 
 /* The request URL for an API flavour: {base}/chat/completions,
  * {base}/completions or {base}/messages. Caller frees. */
