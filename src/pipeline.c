@@ -1006,15 +1006,30 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
 	for (int i = 0; i < np + nj; i++) {
+		int e;
+
 		worker_setup(&ws[i], &pl, i >= np);
-		pthread_create(&ws[i].tid, &attr,
-			       i < np ? policy_main : judge_main, &ws[i]);
+		e = pthread_create(&ws[i].tid, &attr,
+				   i < np ? policy_main : judge_main, &ws[i]);
+		if (e) {
+			/* nothing has been read or written yet: leave now,
+			 * the output files are as they were */
+			fprintf(stderr, "caigen: cannot start worker thread "
+				"%d of %d: %s (lower --jobs or the "
+				"concurrency settings)\n", i + 1, np + nj,
+				strerror(e));
+			exit(2);
+		}
 	}
 	pthread_attr_destroy(&attr);
 	rd.pl = &pl;
 	rd.rc = 0;
 	rd.interrupted = 0;
-	pthread_create(&rd.tid, NULL, reader_main, &rd);
+	if (pthread_create(&rd.tid, NULL, reader_main, &rd)) {
+		/* nothing has been read or written yet: leave now */
+		fprintf(stderr, "caigen: cannot start the reader thread\n");
+		exit(2);
+	}
 
 	writer_loop(&pl);
 
