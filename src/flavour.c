@@ -139,16 +139,11 @@ json_t *flavour_legacy_logprobs(json_t *lp)
 int flavour_parse_completions(const char *body, struct chat_reply *out,
 			      struct err *err)
 {
-	json_t *choices, *u;
+	json_t *choices = provider_reply_choices(body, out, err);
 	size_t i;
 
-	if (provider_reply_open(body, out, err) < 0)
+	if (!choices)
 		return -1;
-	choices = json_object_get(out->root, "choices");
-	if (!json_is_array(choices) || json_array_size(choices) == 0) {
-		err_set(err, "reply has no choices");
-		goto fail;
-	}
 	out->extra = json_array();
 	for (i = 0; i < json_array_size(choices) &&
 		    out->n < PROVIDER_MAX_CHOICES; i++) {
@@ -173,11 +168,7 @@ int flavour_parse_completions(const char *body, struct chat_reply *out,
 								  NULL;
 		out->n++;
 	}
-	u = json_object_get(out->root, "usage");
-	out->usage.prompt_tokens = json_integer_value(
-		json_object_get(u, "prompt_tokens"));
-	out->usage.completion_tokens = json_integer_value(
-		json_object_get(u, "completion_tokens"));
+	provider_reply_usage(out, "prompt_tokens", "completion_tokens");
 	return 0;
 fail:
 	chat_reply_release(out);
@@ -187,7 +178,7 @@ fail:
 int flavour_parse_anthropic(const char *body, struct chat_reply *out,
 			    struct err *err)
 {
-	json_t *content, *blk, *u;
+	json_t *content, *blk;
 	struct buf text;
 	size_t i;
 	bool any = false;
@@ -227,11 +218,7 @@ int flavour_parse_anthropic(const char *body, struct chat_reply *out,
 	out->finish[0] = json_string_value(json_object_get(out->root,
 							   "stop_reason"));
 	out->n = 1;
-	u = json_object_get(out->root, "usage");
-	out->usage.prompt_tokens = json_integer_value(
-		json_object_get(u, "input_tokens"));
-	out->usage.completion_tokens = json_integer_value(
-		json_object_get(u, "output_tokens"));
+	provider_reply_usage(out, "input_tokens", "output_tokens");
 	return 0;
 fail:
 	chat_reply_release(out);

@@ -57,19 +57,40 @@ int provider_reply_open(const char *body, struct chat_reply *out,
 	return -1;
 }
 
+json_t *provider_reply_choices(const char *body, struct chat_reply *out,
+			       struct err *err)
+{
+	json_t *choices;
+
+	if (provider_reply_open(body, out, err) < 0)
+		return NULL;
+	choices = json_object_get(out->root, "choices");
+	if (json_is_array(choices) && json_array_size(choices) > 0)
+		return choices;
+	err_set(err, "reply has no choices");
+	chat_reply_release(out);
+	return NULL;
+}
+
+void provider_reply_usage(struct chat_reply *out, const char *in_key,
+			  const char *out_key)
+{
+	json_t *u = json_object_get(out->root, "usage");
+
+	out->usage.prompt_tokens = json_integer_value(json_object_get(u,
+								      in_key));
+	out->usage.completion_tokens = json_integer_value(
+		json_object_get(u, out_key));
+}
+
 int provider_parse_chat(const char *body, struct chat_reply *out,
 			struct err *err)
 {
-	json_t *choices, *e;
+	json_t *choices = provider_reply_choices(body, out, err);
 	size_t i;
 
-	if (provider_reply_open(body, out, err) < 0)
+	if (!choices)
 		return -1;
-	choices = json_object_get(out->root, "choices");
-	if (!json_is_array(choices) || json_array_size(choices) == 0) {
-		err_set(err, "reply has no choices");
-		goto fail;
-	}
 	for (i = 0; i < json_array_size(choices) &&
 		    out->n < PROVIDER_MAX_CHOICES; i++) {
 		json_t *c = json_array_get(choices, i);
@@ -91,11 +112,7 @@ int provider_parse_chat(const char *body, struct chat_reply *out,
 		out->logprobs[out->n] = json_is_array(lp) ? lp : NULL;
 		out->n++;
 	}
-	e = json_object_get(out->root, "usage");
-	out->usage.prompt_tokens = json_integer_value(
-		json_object_get(e, "prompt_tokens"));
-	out->usage.completion_tokens = json_integer_value(
-		json_object_get(e, "completion_tokens"));
+	provider_reply_usage(out, "prompt_tokens", "completion_tokens");
 	return 0;
 fail:
 	chat_reply_release(out);

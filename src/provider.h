@@ -65,6 +65,13 @@ void chat_reply_release(struct chat_reply *r);
  * on invalid JSON or a non-null "error" member (a 200 can carry one). */
 int provider_reply_open(const char *body, struct chat_reply *out,
 			struct err *err) __attribute__((warn_unused_result));
+/* provider_reply_open, then the reply's non-empty "choices" array
+ * (borrowed from out->root); NULL with err and *out released otherwise. */
+json_t *provider_reply_choices(const char *body, struct chat_reply *out,
+			       struct err *err);
+/* Fill out->usage from the reply's usage.{in_key, out_key}. */
+void provider_reply_usage(struct chat_reply *out, const char *in_key,
+			  const char *out_key);
 
 /* The request URL for an API flavour: {base}/chat/completions,
  * {base}/completions or {base}/messages. Caller frees. */
