@@ -135,7 +135,7 @@ struct section {
 	K_STR("model", ep.model, 0, d_model), \
 	K_STR("api_key_env", ep.api_key_env, KF_NULLABLE, "OPENAI_API_KEY"), \
 	K_STR("api_key_file", ep.api_key_file, KF_NULLABLE, NULL), \
-	K_INT("concurrency", ep.concurrency, 0, 1, 4096, 8), \
+	K_INT("concurrency", ep.concurrency, 0, 1, 100000, 8), \
 	K_DBL("timeout", ep.timeout, KF_MIN_OPEN, 0, 86400, d_timeout), \
 	K_DBL("connect_timeout", ep.connect_timeout, KF_MIN_OPEN, 0, 86400, \
 	      10), \
@@ -209,10 +209,11 @@ static const struct key top_keys[] = {
 	       1048576),
 	{ .name = "prices", .type = KT_PRICES, .off = OFF(prices),
 	  .count_off = OFF(nprices) },
+	K_INT("loops", loops, 0, 0, 16, 0),
 	K_SECT("policy", &policy_section),
 	K_SECT("judge", &judge_section),
 	/* run-time switches, set by flags only */
-	K_INT("jobs", jobs, KF_FLAG_ONLY, 0, 4096, 0),
+	K_INT("jobs", jobs, KF_FLAG_ONLY, 0, 100000, 0),
 	K_BOOL("quiet", quiet, KF_FLAG_ONLY, false),
 	K_INT("progress_interval", progress_interval, KF_FLAG_ONLY, 1, 86400,
 	      5),

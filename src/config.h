@@ -52,6 +52,7 @@
  *     clamp: auto                  # auto | off | [lo, hi]
  *     votes: 0                     # > 0: k sampled answers, p = A/k
  *   rounds: 1                      # critique/revision rounds
+ *   loops: 0                       # event-loop threads; 0: one per core
  *   prices:                        # USD per million tokens, by model name
  *     my-judge: {input: 2.5, output: 10}
  *
@@ -150,6 +151,7 @@ struct config {
 	int votes;		/* judge.votes: 0 = off, else k samples */
 
 	int rounds;		/* critique/revision rounds per prompt */
+	int loops;		/* event-loop threads; 0: one per core */
 
 	struct price *prices;	/* prices: MODEL: {input, output} */
 	size_t nprices;

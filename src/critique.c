@@ -9,6 +9,12 @@
 
 #define MAX_TEXT (64u << 20)
 
+static void usage_add(struct chat_usage *a, const struct chat_usage *b)
+{
+	a->prompt_tokens += b->prompt_tokens;
+	a->completion_tokens += b->completion_tokens;
+}
+
 static void push(json_t *msgs, const char *role, const char *text)
 {
 	json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", role,
@@ -83,38 +89,6 @@ static json_t *with_fewshot(json_t *chat, json_t *fewshot)
 	return all;
 }
 
-/* One policy call on the chat so far; the answer is appended to chat and
- * returned (pointing into chat). */
-static const char *ask(const struct llm *l, const struct config *cfg,
-		       const struct prompt *pr, json_t *chat, json_t *fewshot,
-		       uint64_t call, struct critique_chain *c,
-		       struct err *err)
-{
-	json_t *msgs = with_fewshot(chat, fewshot);
-	struct chat_params cp = {
-		.model = cfg->policy.model,
-		.messages = msgs,
-		.temperature = cfg->policy.temperature,
-		.top_p = cfg->policy.top_p,
-		.max_tokens = cfg->policy.max_tokens,
-		.n = 1,
-		.has_seed = true,
-		.seed = rng_u64(cfg->seed, pr->id, "critique-call", call),
-	};
-	struct chat_reply r;
-	int rc = l->call(l->ctx, &cp, &r, err);
-
-	json_decref(msgs);
-	if (rc < 0)
-		return NULL;
-	c->usage.prompt_tokens += r.usage.prompt_tokens;
-	c->usage.completion_tokens += r.usage.completion_tokens;
-	push(chat, "assistant", r.text[0] ? r.text[0] : "");
-	chat_reply_release(&r);
-	return json_string_value(json_object_get(
-		json_array_get(chat, json_array_size(chat) - 1), "content"));
-}
-
 /* The request for a round's step, appended to chat as a user turn. */
 static char *request(const struct constitution *con, enum template_kind k,
 		     const char *principle, json_t *chat)
@@ -128,48 +102,117 @@ static char *request(const struct constitution *con, enum template_kind k,
 	return s;
 }
 
-int critique_run(const struct llm *l, const struct config *cfg,
-		 const struct constitution *con, const struct prompt *pr,
-		 struct critique_chain *out, struct err *err)
+static void on_reply(struct call *c);
+
+/* Ask the policy for the next turn of the chat so far. */
+static void ask(struct critique_job *cj)
 {
-	json_t *fewshot = critique_fewshot_messages(con);
-	const char *t;
-	uint64_t call = 0;
-	int rc = -1;
+	const struct config *cfg = cj->cfg;
+	struct chat_params *cp = &cj->call.cp;
 
-	memset(out, 0, sizeof(*out));
-	out->messages = json_deep_copy(pr->messages);
-	out->rounds = xcalloc((size_t)cfg->rounds, sizeof(*out->rounds));
-	t = ask(l, cfg, pr, out->messages, fewshot, call++, out, err);
-	if (!t)
-		goto out;
-	out->initial = xstrdup(t);
-	for (int k = 0; k < cfg->rounds; k++) {
-		struct critique_round *r = &out->rounds[k];
+	json_decref(cj->sent);
+	cj->sent = with_fewshot(cj->out.messages, cj->fewshot);
+	memset(cp, 0, sizeof(*cp));
+	cp->model = cfg->policy.model;
+	cp->messages = cj->sent;
+	cp->temperature = cfg->policy.temperature;
+	cp->top_p = cfg->policy.top_p;
+	cp->max_tokens = cfg->policy.max_tokens;
+	cp->n = 1;
+	cp->has_seed = true;
+	cp->seed = rng_u64(cfg->seed, cj->pr->id, "critique-call",
+			   (uint64_t)cj->step);
+	cj->call.role = ROLE_POLICY;
+	cj->call.done = on_reply;
+	cj->call.owner = cj;
+	exec_send(cj->x, &cj->call);
+}
 
-		r->pr = constitution_draw(con, STAGE_CRITIQUE, rng_unit(
-			cfg->seed, pr->id, "critique-principle",
-			(uint64_t)k));
-		out->nrounds = k + 1;
-		r->critique_request = request(con, TPL_CRITIQUE,
-					      r->pr->critique, out->messages);
-		t = ask(l, cfg, pr, out->messages, fewshot, call++, out, err);
-		if (!t)
-			goto out;
-		r->critique = xstrdup(t);
-		r->revision_request = request(con, TPL_REVISE, r->pr->revise,
-					      out->messages);
-		t = ask(l, cfg, pr, out->messages, fewshot, call++, out, err);
-		if (!t)
-			goto out;
-		r->revision = xstrdup(t);
+static void finish(struct critique_job *cj, int rc, const struct err *err)
+{
+	cj->rc = rc;
+	if (rc < 0) {
+		cj->err = *err;
+		critique_chain_release(&cj->out);
 	}
-	rc = 0;
-out:
-	json_decref(fewshot);
-	if (rc < 0)
-		critique_chain_release(out);
-	return rc;
+	cj->finished(cj);
+}
+
+/* Step k of the chain: 0 the answer, then per round the critique (odd)
+ * and the revision (even). Each request is appended as a user turn. */
+static void on_reply(struct call *c)
+{
+	struct critique_job *cj = c->owner;
+	struct critique_chain *out = &cj->out;
+	const char *t;
+	int round, k;
+
+	if (c->rc < 0) {
+		finish(cj, -1, &c->err);
+		return;
+	}
+	usage_add(&out->usage, &c->reply.usage);
+	push(out->messages, "assistant", c->reply.text[0] ?
+	     c->reply.text[0] : "");
+	chat_reply_release(&c->reply);
+	t = json_string_value(json_object_get(json_array_get(out->messages,
+		json_array_size(out->messages) - 1), "content"));
+	k = cj->step;
+	round = (k - 1) / 2;
+	if (k == 0)
+		out->initial = xstrdup(t);
+	else if (k % 2)
+		out->rounds[round].critique = xstrdup(t);
+	else
+		out->rounds[round].revision = xstrdup(t);
+	if (k == 2 * cj->cfg->rounds) {
+		finish(cj, 0, NULL);
+		return;
+	}
+	cj->step = ++k;
+	round = (k - 1) / 2;
+	if (k % 2) {
+		struct critique_round *r = &out->rounds[round];
+
+		r->pr = constitution_draw(cj->con, STAGE_CRITIQUE, rng_unit(
+			cj->cfg->seed, cj->pr->id, "critique-principle",
+			(uint64_t)round));
+		out->nrounds = round + 1;
+		r->critique_request = request(cj->con, TPL_CRITIQUE,
+					      r->pr->critique, out->messages);
+	} else {
+		struct critique_round *r = &out->rounds[round];
+
+		r->revision_request = request(cj->con, TPL_REVISE,
+					      r->pr->revise, out->messages);
+	}
+	ask(cj);
+}
+
+void critique_start(struct critique_job *cj, struct exec *x,
+		    const struct config *cfg,
+		    const struct constitution *con, const struct prompt *pr,
+		    void (*finished)(struct critique_job *), void *owner)
+{
+	memset(cj, 0, sizeof(*cj));
+	cj->x = x;
+	cj->cfg = cfg;
+	cj->con = con;
+	cj->pr = pr;
+	cj->finished = finished;
+	cj->owner = owner;
+	cj->fewshot = critique_fewshot_messages(con);
+	cj->out.messages = json_deep_copy(pr->messages);
+	cj->out.rounds = xcalloc((size_t)cfg->rounds,
+				 sizeof(*cj->out.rounds));
+	ask(cj);
+}
+
+void critique_job_release(struct critique_job *cj)
+{
+	json_decref(cj->fewshot);
+	json_decref(cj->sent);
+	cj->fewshot = cj->sent = NULL;
 }
 
 void critique_chain_release(struct critique_chain *c)

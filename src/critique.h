@@ -25,8 +25,13 @@
  * Per-request seeds: rng_u64(seed, id, "critique-call", i) for the i-th
  * call of the chain (0 = the initial answer).
  *
- * Thread-safety: any number of threads; nothing shared but the read-only
- * config and constitution.
+ * The machine (call.h): critique_start sends the answer's call; each
+ * reply sends the next step; `finished` runs once after the last reply or
+ * the first failure (possibly before critique_start returns, with an
+ * executor that answers at once).
+ *
+ * Thread-safety: one machine is driven by one thread at a time; nothing
+ * is shared but the read-only config and constitution.
  */
 #ifndef CAIGEN_CRITIQUE_H
 #define CAIGEN_CRITIQUE_H
@@ -35,6 +40,7 @@
 
 #include "config.h"
 #include "constitution.h"
+#include "call.h"
 #include "judgecall.h"
 #include "prompts.h"
 #include "provider.h"
@@ -55,15 +61,35 @@ struct critique_chain {
 	struct chat_usage usage;
 };
 
-/*
- * Run the chain for prompt `pr` through the policy transport `l`.
- * cfg->rounds rounds. 0 with *out filled, or -1 with err (the chain so far
- * is released). Release with critique_chain_release.
- */
-int critique_run(const struct llm *l, const struct config *cfg,
-		 const struct constitution *con, const struct prompt *pr,
-		 struct critique_chain *out, struct err *err)
-	__attribute__((warn_unused_result));
+/* A chain in progress: the machine. The caller owns the struct, which
+ * must stay put until finished has run. */
+struct critique_job {
+	struct call call;	/* one step at a time */
+	struct exec *x;
+	const struct config *cfg;
+	const struct constitution *con;
+	const struct prompt *pr;	/* borrowed */
+	void (*finished)(struct critique_job *cj);
+	void *owner;
+
+	/* the result, valid in finished: rc 0 with out filled (release it
+	 * with critique_chain_release), or -1 with err (out released) */
+	struct critique_chain out;
+	int rc;
+	struct err err;
+
+	/* private */
+	int step;		/* 0 answer; 2k+1 critique k; 2k+2 revision k */
+	json_t *fewshot, *sent;
+};
+
+/* Run the chain for prompt pr through executor x: cfg->rounds rounds.
+ * Release the machine with critique_job_release after finished. */
+void critique_start(struct critique_job *cj, struct exec *x,
+		    const struct config *cfg,
+		    const struct constitution *con, const struct prompt *pr,
+		    void (*finished)(struct critique_job *), void *owner);
+void critique_job_release(struct critique_job *cj);
 void critique_chain_release(struct critique_chain *c);
 
 /* The few-shot dialogues as a message list. New reference. */

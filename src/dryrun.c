@@ -31,7 +31,6 @@
 #define REPLY "<reply>"
 #define REASONING "<reasoning>"
 
-enum role { ROLE_POLICY = 0, ROLE_JUDGE = 1, ROLE_COUNT };
 
 struct tally {
 	unsigned long long requests;
@@ -49,9 +48,18 @@ struct dryrun {
 							 * explained */
 };
 
+/* The dry run's executor (call.h): every call is recorded and answered
+ * at once with a placeholder, so the machines run to their end inside
+ * their start function. */
 struct recorder {
+	struct exec x;		/* first */
 	struct dryrun *d;
-	enum role role;
+};
+
+/* What a machine's finished function leaves here. */
+struct outcome {
+	int rc;
+	struct err err;
 };
 
 static const struct endpoint *role_ep(const struct config *cfg,
@@ -206,13 +214,38 @@ static int placeholder_reply(const struct config *cfg, enum role r,
 	return rc;
 }
 
-static int recorder_call(void *ctx, const struct chat_params *cp,
-			 struct chat_reply *r, struct err *err)
+static void recorder_send(struct exec *x, struct call *c)
 {
-	struct recorder *rec = ctx;
+	struct recorder *rec = (struct recorder *)x;
 
-	record(rec->d, rec->role, cp);
-	return placeholder_reply(rec->d->o->cfg, rec->role, cp, r, err);
+	record(rec->d, (enum role)c->role, &c->cp);
+	c->stopped = false;
+	c->status = 200;
+	c->rc = placeholder_reply(rec->d->o->cfg, (enum role)c->role, &c->cp,
+				  &c->reply, &c->err);
+	c->done(c);
+}
+
+static void critique_finished(struct critique_job *cj)
+{
+	struct outcome *oc = cj->owner;
+
+	oc->rc = cj->rc;
+	oc->err = cj->err;
+	if (cj->rc == 0)
+		critique_chain_release(&cj->out);
+	critique_job_release(cj);
+}
+
+static void judge_finished(struct pair_job *pj)
+{
+	struct outcome *oc = pj->owner;
+
+	oc->rc = pj->rc;
+	oc->err = pj->err;
+	if (pj->rc == 0)
+		pair_label_release(&pj->out);
+	judgecall_release(pj);
 }
 
 /* The policy's sampling request(s), as the pipeline's sampler builds
@@ -247,28 +280,33 @@ static int plan_prompt(struct dryrun *d, const struct prompt *pr,
 {
 	const struct dryrun_opts *o = d->o;
 	const struct config *cfg = o->cfg;
-	struct recorder pol = { d, ROLE_POLICY }, jud = { d, ROLE_JUDGE };
-	struct llm lp = { recorder_call, &pol, cfg->policy.api };
-	struct llm lj = { recorder_call, &jud, cfg->judge.api };
+	struct recorder rec = { { recorder_send }, d };
 	struct judge_shared sh;
-	struct pair_label lb;
-	struct critique_chain ch;
+	struct critique_job cj;
+	struct pair_job pj;
+	struct outcome oc = { -1, { "" } };
 
-	memset(&sh, 0, sizeof(sh));
+	atomic_init(&sh.no_logprobs, 0);
 	d->id = pr->id;
 	if (cfg->mode == MODE_PREFERENCES) {
 		plan_sample(d, pr);
 	} else {
-		if (critique_run(&lp, cfg, o->con, pr, &ch, err) < 0)
+		critique_start(&cj, &rec.x, cfg, o->con, pr,
+			       critique_finished, &oc);
+		if (oc.rc < 0) {
+			*err = oc.err;
 			return -1;
-		critique_chain_release(&ch);
+		}
 		if (cfg->mode == MODE_CRITIQUES)
 			return 0;
 	}
-	if (judgecall_pair(&lj, cfg, o->con, &sh, pr->id, pr->messages,
-			   ANSWER_1, ANSWER_2, &lb, err) < 0)
+	oc.rc = -1;
+	judgecall_start(&pj, &rec.x, cfg->judge.api, cfg, o->con, &sh, pr->id,
+			pr->messages, ANSWER_1, ANSWER_2, judge_finished, &oc);
+	if (oc.rc < 0) {
+		*err = oc.err;
 		return -1;
-	pair_label_release(&lb);
+	}
 	return 0;
 }
 

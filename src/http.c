@@ -38,8 +38,7 @@ void http_init(struct http *h, volatile sig_atomic_t *stop)
 	}
 	buf_init(&h->resp, HTTP_MAX_BODY);
 	h->stop = stop;
-	h->retry_after = -1;
-	h->should_retry = -1;
+	http_hints_reset(&h->hints);
 	h->jitter_state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)h;
 }
 
@@ -235,7 +234,7 @@ void http_redact(char *s, const char *secret)
 	}
 }
 
-static void note_hint(struct http *h, double s)
+static void note_hint(struct http_hints *h, double s)
 {
 	if (s >= 0 && s > h->reset_hint)
 		h->reset_hint = s;
@@ -252,15 +251,20 @@ static bool header_is(const char *line, size_t n, const char *name,
 	return true;
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
+void http_hints_reset(struct http_hints *h)
 {
-	struct http *h = arg;
-	size_t len = size * n;
+	h->retry_after = -1;
+	h->reset_hint = -1;
+	h->should_retry = -1;
+}
+
+void http_hints_header(struct http_hints *h, const char *p, size_t len)
+{
 	const char *v;
 	char tmp[128];
 
 	if (len >= sizeof(tmp))
-		return len;
+		return;
 	memcpy(tmp, p, len);
 	tmp[len] = '\0';
 	if (header_is(tmp, len, "retry-after-ms", &v)) {
@@ -285,13 +289,33 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		   strncasecmp(v - 6, "-reset", 6) == 0) {
 		note_hint(h, http_parse_rfc3339(v + 1));
 	}
-	return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct http *h = arg;
+
+	http_hints_header(&h->hints, p, size * n);
+	return size * n;
+}
+
+double http_retry_wait(struct http_hints *h, long status, const char *msg,
+		       int k, double base, double cap, double unit)
+{
+	if (status == 429 && h->retry_after < 0)
+		note_hint(h, http_parse_try_again(msg));
+	if (h->retry_after > 0 && h->retry_after <= 120)
+		return h->retry_after;
+	if (status == 429 && h->retry_after < 0 && h->reset_hint > 0 &&
+	    h->reset_hint <= 120)
+		return h->reset_hint;
+	return unit * fmin(cap, base * ldexp(1.0, k));
 }
 
 /* A server may echo what it was sent (a proxy's error page, a debug
  * echo): take the key of every secret header out of the reply before any
  * of it is read, cut or quoted. */
-static void scrub(struct http *h, const char *const *headers, size_t n)
+void http_scrub(struct buf *resp, const char *const *headers, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *v = NULL;
@@ -305,9 +329,9 @@ static void scrub(struct http *h, const char *const *headers, size_t n)
 			v++;
 		if (strncasecmp(v, "Bearer ", 7) == 0)
 			v += 7;
-		if (h->resp.data && *v && strstr(h->resp.data, v)) {
-			http_redact(h->resp.data, v);
-			h->resp.len = strlen(h->resp.data);
+		if (resp->data && *v && strstr(resp->data, v)) {
+			http_redact(resp->data, v);
+			resp->len = strlen(resp->data);
 		}
 	}
 }
@@ -405,9 +429,7 @@ static int perform(struct http *h, const char *url,
 	h->headers = sl;
 	buf_reset(&h->resp);
 	h->status = 0;
-	h->retry_after = -1;
-	h->reset_hint = -1;
-	h->should_retry = -1;
+	http_hints_reset(&h->hints);
 	h->curl_err[0] = '\0';
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -460,7 +482,7 @@ static int request(struct http *h, const char *url,
 	double t0 = now_sec();
 	double base = o->backoff_base > 0 ? o->backoff_base : 0.5;
 	double cap = o->max_wait > 0 ? o->max_wait : 8;
-	char msg[512];
+	char msg[512] = "";
 	int rc = -1, k;
 
 	for (k = 0; k < attempts; k++) {
@@ -471,7 +493,7 @@ static int request(struct http *h, const char *url,
 
 		if (perform(h, url, headers, nheaders, body, body_len, o,
 			    &cc) == 0) {
-			scrub(h, headers, nheaders);
+			http_scrub(&h->resp, headers, nheaders);
 			if (h->status >= 200 && h->status < 300) {
 				h->stats.ok++;
 				rc = 0;
@@ -480,7 +502,8 @@ static int request(struct http *h, const char *url,
 			http_error_message(h->resp.data, msg, sizeof(msg));
 			err_set(err, "HTTP %ld from %s: %s", h->status, url,
 				msg[0] ? msg : "(empty body)");
-			retry = h->should_retry >= 0 ? h->should_retry == 1 :
+			retry = h->hints.should_retry >= 0 ?
+				h->hints.should_retry == 1 :
 				http_status_retryable(h->status,
 						      h->resp.data);
 			cause = h->status == 429 ? RETRY_429 :
@@ -501,15 +524,8 @@ static int request(struct http *h, const char *url,
 		if (!retry || k + 1 == attempts || stop_level(h))
 			break;
 		h->stats.retries[cause]++;
-		if (h->status == 429 && h->retry_after < 0)
-			note_hint(h, http_parse_try_again(msg));
-		if (h->retry_after > 0 && h->retry_after <= 120)
-			wait = h->retry_after;
-		else if (h->status == 429 && h->retry_after < 0 &&
-			 h->reset_hint > 0 && h->reset_hint <= 120)
-			wait = h->reset_hint;
-		else
-			wait = jitter(h) * fmin(cap, base * ldexp(1.0, k));
+		wait = http_retry_wait(&h->hints, h->status, msg, k, base,
+				       cap, jitter(h));
 		nap(h, wait);
 	}
 	h->stats.gave_up++;

@@ -59,14 +59,19 @@ struct http_opts {
 	double stall_timeout;	/* under 1 byte/s this long: timeout (30) */
 };
 
+/* What a reply's headers say about retrying it. */
+struct http_hints {
+	double retry_after;	/* retry-after(-ms), seconds; < 0 none */
+	double reset_hint;	/* x-ratelimit-reset-*, anthropic-*-reset */
+	int should_retry;	/* x-should-retry: -1 absent, 0 false, 1 true */
+};
+
 struct http {
 	void *curl;		/* CURL *, opaque here */
 	void *headers;		/* struct curl_slist * of the last request */
 	struct buf resp;
 	long status;
-	double retry_after;	/* from the last response, seconds; < 0 none */
-	double reset_hint;	/* x-ratelimit-reset-*, anthropic-*-reset */
-	int should_retry;	/* x-should-retry: -1 absent, 0 false, 1 true */
+	struct http_hints hints;	/* of the last response */
 	char curl_err[256];
 	uint64_t jitter_state;
 	struct http_stats stats;
@@ -95,6 +100,23 @@ int http_post(struct http *h, const char *url, const char *const *headers,
 int http_get(struct http *h, const char *url, const char *const *headers,
 	     size_t nheaders, const struct http_opts *o, struct err *err)
 	__attribute__((warn_unused_result));
+
+/* Forget every hint (before a new response). */
+void http_hints_reset(struct http_hints *h);
+/* Read one response header line ("Name: value\r\n", not NUL-terminated)
+ * into the hints; other headers are ignored. */
+void http_hints_header(struct http_hints *h, const char *line, size_t len);
+/*
+ * The wait in seconds before attempt k + 1 (k from 0) after attempt k
+ * failed with `status` (0: no answer) and error message msg, by the policy
+ * above; `unit` is a uniform draw in [0, 1) for the jitter. Also notes a
+ * "try again in" hint of a 429 message in h.
+ */
+double http_retry_wait(struct http_hints *h, long status, const char *msg,
+		       int k, double base, double cap, double unit);
+/* Redact from a reply the key of every secret header among headers
+ * (Authorization, x-api-key, api-key), before anything reads it. */
+void http_scrub(struct buf *resp, const char *const *headers, size_t n);
 
 /* Whether a status is worth retrying (body used for insufficient_quota). */
 bool http_status_retryable(long status, const char *body);

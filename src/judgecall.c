@@ -43,50 +43,18 @@ static void usage_add(struct chat_usage *a, const struct chat_usage *b)
 	a->completion_tokens += b->completion_tokens;
 }
 
-static enum method method_for(const struct llm *l, const struct config *cfg,
+static enum method method_for(int api, const struct config *cfg,
 			      struct judge_shared *sh)
 {
-	if (l->api == API_ANTHROPIC || atomic_load(&sh->no_logprobs))
+	if (api == API_ANTHROPIC || atomic_load(&sh->no_logprobs))
 		return cfg->votes > 0 ? M_VOTES : M_TEXT;
 	return M_LOGPROBS;
-}
-
-/* What one judge request says: a conversation (chat, anthropic) or a
- * raw prompt (completions). */
-struct ask {
-	json_t *msgs;		/* owned */
-	char *prompt;		/* owned, completions only */
-};
-
-static void ask_release(struct ask *a)
-{
-	json_decref(a->msgs);
-	free(a->prompt);
-	a->msgs = NULL;
-	a->prompt = NULL;
 }
 
 static void push(json_t *msgs, const char *role, const char *text)
 {
 	json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", role,
 					      "content", text));
-}
-
-/* One call; the reply's first text is copied to *text. */
-static int call_text(const struct llm *l, struct chat_params *cp,
-		     const struct ask *a, char **text,
-		     struct chat_usage *usage, struct err *err)
-{
-	struct chat_reply r;
-
-	cp->messages = a->msgs;
-	cp->prompt = a->prompt;
-	if (l->call(l->ctx, cp, &r, err) < 0)
-		return -1;
-	usage_add(usage, &r.usage);
-	*text = xstrdup(r.text[0] ? r.text[0] : "");
-	chat_reply_release(&r);
-	return 0;
 }
 
 static void warn_refused(struct judge_shared *sh, const struct config *cfg)
@@ -98,159 +66,275 @@ static void warn_refused(struct judge_shared *sh, const struct config *cfg)
 			"from the reply text");
 }
 
-/* Read the letter for one order by the endpoint's method. `a` is the
- * request without any prefill; Anthropic gets one here. */
-static int read_letter(const struct llm *l, const struct config *cfg,
-		       struct judge_shared *sh, const char *id,
-		       struct ask *a, struct judgment *j,
-		       struct chat_usage *usage, struct err *err)
+/* The steps of one order. */
+enum phase {
+	PH_COT,		/* the rationale call */
+	PH_LOGPROBS,	/* the letter from its logprobs */
+	PH_TEXT,	/* the letter from the reply text */
+	PH_VOTES,	/* k sampled letters */
+};
+
+static void on_reply(struct call *c);
+static bool before_wire(struct call *c);
+
+/* Set o's call up for phase ph. */
+static void order_params(struct pair_job *pj, struct order_job *o, int ph)
 {
-	struct chat_params cp = {
-		.model = cfg->judge.model,
-		.temperature = cfg->judge.temperature,
-		.top_p = cfg->judge.top_p,
-		.max_tokens = cfg->judge.max_tokens,
-		.n = 1,
-		.has_seed = true,
-		.seed = rng_u64(cfg->seed, id, "judge", (uint64_t)j->order),
-	};
-	enum method m = method_for(l, cfg, sh);
-	struct chat_reply r;
-	char *text = NULL;
-	int rc = -1;
+	const struct config *cfg = pj->cfg;
+	struct chat_params *cp = &o->call.cp;
 
-	if (l->api == API_ANTHROPIC)
-		push(a->msgs, "assistant", "(");
-	if (m == M_LOGPROBS) {
-		cp.logprobs = true;
-		cp.top_logprobs = cfg->top_logprobs;
-		cp.messages = a->msgs;
-		cp.prompt = a->prompt;
-		if (l->call(l->ctx, &cp, &r, err) == 0) {
-			usage_add(usage, &r.usage);
-			rc = judge_read_logprobs(r.logprobs[0],
-						 cfg->scan_positions, j, err);
-			chat_reply_release(&r);
-			return rc;
+	memset(cp, 0, sizeof(*cp));
+	cp->model = cfg->judge.model;
+	cp->temperature = cfg->judge.temperature;
+	cp->top_p = cfg->judge.top_p;
+	cp->max_tokens = cfg->judge.max_tokens;
+	cp->n = 1;
+	cp->has_seed = true;
+	cp->seed = rng_u64(cfg->seed, pj->id, "judge", (uint64_t)o->j->order);
+	cp->messages = o->msgs;
+	cp->prompt = o->prompt;
+	switch (ph) {
+	case PH_COT:
+		cp->temperature = 0;	/* greedy, as in RLAIF */
+		cp->top_p = 1;
+		cp->max_tokens = cfg->cot_max_tokens;
+		cp->seed = rng_u64(cfg->seed, pj->id, "judge-cot",
+				   (uint64_t)o->j->order);
+		break;
+	case PH_LOGPROBS:
+		cp->logprobs = true;
+		cp->top_logprobs = cfg->top_logprobs;
+		break;
+	case PH_VOTES:
+		cp->temperature = 1.0;
+		cp->seed = rng_u64(cfg->seed, pj->id, "vote",
+				   (uint64_t)o->j->order * 256 +
+				   (uint64_t)o->vote);
+		/* fall through */
+	case PH_TEXT:
+		/* room for a reasoning model's hidden tokens or a preamble */
+		if (cp->max_tokens < 16)
+			cp->max_tokens = 16;
+		break;
+	}
+	o->phase = ph;
+	o->call.role = ROLE_JUDGE;
+	o->call.done = on_reply;
+	o->call.prepare = ph == PH_LOGPROBS ? before_wire : NULL;
+	o->call.owner = pj;
+}
+
+static void order_send(struct pair_job *pj, struct order_job *o, int ph)
+{
+	order_params(pj, o, ph);
+	exec_send(pj->x, &o->call);
+}
+
+static void votes_init(struct pair_job *pj, struct order_job *o)
+{
+	o->j->votes_a = o->j->votes_b = 0;
+	o->j->votes_k = pj->cfg->votes;
+	o->vote = 0;
+}
+
+/* A letter call asking for logprobs leaves its wait for a place after
+ * another call found that the endpoint refuses them: ask as the other
+ * calls now do. */
+static bool before_wire(struct call *c)
+{
+	struct pair_job *pj = c->owner;
+	struct order_job *o = (struct order_job *)c;
+	enum method m = method_for(pj->api, pj->cfg, pj->sh);
+
+	if (m == M_LOGPROBS)
+		return false;
+	if (m == M_VOTES)
+		votes_init(pj, o);
+	order_params(pj, o, m == M_TEXT ? PH_TEXT : PH_VOTES);
+	return true;
+}
+
+/* The letter step by the endpoint's method (Anthropic gets its "("
+ * prefill here, once). */
+static void letter_send(struct pair_job *pj, struct order_job *o,
+			enum method m)
+{
+	if (pj->api == API_ANTHROPIC)
+		push(o->msgs, "assistant", "(");
+	if (m == M_VOTES)
+		votes_init(pj, o);
+	order_send(pj, o, m == M_LOGPROBS ? PH_LOGPROBS :
+		   m == M_TEXT ? PH_TEXT : PH_VOTES);
+}
+
+/* One order is over (rc 0) or failed (err filled): when both are, tell
+ * the owner. Nothing may touch pj after the last one. */
+static void order_end(struct pair_job *pj, int rc, const struct err *err)
+{
+	if (rc < 0 && pj->rc == 0) {
+		pj->rc = -1;
+		pj->err = *err;
+	}
+	if (--pj->pending > 0)
+		return;
+	if (pj->rc == 0) {
+		struct pair_label *out = &pj->out;
+
+		out->p_raw = judge_combine(out->j, out->nj);
+		out->p = out->p_raw;
+		out->clamped = judgecall_clamp(pj->cfg, &out->lo, &out->hi);
+		if (out->clamped)
+			out->p = judge_clamp(out->p_raw, out->lo, out->hi);
+	} else {
+		pair_label_release(&pj->out);
+	}
+	pj->finished(pj);
+}
+
+static void on_reply(struct call *c)
+{
+	struct pair_job *pj = c->owner;
+	struct order_job *o = (struct order_job *)c;	/* call is first */
+	struct judgment *j = o->j;
+	struct err err;
+	const char *text;
+	int rc;
+
+	if (c->rc < 0) {
+		if (o->phase == PH_LOGPROBS && !c->stopped &&
+		    provider_refuses_logprobs(c->err.msg)) {
+			warn_refused(pj->sh, pj->cfg);
+			if (pj->rc == 0) {
+				letter_send(pj, o, pj->cfg->votes > 0 ?
+					    M_VOTES : M_TEXT);
+				return;
+			}
 		}
-		if (!provider_refuses_logprobs(err->msg))
-			return -1;
-		warn_refused(sh, cfg);
-		m = cfg->votes > 0 ? M_VOTES : M_TEXT;
-		cp.logprobs = false;
-		cp.top_logprobs = 0;
+		order_end(pj, -1, &c->err);
+		return;
 	}
-	/* room for a reasoning model's hidden tokens or a short preamble */
-	if (cp.max_tokens < 16)
-		cp.max_tokens = 16;
-	if (m == M_TEXT) {
-		if (call_text(l, &cp, a, &text, usage, err) < 0)
-			return -1;
-		rc = judge_read_text(text, j, err);
-		free(text);
-		return rc;
-	}
-	j->votes_a = j->votes_b = 0;
-	j->votes_k = cfg->votes;
-	cp.temperature = 1.0;
-	for (int k = 0; k < cfg->votes; k++) {
-		struct judgment one = { 0 };
-		struct err ignore;
+	usage_add(&pj->out.usage, &c->reply.usage);
+	text = c->reply.text[0] ? c->reply.text[0] : "";
+	switch (o->phase) {
+	case PH_COT:
+		j->rationale = xstrdup(text);
+		chat_reply_release(&c->reply);
+		if (pj->rc < 0)
+			break;
+		if (o->prompt) {
+			char *p = xasprintf("%s %s%s", o->prompt,
+					    j->rationale, letter_tail);
 
-		cp.seed = rng_u64(cfg->seed, id, "vote",
-				  (uint64_t)j->order * 256 + (uint64_t)k);
-		if (call_text(l, &cp, a, &text, usage, err) < 0)
-			return -1;
-		if (judge_read_text(text, &one, &ignore) == 0) {
+			free(o->prompt);
+			o->prompt = p;
+		} else {
+			push(o->msgs, "assistant", j->rationale);
+			push(o->msgs, "user", letter_ask);
+		}
+		letter_send(pj, o, method_for(pj->api, pj->cfg, pj->sh));
+		return;
+	case PH_LOGPROBS:
+		rc = judge_read_logprobs(c->reply.logprobs[0],
+					 pj->cfg->scan_positions, j, &err);
+		chat_reply_release(&c->reply);
+		order_end(pj, rc, &err);
+		return;
+	case PH_TEXT:
+		rc = judge_read_text(text, j, &err);
+		chat_reply_release(&c->reply);
+		order_end(pj, rc, &err);
+		return;
+	case PH_VOTES: {
+		struct judgment one = { 0 };
+
+		if (judge_read_text(text, &one, &err) == 0) {
 			j->votes_a += one.p_a > 0.5;
 			j->votes_b += one.p_a <= 0.5;
 		}
-		free(text);
-	}
-	if (j->votes_a + j->votes_b == 0)
-		return err_set(err, "none of %d sampled judge replies named "
-			       "A or B", cfg->votes);
-	j->p_a = (double)j->votes_a / (j->votes_a + j->votes_b);
-	j->mass_a = j->mass_b = 0;
-	j->other_mass = 1.0 - (double)(j->votes_a + j->votes_b) / cfg->votes;
-	j->position = 0;
-	j->method = "votes";
-	return 0;
-}
-
-/* The request for one order, with the rationale step when asked. */
-static int judge_order(const struct llm *l, const struct config *cfg,
-		       const struct constitution *con,
-		       struct judge_shared *sh, const char *id,
-		       const char *conv, const struct principle *pr,
-		       const char *ra, const char *rb, struct judgment *j,
-		       struct chat_usage *usage, struct err *err)
-{
-	const char *sys = constitution_template(con, TPL_COMPARE_SYSTEM);
-	char *user = judge_render(constitution_template(con, TPL_COMPARE),
-				  conv, pr->compare, ra, rb, cfg->seed, id);
-	struct ask a = { NULL, NULL };
-	int rc = -1;
-
-	j->rationale = NULL;
-	if (cfg->cot) {
-		char *u = xasprintf("%s%s", user, cot_ask);
-		struct chat_params cp = {
-			.model = cfg->judge.model,
-			.temperature = 0,	/* greedy, as in RLAIF */
-			.top_p = 1,
-			.max_tokens = cfg->cot_max_tokens,
-			.n = 1,
-			.has_seed = true,
-			.seed = rng_u64(cfg->seed, id, "judge-cot",
-					(uint64_t)j->order),
-		};
-
-		free(user);
-		user = u;
-		if (l->api == API_COMPLETIONS)
-			a.prompt = xasprintf("%s\n\n%s\n\nReasoning:", sys,
-					     user);
-		else
-			a.msgs = json_pack("[{s:s,s:s},{s:s,s:s}]", "role",
-					   "system", "content", sys, "role",
-					   "user", "content", user);
-		if (call_text(l, &cp, &a, &j->rationale, usage, err) < 0)
-			goto out;
-		if (a.prompt) {
-			char *p = xasprintf("%s %s%s", a.prompt, j->rationale,
-					    letter_tail);
-
-			free(a.prompt);
-			a.prompt = p;
-		} else {
-			push(a.msgs, "assistant", j->rationale);
-			push(a.msgs, "user", letter_ask);
+		chat_reply_release(&c->reply);
+		if (++o->vote < pj->cfg->votes && pj->rc == 0) {
+			order_send(pj, o, PH_VOTES);
+			return;
 		}
-	} else if (l->api == API_COMPLETIONS) {
-		a.prompt = xasprintf("%s\n\n%s (", sys, user);
-	} else {
-		a.msgs = json_pack("[{s:s,s:s},{s:s,s:s}]", "role", "system",
-				   "content", sys, "role", "user", "content",
-				   user);
+		if (pj->rc < 0)
+			break;
+		if (j->votes_a + j->votes_b == 0) {
+			err_set(&err, "none of %d sampled judge replies "
+				"named A or B", pj->cfg->votes);
+			order_end(pj, -1, &err);
+			return;
+		}
+		j->p_a = (double)j->votes_a / (j->votes_a + j->votes_b);
+		j->mass_a = j->mass_b = 0;
+		j->other_mass = 1.0 - (double)(j->votes_a + j->votes_b) /
+				pj->cfg->votes;
+		j->position = 0;
+		j->method = "votes";
+		order_end(pj, 0, NULL);
+		return;
 	}
-	rc = read_letter(l, cfg, sh, id, &a, j, usage, err);
-out:
-	ask_release(&a);
-	free(user);
-	return rc;
+	}
+	order_end(pj, 0, NULL);	/* the other order failed: just end */
 }
 
-int judgecall_pair(const struct llm *l, const struct config *cfg,
-		   const struct constitution *con, struct judge_shared *sh,
-		   const char *id, json_t *messages, const char *r0,
-		   const char *r1, struct pair_label *out, struct err *err)
+/* Build order o's request and send its first step. */
+static void order_step(struct pair_job *pj, struct order_job *o)
 {
-	char *conv = judge_conversation(messages);
-	const char *resp[2] = { r0, r1 };
-	int rc = 0;
+	const struct config *cfg = pj->cfg;
+	const struct constitution *con = pj->con;
+	const char *sys = constitution_template(con, TPL_COMPARE_SYSTEM);
+	int swap = o->j->order == ORDER_BA;
 
-	memset(out, 0, sizeof(*out));
+	o->user = judge_render(constitution_template(con, TPL_COMPARE),
+			       pj->conv, pj->out.pr->compare, pj->resp[swap],
+			       pj->resp[!swap], cfg->seed, pj->id);
+	o->j->rationale = NULL;
+	if (cfg->cot) {
+		char *u = xasprintf("%s%s", o->user, cot_ask);
+
+		free(o->user);
+		o->user = u;
+		if (pj->api == API_COMPLETIONS)
+			o->prompt = xasprintf("%s\n\n%s\n\nReasoning:", sys,
+					      o->user);
+		else
+			o->msgs = json_pack("[{s:s,s:s},{s:s,s:s}]", "role",
+					    "system", "content", sys, "role",
+					    "user", "content", o->user);
+		order_send(pj, o, PH_COT);
+		return;
+	}
+	if (pj->api == API_COMPLETIONS)
+		o->prompt = xasprintf("%s\n\n%s (", sys, o->user);
+	else
+		o->msgs = json_pack("[{s:s,s:s},{s:s,s:s}]", "role", "system",
+				    "content", sys, "role", "user", "content",
+				    o->user);
+	letter_send(pj, o, method_for(pj->api, cfg, pj->sh));
+}
+
+void judgecall_start(struct pair_job *pj, struct exec *x, int api,
+		     const struct config *cfg,
+		     const struct constitution *con, struct judge_shared *sh,
+		     const char *id, json_t *messages, const char *r0,
+		     const char *r1, void (*finished)(struct pair_job *),
+		     void *owner)
+{
+	struct pair_label *out = &pj->out;
+	int n;
+
+	memset(pj, 0, sizeof(*pj));
+	pj->cfg = cfg;
+	pj->con = con;
+	pj->sh = sh;
+	pj->x = x;
+	pj->api = api;
+	pj->id = id;
+	pj->resp[0] = r0;
+	pj->resp[1] = r1;
+	pj->finished = finished;
+	pj->owner = owner;
+	pj->conv = judge_conversation(messages);
 	out->nj = cfg->both_orders ? 2 : 1;
 	out->pr = constitution_draw(con, STAGE_COMPARE,
 				    rng_unit(cfg->seed, id, "principle", 0));
@@ -258,24 +342,27 @@ int judgecall_pair(const struct llm *l, const struct config *cfg,
 	out->j[1].order = ORDER_BA;
 	if (out->nj == 1 && rng_unit(cfg->seed, id, "order", 0) >= 0.5)
 		out->j[0].order = ORDER_BA;
-	for (int i = 0; i < out->nj && rc == 0; i++) {
-		int swap = out->j[i].order == ORDER_BA;
+	n = out->nj;
+	pj->pending = n;
+	for (int i = 0; i < n; i++)
+		pj->ord[i].j = &out->j[i];
+	/* each step may finish the machine: nothing after the last send */
+	for (int i = 0; i < n; i++)
+		order_step(pj, &pj->ord[i]);
+}
 
-		rc = judge_order(l, cfg, con, sh, id, conv, out->pr,
-				 resp[swap], resp[!swap], &out->j[i],
-				 &out->usage, err);
+void judgecall_release(struct pair_job *pj)
+{
+	for (int i = 0; i < 2; i++) {
+		json_decref(pj->ord[i].msgs);
+		free(pj->ord[i].prompt);
+		free(pj->ord[i].user);
+		pj->ord[i].msgs = NULL;
+		pj->ord[i].prompt = NULL;
+		pj->ord[i].user = NULL;
 	}
-	free(conv);
-	if (rc < 0) {
-		pair_label_release(out);
-		return -1;
-	}
-	out->p_raw = judge_combine(out->j, out->nj);
-	out->p = out->p_raw;
-	out->clamped = judgecall_clamp(cfg, &out->lo, &out->hi);
-	if (out->clamped)
-		out->p = judge_clamp(out->p_raw, out->lo, out->hi);
-	return 0;
+	free(pj->conv);
+	pj->conv = NULL;
 }
 
 void pair_label_release(struct pair_label *lb)

@@ -30,10 +30,15 @@
  * with CoT, none without); `p_raw` keeps the unclamped value and every
  * judgment's p_a is unclamped, so users can re-clamp later.
  *
- * Calls go through the caller's transport (struct llm), so retries and
- * whatever else the pipeline does per request apply to them too.
- * Thread-safety: any number of threads; struct judge_shared is the only
- * shared state, and it is atomic.
+ * The machine (call.h): judgecall_start sends the first call of each
+ * order (the two orders run side by side) and returns; every reply moves
+ * its order one step on; when both orders are over, `finished` runs once,
+ * on the executor's thread, with rc 0 and the label filled, or rc -1 and
+ * err. A failure in one order lets the other order's call in flight
+ * finish, but starts nothing new.
+ * Thread-safety: one machine is driven by one thread at a time; struct
+ * judge_shared is the only state shared between machines, and it is
+ * atomic.
  */
 #ifndef CAIGEN_JUDGECALL_H
 #define CAIGEN_JUDGECALL_H
@@ -42,22 +47,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "call.h"
 #include "config.h"
 #include "constitution.h"
 #include "judge.h"
 #include "prompts.h"
 #include "provider.h"
 #include "util.h"
-
-/* One request through the caller's transport: 0, or -1 with err. */
-typedef int (*llm_call_fn)(void *ctx, const struct chat_params *cp,
-			   struct chat_reply *r, struct err *err);
-
-struct llm {
-	llm_call_fn call;
-	void *ctx;
-	int api;		/* enum api_kind of the endpoint */
-};
 
 /* Per judge endpoint, shared by its threads. Zero-initialise. */
 struct judge_shared {
@@ -78,17 +74,57 @@ struct pair_label {
 /* The clamp in force for cfg: false if none, else its bounds. */
 bool judgecall_clamp(const struct config *cfg, double *lo, double *hi);
 
+/* One order in progress (judgecall.c's own). */
+struct order_job {
+	struct call call;
+	int phase;
+	int vote;		/* votes: answers asked so far */
+	json_t *msgs;		/* the request's conversation, or NULL */
+	char *prompt;		/* completions: its raw prompt, or NULL */
+	char *user;		/* the rendered comparison text */
+	struct judgment *j;
+};
+
+/* Judging one pair: the machine. judgecall_start fills it; the caller
+ * owns the struct, which must stay put until finished has run. */
+struct pair_job {
+	/* set by judgecall_start */
+	const struct config *cfg;
+	const struct constitution *con;
+	struct judge_shared *sh;
+	struct exec *x;
+	int api;		/* enum api_kind of the judge endpoint */
+	const char *id;		/* borrowed, as are the replies */
+	const char *resp[2];
+	void (*finished)(struct pair_job *pj);
+	void *owner;
+
+	/* the result, valid in finished */
+	struct pair_label out;
+	int rc;
+	struct err err;
+
+	/* private */
+	char *conv;
+	int pending;
+	struct order_job ord[2];
+};
+
 /*
- * Judge responses r0 and r1 to the conversation `messages` for prompt id.
- * Draws the principle (rng "principle", 0), the order when only one is
- * asked (rng "order", 0). 0 on success with *out filled (release it with
- * pair_label_release), -1 with err.
+ * Judge responses r0 and r1 to the conversation `messages` for prompt id
+ * through executor x. Draws the principle (rng "principle", 0) and the
+ * order when only one is asked (rng "order", 0). finished(pj) runs once
+ * when done (possibly before judgecall_start returns, with an executor
+ * that answers at once); after it, release pj->out with
+ * pair_label_release (on success) and the machine with judgecall_release.
  */
-int judgecall_pair(const struct llm *l, const struct config *cfg,
-		   const struct constitution *con, struct judge_shared *sh,
-		   const char *id, json_t *messages, const char *r0,
-		   const char *r1, struct pair_label *out, struct err *err)
-	__attribute__((warn_unused_result));
+void judgecall_start(struct pair_job *pj, struct exec *x, int api,
+		     const struct config *cfg,
+		     const struct constitution *con, struct judge_shared *sh,
+		     const char *id, json_t *messages, const char *r0,
+		     const char *r1, void (*finished)(struct pair_job *),
+		     void *owner);
+void judgecall_release(struct pair_job *pj);
 void pair_label_release(struct pair_label *lb);
 
 /* The caigen.preference/1 record line for a labelled pair. Caller frees. */

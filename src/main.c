@@ -308,7 +308,7 @@ static int cmd_run(int argc, char **argv)
 			rc = EXIT_DONE;
 			goto out;
 		case 'j':
-			if (parse_long(optarg, 1, 4096, "--jobs", &v) < 0)
+			if (parse_long(optarg, 1, 100000, "--jobs", &v) < 0)
 				goto out;
 			cfg.jobs = (int)v;
 			break;

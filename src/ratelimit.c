@@ -127,6 +127,31 @@ out:
 	return rc;
 }
 
+double ratelimit_try(struct ratelimit *r, double tokens, double waited)
+{
+	double rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	refill(r, now_sec());
+	if (r->inflight >= r->cap) {
+		rc = -1;
+	} else if (!ready(r, tokens)) {
+		rc = fmax(eta(r, tokens), 0.001);
+	} else {
+		r->inflight++;
+		if (r->rpm > 0)
+			r->req_level -= 1.0;
+		if (r->tpm > 0)
+			r->tok_level -= tokens;
+		if (waited > 0) {
+			r->stats.waits++;
+			r->stats.wait_seconds += waited;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
 void ratelimit_done(struct ratelimit *r, double extra_requests,
 		    double token_debt, bool saw_429)
 {

@@ -61,6 +61,12 @@ void ratelimit_release(struct ratelimit *r);
 int ratelimit_acquire(struct ratelimit *r, double tokens,
 		      volatile sig_atomic_t *stop);
 
+/* acquire without waiting, for event loops: 0 when the place and the
+ * tokens were taken; -1 when no place in flight is free (try again after
+ * a ratelimit_done); else the seconds until the buckets could allow it.
+ * `waited`: how long the caller has been trying, for the stats. */
+double ratelimit_try(struct ratelimit *r, double tokens, double waited);
+
 /* The call taken by acquire is over: give back its place in flight,
  * charge `extra_requests` more requests (its retries) and `token_debt`
  * more tokens (real usage minus the estimate; may be negative), and adapt

@@ -1,0 +1,79 @@
+/*
+ * call.h - one model request, as an item machine asks for it and an
+ * executor answers it.
+ *
+ * A machine (sampler.h, critique.h, judgecall.h, item.h) never blocks and
+ * never touches a socket: it fills a struct call (role, parameters, a
+ * completion function) and hands it to its executor with exec_send. The
+ * executor (live.h: HTTP through libcurl's multi interface; a batch
+ * executor would answer from provider batch files) sends it, with the
+ * retries, limits and server picks it owns, and when the call is over,
+ * whatever the outcome, fills the result fields and calls c->done(c) on
+ * the thread that drives the machine. done may send the same call again
+ * (its next step) or others.
+ *
+ * Ownership: the call struct and everything cp points to belong to the
+ * machine and must stay alive until done runs. On success c->reply is the
+ * machine's to release (chat_reply_release). Exactly one done per send.
+ *
+ * Thread-safety: a machine and its calls are driven by one thread at a
+ * time (the executor loop that owns the item).
+ */
+#ifndef CAIGEN_CALL_H
+#define CAIGEN_CALL_H
+
+#include <stdbool.h>
+
+#include "provider.h"
+#include "util.h"
+
+enum role { ROLE_POLICY = 0, ROLE_JUDGE = 1, ROLE_COUNT };
+
+struct call;
+typedef void (*call_done_fn)(struct call *c);
+
+struct call {
+	/* set by the machine */
+	int role;		/* enum role */
+	struct chat_params cp;	/* cp.api is set by the executor */
+	call_done_fn done;
+	/* optional: called when the call leaves its wait for a place, so
+	 * the machine can still change it by what other calls learnt
+	 * meanwhile; true if it changed cp */
+	bool (*prepare)(struct call *c);
+	void *owner;		/* the machine's own pointer */
+	int tag;		/* the machine's own step number */
+
+	/* set by the executor before done */
+	int rc;			/* 0: reply holds a usable 2xx reply */
+	struct chat_reply reply;
+	struct err err;		/* rc < 0: what went wrong, key-free */
+	long status;		/* last HTTP status, 0 if none */
+	char errbody[256];	/* start of the last error body */
+	bool stopped;		/* not sent or dropped: the run is stopping */
+
+	/* executor-private */
+	struct call *next;
+	int attempt;		/* attempts made before the current one */
+	double due;		/* retry timer */
+	double t0;		/* when it was sent */
+	double held;		/* when a rate bucket first held it, or 0 */
+	double est_tokens;
+	size_t server;		/* picked before a back-off wait */
+	bool picked;		/* server is picked and counted in flight */
+	bool saw_429;
+	char *body;
+	size_t body_len;
+};
+
+/* The executor a machine sends through. */
+struct exec {
+	void (*send)(struct exec *x, struct call *c);
+};
+
+static inline void exec_send(struct exec *x, struct call *c)
+{
+	x->send(x, c);
+}
+
+#endif

@@ -1,0 +1,212 @@
+/* item.c - the per-prompt machine: sample or critique, then judge. */
+#include "item.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool item_env_stopping(const struct item_env *env)
+{
+	return (env->stop && __atomic_load_n(env->stop, __ATOMIC_RELAXED)) ||
+	       atomic_load(env->fatal);
+}
+
+void item_free(struct item *it)
+{
+	if (!it)
+		return;
+	if (it->kind == ITEM_PROMPT)
+		prompt_release(&it->pr);
+	else
+		reject_release(&it->rj);
+	free(it->responses[0]);
+	free(it->responses[1]);
+	free(it->error);
+	free(it->line);
+	free(it->line2);
+	free(it);
+}
+
+/* Replace every occurrence of the key in s by "[redacted]": a server may
+ * echo what it was sent in an error message. */
+static char *redact(char *s, const char *key)
+{
+	char *hit;
+
+	if (!s || !key || !*key)
+		return s;
+	while ((hit = strstr(s, key))) {
+		char *t = xasprintf("%.*s[redacted]%s", (int)(hit - s), s,
+				    hit + strlen(key));
+
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static void usage_add(struct chat_usage *a, const struct chat_usage *b)
+{
+	a->prompt_tokens += b->prompt_tokens;
+	a->completion_tokens += b->completion_tokens;
+}
+
+/* The machine is over: hand the item on. Nothing may touch it after. */
+static void finish(struct item *it)
+{
+	it->env->done(it->env, it);
+}
+
+static void fail(struct item *it, const char *stage, const char *msg)
+{
+	const struct config *cfg = it->env->cfg;
+
+	if (item_env_stopping(it->env)) {
+		it->status = ST_INTERRUPTED;
+	} else {
+		it->status = ST_FAILED;
+		it->fail_stage = stage;
+		free(it->error);
+		it->error = redact(redact(xstrdup(msg), cfg->policy.api_key),
+				   cfg->judge.api_key);
+	}
+	finish(it);
+}
+
+void item_interrupt(struct item *it)
+{
+	it->status = ST_INTERRUPTED;
+}
+
+/* ---- judge ----------------------------------------------------------- */
+
+static void judged(struct pair_job *pj)
+{
+	struct item *it = pj->owner;
+	struct item_env *env = it->env;
+
+	if (pj->rc < 0) {
+		struct err e = pj->err;
+
+		judgecall_release(pj);
+		fail(it, "judge", e.msg);
+		return;
+	}
+	usage_add(&it->usage, &pj->out.usage);
+	*(env->two ? &it->line2 : &it->line) = judgecall_record(env->cfg,
+		&it->pr, it->responses[0], it->responses[1], &pj->out,
+		&it->usage);
+	pair_label_release(&pj->out);
+	judgecall_release(pj);
+	finish(it);
+}
+
+static void judge(struct item *it)
+{
+	struct item_env *env = it->env;
+
+	if (item_env_stopping(env)) {
+		it->status = ST_INTERRUPTED;
+		finish(it);
+		return;
+	}
+	judgecall_start(&it->job.judge, it->x, env->cfg->judge.api, env->cfg,
+			env->con, &env->judge, it->pr.id, it->pr.messages,
+			it->responses[0], it->responses[1], judged, it);
+}
+
+/* ---- sample ---------------------------------------------------------- */
+
+static void sampled(struct sample_job *sj)
+{
+	struct item *it = sj->owner;
+
+	if (sj->rc < 0) {
+		struct err e = sj->err;
+
+		sample_job_release(sj);
+		fail(it, "sample", e.msg);
+		return;
+	}
+	it->responses[0] = sj->text[0];
+	it->responses[1] = sj->text[1];
+	sj->text[0] = sj->text[1] = NULL;
+	usage_add(&it->usage, &sj->usage);
+	sample_job_release(sj);
+	judge(it);
+}
+
+/* ---- critique -------------------------------------------------------- */
+
+/* The critique chain; in mode both, its initial answer and final
+ * revision become the pair the judge labels. */
+static void critiqued(struct critique_job *cj)
+{
+	struct item *it = cj->owner;
+	struct item_env *env = it->env;
+	struct critique_chain *ch = &cj->out;
+
+	if (cj->rc < 0) {
+		struct err e = cj->err;
+
+		critique_job_release(cj);
+		fail(it, "critique", e.msg);
+		return;
+	}
+	usage_add(&it->usage, &ch->usage);
+	it->line = critique_record(env->cfg, &it->pr, ch);
+	if (env->two) {
+		it->responses[0] = xstrdup(ch->initial);
+		it->responses[1] = xstrdup(ch->rounds[ch->nrounds - 1].revision);
+	}
+	critique_chain_release(ch);
+	critique_job_release(cj);
+	if (env->two)
+		judge(it);
+	else
+		finish(it);
+}
+
+void item_start(struct item *it, struct item_env *env, struct exec *x)
+{
+	it->env = env;
+	it->x = x;
+	if (item_env_stopping(env)) {
+		it->status = ST_INTERRUPTED;
+		finish(it);
+	} else if (env->cfg->mode == MODE_PREFERENCES) {
+		sample_start(&it->job.sample, x, env->cfg, &it->pr,
+			     &env->sample, sampled, it);
+	} else {
+		critique_start(&it->job.critique, x, env->cfg, env->con,
+			       &it->pr, critiqued, it);
+	}
+}
+
+/* ---- lines ------------------------------------------------------------ */
+
+char *item_reject_line(const struct reject *rj)
+{
+	json_t *o = json_pack("{s:s,s:I,s:I,s:s}",
+		"schema", "caigen.reject/1",
+		"line", (json_int_t)rj->line,
+		"index", (json_int_t)(rj->line - 1),
+		"reason", rj->reason);
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	return s;
+}
+
+char *item_failure_line(const struct item *it)
+{
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s}",
+		"schema", "caigen.failure/1",
+		"id", it->pr.id,
+		"index", (json_int_t)it->pr.index,
+		"stage", it->fail_stage ? it->fail_stage : "?",
+		"reason", it->error ? it->error : "unknown");
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	return s;
+}

@@ -1,0 +1,979 @@
+/*
+ * live.c - event loops over libcurl's multi interface (see live.h).
+ *
+ * DESIGN
+ * One loop = one thread, one CURLM, one epoll set, one eventfd (woken by
+ * live_submit and live_close), a binary heap of retry timers and a FIFO
+ * per role of calls waiting for admission. The loop body:
+ *
+ *   take new items from the inbox and start their machines
+ *   stopping? end waiting calls (and, at level 2, the wire)
+ *   fire due retry timers, admit what the limits allow
+ *   epoll_wait until the next curl or retry timer, then let curl work
+ *   hand every finished transfer to its call: retry, or done
+ *
+ * Machines run only here, so nothing of an item is shared between
+ * threads; what the loops share (endpoint pools, the writer's queue, the
+ * atomics of item_env) is thread-safe on its own.
+ */
+#include "live.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LOOPS 16
+#define MAX_BODY (64u << 20)	/* ceiling on one reply */
+#define RECV_BUFFER 4096	/* curl's receive buffer per transfer */
+#define CONNECT_RATE 20000.0	/* new places in flight per second ... */
+#define CONNECT_BURST 256.0	/* ... after a burst of this many */
+#define MAX_NAP_MS 100		/* wake up at least this often */
+
+struct loop;
+
+/* One attempt on the wire. */
+struct xfer {
+	CURL *easy;
+	struct loop *lp;
+	struct call *call;
+	struct buf resp;
+	struct http_hints hints;
+	char curl_err[CURL_ERROR_SIZE];
+	struct xfer *next;	/* idle list */
+};
+
+struct fifo {
+	struct call *head, *tail;
+};
+
+struct loop {
+	struct exec x;		/* first: machines hold &lp->x */
+	struct live *lv;
+	int id;
+	pthread_t tid;
+	CURLM *multi;
+	int epfd, evfd;
+	double curl_due;	/* curl's timer, < 0 none */
+
+	pthread_mutex_t lock;	/* guards inbox and closed */
+	struct item *in_head, *in_tail;
+	bool closed;
+
+	size_t items;		/* machines running here */
+	struct fifo admit[ROLE_COUNT];
+	double blocked_until[ROLE_COUNT];	/* a bucket said wait */
+	struct call **heap;	/* retry timers, by due */
+	size_t nheap, capheap;
+	struct xfer *idle;
+	struct xfer **all;	/* every transfer made, idle or not */
+	size_t nall, capall;
+	size_t wire;		/* transfers on the wire */
+	size_t placed;		/* calls admitted, both roles */
+	size_t high;		/* the most placed at once so far */
+	double ramp, ramp_at;	/* connection ramp bucket */
+
+	struct ratelimit rl[ROLE_COUNT];
+	struct http_stats stats[ROLE_COUNT];
+	uint64_t jitter;
+};
+
+struct live {
+	const struct config *cfg;
+	struct item_env *env;
+	struct endpoint_pool *pool[ROLE_COUNT];
+	volatile sig_atomic_t *stop;
+	const struct endpoint *ep[ROLE_COUNT];
+	char *auth[ROLE_COUNT];		/* secrets: wiped on free */
+	const char *hdr[ROLE_COUNT][2];	/* for scrubbing replies */
+	size_t nhdr[ROLE_COUNT];
+	struct curl_slist *slist[ROLE_COUNT];
+	int nloops;
+	struct loop loops[MAX_LOOPS];
+	atomic_uint next_loop;
+	atomic_llong tokens[ROLE_COUNT][2];
+};
+
+static int stop_level(const struct live *lv)
+{
+	return lv->stop ? (int)__atomic_load_n(lv->stop, __ATOMIC_RELAXED) :
+	       0;
+}
+
+static bool stopping(const struct live *lv)
+{
+	return stop_level(lv) || atomic_load(lv->env->fatal);
+}
+
+static double unit_random(struct loop *lp)
+{
+	/* xorshift64*: timing only, not the keyed generator */
+	uint64_t x = lp->jitter;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	lp->jitter = x;
+	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) /
+	       9007199254740992.0;
+}
+
+/* ---- queues and timers ------------------------------------------------ */
+
+static void fifo_push(struct fifo *f, struct call *c)
+{
+	c->next = NULL;
+	if (f->tail)
+		f->tail->next = c;
+	else
+		f->head = c;
+	f->tail = c;
+}
+
+static struct call *fifo_pop(struct fifo *f)
+{
+	struct call *c = f->head;
+
+	if (c) {
+		f->head = c->next;
+		if (!f->head)
+			f->tail = NULL;
+	}
+	return c;
+}
+
+static void heap_push(struct loop *lp, struct call *c)
+{
+	size_t i;
+
+	if (lp->nheap == lp->capheap) {
+		lp->capheap = lp->capheap ? 2 * lp->capheap : 64;
+		lp->heap = xrealloc(lp->heap, lp->capheap * sizeof(*lp->heap));
+	}
+	i = lp->nheap++;
+	while (i > 0 && lp->heap[(i - 1) / 2]->due > c->due) {
+		lp->heap[i] = lp->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	lp->heap[i] = c;
+}
+
+static struct call *heap_pop(struct loop *lp)
+{
+	struct call *top = lp->heap[0], *last = lp->heap[--lp->nheap];
+	size_t i = 0;
+
+	for (;;) {
+		size_t k = 2 * i + 1;
+
+		if (k >= lp->nheap)
+			break;
+		if (k + 1 < lp->nheap && lp->heap[k + 1]->due < lp->heap[k]->due)
+			k++;
+		if (lp->heap[k]->due >= last->due)
+			break;
+		lp->heap[i] = lp->heap[k];
+		i = k;
+	}
+	if (lp->nheap)
+		lp->heap[i] = last;
+	return top;
+}
+
+/* ---- the end of a call ----------------------------------------------- */
+
+/* The call leaves its place in flight: settle the limits, then run the
+ * machine's step (which may send more). */
+static void call_end(struct loop *lp, struct call *c, int rc)
+{
+	struct live *lv = lp->lv;
+	const struct chat_reply *r = rc == 0 ? &c->reply : NULL;
+	double used = r ? (double)(r->usage.prompt_tokens +
+				   r->usage.completion_tokens) : 0;
+
+	ratelimit_done(&lp->rl[c->role], c->attempt, used > 0 ?
+		       used - c->est_tokens : 0, c->saw_429);
+	lp->placed--;
+	lp->stats[c->role].seconds += now_sec() - c->t0;
+	if (r) {	/* tokens are paid for whatever becomes of them */
+		atomic_fetch_add(&lv->tokens[c->role][0],
+				 r->usage.prompt_tokens);
+		atomic_fetch_add(&lv->tokens[c->role][1],
+				 r->usage.completion_tokens);
+	}
+	free(c->body);
+	c->body = NULL;
+	c->rc = rc;
+	c->done(c);
+}
+
+/* End a call that never got (or will not get) an answer. */
+static void call_stopped(struct call *c, bool placed, struct loop *lp)
+{
+	c->stopped = true;
+	c->status = 0;
+	err_set(&c->err, "stopped before the request was answered");
+	if (placed) {
+		call_end(lp, c, -1);
+		return;
+	}
+	free(c->body);
+	c->body = NULL;
+	c->rc = -1;
+	c->done(c);
+}
+
+/* ---- the wire --------------------------------------------------------- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *t = arg;
+
+	if (buf_add(&t->resp, p, size * n) < 0)
+		return 0;	/* too big: curl aborts the transfer */
+	return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *t = arg;
+
+	http_hints_header(&t->hints, p, size * n);
+	return size * n;
+}
+
+static struct xfer *xfer_get(struct loop *lp)
+{
+	struct xfer *t = lp->idle;
+
+	if (t) {
+		lp->idle = t->next;
+		buf_reset(&t->resp);
+		return t;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->lp = lp;
+	if (lp->nall == lp->capall) {
+		lp->capall = lp->capall ? 2 * lp->capall : 64;
+		lp->all = xrealloc(lp->all, lp->capall * sizeof(*lp->all));
+	}
+	lp->all[lp->nall++] = t;
+	t->easy = curl_easy_init();
+	if (!t->easy) {
+		fprintf(stderr, "caigen: curl_easy_init failed\n");
+		exit(2);
+	}
+	buf_init(&t->resp, MAX_BODY);
+	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->curl_err);
+	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+	curl_easy_setopt(t->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "caigen/" CAIGEN_VERSION);
+	curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	return t;
+}
+
+static void xfer_put(struct loop *lp, struct xfer *t)
+{
+	t->call = NULL;
+	t->next = lp->idle;
+	lp->idle = t;
+}
+
+/* Put attempt c->attempt on the wire, to server c->server when picked
+ * before a back-off, else to the pool's pick. */
+static void attempt_start(struct loop *lp, struct call *c)
+{
+	struct live *lv = lp->lv;
+	const struct endpoint *ep = lv->ep[c->role];
+	struct endpoint_pool *pool = lv->pool[c->role];
+	struct xfer *t;
+	bool backoff = false;
+
+	if (!c->picked) {
+		c->server = endpoint_pick(pool, &backoff);
+		c->picked = true;
+		if (backoff && c->attempt > 0 && endpoint_pool_size(pool) > 1) {
+			/* nobody is in service: wait before sending */
+			double s = fmin(ep->backoff_max, ep->backoff_base *
+					ldexp(1.0, c->attempt - 1));
+
+			c->due = now_sec() + s;
+			heap_push(lp, c);
+			return;
+		}
+	}
+	t = xfer_get(lp);
+	t->call = c;
+	t->curl_err[0] = '\0';
+	http_hints_reset(&t->hints);
+	curl_easy_setopt(t->easy, CURLOPT_URL, endpoint_url(pool, c->server));
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, lv->slist[c->role]);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, c->body);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)c->body_len);
+	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS,
+			 (long)(ep->timeout * 1000));
+	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(ep->connect_timeout * 1000));
+	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME,
+			 ep->stall_timeout >= 1 ? (long)ep->stall_timeout :
+			 30L);
+	lp->stats[c->role].requests++;
+	lp->wire++;
+	curl_multi_add_handle(lp->multi, t->easy);
+}
+
+/* Does a reply that should carry logprobs carry them? */
+static bool has_logprobs(const struct call *c, struct err *err)
+{
+	if (!c->cp.logprobs || (c->reply.n > 0 &&
+				json_array_size(c->reply.logprobs[0])))
+		return true;
+	err_set(err, "reply carries no logprobs (does the server support "
+		"logprobs/top_logprobs?)");
+	return false;
+}
+
+/* An attempt is over: success, a retry, or the end of the call. */
+static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
+{
+	struct live *lv = lp->lv;
+	struct call *c = t->call;
+	const struct endpoint *ep = lv->ep[c->role];
+	struct endpoint_pool *pool = lv->pool[c->role];
+	struct http_stats *st = &lp->stats[c->role];
+	const char *url = endpoint_url(pool, c->server);
+	long status = 0;
+	bool retry, several = endpoint_pool_size(pool) > 1;
+	enum retry_cause cause;
+	char msg[512] = "";
+	double wait;
+
+	curl_multi_remove_handle(lp->multi, t->easy);
+	lp->wire--;
+	c->picked = false;
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	http_scrub(&t->resp, lv->hdr[c->role], lv->nhdr[c->role]);
+	c->status = status;
+	if (cc == CURLE_OK && status >= 200 && status < 300) {
+		st->ok++;
+		memset(&c->reply, 0, sizeof(c->reply));
+		if (provider_parse(ep->api, t->resp.data, &c->reply,
+				   &c->err) == 0) {
+			if (has_logprobs(c, &c->err)) {
+				endpoint_done(pool, c->server, true, false);
+				xfer_put(lp, t);
+				call_end(lp, c, 0);
+				return;
+			}
+			chat_reply_release(&c->reply);
+		}
+		endpoint_done(pool, c->server, false, true);
+		retry = true;
+		cause = RETRY_BODY;
+	} else if (cc == CURLE_OK) {
+		http_error_message(t->resp.data, msg, sizeof(msg));
+		err_set(&c->err, "HTTP %ld from %s: %s", status, url,
+			msg[0] ? msg : "(empty body)");
+		snprintf(c->errbody, sizeof(c->errbody), "%s",
+			 t->resp.data ? t->resp.data : "");
+		retry = t->hints.should_retry >= 0 ?
+			t->hints.should_retry == 1 :
+			http_status_retryable(status, t->resp.data);
+		if (several)
+			retry = endpoint_failover(status, t->resp.data);
+		cause = status == 429 ? RETRY_429 : status >= 500 ?
+			RETRY_5XX : RETRY_408_409;
+		c->saw_429 |= status == 429;
+		endpoint_done(pool, c->server, false, status >= 500);
+	} else {
+		if (cc == CURLE_WRITE_ERROR)
+			err_set(&c->err, "reply from %s is larger than %u "
+				"bytes", url, MAX_BODY);
+		else
+			err_set(&c->err, "cannot reach %s: %s", url,
+				t->curl_err[0] ? t->curl_err :
+				curl_easy_strerror(cc));
+		c->errbody[0] = '\0';
+		retry = cc != CURLE_WRITE_ERROR &&
+			cc != CURLE_URL_MALFORMAT &&
+			cc != CURLE_UNSUPPORTED_PROTOCOL;
+		cause = cc == CURLE_OPERATION_TIMEDOUT ? RETRY_TIMEOUT :
+			RETRY_CONNECT;
+		endpoint_done(pool, c->server, false, true);
+	}
+	if (retry && c->attempt + 1 < ep->max_attempts && !stopping(lv)) {
+		st->retries[cause]++;
+		wait = several && cause != RETRY_BODY ? 0 :
+		       http_retry_wait(&t->hints, status, msg, c->attempt,
+				       ep->backoff_base > 0 ?
+				       ep->backoff_base : 0.5,
+				       ep->backoff_max > 0 ?
+				       ep->backoff_max : 8,
+				       unit_random(lp));
+		xfer_put(lp, t);
+		c->attempt++;
+		c->due = now_sec() + wait;
+		heap_push(lp, c);
+		return;
+	}
+	xfer_put(lp, t);
+	st->gave_up++;
+	if (c->attempt > 0 && !several) {
+		char tmp[sizeof(c->err.msg)];
+
+		snprintf(tmp, sizeof(tmp), "%s", c->err.msg);
+		err_set(&c->err, "%s (after %d attempts)", tmp,
+			c->attempt + 1);
+	}
+	call_end(lp, c, -1);
+}
+
+/* Every transfer curl has finished. */
+static void reap(struct loop *lp)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(lp->multi, &left))) {
+		struct xfer *t;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+				  (char **)&t);
+		attempt_end(lp, t, m->data.result);
+	}
+}
+
+/* ---- admission -------------------------------------------------------- */
+
+/* The executor's send: build the body and queue the call for a place. */
+static void loop_send(struct exec *x, struct call *c)
+{
+	struct loop *lp = (struct loop *)x;
+	const struct endpoint *ep = lp->lv->ep[c->role];
+
+	c->attempt = 0;
+	c->picked = false;
+	c->saw_429 = false;
+	c->stopped = false;
+	c->status = 0;
+	c->errbody[0] = '\0';
+	c->err.msg[0] = '\0';
+	if (stopping(lp->lv)) {
+		call_stopped(c, false, lp);
+		return;
+	}
+	c->cp.api = ep->api;	/* the endpoint's flavour (flavour.h) */
+	c->body = provider_body(&c->cp, &c->body_len);
+	c->est_tokens = ratelimit_estimate(c->body_len, c->cp.max_tokens,
+					   c->cp.n);
+	c->t0 = now_sec();
+	c->held = 0;
+	fifo_push(&lp->admit[c->role], c);
+}
+
+/* May one more place open now (the connection ramp)? */
+static bool ramp_allows(struct loop *lp, double now)
+{
+	if (lp->placed < lp->high)
+		return true;
+	lp->ramp = fmin(CONNECT_BURST, lp->ramp + (now - lp->ramp_at) *
+			CONNECT_RATE);
+	lp->ramp_at = now;
+	if (lp->ramp < 1)
+		return false;
+	lp->ramp -= 1;
+	return true;
+}
+
+/* Admit what the limits allow, in order, per role. */
+static void admit(struct loop *lp, double now)
+{
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		struct fifo *f = &lp->admit[r];
+
+		while (f->head && now >= lp->blocked_until[r]) {
+			struct call *c = f->head;
+			double w;
+
+			if (!ramp_allows(lp, now)) {
+				lp->blocked_until[r] = now + 1 / CONNECT_RATE;
+				break;
+			}
+			w = ratelimit_try(&lp->rl[r], c->est_tokens,
+					  c->held > 0 ? now - c->held : 0);
+			if (w != 0) {
+				lp->ramp += 1;	/* not used after all */
+				if (w > 0) {
+					lp->blocked_until[r] = now + w;
+					if (c->held == 0)
+						c->held = now;
+				}
+				break;
+			}
+			fifo_pop(f);
+			if (c->prepare && c->prepare(c)) {
+				free(c->body);
+				c->cp.api = lp->lv->ep[r]->api;
+				c->body = provider_body(&c->cp, &c->body_len);
+			}
+			lp->placed++;
+			if (lp->placed > lp->high)
+				lp->high = lp->placed;
+			attempt_start(lp, c);
+		}
+	}
+}
+
+/* ---- curl's callbacks ------------------------------------------------- */
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
+		     void *sockp)
+{
+	struct loop *lp = arg;
+	struct epoll_event ev = { 0 };
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		if (sockp) {
+			epoll_ctl(lp->epfd, EPOLL_CTL_DEL, s, NULL);
+			curl_multi_assign(lp->multi, s, NULL);
+		}
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+		    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = s;
+	if (sockp) {
+		epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev);
+	} else {
+		if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, s, &ev) < 0 &&
+		    errno == EEXIST)
+			epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev);
+		curl_multi_assign(lp->multi, s, lp);
+	}
+	return 0;
+}
+
+static int on_timer(CURLM *m, long ms, void *arg)
+{
+	struct loop *lp = arg;
+
+	(void)m;
+	lp->curl_due = ms < 0 ? -1 : now_sec() + (double)ms / 1000.0;
+	return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static void take_inbox(struct loop *lp, bool *closed)
+{
+	struct item *it, *next;
+
+	pthread_mutex_lock(&lp->lock);
+	it = lp->in_head;
+	lp->in_head = lp->in_tail = NULL;
+	*closed = lp->closed;
+	pthread_mutex_unlock(&lp->lock);
+	for (; it; it = next) {
+		next = it->next;
+		lp->items++;
+		item_start(it, lp->lv->env, &lp->x);
+	}
+}
+
+/* The run is stopping: end every call that is not on the wire (and at
+ * level 2 those on it too). Their done functions may send more, which
+ * ends at once. */
+static void stop_calls(struct loop *lp)
+{
+	struct call *c;
+
+	for (int r = 0; r < ROLE_COUNT; r++)
+		while ((c = fifo_pop(&lp->admit[r])))
+			call_stopped(c, false, lp);
+	while (lp->nheap) {
+		c = heap_pop(lp);
+		if (c->picked)
+			endpoint_done(lp->lv->pool[c->role], c->server, false,
+				      false);
+		c->picked = false;
+		call_stopped(c, true, lp);
+	}
+	if (stop_level(lp->lv) < 2)
+		return;
+	for (size_t i = 0; i < lp->nall; i++) {
+		struct xfer *t = lp->all[i];
+
+		if (!t->call)
+			continue;
+		c = t->call;
+		curl_multi_remove_handle(lp->multi, t->easy);
+		lp->wire--;
+		endpoint_done(lp->lv->pool[c->role], c->server, false, false);
+		c->picked = false;
+		xfer_put(lp, t);
+		call_stopped(c, true, lp);
+	}
+}
+
+static void fire_timers(struct loop *lp, double now)
+{
+	while (lp->nheap && lp->heap[0]->due <= now) {
+		struct call *c = heap_pop(lp);
+
+		attempt_start(lp, c);
+	}
+}
+
+static int nap_ms(struct loop *lp, double now)
+{
+	double due = now + MAX_NAP_MS / 1000.0;
+
+	if (lp->curl_due >= 0 && lp->curl_due < due)
+		due = lp->curl_due;
+	if (lp->nheap && lp->heap[0]->due < due)
+		due = lp->heap[0]->due;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (lp->admit[r].head && lp->blocked_until[r] < due)
+			due = lp->blocked_until[r];
+	if (due <= now)
+		return 0;
+	return (int)ceil((due - now) * 1000);
+}
+
+static void *loop_main(void *arg)
+{
+	struct loop *lp = arg;
+	struct epoll_event evs[256];
+	bool closed = false;
+	int running;
+
+	for (;;) {
+		double now;
+		int n, ms;
+
+		take_inbox(lp, &closed);
+		if (stopping(lp->lv))
+			stop_calls(lp);
+		now = now_sec();
+		fire_timers(lp, now);
+		admit(lp, now);
+		if (closed && lp->items == 0) {
+			pthread_mutex_lock(&lp->lock);
+			closed = lp->in_head == NULL;
+			pthread_mutex_unlock(&lp->lock);
+			if (closed)
+				break;
+			continue;
+		}
+		ms = nap_ms(lp, now);
+		n = epoll_wait(lp->epfd, evs, (int)ARRAY_SIZE(evs), ms);
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd, mask = 0;
+
+			if (fd == lp->evfd) {
+				uint64_t v;
+
+				if (read(lp->evfd, &v, sizeof(v)) < 0) {
+					/* nothing pending: fine */
+				}
+				continue;
+			}
+			mask |= evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0;
+			mask |= evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0;
+			mask |= evs[i].events & (EPOLLERR | EPOLLHUP) ?
+				CURL_CSELECT_ERR : 0;
+			curl_multi_socket_action(lp->multi, fd, mask,
+						 &running);
+		}
+		if (lp->curl_due >= 0 && now_sec() >= lp->curl_due) {
+			lp->curl_due = -1;
+			curl_multi_socket_action(lp->multi, CURL_SOCKET_TIMEOUT,
+						 0, &running);
+		}
+		reap(lp);
+	}
+	return NULL;
+}
+
+/* ---- the executor ----------------------------------------------------- */
+
+static void loop_free(struct loop *lp)
+{
+	for (size_t i = 0; i < lp->nall; i++) {
+		struct xfer *t = lp->all[i];
+
+		curl_easy_cleanup(t->easy);
+		buf_release(&t->resp);
+		free(t);
+	}
+	free(lp->all);
+	free(lp->heap);
+	if (lp->multi)
+		curl_multi_cleanup(lp->multi);
+	if (lp->epfd >= 0)
+		close(lp->epfd);
+	if (lp->evfd >= 0)
+		close(lp->evfd);
+	for (int r = 0; r < ROLE_COUNT; r++)
+		ratelimit_release(&lp->rl[r]);
+	pthread_mutex_destroy(&lp->lock);
+}
+
+/* Share k of n of a total, at least 1 when the total is. */
+static int share(int total, int k, int n)
+{
+	int s = total / n + (k < total % n);
+
+	return s > 0 ? s : total > 0;
+}
+
+/* Thousands of connections need as many descriptors: raise the soft
+ * limit to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int loops_for(const struct live_opts *o)
+{
+	const struct config *cfg = o->cfg;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = o->loops > 0 ? o->loops : cores > 0 ? (int)cores : 1;
+	int least = cfg->policy.concurrency;
+
+	if (cfg->mode != MODE_CRITIQUES && cfg->judge.concurrency < least)
+		least = cfg->judge.concurrency;
+	if (n > least)
+		n = least;
+	if (n > MAX_LOOPS)
+		n = MAX_LOOPS;
+	return n > 0 ? n : 1;
+}
+
+static void role_headers(struct live *lv, int r)
+{
+	const struct endpoint *ep = lv->ep[r];
+	struct curl_slist *sl = NULL;
+
+	lv->auth[r] = provider_key_header(ep->api, ep->api_key);
+	if (lv->auth[r])
+		lv->hdr[r][lv->nhdr[r]++] = lv->auth[r];
+	if (provider_fixed_header(ep->api))
+		lv->hdr[r][lv->nhdr[r]++] = provider_fixed_header(ep->api);
+	for (size_t i = 0; i < lv->nhdr[r]; i++)
+		sl = curl_slist_append(sl, lv->hdr[r][i]);
+	sl = curl_slist_append(sl, "Content-Type: application/json");
+	sl = curl_slist_append(sl, "Expect:");
+	lv->slist[r] = sl;
+}
+
+struct live *live_new(const struct live_opts *o, struct err *err)
+{
+	struct live *lv = xcalloc(1, sizeof(*lv));
+	const struct config *cfg = o->cfg;
+	int n = loops_for(o);
+
+	lv->cfg = cfg;
+	lv->env = o->env;
+	lv->stop = o->stop;
+	lv->ep[ROLE_POLICY] = &cfg->policy;
+	lv->ep[ROLE_JUDGE] = &cfg->judge;
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		lv->pool[r] = o->pool[r];
+		role_headers(lv, r);
+		atomic_init(&lv->tokens[r][0], 0);
+		atomic_init(&lv->tokens[r][1], 0);
+	}
+	atomic_init(&lv->next_loop, 0);
+	raise_fd_limit();
+	for (int i = 0; i < n; i++) {
+		struct loop *lp = &lv->loops[i];
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		lp->x.send = loop_send;
+		lp->lv = lv;
+		lp->id = i;
+		lp->curl_due = -1;
+		lp->jitter = (uint64_t)time(NULL) * 2654435761u + (uint64_t)i + 1;
+		lp->ramp = CONNECT_BURST;
+		lp->ramp_at = now_sec();
+		pthread_mutex_init(&lp->lock, NULL);
+		for (int r = 0; r < ROLE_COUNT; r++) {
+			const struct endpoint *ep = lv->ep[r];
+
+			ratelimit_init(&lp->rl[r], ep->requests_per_minute / n,
+				       ep->tokens_per_minute / n,
+				       share(ep->concurrency, i, n));
+		}
+		lp->epfd = epoll_create1(EPOLL_CLOEXEC);
+		lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		lp->multi = curl_multi_init();
+		lv->nloops = i + 1;
+		if (lp->epfd < 0 || lp->evfd < 0 || !lp->multi) {
+			err_set(err, "cannot set up event loop %d: %s", i + 1,
+				strerror(errno));
+			goto fail;
+		}
+		ev.data.fd = lp->evfd;
+		epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev);
+		curl_multi_setopt(lp->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+		curl_multi_setopt(lp->multi, CURLMOPT_SOCKETDATA, lp);
+		curl_multi_setopt(lp->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+		curl_multi_setopt(lp->multi, CURLMOPT_TIMERDATA, lp);
+		/* keep a connection per place in flight alive */
+		curl_multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS,
+				  (long)(share(cfg->policy.concurrency, i, n) +
+					 share(cfg->judge.concurrency, i, n) +
+					 16));
+	}
+	for (int i = 0; i < n; i++) {
+		int e = pthread_create(&lv->loops[i].tid, NULL, loop_main,
+				       &lv->loops[i]);
+
+		if (e) {
+			/* nothing was submitted yet: the others end at
+			 * once when closed */
+			err_set(err, "cannot start event loop thread %d of "
+				"%d: %s", i + 1, n, strerror(e));
+			lv->nloops = i;
+			live_close(lv);
+			live_join(lv);
+			lv->nloops = n;
+			goto fail_started;
+		}
+	}
+	return lv;
+fail:
+	for (int i = 0; i < lv->nloops; i++)
+		lv->loops[i].tid = 0;
+fail_started:
+	live_free(lv);
+	return NULL;
+}
+
+void live_submit(struct live *lv, struct item *it)
+{
+	struct loop *lp = &lv->loops[atomic_fetch_add(&lv->next_loop, 1) %
+				     (unsigned)lv->nloops];
+	uint64_t one = 1;
+
+	it->next = NULL;
+	pthread_mutex_lock(&lp->lock);
+	if (lp->in_tail)
+		lp->in_tail->next = it;
+	else
+		lp->in_head = it;
+	lp->in_tail = it;
+	pthread_mutex_unlock(&lp->lock);
+	if (write(lp->evfd, &one, sizeof(one)) < 0) {
+		/* the counter is already non-zero: it will wake */
+	}
+}
+
+void live_item_done(struct exec *x)
+{
+	((struct loop *)x)->items--;
+}
+
+void live_close(struct live *lv)
+{
+	for (int i = 0; i < lv->nloops; i++) {
+		struct loop *lp = &lv->loops[i];
+		uint64_t one = 1;
+
+		pthread_mutex_lock(&lp->lock);
+		lp->closed = true;
+		pthread_mutex_unlock(&lp->lock);
+		if (write(lp->evfd, &one, sizeof(one)) < 0) {
+			/* already woken */
+		}
+	}
+}
+
+void live_join(struct live *lv)
+{
+	for (int i = 0; i < lv->nloops; i++) {
+		if (lv->loops[i].tid)
+			pthread_join(lv->loops[i].tid, NULL);
+		lv->loops[i].tid = 0;
+	}
+}
+
+void live_tokens(struct live *lv, struct chat_usage u[ROLE_COUNT])
+{
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		u[r].prompt_tokens = atomic_load(&lv->tokens[r][0]);
+		u[r].completion_tokens = atomic_load(&lv->tokens[r][1]);
+	}
+}
+
+void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
+		struct ratelimit_stats rl[ROLE_COUNT])
+{
+	memset(h, 0, ROLE_COUNT * sizeof(*h));
+	memset(rl, 0, ROLE_COUNT * sizeof(*rl));
+	for (int i = 0; i < lv->nloops; i++) {
+		struct loop *lp = &lv->loops[i];
+
+		for (int r = 0; r < ROLE_COUNT; r++) {
+			struct http_stats *a = &h[r], *b = &lp->stats[r];
+			struct ratelimit_stats s = ratelimit_stats(&lp->rl[r]);
+
+			a->requests += b->requests;
+			a->ok += b->ok;
+			a->gave_up += b->gave_up;
+			a->seconds += b->seconds;
+			for (int k = 0; k < RETRY_CAUSES; k++)
+				a->retries[k] += b->retries[k];
+			rl[r].waits += s.waits;
+			rl[r].wait_seconds += s.wait_seconds;
+			rl[r].decreases += s.decreases;
+			rl[r].min_cap += s.min_cap;
+			rl[r].cap += s.cap;
+		}
+	}
+}
+
+int live_loops(const struct live *lv)
+{
+	return lv->nloops;
+}
+
+void live_free(struct live *lv)
+{
+	if (!lv)
+		return;
+	for (int i = 0; i < lv->nloops; i++)
+		loop_free(&lv->loops[i]);
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		curl_slist_free_all(lv->slist[r]);
+		provider_free_secret(lv->auth[r]);
+	}
+	free(lv);
+}

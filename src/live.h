@@ -1,0 +1,76 @@
+/*
+ * live.h - the live executor: item machines (item.h) driven by a few
+ * event-loop threads, their calls sent over HTTP with libcurl's multi
+ * interface.
+ *
+ * Each loop thread owns a set of items (given round-robin by
+ * live_submit), a CURLM handle with its connection cache, an epoll set
+ * and a timer heap. A call (call.h) goes through three places:
+ *
+ *   admission  a FIFO per role; a call leaves it when its loop's share of
+ *              the role's limits allows (ratelimit.h: places in flight,
+ *              requests and tokens per minute) and, past the highest
+ *              number of calls this loop has had in flight so far, when
+ *              the connection ramp allows (CONNECT_RATE new places per
+ *              second), so a large concurrency never becomes a connect
+ *              storm;
+ *   the wire   one easy handle per attempt, on a server picked from the
+ *              role's pool (endpoint.h), connections kept alive;
+ *   retry      a failed attempt that may be retried (the policy of
+ *              http.h; a 2xx whose body cannot be used is retried the
+ *              same way, as `bad-body`) waits in the timer heap, keeping
+ *              its place in flight, then goes on the wire again.
+ *
+ * When the call is over its machine's done function runs on the loop
+ * thread, which may send more calls. The concurrency of a role is the
+ * number of its calls admitted at once, split between the loops.
+ *
+ * Stopping: at *stop == 1 calls not on the wire end at once with
+ * c->stopped (their items end interrupted) and new calls are refused;
+ * calls on the wire finish. At *stop >= 2 they are dropped too.
+ *
+ * Thread-safety: live_submit, live_close and live_tokens from any thread;
+ * the rest from the thread that made the executor.
+ */
+#ifndef CAIGEN_LIVE_H
+#define CAIGEN_LIVE_H
+
+#include <signal.h>
+
+#include "call.h"
+#include "config.h"
+#include "endpoint.h"
+#include "http.h"
+#include "item.h"
+#include "ratelimit.h"
+
+struct live;
+
+struct live_opts {
+	const struct config *cfg;
+	struct endpoint_pool *pool[ROLE_COUNT];	/* borrowed */
+	struct item_env *env;			/* borrowed */
+	volatile sig_atomic_t *stop;
+	int loops;		/* 0: one per core, at most the concurrency */
+};
+
+/* Start the loop threads. NULL with err when a thread cannot start. */
+struct live *live_new(const struct live_opts *o, struct err *err);
+/* Hand a prompt item to a loop; its machine starts there. */
+void live_submit(struct live *lv, struct item *it);
+/* An item's machine is over (called from env->done, on its loop). */
+void live_item_done(struct exec *x);
+/* No more items: each loop ends when its items are done. */
+void live_close(struct live *lv);
+/* Wait for the loops to end. */
+void live_join(struct live *lv);
+/* Tokens of every reply so far, per role. Any thread. */
+void live_tokens(struct live *lv, struct chat_usage u[ROLE_COUNT]);
+/* After live_join: the HTTP counters and the limiters' counters (summed
+ * over the loops; the caps are summed too). */
+void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
+		struct ratelimit_stats rl[ROLE_COUNT]);
+int live_loops(const struct live *lv);
+void live_free(struct live *lv);	/* NULL is fine */
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * sampler.h - two answers to one prompt from the policy model: the
+ * sampling machine (call.h).
+ *
+ * With n: 2 (or auto, until the server says otherwise) one request asks
+ * for two choices, seed rng(seed, id, "sample", 0). A server that refuses
+ * n > 1 (a 400 that names the choice count, as llama.cpp's "Only one
+ * completion choice is allowed") flips the shared mode to two requests
+ * once, with a warning, and the refused prompt is asked again that way;
+ * from then on every prompt makes two n=1 requests, side by side, seeds
+ * rng(seed, id, "sample", 1) and (.., 2). With n: 2 a refusal or a
+ * one-choice reply fails the prompt.
+ *
+ * Thread-safety: one machine is driven by one thread at a time; struct
+ * sample_shared is shared by all and atomic.
+ */
+#ifndef CAIGEN_SAMPLER_H
+#define CAIGEN_SAMPLER_H
+
+#include <stdatomic.h>
+
+#include "call.h"
+#include "config.h"
+#include "prompts.h"
+
+/* Per policy endpoint, shared by every machine. */
+struct sample_shared {
+	atomic_int n_mode;	/* enum n_mode: AUTO until the server tells */
+	atomic_int fell_back;	/* 1 once n=2 was found unsupported */
+};
+
+void sample_shared_init(struct sample_shared *sh, const struct config *cfg);
+
+struct sample_job {
+	struct call call[2];
+	struct exec *x;
+	const struct config *cfg;
+	const struct prompt *pr;	/* borrowed */
+	struct sample_shared *sh;
+	void (*finished)(struct sample_job *sj);
+	void *owner;
+
+	/* the result, valid in finished: rc 0 with both texts (owned;
+	 * take them or free them), or -1 with err */
+	char *text[2];
+	struct chat_usage usage;
+	int rc;
+	struct err err;
+
+	/* private */
+	int pending;
+};
+
+/* Sample two answers for pr through x; finished runs once (possibly
+ * before this returns). */
+void sample_start(struct sample_job *sj, struct exec *x,
+		  const struct config *cfg, const struct prompt *pr,
+		  struct sample_shared *sh,
+		  void (*finished)(struct sample_job *), void *owner);
+/* Free what the owner did not take. */
+void sample_job_release(struct sample_job *sj);
+
+#endif
