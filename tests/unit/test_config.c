@@ -191,7 +191,7 @@ static void test_json(void)
 	static const char *const top[] = {
 		"config_file", "prompts", "out", "seed", "limit", "mode",
 		"rounds", "constitutions", "max_line_bytes", "prices",
-		"policy", "judge", "jobs", "quiet", "progress_interval",
+		"loops", "policy", "judge", "jobs", "quiet", "progress_interval",
 	};
 	static const char *const judge[] = {
 		"base_url", "base_urls", "cooldown", "model", "api_key_env",
@@ -436,10 +436,10 @@ static void test_value_errors(void)
 		const char *yaml, *msg;
 	} cases[] = {
 		{ "policy:\n  concurrency: 0\n",
-		  "2:16: 'concurrency' must be between 1 and 4096, got '0'" },
-		{ "judge:\n  concurrency: 4097\n",
-		  "2:16: 'concurrency' must be between 1 and 4096, "
-		  "got '4097'" },
+		  "2:16: 'concurrency' must be between 1 and 100000, got '0'" },
+		{ "judge:\n  concurrency: 100001\n",
+		  "2:16: 'concurrency' must be between 1 and 100000, "
+		  "got '100001'" },
 		{ "policy:\n  concurrency: 8.0\n",
 		  "2:16: 'concurrency' must be an integer, got '8.0'" },
 		{ "policy:\n  concurrency:\n",
@@ -529,7 +529,7 @@ static void test_value_errors(void)
 		{ "foo: 1\n",
 		  "1:1: unknown key 'foo' (valid keys: prompts, out, seed, "
 		  "limit, mode, rounds, constitutions, max_line_bytes, "
-		  "prices, policy, judge)" },
+		  "prices, loops, policy, judge)" },
 		{ "judge:\n  model: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  model: y\n",
 		  "3:3: duplicate key 'model' (first at %s:2:3)" },
@@ -624,10 +624,10 @@ static void test_validate_errors(void)
 	} while (0)
 
 	EXPECT_INVALID(c.jobs = -1,
-		       "jobs must be between 0 and 4096, got '-1'");
+		       "jobs must be between 0 and 100000, got '-1'");
 	EXPECT_INVALID(c.limit = -5, "limit must be at least 0, got '-5'");
 	EXPECT_INVALID(c.policy.concurrency = 0,
-		       "policy.concurrency must be between 1 and 4096, "
+		       "policy.concurrency must be between 1 and 100000, "
 		       "got '0'");
 	EXPECT_INVALID(c.judge.top_p = 2,
 		       "judge.top_p must be between 0 and 1, got '2'");
