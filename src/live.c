@@ -70,6 +70,8 @@ struct loop {
 	bool closed;
 
 	size_t items;		/* machines running here */
+	struct item **finished;	/* over this turn, to deliver */
+	size_t nfinished, capfinished;
 	struct fifo admit[ROLE_COUNT];
 	double blocked_until[ROLE_COUNT];	/* a bucket said wait */
 	struct call **heap;	/* retry timers, by due */
@@ -92,6 +94,8 @@ struct live {
 	struct item_env *env;
 	struct endpoint_pool *pool[ROLE_COUNT];
 	volatile sig_atomic_t *stop;
+	void (*deliver)(void *owner, struct item **items, size_t n);
+	void *owner;
 	const struct endpoint *ep[ROLE_COUNT];
 	char *auth[ROLE_COUNT];		/* secrets: wiped on free */
 	const char *hdr[ROLE_COUNT][2];	/* for scrubbing replies */
@@ -583,6 +587,29 @@ static int on_timer(CURLM *m, long ms, void *arg)
 	return 0;
 }
 
+void live_item_finished(struct item_env *env, struct item *it)
+{
+	struct loop *lp = (struct loop *)it->x;
+
+	(void)env;
+	if (lp->nfinished == lp->capfinished) {
+		lp->capfinished = lp->capfinished ? 2 * lp->capfinished : 64;
+		lp->finished = xrealloc(lp->finished, lp->capfinished *
+					sizeof(*lp->finished));
+	}
+	lp->finished[lp->nfinished++] = it;
+}
+
+/* Hand this turn's finished items on. */
+static void deliver(struct loop *lp)
+{
+	if (!lp->nfinished)
+		return;
+	lp->items -= lp->nfinished;
+	lp->lv->deliver(lp->lv->owner, lp->finished, lp->nfinished);
+	lp->nfinished = 0;
+}
+
 /* ---- the loop ---------------------------------------------------------- */
 
 static void take_inbox(struct loop *lp, bool *closed)
@@ -678,6 +705,7 @@ static void *loop_main(void *arg)
 		now = now_sec();
 		fire_timers(lp, now);
 		admit(lp, now);
+		deliver(lp);
 		if (closed && lp->items == 0) {
 			pthread_mutex_lock(&lp->lock);
 			closed = lp->in_head == NULL;
@@ -712,6 +740,7 @@ static void *loop_main(void *arg)
 						 0, &running);
 		}
 		reap(lp);
+		deliver(lp);
 	}
 	return NULL;
 }
@@ -729,6 +758,7 @@ static void loop_free(struct loop *lp)
 	}
 	free(lp->all);
 	free(lp->heap);
+	free(lp->finished);
 	if (lp->multi)
 		curl_multi_cleanup(lp->multi);
 	if (lp->epfd >= 0)
@@ -801,6 +831,8 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 
 	lv->cfg = cfg;
 	lv->env = o->env;
+	lv->deliver = o->deliver;
+	lv->owner = o->owner;
 	lv->stop = o->stop;
 	lv->ep[ROLE_POLICY] = &cfg->policy;
 	lv->ep[ROLE_JUDGE] = &cfg->judge;
@@ -883,22 +915,20 @@ void live_submit(struct live *lv, struct item *it)
 				     (unsigned)lv->nloops];
 	uint64_t one = 1;
 
+	bool wake;
+
 	it->next = NULL;
 	pthread_mutex_lock(&lp->lock);
+	wake = !lp->in_head;	/* a non-empty inbox has woken it already */
 	if (lp->in_tail)
 		lp->in_tail->next = it;
 	else
 		lp->in_head = it;
 	lp->in_tail = it;
 	pthread_mutex_unlock(&lp->lock);
-	if (write(lp->evfd, &one, sizeof(one)) < 0) {
+	if (wake && write(lp->evfd, &one, sizeof(one)) < 0) {
 		/* the counter is already non-zero: it will wake */
 	}
-}
-
-void live_item_done(struct exec *x)
-{
-	((struct loop *)x)->items--;
 }
 
 void live_close(struct live *lv)

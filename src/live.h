@@ -52,14 +52,20 @@ struct live_opts {
 	struct item_env *env;			/* borrowed */
 	volatile sig_atomic_t *stop;
 	int loops;		/* 0: one per core, at most the concurrency */
+	/* finished items, handed on in batches from the loops' threads
+	 * (the executor gives them away) */
+	void (*deliver)(void *owner, struct item **items, size_t n);
+	void *owner;
 };
 
 /* Start the loop threads. NULL with err when a thread cannot start. */
 struct live *live_new(const struct live_opts *o, struct err *err);
 /* Hand a prompt item to a loop; its machine starts there. */
 void live_submit(struct live *lv, struct item *it);
-/* An item's machine is over (called from env->done, on its loop). */
-void live_item_done(struct exec *x);
+/* An item's machine is over: env->done of a run on this executor. The
+ * item goes to opts.deliver with the others finished in the same turn
+ * of its loop. */
+void live_item_finished(struct item_env *env, struct item *it);
 /* No more items: each loop ends when its items are done. */
 void live_close(struct live *lv);
 /* Wait for the loops to end. */

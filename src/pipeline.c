@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #define FLUSH_EVERY 1.0	/* seconds between fsyncs */
+#define WRITER_LINGER 0.001	/* seconds the writer lets results gather */
 
 struct pipeline {
 	const struct run_opts *o;
@@ -95,15 +96,14 @@ static void usage_add(struct chat_usage *a, const struct chat_usage *b)
 	a->completion_tokens += b->completion_tokens;
 }
 
-/* An item's machine is over (on its loop's thread): to the writer. */
-static void item_done(struct item_env *env, struct item *it)
+/* Items whose machines are over (on a loop's thread): to the writer. */
+static void deliver(void *owner, struct item **items, size_t n)
 {
-	struct pipeline *pl = env->owner;
-	struct exec *x = it->x;
+	struct pipeline *pl = owner;
+	size_t k = queue_push_many(pl->q_write, (void *const *)items, n);
 
-	if (queue_push(pl->q_write, it) < 0)
-		item_free(it);	/* cannot happen: closed after the loops */
-	live_item_done(x);
+	while (k < n)	/* cannot happen: closed after the loops */
+		item_free(items[k++]);
 }
 
 /* ---- the in-flight window ------------------------------------------- */
@@ -132,10 +132,10 @@ static bool window_take(struct pipeline *pl)
 	return ok;
 }
 
-static void window_give(struct pipeline *pl)
+static void window_give(struct pipeline *pl, size_t n)
 {
 	pthread_mutex_lock(&pl->lock);
-	pl->inflight--;
+	pl->inflight -= n;
 	pthread_cond_signal(&pl->slot_free);
 	pthread_mutex_unlock(&pl->lock);
 }
@@ -215,7 +215,7 @@ static void *reader_main(void *arg)
 			live_submit(pl->live, it);
 		} else if (queue_push(pl->q_write, it) < 0) {
 			item_free(it);
-			window_give(pl);
+			window_give(pl, 1);
 		}
 	}
 	live_close(pl->live);
@@ -319,20 +319,28 @@ static double cost_now(struct pipeline *pl)
 static void writer_loop(struct pipeline *pl)
 {
 	struct item **ring = xcalloc(pl->window, sizeof(*ring));
+	struct item **got = xcalloc(pl->window, sizeof(*got));
 	uint64_t next = 0;
 	double last_sync = now_sec();
 	struct item *it;
 	struct err err;
+	size_t n;
 
-	while ((it = queue_pop(pl->q_write))) {
-		ring[it->seq % pl->window] = it;
+	while ((n = queue_pop_many(pl->q_write, (void **)got, pl->window,
+				   WRITER_LINGER))) {
+		size_t freed = 0;
+
+		for (size_t i = 0; i < n; i++)
+			ring[got[i]->seq % pl->window] = got[i];
 		while ((it = ring[next % pl->window]) && it->seq == next) {
 			ring[next % pl->window] = NULL;
 			emit(pl, it);
 			item_free(it);
-			window_give(pl);
+			freed++;
 			next++;
 		}
+		if (freed)
+			window_give(pl, freed);
 		/* write when nothing else is waiting: small latency, big
 		 * batches under load */
 		if (queue_length(pl->q_write) == 0 && !atomic_load(&pl->fatal)) {
@@ -350,6 +358,7 @@ static void writer_loop(struct pipeline *pl)
 		progress_update(&pl->prog, pl->c->written, pl->c->failed,
 				pl->c->rejected, false);
 	}
+	free(got);
 	free(ring);
 }
 
@@ -508,7 +517,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.env.two = pl.two;
 	pl.env.stop = o->stop;
 	pl.env.fatal = &pl.fatal;
-	pl.env.done = item_done;
+	pl.env.done = live_item_finished;
 	pl.env.owner = &pl;
 	if (pools_open(&pl, err) < 0)
 		goto out;
@@ -550,6 +559,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	lo.env = &pl.env;
 	lo.stop = o->stop;
 	lo.loops = cfg->loops;
+	lo.deliver = deliver;
+	lo.owner = &pl;
 	pl.live = live_new(&lo, err);
 	if (!pl.live) {
 		/* nothing has been read or written yet: leave now, the

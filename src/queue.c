@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct queue {
 	pthread_mutex_t lock;
@@ -54,6 +55,55 @@ int queue_push(struct queue *q, void *item)
 	}
 	pthread_mutex_unlock(&q->lock);
 	return rc;
+}
+
+size_t queue_push_many(struct queue *q, void *const *items, size_t n)
+{
+	size_t i;
+
+	pthread_mutex_lock(&q->lock);
+	for (i = 0; i < n && !q->closed; i++) {
+		while (q->len == q->cap && !q->closed) {
+			pthread_cond_signal(&q->not_empty);
+			pthread_cond_wait(&q->not_full, &q->lock);
+		}
+		if (q->closed)
+			break;
+		q->ring[(q->head + q->len) % q->cap] = items[i];
+		q->len++;
+	}
+	if (i)
+		pthread_cond_signal(&q->not_empty);
+	pthread_mutex_unlock(&q->lock);
+	return i;
+}
+
+size_t queue_pop_many(struct queue *q, void **out, size_t max,
+		      double linger)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->len == 0 && !q->closed)
+		pthread_cond_wait(&q->not_empty, &q->lock);
+	if (linger > 0 && q->len < max / 2 && !q->closed) {
+		/* let more come: fewer wake-ups of this thread and of the
+		 * producers that would signal it */
+		struct timespec ts = { 0, (long)(linger * 1e9) };
+
+		pthread_mutex_unlock(&q->lock);
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&q->lock);
+	}
+	while (q->len && n < max) {
+		out[n++] = q->ring[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+	}
+	if (n)
+		pthread_cond_broadcast(&q->not_full);
+	pthread_mutex_unlock(&q->lock);
+	return n;
 }
 
 void *queue_pop(struct queue *q)

@@ -23,8 +23,18 @@ void queue_free(struct queue *q);
 /* 0, or -1 if the queue is closed (the caller still owns item). */
 int queue_push(struct queue *q, void *item)
 	__attribute__((warn_unused_result));
+/* Push items[0..n) in order with one wake-up of the consumer; waits
+ * while full. Returns how many were pushed (fewer only if the queue was
+ * closed: the caller still owns the rest). */
+size_t queue_push_many(struct queue *q, void *const *items, size_t n)
+	__attribute__((warn_unused_result));
 /* The next item, or NULL once the queue is closed and drained. */
 void *queue_pop(struct queue *q);
+/* Wait for at least one item, then (linger seconds > 0 and fewer than
+ * max / 2 there) let more arrive for that long; take up to max. 0 once
+ * the queue is closed and drained. */
+size_t queue_pop_many(struct queue *q, void **out, size_t max,
+		      double linger);
 /* Wake every waiter; later pushes fail, pops drain then return NULL. */
 void queue_close(struct queue *q);
 size_t queue_length(struct queue *q);
