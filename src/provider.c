@@ -2,37 +2,51 @@
 #include "provider.h"
 #include "config.h"
 #include "flavour.h"
+#include "jsonw.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_BODY (256u << 20)	/* ceiling on one request body */
+
+/* The body is written straight into a buffer (jsonw.h): the same bytes
+ * as a jansson object dumped with JSON_COMPACT | JSON_REAL_PRECISION(6),
+ * without building the object. */
 char *provider_chat_body(const struct chat_params *p, size_t *len)
 {
-	json_t *o = json_object();
-	char *s;
+	struct buf b;
+	int rc;
 
-	json_object_set_new(o, "model", json_string(p->model));
-	json_object_set(o, "messages", p->messages);
-	json_object_set_new(o, "temperature", json_real(p->temperature));
-	if (p->top_p < 1.0)
-		json_object_set_new(o, "top_p", json_real(p->top_p));
-	json_object_set_new(o, "max_tokens", json_integer(p->max_tokens));
-	if (p->n > 1)
-		json_object_set_new(o, "n", json_integer(p->n));
-	if (p->has_seed)
-		json_object_set_new(o, "seed",
-				    json_integer((json_int_t)(p->seed &
-							      0x7fffffff)));
-	if (p->logprobs) {
-		json_object_set_new(o, "logprobs", json_true());
-		if (p->top_logprobs > 0)
-			json_object_set_new(o, "top_logprobs",
-					    json_integer(p->top_logprobs));
+	buf_init(&b, MAX_BODY);
+	rc = buf_addstr(&b, "{\"model\":") < 0 ||
+	     jsonw_cstr(&b, p->model) < 0 ||
+	     buf_addstr(&b, ",\"messages\":") < 0 ||
+	     jsonw_value(&b, p->messages, 6) < 0 ||
+	     buf_addstr(&b, ",\"temperature\":") < 0 ||
+	     jsonw_real(&b, p->temperature, 6) < 0 ||
+	     (p->top_p < 1.0 && (buf_addstr(&b, ",\"top_p\":") < 0 ||
+				 jsonw_real(&b, p->top_p, 6) < 0)) ||
+	     buf_addstr(&b, ",\"max_tokens\":") < 0 ||
+	     jsonw_int(&b, p->max_tokens) < 0 ||
+	     (p->n > 1 && (buf_addstr(&b, ",\"n\":") < 0 ||
+			   jsonw_int(&b, p->n) < 0)) ||
+	     (p->has_seed && (buf_addstr(&b, ",\"seed\":") < 0 ||
+			      jsonw_int(&b, (long long)(p->seed &
+							0x7fffffff)) < 0)) ||
+	     (p->logprobs && (buf_addstr(&b, ",\"logprobs\":true") < 0 ||
+			      (p->top_logprobs > 0 &&
+			       (buf_addstr(&b, ",\"top_logprobs\":") < 0 ||
+				jsonw_int(&b, p->top_logprobs) < 0)))) ||
+	     buf_addstr(&b, "}") < 0 ? -1 : 0;
+	if (rc < 0) {
+		/* over the ceiling or not finite: a body the server will
+		 * refuse with a clear error rather than a silent cut */
+		buf_reset(&b);
+		if (buf_addstr(&b, "{}") < 0)
+			abort();
 	}
-	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-	json_decref(o);
-	*len = strlen(s);
-	return s;
+	*len = b.len;
+	return buf_detach(&b);
 }
 
 int provider_reply_open(const char *body, struct chat_reply *out,

@@ -1,0 +1,135 @@
+/* jsonw.c - compact JSON output into a buffer, as jansson writes it. */
+#include "jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int jsonw_str(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t run = 0;
+
+	if (buf_add(b, "\"", 1) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6];
+		size_t k = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (buf_add(b, s + run, i - run) < 0)
+			return -1;
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		}
+		if (buf_add(b, esc, k) < 0)
+			return -1;
+	}
+	if (buf_add(b, s + run, n - run) < 0)
+		return -1;
+	return buf_add(b, "\"", 1);
+}
+
+int jsonw_cstr(struct buf *b, const char *s)
+{
+	return jsonw_str(b, s, strlen(s));
+}
+
+int jsonw_real(struct buf *b, double d, int precision)
+{
+	char t[64];
+	int n;
+	char *e;
+
+	if (!isfinite(d))
+		return -1;
+	n = snprintf(t, sizeof(t), "%.*g", precision ? precision : 17, d);
+	if (n < 0 || (size_t)n + 3 >= sizeof(t))
+		return -1;
+	if (!strchr(t, '.') && !strchr(t, 'e')) {
+		memcpy(t + n, ".0", 3);
+		n += 2;
+	}
+	e = strchr(t, 'e');
+	if (e) {	/* "1e+05" -> "1e5", "1e-05" -> "1e-5" */
+		char *start = e + 1, *end = e + 2;
+
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start) {
+			memmove(start, end, (size_t)(t + n - end) + 1);
+			n -= (int)(end - start);
+		}
+	}
+	return buf_add(b, t, (size_t)n);
+}
+
+int jsonw_int(struct buf *b, long long v)
+{
+	char t[32];
+	int n = snprintf(t, sizeof(t), "%lld", v);
+
+	return buf_add(b, t, (size_t)n);
+}
+
+int jsonw_value(struct buf *b, const json_t *v, int precision)
+{
+	size_t i, n;
+	const char *k;
+	json_t *x;
+	int rc = 0;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (buf_add(b, "{", 1) < 0)
+			return -1;
+		i = 0;
+		json_object_foreach((json_t *)v, k, x) {
+			if ((i++ && buf_add(b, ",", 1) < 0) ||
+			    jsonw_cstr(b, k) < 0 || buf_add(b, ":", 1) < 0 ||
+			    jsonw_value(b, x, precision) < 0)
+				return -1;
+		}
+		return buf_add(b, "}", 1);
+	case JSON_ARRAY:
+		if (buf_add(b, "[", 1) < 0)
+			return -1;
+		n = json_array_size(v);
+		for (i = 0; i < n && rc == 0; i++)
+			rc = (i && buf_add(b, ",", 1) < 0) ||
+			     jsonw_value(b, json_array_get(v, i),
+					 precision) < 0 ? -1 : 0;
+		return rc < 0 ? -1 : buf_add(b, "]", 1);
+	case JSON_STRING:
+		return jsonw_str(b, json_string_value(v),
+				 json_string_length(v));
+	case JSON_INTEGER:
+		return jsonw_int(b, (long long)json_integer_value(v));
+	case JSON_REAL:
+		return jsonw_real(b, json_real_value(v), precision);
+	case JSON_TRUE:
+		return buf_add(b, "true", 4);
+	case JSON_FALSE:
+		return buf_add(b, "false", 5);
+	case JSON_NULL:
+		return buf_add(b, "null", 4);
+	}
+	return -1;
+}

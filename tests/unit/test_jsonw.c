@@ -1,0 +1,190 @@
+/* test_jsonw.c - jsonw writes what json_dumps writes, byte for byte. */
+#include "harness.h"
+#include "jsonw.h"
+#include "provider.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+/* Both writers on v at this precision: equal bytes, or both refuse. */
+static int same(const json_t *v, int precision)
+{
+	char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+				JSON_REAL_PRECISION(precision));
+	struct buf b;
+	int got, ok;
+
+	buf_init(&b, 1u << 24);
+	got = jsonw_value(&b, v, precision);
+	ok = want ? got == 0 && !strcmp(want, b.data) : got < 0;
+	if (!ok)
+		fprintf(stderr, "  jsonw '%s' != json_dumps '%s'\n",
+			b.data ? b.data : "", want ? want : "(refused)");
+	free(want);
+	buf_release(&b);
+	return ok;
+}
+
+static void test_scalars(void)
+{
+	static const double reals[] = {
+		0, -0.0, 1, -1, 0.1, 0.7, 1.5, 2.5e-7, 1e21, 123456789.0,
+		1e100, -3.14159265358979, 5e-324, 1.7976931348623157e308,
+		1e5, 1e-5, 100000000000000000000.0, 0.30000000000000004,
+	};
+	static const int precs[] = { 6, 8, 17 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(reals); i++)
+		for (size_t k = 0; k < ARRAY_SIZE(precs); k++) {
+			json_t *r = json_real(reals[i]);
+
+			CHECK(same(r, precs[k]));
+			json_decref(r);
+		}
+	for (long long v = -1000000; v <= 1000000; v += 99991) {
+		json_t *x = json_integer(v);
+
+		CHECK(same(x, 6));
+		json_decref(x);
+	}
+}
+
+static void test_strings(void)
+{
+	static const char *const s[] = {
+		"", "plain", "quote \" backslash \\ slash /",
+		"\b\f\n\r\t\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80",
+		"</script>", "tab\tand\nnewline",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
+		json_t *x = json_string(s[i]);
+
+		CHECK(x && same(x, 6));
+		json_decref(x);
+	}
+}
+
+/* Random trees of every kind of value, many times over. */
+static uint64_t st = 88172645463325252ULL;
+
+static uint64_t next(void)
+{
+	st ^= st << 13;
+	st ^= st >> 7;
+	st ^= st << 17;
+	return st;
+}
+
+static json_t *random_value(int depth)
+{
+	char s[24];
+	size_t n;
+
+	switch (next() % (depth > 4 ? 5 : 7)) {
+	case 0:
+		return json_integer((json_int_t)next());
+	case 1: {
+		double d;
+		uint64_t u = next();
+
+		memcpy(&d, &u, sizeof(d));
+		return isfinite(d) ? json_real(d) :
+		       json_real((double)(int64_t)u / 7.0);
+	}
+	case 2:
+		n = next() % sizeof(s);
+		for (size_t i = 0; i < n; i++)
+			s[i] = (char)(next() % 128);	/* ASCII, controls */
+		return json_stringn(s, n);
+	case 3:
+		return next() % 2 ? json_true() : json_null();
+	case 4:
+		return json_false();
+	case 5: {
+		json_t *a = json_array();
+
+		for (n = next() % 5; n; n--)
+			json_array_append_new(a, random_value(depth + 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+
+		for (n = next() % 5; n; n--) {
+			snprintf(s, sizeof(s), "k%u\n\"", (unsigned)(next() % 9));
+			json_object_set_new(o, s, random_value(depth + 1));
+		}
+		return o;
+	}
+	}
+}
+
+static void test_random_trees(void)
+{
+	int bad = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		json_t *v = random_value(0);
+
+		bad += !same(v, (int)(next() % 18));
+		json_decref(v);
+	}
+	CHECK(bad == 0);
+}
+
+static void test_refuses_nan(void)
+{
+	struct buf b;
+
+	buf_init(&b, 64);
+	CHECK(jsonw_real(&b, NAN, 6) < 0);
+	CHECK(jsonw_real(&b, INFINITY, 6) < 0);
+	buf_release(&b);
+}
+
+/* The request body equals the one jansson built before. */
+static void test_chat_body(void)
+{
+	json_t *msgs = json_pack("[{s:s,s:s},{s:s,s:s}]", "role", "system",
+				 "content", "be \"brief\"\n", "role", "user",
+				 "content", "caf\xc3\xa9?");
+	struct chat_params p = {
+		.model = "m", .messages = msgs, .temperature = 0.7,
+		.top_p = 0.9, .max_tokens = 5, .n = 2, .has_seed = true,
+		.seed = 0xffffffffffULL, .logprobs = true, .top_logprobs = 20,
+	};
+	json_t *o = json_pack("{s:s,s:O,s:f,s:f,s:i,s:i,s:I,s:b,s:i}",
+		"model", "m", "messages", msgs, "temperature", 0.7,
+		"top_p", 0.9, "max_tokens", 5, "n", 2, "seed",
+		(json_int_t)(0xffffffffffULL & 0x7fffffff), "logprobs", 1,
+		"top_logprobs", 20);
+	char *want = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	size_t len;
+	char *got = provider_chat_body(&p, &len);
+
+	CHECK_STR(got, want);
+	CHECK(len == strlen(want));
+	free(got);
+	free(want);
+	p.top_p = 1;
+	p.n = 1;
+	p.has_seed = false;
+	p.logprobs = false;
+	json_object_del(o, "top_p");
+	json_object_del(o, "n");
+	json_object_del(o, "seed");
+	json_object_del(o, "logprobs");
+	json_object_del(o, "top_logprobs");
+	want = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	got = provider_chat_body(&p, &len);
+	CHECK_STR(got, want);
+	free(got);
+	free(want);
+	json_decref(o);
+	json_decref(msgs);
+}
+
+TESTS(T(test_scalars), T(test_strings), T(test_random_trees),
+      T(test_refuses_nan), T(test_chat_body))
