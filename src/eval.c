@@ -32,6 +32,7 @@ struct eval {
 	struct group *g;
 	size_t ng;
 	size_t records, no_reference;
+	long long tokens[2];
 };
 
 struct eval *eval_new(const struct eval_opts *o)
@@ -129,6 +130,10 @@ int eval_add_record(struct eval *ev, json_t *rec, struct err *err)
 
 	if (!json_is_object(rec))
 		return err_set(err, "not a JSON object");
+	ev->tokens[0] += json_integer_value(json_object_get(json_object_get(
+		rec, "usage"), "prompt_tokens"));
+	ev->tokens[1] += json_integer_value(json_object_get(json_object_get(
+		rec, "usage"), "completion_tokens"));
 	if (!json_is_object(ref)) {
 		ev->no_reference++;
 		ev->records++;
@@ -200,6 +205,21 @@ int eval_add_record(struct eval *ev, json_t *rec, struct err *err)
 	for (i = 0; i < ng; i++)
 		free(own[i]);
 	return 1;
+}
+
+void eval_tokens(const struct eval *ev, long long *prompt_tokens,
+		 long long *completion_tokens)
+{
+	*prompt_tokens = ev->tokens[0];
+	*completion_tokens = ev->tokens[1];
+}
+
+void eval_set_cost(struct eval *ev, double cost_usd, double seconds,
+		   size_t timed)
+{
+	ev->o.cost_usd = cost_usd;
+	ev->o.seconds = seconds;
+	ev->o.timed = timed;
 }
 
 int eval_read_file(struct eval *ev, const char *path, struct err *err)
@@ -600,7 +620,9 @@ json_t *eval_report(struct eval *ev)
 		"cost_usd", real_or_null(ev->o.cost_usd),
 		"seconds", real_or_null(ev->o.seconds),
 		"price_per_1000", real_or_null(ev->o.cost_usd * per),
-		"seconds_per_1000", real_or_null(ev->o.seconds * per)));
+		"seconds_per_1000", real_or_null(ev->o.timed ?
+			ev->o.seconds * 1000.0 / (double)ev->o.timed :
+			ev->o.seconds * per)));
 	for (int d = 0; d < NDIMS; d++)
 		by[d] = json_object();
 	for (size_t g = 0; g < ev->ng; g++) {

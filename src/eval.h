@@ -54,7 +54,8 @@
  *                   always choosing the longer reply over all scored
  *                   items (equal lengths 1/2).
  *   cost            (overall) price_per_1000 and seconds_per_1000 from the
- *                   caller's totals divided by the items; null if unknown.
+ *                   caller's totals divided by the items (the
+ *                   seconds by the pairs they timed); null if unknown.
  *
  * Memory: about 80 bytes per item, plus its group list. Not thread-safe;
  * all functions are deterministic.
@@ -79,6 +80,7 @@ struct eval_opts {
 	int boot;		/* resamples; 0 = EVAL_BOOT */
 	double cost_usd;	/* total cost of the judged items; NAN = ? */
 	double seconds;		/* wall seconds spent labelling; NAN = ? */
+	size_t timed;		/* pairs those seconds labelled; 0 = all */
 };
 
 /* One judged item (the fields eval reads from a record). */
@@ -104,6 +106,12 @@ void eval_free(struct eval *ev);	/* NULL is safe */
  */
 int eval_add_record(struct eval *ev, json_t *rec, struct err *err)
 	__attribute__((warn_unused_result));
+/* Tokens of the records added so far (their "usage"). */
+void eval_tokens(const struct eval *ev, long long *prompt_tokens,
+		 long long *completion_tokens);
+/* Set the cost totals after reading (see eval_opts). */
+void eval_set_cost(struct eval *ev, double cost_usd, double seconds,
+		   size_t timed);
 /* Add every record of a preferences file. -1 with err ("file:line:
  * reason") on a bad line or I/O error. */
 int eval_read_file(struct eval *ev, const char *path, struct err *err)

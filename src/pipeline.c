@@ -57,6 +57,7 @@ struct item {
 	char *error;
 	char *line;		/* the finished JSON line */
 	char *line2;		/* mode both: the preference line */
+	char *extra;		/* feed: members appended to the record */
 };
 
 struct pipeline;
@@ -120,6 +121,7 @@ static void item_free(struct item *it)
 	free(it->error);
 	free(it->line);
 	free(it->line2);
+	free(it->extra);
 	free(it);
 }
 
@@ -438,6 +440,13 @@ static void judge_item(struct worker *w, struct item *it)
 	*(pl->two ? &it->line2 : &it->line) = judgecall_record(pl->cfg,
 		&it->pr, it->responses[0], it->responses[1], &lb, &it->usage);
 	pair_label_release(&lb);
+	if (it->extra && it->line) {	/* feed: "{...}" -> "{...,extra}" */
+		char *s = xasprintf("%.*s,%s}", (int)strlen(it->line) - 1,
+				    it->line, it->extra);
+
+		free(it->line);
+		it->line = s;
+	}
 }
 
 /* The critique chain; in mode both, its initial answer and final
@@ -588,6 +597,7 @@ static void *reader_main(void *arg)
 	struct run_counts *c = pl->c;
 	long long limit = pl->cfg->limit, taken = 0;
 	uint64_t seq = 0;
+	const struct pair_feed *feed = pl->o->feed;
 
 	for (;;) {
 		struct item *it;
@@ -595,10 +605,13 @@ static void *reader_main(void *arg)
 		struct reject rj;
 		enum prompts_status st;
 		struct queue *to;
+		char *resp[2] = { NULL, NULL }, *extra = NULL;
 
 		if (stopping(pl) || (limit > 0 && taken >= limit))
 			break;
-		st = prompts_next(pl->in, &pr, &rj, &rd->err);
+		st = feed ? feed->next(feed->ctx, &pr, resp, &extra, &rj,
+				       &rd->err) :
+			    prompts_next(pl->in, &pr, &rj, &rd->err);
 		if (st == PROMPTS_EOF)
 			break;
 		if (st == PROMPTS_ERROR) {
@@ -612,6 +625,9 @@ static void *reader_main(void *arg)
 			c->other_shard++;
 			prompt_release(&pr);
 			reject_release(&rj);
+			free(resp[0]);
+			free(resp[1]);
+			free(extra);
 			continue;
 		}
 		if (st == PROMPTS_REJECT &&
@@ -625,13 +641,19 @@ static void *reader_main(void *arg)
 		    (!pl->two || idset_has(&pl->done2, idset_hash(pr.id)))) {
 			c->skipped_done++;
 			prompt_release(&pr);
+			free(resp[0]);
+			free(resp[1]);
+			free(extra);
 			continue;
 		}
 		it = xcalloc(1, sizeof(*it));
 		if (st == PROMPTS_OK) {
 			it->kind = ITEM_PROMPT;
 			it->pr = pr;
-			to = pl->q_sample;
+			it->responses[0] = resp[0];
+			it->responses[1] = resp[1];
+			it->extra = extra;
+			to = feed ? pl->q_judge : pl->q_sample;
 		} else {
 			it->kind = ITEM_REJECT;
 			it->rj = rj;
@@ -650,7 +672,7 @@ static void *reader_main(void *arg)
 			window_give(pl);
 		}
 	}
-	queue_close(pl->q_sample);
+	queue_close(feed ? pl->q_judge : pl->q_sample);	/* feed: no policy */
 	return NULL;
 }
 
@@ -804,7 +826,7 @@ static void writer_loop(struct pipeline *pl)
 /* The servers of both roles (endpoint.h): from base_urls, else base_url. */
 static int pools_open(struct pipeline *pl, struct err *err)
 {
-	for (int r = 0; r < 2; r++) {
+	for (int r = pl->o->feed ? 1 : 0; r < 2; r++) {	/* feed: no policy */
 		const struct endpoint *ep = r ? &pl->cfg->judge
 					      : &pl->cfg->policy;
 		const char *one = ep->base_url;
@@ -952,6 +974,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.two = cfg->mode == MODE_BOTH;
 	if (cfg->mode == MODE_CRITIQUES)
 		nj = 0;		/* nothing to judge */
+	if (o->feed)
+		np = 0;		/* the replies exist: no policy stage */
 	idset_init(&pl.done2);
 	/* Anthropic has no n: two calls from the start */
 	atomic_init(&pl.n_mode, cfg->policy.api == API_ANTHROPIC ? N_ONE :
@@ -970,8 +994,9 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	if (pools_open(&pl, err) < 0)
 		goto out;
 
-	pl.in = prompts_open(cfg->prompts, cfg->max_line_bytes, err);
-	if (!pl.in)
+	pl.in = o->feed ? NULL : prompts_open(cfg->prompts,
+					      cfg->max_line_bytes, err);
+	if (!pl.in && !o->feed)
 		goto out;
 	if (writer_open(&pl.w, cfg->out, cfg->mode == MODE_PREFERENCES ?
 			"preferences" : "critiques", o->suffix, &pl.done,
@@ -1046,7 +1071,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	progress_finish(&pl.prog);
 	pools_close(&pl);
 
-	ps = prompts_stats(pl.in);
+	ps = o->feed ? o->feed->stats(o->feed->ctx) : prompts_stats(pl.in);
 	c->lines = ps->lines;
 	c->blank = ps->blank;
 	c->records_total = res.records + c->written;

@@ -35,7 +35,7 @@ static json_t *ten_items(unsigned long long seed, struct eval **out)
 	static const double p[] = { 0.95, 0.80, 0.70, 0.62, 0.55, 0.45, 0.30,
 				    0.20, 0.10, 0.50 };
 	static const double y[] = { 1, 1, 0, 1, 0, 1, 0, 0, 1, 1 };
-	struct eval_opts o = { seed, 200, NAN, NAN };
+	struct eval_opts o = { seed, 200, NAN, NAN, 0 };
 	struct eval *ev = eval_new(&o);
 
 	for (size_t i = 0; i < ARRAY_SIZE(p); i++) {
@@ -120,7 +120,7 @@ static void test_bootstrap_reproducible(void)
  * move together: three items of prompt 5 never split. */
 static void test_bootstrap_clusters(void)
 {
-	struct eval_opts o = { 3, 1000, NAN, NAN };
+	struct eval_opts o = { 3, 1000, NAN, NAN, 0 };
 	struct eval *ev = eval_new(&o);
 	struct eval_item a = item(0.9, 1), b = item(0.9, 0);
 	json_t *r;
@@ -154,7 +154,7 @@ static void test_bootstrap_clusters(void)
 /* Reference ties: out of agreement, in Brier as y = 1/2. */
 static void test_reference_ties(void)
 {
-	struct eval_opts o = { 1, 10, NAN, NAN };
+	struct eval_opts o = { 1, 10, NAN, NAN, 0 };
 	struct eval *ev = eval_new(&o);
 	struct eval_item a = item(0.8, 1), t = item(0.7, 0.5);
 	json_t *r;
@@ -176,7 +176,7 @@ static void test_reference_ties(void)
 /* Position: a first-slot judge that always says "A" gets no credit. */
 static void test_position(void)
 {
-	struct eval_opts o = { 1, 10, NAN, NAN };
+	struct eval_opts o = { 1, 10, NAN, NAN, 0 };
 	struct eval *ev = eval_new(&o);
 	/* q1 = P(slot A) with responses[0] in A; q2 with responses[1] in A */
 	static const double q[][2] = {
@@ -239,7 +239,7 @@ static void test_position(void)
 
 static void test_length_bias(void)
 {
-	struct eval_opts o = { 1, 10, NAN, NAN };
+	struct eval_opts o = { 1, 10, NAN, NAN, 0 };
 	struct eval *ev = eval_new(&o);
 	struct {
 		size_t l0, l1;
@@ -295,7 +295,7 @@ static void test_building_blocks(void)
 
 static void test_records(void)
 {
-	struct eval_opts o = { 1, 10, 0.5, 2.0 };
+	struct eval_opts o = { 1, 10, 0.5, 2.0, 0 };
 	struct eval *ev = eval_new(&o);
 	struct err err;
 	json_t *rec = json_loads(
