@@ -128,7 +128,7 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		      counts->written ? counts->seconds : NAN,
 		      counts->written);
 	rep = eval_report(ev);
-	if (json_dump_file(rep, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(10))
+	if (json_dump_file(rep, tmp, JSON_INDENT(2))
 	    < 0 || rename(tmp, jpath) < 0) {
 		fprintf(stderr, "caigen: cannot write '%s'\n", jpath);
 		goto out;
@@ -138,8 +138,7 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		goto out;
 	}
 	if (json) {
-		json_dumpf(rep, stdout, JSON_INDENT(2) |
-			   JSON_REAL_PRECISION(10));
+		json_dumpf(rep, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	} else {
 		eval_print_text(stdout, rep);
