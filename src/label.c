@@ -6,6 +6,7 @@
 #include "eval.h"
 #include "rng.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,8 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 	char *jpath = xasprintf("%s/eval%s.json", cfg->out, suffix);
 	char *tmp = xasprintf("%s.tmp", jpath);
 	json_t *rep = NULL;
+	char *text = NULL;
+	FILE *f;
 	struct err err;
 	int rc = -1;
 
@@ -128,9 +131,12 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		      counts->written ? counts->seconds : NAN,
 		      counts->written);
 	rep = eval_report(ev);
-	if (json_dump_file(rep, tmp, JSON_INDENT(2))
-	    < 0 || rename(tmp, jpath) < 0) {
-		fprintf(stderr, "caigen: cannot write '%s'\n", jpath);
+	text = json_dumps(rep, JSON_INDENT(2));
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0 ||
+	    rename(tmp, jpath) < 0) {
+		fprintf(stderr, "caigen: cannot write '%s': %s\n", jpath,
+			strerror(errno));
 		goto out;
 	}
 	if (html && eval_html_write(rep, html, &err) < 0) {
@@ -138,13 +144,13 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		goto out;
 	}
 	if (json) {
-		json_dumpf(rep, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
+		printf("%s\n", text);
 	} else {
 		eval_print_text(stdout, rep);
 	}
 	rc = 0;
 out:
+	free(text);
 	json_decref(rep);
 	eval_free(ev);
 	free(path);
