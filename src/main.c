@@ -179,6 +179,11 @@ static void usage_run(FILE *f)
 	      "                           SLURM_ARRAY_TASK_ID and the "
 	      "array's size\n"
 	      "\n"
+	      "'caigen label' and 'caigen eval' take these options too, "
+	      "and --pairs,\n"
+	      "--format, --json, --html and --bootstrap (see their "
+	      "--help).\n"
+	      "\n"
 	      "Exit status: 0 done, 1 failures remain, 2 usage or config "
 	      "error,\n"
 	      "75 interrupted (run again to resume). See caigen(1).\n", f);
