@@ -657,16 +657,31 @@ static double jnum(json_t *o, const char *a, const char *b)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* A number as text, "n/a" when it is null; buf holds 32 bytes. */
+static const char *fmtn(char *buf, double v, int prec)
+{
+	if (isnan(v))
+		return "n/a";
+	snprintf(buf, 32, "%.*f", prec, v);
+	return buf;
+}
+
+#define N(i, v, prec) fmtn(nb[i], (v), (prec))
+
 static void text_row(FILE *f, const char *name, json_t *b)
 {
-	fprintf(f, "  %-28.28s %6.0f %7.3f [%5.3f, %5.3f] %7.3f %7.4f %7.4f "
-		"%6.3f %6.3f\n", name, jnum(b, "scored", NULL),
-		jnum(b, "agreement_hard", "value"),
-		jnum(b, "agreement_hard", "ci_low"),
-		jnum(b, "agreement_hard", "ci_high"),
-		jnum(b, "agreement_soft", "value"), jnum(b, "brier", NULL),
-		jnum(b, "log_loss", NULL), jnum(b, "ece", NULL),
-		jnum(b, "length", "judge_longer"));
+	char nb[9][32];
+
+	fprintf(f, "  %-28.28s %6s %6s [%5s, %5s] %6s %7s %7s %6s %6s\n", name,
+		N(0, jnum(b, "scored", NULL), 0),
+		N(1, jnum(b, "agreement_hard", "value"), 3),
+		N(2, jnum(b, "agreement_hard", "ci_low"), 3),
+		N(3, jnum(b, "agreement_hard", "ci_high"), 3),
+		N(4, jnum(b, "agreement_soft", "value"), 3),
+		N(5, jnum(b, "brier", NULL), 4),
+		N(6, jnum(b, "log_loss", NULL), 4),
+		N(7, jnum(b, "ece", NULL), 3),
+		N(8, jnum(b, "length", "judge_longer"), 3));
 }
 
 void eval_print_text(FILE *f, json_t *r)
@@ -674,6 +689,7 @@ void eval_print_text(FILE *f, json_t *r)
 	json_t *o = json_object_get(r, "overall"), *row, *pos, *len, *v;
 	static const char *const by[] = { "by_principle", "by_tag",
 					  "by_input_tag", "by_method" };
+	char nb[8][32];
 	const char *k;
 	size_t i;
 
@@ -682,25 +698,27 @@ void eval_print_text(FILE *f, json_t *r)
 		jnum(r, "counts", "items"), jnum(r, "counts", "scored"),
 		jnum(r, "counts", "reference_ties"),
 		jnum(r, "counts", "no_reference"));
-	fprintf(f, "agreement (hard): %.4f  95%% CI [%.4f, %.4f]  (judge "
-		"ties %.0f, half credit)\n", jnum(o, "agreement_hard",
-		"value"), jnum(o, "agreement_hard", "ci_low"),
-		jnum(o, "agreement_hard", "ci_high"),
+	fprintf(f, "agreement (hard): %s  95%% CI [%s, %s]  (judge ties %.0f, "
+		"half credit)\n", N(0, jnum(o, "agreement_hard", "value"), 4),
+		N(1, jnum(o, "agreement_hard", "ci_low"), 4),
+		N(2, jnum(o, "agreement_hard", "ci_high"), 4),
 		jnum(o, "agreement_hard", "judge_ties"));
-	fprintf(f, "agreement (soft): %.4f  95%% CI [%.4f, %.4f]  "
-		"(bootstrap over prompts, %.0f resamples, seed %.0f)\n",
-		jnum(o, "agreement_soft", "value"),
-		jnum(o, "agreement_soft", "ci_low"),
-		jnum(o, "agreement_soft", "ci_high"),
+	fprintf(f, "agreement (soft): %s  95%% CI [%s, %s]  (bootstrap over "
+		"prompts, %.0f resamples, seed %.0f)\n",
+		N(0, jnum(o, "agreement_soft", "value"), 4),
+		N(1, jnum(o, "agreement_soft", "ci_low"), 4),
+		N(2, jnum(o, "agreement_soft", "ci_high"), 4),
 		jnum(r, "bootstrap", NULL), jnum(r, "seed", NULL));
-	fprintf(f, "calibration: brier %.4f  log loss %.4f  ECE %.4f  MCE "
-		"%.4f  (10 equal bins, left-closed, symmetric)\n",
-		jnum(o, "brier", NULL), jnum(o, "log_loss", NULL),
-		jnum(o, "ece", NULL), jnum(o, "mce", NULL));
+	fprintf(f, "calibration: brier %s  log loss %s  ECE %s  MCE %s  (10 "
+		"equal bins, left-closed, symmetric)\n",
+		N(0, jnum(o, "brier", NULL), 4),
+		N(1, jnum(o, "log_loss", NULL), 4),
+		N(2, jnum(o, "ece", NULL), 4), N(3, jnum(o, "mce", NULL), 4));
 	if ((v = json_object_get(o, "raw")))
-		fprintf(f, "  before the clamp: brier %.4f  log loss %.4f  "
-			"ECE %.4f\n", jnum(v, "brier", NULL),
-			jnum(v, "log_loss", NULL), jnum(v, "ece", NULL));
+		fprintf(f, "  before the clamp: brier %s  log loss %s  ECE "
+			"%s\n", N(0, jnum(v, "brier", NULL), 4),
+			N(1, jnum(v, "log_loss", NULL), 4),
+			N(2, jnum(v, "ece", NULL), 4));
 	fprintf(f, "reliability:   bin        mean p   observed  count\n");
 	json_array_foreach(json_object_get(r, "reliability"), i, row)
 		fprintf(f, "           [%.1f, %.1f)  %7.4f  %8.4f  %5.0f\n",
@@ -710,28 +728,28 @@ void eval_print_text(FILE *f, json_t *r)
 	pos = json_object_get(o, "position");
 	fprintf(f, "position (%.0f pairs with both orders): consistent %.0f, "
 		"first-slot %.0f, second-slot %.0f, mixed %.0f, unparsed "
-		"%.0f; same position %.4f, binomial p %.4g\n",
+		"%.0f; same position %s, binomial p %s\n",
 		jnum(pos, "n", NULL), jnum(pos, "consistent", NULL),
 		jnum(pos, "first", NULL), jnum(pos, "second", NULL),
 		jnum(pos, "mixed", NULL), jnum(pos, "unparsed", NULL),
-		jnum(pos, "same_position", NULL),
-		jnum(pos, "binomial_p", NULL));
+		N(0, jnum(pos, "same_position", NULL), 4),
+		N(1, jnum(pos, "binomial_p", NULL), 4));
 	len = json_object_get(o, "length");
 	fprintf(f, "length (%.0f pairs differing by > 30 characters): judge "
-		"prefers the longer %.4f, reference %.4f; always-longer "
-		"agreement %.4f\n", jnum(len, "n", NULL),
-		jnum(len, "judge_longer", NULL),
-		jnum(len, "reference_longer", NULL),
-		jnum(len, "longer_baseline", NULL));
-	fprintf(f, "cost: $%.4f per 1000 pairs, %.2f s per 1000 pairs\n",
-		jnum(r, "cost", "price_per_1000"),
-		jnum(r, "cost", "seconds_per_1000"));
+		"prefers the longer %s, reference %s; always-longer agreement "
+		"%s\n", jnum(len, "n", NULL),
+		N(0, jnum(len, "judge_longer", NULL), 4),
+		N(1, jnum(len, "reference_longer", NULL), 4),
+		N(2, jnum(len, "longer_baseline", NULL), 4));
+	fprintf(f, "per 1000 pairs: $%s, %s s\n",
+		N(0, jnum(r, "cost", "price_per_1000"), 4),
+		N(1, jnum(r, "cost", "seconds_per_1000"), 2));
 	for (size_t d = 0; d < ARRAY_SIZE(by); d++) {
 		json_t *g = json_object_get(r, by[d]);
 
 		if (!json_object_size(g))
 			continue;
-		fprintf(f, "%s:\n  %-28s %6s %7s %16s %7s %7s %7s %6s %6s\n",
+		fprintf(f, "%s:\n  %-28s %6s %6s %14s %6s %7s %7s %6s %6s\n",
 			by[d] + 3, "name", "scored", "hard", "95% CI", "soft",
 			"brier", "logloss", "ece", "longer");
 		json_object_foreach(g, k, v)

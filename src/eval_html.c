@@ -55,6 +55,15 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
+/* A number as text, "–" when null; buf holds 32 bytes. */
+static const char *fmtn(char *buf, double v, const char *fmt)
+{
+	if (isnan(v))
+		return "&ndash;";
+	snprintf(buf, 32, fmt, v);
+	return buf;
+}
+
 /* A number cell: "–" when null. */
 static void cell(FILE *f, double v, const char *fmt)
 {
@@ -182,6 +191,7 @@ static void group_table(FILE *f, json_t *rep, const char *key,
 			const char *title)
 {
 	json_t *by = json_object_get(rep, key), *b;
+	char nb[2][32];
 	const char *k;
 
 	if (!json_object_size(by))
@@ -200,8 +210,10 @@ static void group_table(FILE *f, json_t *rep, const char *key,
 		cell(f, num(json_object_get(b, "n")), "%.0f");
 		cell(f, num(json_object_get(b, "scored")), "%.0f");
 		cell(f, num(json_object_get(a, "value")), "%.3f");
-		fprintf(f, "<td>[%.3f, %.3f]</td>", num(json_object_get(a,
-			"ci_low")), num(json_object_get(a, "ci_high")));
+		fprintf(f, "<td>[%s, %s]</td>", fmtn(nb[0],
+			num(json_object_get(a, "ci_low")), "%.3f"),
+			fmtn(nb[1], num(json_object_get(a, "ci_high")),
+			     "%.3f"));
 		cell(f, num(get(b, "agreement_soft", "value")), "%.3f");
 		cell(f, num(json_object_get(b, "brier")), "%.4f");
 		cell(f, num(json_object_get(b, "log_loss")), "%.4f");
@@ -220,6 +232,7 @@ static void summary(FILE *f, json_t *rep)
 	json_t *o = json_object_get(rep, "overall"), *rows, *r;
 	json_t *pos = json_object_get(o, "position");
 	json_t *len = json_object_get(o, "length");
+	char nb[2][32];
 	size_t i;
 
 	fprintf(f, "<table id='summary'><tr><th>measure</th><th>value</th>"
@@ -244,23 +257,23 @@ static void summary(FILE *f, json_t *rep)
 		num(json_object_get(o, "ece")), num(json_object_get(o, "mce")));
 	fprintf(f, "<tr><td>position: consistent / first-slot / second-slot "
 		"/ mixed / unparsed (binomial p)</td><td>%.0f / %.0f / %.0f / "
-		"%.0f / %.0f (%.4g)</td></tr>\n",
+		"%.0f / %.0f (%s)</td></tr>\n",
 		num(json_object_get(pos, "consistent")),
 		num(json_object_get(pos, "first")),
 		num(json_object_get(pos, "second")),
 		num(json_object_get(pos, "mixed")),
 		num(json_object_get(pos, "unparsed")),
-		num(json_object_get(pos, "binomial_p")));
+		fmtn(nb[0], num(json_object_get(pos, "binomial_p")), "%.4g"));
 	fprintf(f, "<tr><td>prefers the longer reply: judge / reference (%.0f "
 		"pairs); always-longer agreement</td><td>%.3f / %.3f; %.3f"
 		"</td></tr>\n", num(json_object_get(len, "n")),
 		num(json_object_get(len, "judge_longer")),
 		num(json_object_get(len, "reference_longer")),
 		num(json_object_get(len, "longer_baseline")));
-	fprintf(f, "<tr><td>price / seconds per 1000 pairs</td><td>$%.4f / "
-		"%.1f s</td></tr>\n</table>\n",
-		num(get(rep, "cost", "price_per_1000")),
-		num(get(rep, "cost", "seconds_per_1000")));
+	fprintf(f, "<tr><td>price / seconds per 1000 pairs</td><td>$%s / "
+		"%s s</td></tr>\n</table>\n",
+		fmtn(nb[0], num(get(rep, "cost", "price_per_1000")), "%.4f"),
+		fmtn(nb[1], num(get(rep, "cost", "seconds_per_1000")), "%.1f"));
 	rows = json_object_get(rep, "reliability");
 	fputs("<h2>Reliability table</h2><table id='reliability'><tr><th>bin"
 	      "</th><th>mean p</th><th>observed</th><th>count</th></tr>\n",
