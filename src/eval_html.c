@@ -232,7 +232,7 @@ static void summary(FILE *f, json_t *rep)
 	json_t *o = json_object_get(rep, "overall"), *rows, *r;
 	json_t *pos = json_object_get(o, "position");
 	json_t *len = json_object_get(o, "length");
-	char nb[2][32];
+	char nb[3][32];
 	size_t i;
 
 	fprintf(f, "<table id='summary'><tr><th>measure</th><th>value</th>"
@@ -265,11 +265,13 @@ static void summary(FILE *f, json_t *rep)
 		num(json_object_get(pos, "unparsed")),
 		fmtn(nb[0], num(json_object_get(pos, "binomial_p")), "%.4g"));
 	fprintf(f, "<tr><td>prefers the longer reply: judge / reference (%.0f "
-		"pairs); always-longer agreement</td><td>%.3f / %.3f; %.3f"
+		"pairs); always-longer agreement</td><td>%s / %s; %s"
 		"</td></tr>\n", num(json_object_get(len, "n")),
-		num(json_object_get(len, "judge_longer")),
-		num(json_object_get(len, "reference_longer")),
-		num(json_object_get(len, "longer_baseline")));
+		fmtn(nb[0], num(json_object_get(len, "judge_longer")), "%.3f"),
+		fmtn(nb[1], num(json_object_get(len, "reference_longer")),
+		     "%.3f"),
+		fmtn(nb[2], num(json_object_get(len, "longer_baseline")),
+		     "%.3f"));
 	fprintf(f, "<tr><td>price / seconds per 1000 pairs</td><td>$%s / "
 		"%s s</td></tr>\n</table>\n",
 		fmtn(nb[0], num(get(rep, "cost", "price_per_1000")), "%.4f"),
