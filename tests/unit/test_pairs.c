@@ -4,6 +4,7 @@
  * the CAI HHH evaluation and MT-Bench human judgments).
  */
 #include "harness.h"
+#include "label.h"
 #include "pairs.h"
 
 #include <stdlib.h>
@@ -271,6 +272,56 @@ static void test_long_line_and_open_error(void)
 	CHECK(strstr(err.msg, "cannot open '/nonexistent/x.jsonl'") != NULL);
 }
 
+/* The feed of caigen label: a seeded swap per id, and the reference
+ * member naming the preferred reply where it ended up. */
+static void test_label_feed(void)
+{
+	struct label_feed lf;
+	struct err err;
+	struct prompt pr;
+	struct reject rj;
+	char *resp[2], *extra;
+	int swapped = 0, kept = 0;
+
+	for (unsigned long long seed = 1; seed <= 8; seed++) {
+		CHECK(label_feed_open(&lf, D "trl.jsonl", PAIRS_AUTO, 0, seed,
+				      &err) == 0);
+		for (int i = 0; i < 5; i++) {
+			bool sw;
+			json_t *ref;
+			char *obj;
+
+			extra = NULL;
+			CHECK(lf.feed.next(lf.feed.ctx, &pr, resp, &extra, &rj,
+					   &err) == PROMPTS_OK);
+			sw = label_swapped(seed, pr.id);
+			swapped += sw;
+			kept += !sw;
+			obj = xasprintf("{%s}", extra);
+			ref = json_loads(obj, 0, NULL);
+			free(obj);
+			CHECK(json_integer_value(json_object_get(json_object_get(
+				ref, "reference"), "preferred")) == (sw ? 1 : 0));
+			if (i == 0)	/* " boiling." is the chosen reply */
+				CHECK_STR(resp[sw], " boiling.");
+			json_decref(ref);
+			prompt_release(&pr);
+			free(resp[0]);
+			free(resp[1]);
+			free(extra);
+		}
+		CHECK(lf.feed.next(lf.feed.ctx, &pr, resp, &extra, &rj, &err)
+		      == PROMPTS_EOF);
+		CHECK(lf.feed.stats(lf.feed.ctx)->ok == 5);
+		CHECK(lf.feed.stats(lf.feed.ctx)->blank == 1);
+		label_feed_close(&lf);
+	}
+	/* 40 draws: both outcomes occur */
+	CHECK(swapped > 5 && kept > 5);
+	CHECK(label_swapped(1, "x") == label_swapped(1, "x"));
+}
+
 TESTS(T(test_trl_shapes), T(test_hh), T(test_ultrafeedback),
       T(test_caigen_records), T(test_hhh_and_mtbench), T(test_bad_lines),
-      T(test_forced_format_and_names), T(test_long_line_and_open_error))
+      T(test_forced_format_and_names), T(test_long_line_and_open_error),
+      T(test_label_feed))
