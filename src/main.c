@@ -523,6 +523,10 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
+	if (kind != KIND_RUN)
+		cfg.policy.concurrency = 0;	/* no policy stage: the
+						 * manifest says so, preflight
+						 * skips it */
 	for (size_t i = 0; i < cfg.nconstitutions; i++) {
 		if (constitution_load(&con, cfg.constitutions[i], &err) < 0) {
 			fprintf(stderr, "caigen: %s\n", err.msg);
@@ -542,17 +546,10 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		rc = run_dry(&cfg, &con, shard, dry_show);
 		goto out;
 	}
-	/* a wrong URL or key: one line now, not a failure per prompt; label
-	 * has no policy endpoint, so its judge stands in for it */
-	if (!no_preflight) {
-		struct config probe = cfg;	/* shallow: not released */
-
-		if (kind != KIND_RUN)
-			probe.policy = cfg.judge;
-		if (preflight_run(&probe, &err) < 0) {
-			fprintf(stderr, "caigen: %s\n", err.msg);
-			goto out;
-		}
+	/* a wrong URL or key: one line now, not a failure per prompt */
+	if (!no_preflight && preflight_run(&cfg, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
 	}
 	memset(&ro, 0, sizeof(ro));
 	if (kind != KIND_RUN) {

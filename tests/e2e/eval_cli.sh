@@ -23,6 +23,8 @@ check cli_label_mode_msg grep -q "mode must be preferences" "$T/e6"
 	--judge-url http://127.0.0.1:9/v1 2>"$T/e7"
 eq cli_label_probe $? 2
 check cli_label_probe_nothing_written test ! -e "$T/o/preferences.jsonl"
+check cli_label_probe_names_judge grep -q "^caigen: judge endpoint .*judge.base_url" \
+	"$T/e7"
 "$CAIGEN" label --pairs "$T/missing.jsonl" --out "$T/o" --no-preflight \
 	--judge-url http://127.0.0.1:9/v1 2>"$T/e8"
 eq cli_label_missing_file $? 2
