@@ -6,6 +6,7 @@
 #include "eval.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static struct eval_item item(double p, double y)
 {
@@ -336,6 +337,38 @@ static void test_records(void)
 	eval_free(ev);
 }
 
+/* Nothing to grade: every value is null, nothing crashes, the text and
+ * HTML still render. */
+static void test_empty(void)
+{
+	struct eval_opts o = { 1, 10, NAN, NAN, 0 };
+	struct eval *ev = eval_new(&o);
+	json_t *r = eval_report(ev);
+	char path[] = "/tmp/caigen-eval-XXXXXX";
+	int fd = mkstemp(path);
+	struct err err;
+	FILE *f = fopen("/dev/null", "w");
+
+	CHECK(json_is_null(json_object_get(json_object_get(json_object_get(
+		r, "overall"), "agreement_hard"), "value")));
+	CHECK(json_is_null(json_object_get(json_object_get(r, "overall"),
+					   "brier")));
+	CHECK(json_array_size(json_object_get(r, "reliability")) == 0);
+	CHECK(json_is_null(json_object_get(json_object_get(r, "cost"),
+					   "price_per_1000")));
+	eval_print_text(f, r);
+	fclose(f);
+	close(fd);
+	CHECK(eval_html_write(r, path, &err) == 0);
+	unlink(path);
+	CHECK(eval_html_write(r, "/nonexistent/dir/x.html", &err) == -1);
+	CHECK(strstr(err.msg, "cannot write '/nonexistent/dir/x.html'") !=
+	      NULL);
+	json_decref(r);
+	eval_free(ev);
+}
+
 TESTS(T(test_ten_item_vector), T(test_bootstrap_reproducible),
       T(test_bootstrap_clusters), T(test_reference_ties), T(test_position),
-      T(test_length_bias), T(test_building_blocks), T(test_records))
+      T(test_length_bias), T(test_building_blocks), T(test_records),
+      T(test_empty))
