@@ -332,12 +332,17 @@ static json_t *real_or_null(double x)
 	return isfinite(x) ? json_real(x) : json_null();
 }
 
-/* Hard credit of an item against its (non-tie) reference. */
+/* Hard credit of a label p of responses[0] against y (not a tie). */
+static double credit(double p, double y)
+{
+	if (p == 0.5)
+		return 0.5;
+	return (p > 0.5) == (y == 1) ? 1 : 0;
+}
+
 static double hard(const struct eval_item *it)
 {
-	if (it->p == 0.5)
-		return 0.5;
-	return (it->p > 0.5) == (it->y == 1) ? 1 : 0;
+	return credit(it->p, it->y);
 }
 
 static double soft(const struct eval_item *it)
@@ -530,7 +535,8 @@ static json_t *block(const struct eval *ev, const size_t *idx, size_t n,
 	size_t *sc = xcalloc(n ? n : 1, sizeof(*sc)), ns = 0;
 	double h = 0, s = 0, br = 0, ll = 0, brr = 0, llr = 0;
 	double ece, mce, ecer, mcer, ci[2][2];
-	size_t jt = 0;
+	size_t jt = 0, n1 = 0, n2 = 0;
+	double h1 = 0, h2 = 0;	/* single orders: q1, and 1 - q2 */
 	bool clamped = false;
 	json_t *o;
 
@@ -548,6 +554,14 @@ static json_t *block(const struct eval *ev, const size_t *idx, size_t n,
 		h += hard(it);
 		s += soft(it);
 		jt += it->p == 0.5;
+		if (!isnan(it->q[0])) {
+			h1 += credit(it->q[0], it->y);
+			n1++;
+		}
+		if (!isnan(it->q[1])) {
+			h2 += credit(1 - it->q[1], it->y);
+			n2++;
+		}
 	}
 	calibration(ev, sc, ns, false, &ece, &mce, rows);
 	bootstrap(ev, sc, ns, key, ci);
@@ -564,6 +578,12 @@ static json_t *block(const struct eval *ev, const size_t *idx, size_t n,
 		"value", real_or_null(ns ? s / (double)ns : NAN),
 		"ci_low", real_or_null(ci[1][0]),
 		"ci_high", real_or_null(ci[1][1])));
+	json_object_set_new(o, "agreement_single_order", json_pack(
+		"{s:o,s:I,s:o,s:I}",
+		"ab", real_or_null(n1 ? h1 / (double)n1 : NAN),
+		"n_ab", (json_int_t)n1,
+		"ba", real_or_null(n2 ? h2 / (double)n2 : NAN),
+		"n_ba", (json_int_t)n2));
 	json_object_set_new(o, "brier", real_or_null(n ? br / (double)n :
 						     NAN));
 	json_object_set_new(o, "log_loss", real_or_null(n ? ll / (double)n :
@@ -709,6 +729,11 @@ void eval_print_text(FILE *f, json_t *r)
 		N(1, jnum(o, "agreement_soft", "ci_low"), 4),
 		N(2, jnum(o, "agreement_soft", "ci_high"), 4),
 		jnum(r, "bootstrap", NULL), jnum(r, "seed", NULL));
+	fprintf(f, "one order alone (hard): AB %s (%.0f), BA %s (%.0f)\n",
+		N(0, jnum(o, "agreement_single_order", "ab"), 4),
+		jnum(o, "agreement_single_order", "n_ab"),
+		N(1, jnum(o, "agreement_single_order", "ba"), 4),
+		jnum(o, "agreement_single_order", "n_ba"));
 	fprintf(f, "calibration: brier %s  log loss %s  ECE %s  MCE %s  (10 "
 		"equal bins, left-closed, symmetric)\n",
 		N(0, jnum(o, "brier", NULL), 4),

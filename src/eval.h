@@ -25,6 +25,10 @@
  *   stream seeded with rng_u64(seed, group key, "eval-bootstrap", b), so
  *   the interval is a function of the seed and the data; quantiles by
  *   linear interpolation between order statistics (h = (B - 1) q).
+ *   agreement_single_order  hard agreement of each order alone over the
+ *                   scored items that have it: ab from p_a of order AB,
+ *                   ba from 1 - p_a of order BA (the gap to
+ *                   agreement_hard is what asking both orders buys).
  *   brier           mean (p - y)^2 over every labelled item (ties y = 1/2).
  *   log_loss        -mean [y ln p + (1 - y) ln(1 - p)], p clipped to
  *                   [1e-6, 1 - 1e-6], every labelled item.

@@ -230,6 +230,11 @@ static void test_position(void)
 	r = eval_report(ev);
 	CHECK_NEAR(get(r, "overall", "agreement_hard", "value"), 0.5, 0);
 	CHECK_NEAR(get(r, "overall", "agreement_soft", "value"), 0.5, 0);
+	/* each order alone: AB says responses[0] (right every time), BA
+	 * says responses[1] (wrong every time) */
+	CHECK_NEAR(get(r, "overall", "agreement_single_order", "ab"), 1, 0);
+	CHECK_NEAR(get(r, "overall", "agreement_single_order", "ba"), 0, 0);
+	CHECK_NEAR(get(r, "overall", "agreement_single_order", "n_ba"), 20, 0);
 	pos = json_object_get(json_object_get(r, "overall"), "position");
 	CHECK_NEAR(get(pos, "first", NULL, NULL), 20, 0);
 	CHECK_NEAR(get(pos, "binomial_p", NULL, NULL), 2.0 / 1048576,
