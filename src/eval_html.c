@@ -272,9 +272,9 @@ static void summary(FILE *f, json_t *rep)
 		     "%.3f"),
 		fmtn(nb[2], num(json_object_get(len, "longer_baseline")),
 		     "%.3f"));
-	fprintf(f, "<tr><td>price / seconds per 1000 pairs</td><td>$%s / "
+	fprintf(f, "<tr><td>price / seconds per 1000 pairs</td><td>%s / "
 		"%s s</td></tr>\n</table>\n",
-		fmtn(nb[0], num(get(rep, "cost", "price_per_1000")), "%.4f"),
+		fmtn(nb[0], num(get(rep, "cost", "price_per_1000")), "$%.4f"),
 		fmtn(nb[1], num(get(rep, "cost", "seconds_per_1000")), "%.1f"));
 	rows = json_object_get(rep, "reliability");
 	fputs("<h2>Reliability table</h2><table id='reliability'><tr><th>bin"
