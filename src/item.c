@@ -23,6 +23,7 @@ void item_free(struct item *it)
 	free(it->error);
 	free(it->line);
 	free(it->line2);
+	free(it->extra);
 	free(it);
 }
 
@@ -97,6 +98,13 @@ static void judged(struct pair_job *pj)
 		&it->usage);
 	pair_label_release(&pj->out);
 	judgecall_release(pj);
+	if (it->extra && it->line) {	/* feed: "{...}" -> "{...,extra}" */
+		char *s = xasprintf("%.*s,%s}", (int)strlen(it->line) - 1,
+				    it->line, it->extra);
+
+		free(it->line);
+		it->line = s;
+	}
 	finish(it);
 }
 
@@ -173,6 +181,8 @@ void item_start(struct item *it, struct item_env *env, struct exec *x)
 	if (item_env_stopping(env)) {
 		it->status = ST_INTERRUPTED;
 		finish(it);
+	} else if (it->responses[0] && it->responses[1]) {
+		judge(it);	/* the pair came with its replies */
 	} else if (env->cfg->mode == MODE_PREFERENCES) {
 		sample_start(&it->job.sample, x, env->cfg, &it->pr,
 			     &env->sample, sampled, it);

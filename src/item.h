@@ -5,6 +5,7 @@
  *   preferences:  sample (sampler.h) ─► judge (judgecall.h) ─► done
  *   critiques:    critique chain (critique.h) ─────────────► done
  *   both:         critique chain ─► judge initial vs final ─► done
+ *   label:        (the two replies came with the item) judge ─► done
  *
  * item_start runs the first step; each step's end starts the next; at the
  * end the finished line(s) or the failure are in the item and env->done
@@ -62,6 +63,7 @@ struct item {
 	char *error;
 	char *line;		/* the finished JSON line */
 	char *line2;		/* mode both: the preference line */
+	char *extra;		/* feed: members appended to the record */
 
 	/* the machine */
 	struct item_env *env;

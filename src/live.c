@@ -795,9 +795,10 @@ static int loops_for(const struct live_opts *o)
 	const struct config *cfg = o->cfg;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int n = o->loops > 0 ? o->loops : cores > 0 ? (int)cores : 1;
-	int least = cfg->policy.concurrency;
+	int least = cfg->policy.concurrency;	/* 0: no policy (label) */
 
-	if (cfg->mode != MODE_CRITIQUES && cfg->judge.concurrency < least)
+	if (cfg->mode != MODE_CRITIQUES &&
+	    (least == 0 || cfg->judge.concurrency < least))
 		least = cfg->judge.concurrency;
 	if (n > least)
 		n = least;

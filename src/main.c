@@ -11,6 +11,7 @@
 #include "constitution.h"
 #include "dryrun.h"
 #include "import.h"
+#include "label.h"
 #include "merge.h"
 #include "pipeline.h"
 #include "preflight.h"
@@ -178,6 +179,11 @@ static void usage_run(FILE *f)
 	      "                           SLURM_ARRAY_TASK_ID and the "
 	      "array's size\n"
 	      "\n"
+	      "'caigen label' and 'caigen eval' take these options too, "
+	      "and --pairs,\n"
+	      "--format, --json, --html and --bootstrap (see their "
+	      "--help).\n"
+	      "\n"
 	      "Exit status: 0 done, 1 failures remain, 2 usage or config "
 	      "error,\n"
 	      "75 interrupted (run again to resume). See caigen(1).\n", f);
@@ -233,24 +239,79 @@ static int run_dry(const struct config *cfg, const struct constitution *con,
 	return rc < 0 ? EXIT_USAGE : EXIT_DONE;
 }
 
-static int cmd_run(int argc, char **argv)
+enum run_kind { KIND_RUN, KIND_LABEL, KIND_EVAL };
+
+static void usage_kind(FILE *f, enum run_kind kind)
+{
+	if (kind == KIND_RUN) {
+		usage_run(f);
+		return;
+	}
+	fprintf(f, "usage: caigen %s --pairs FILE [options]\n"
+	      "\n", kind == KIND_LABEL ? "label" : "eval");
+	if (kind == KIND_LABEL)
+		fputs("Judge pairs that already exist (TRL, hh-rlhf, "
+		      "UltraFeedback, caigen, CAI HHH,\n"
+		      "MT-Bench) with the judge stage of 'caigen run': "
+		      "principle draws, both\n"
+		      "orders, CoT, clamp, methods, resume, shards. No policy "
+		      "endpoint is used.\n"
+		      "Each pair is shown in a seeded random order. Records "
+		      "go to\n"
+		      "OUT/preferences.jsonl, with the input's own label as "
+		      "\"reference\".\n", f);
+	else
+		fputs("Label pairs with a reference (human) label as "
+		      "'caigen label' does, then\n"
+		      "report how the judge agrees with it: agreement with "
+		      "bootstrap intervals,\n"
+		      "calibration (Brier, log loss, ECE, reliability), "
+		      "position and length bias,\n"
+		      "per principle, tag and method, price and time per 1000 "
+		      "pairs. The report\n"
+		      "is printed and written to OUT/eval.json.\n", f);
+	fputs("\noptions (and those of 'caigen run' for the judge, output "
+	      "and run):\n"
+	      "      --pairs FILE         the pairs (JSONL), '-' for stdin\n"
+	      "      --format F           auto (default: by the keys of each "
+	      "line), trl,\n"
+	      "                           hh-rlhf, ultrafeedback, caigen, "
+	      "hhh, mt-bench\n", f);
+	if (kind == KIND_EVAL)
+		fputs("      --bootstrap N        bootstrap resamples (default "
+		      "1000)\n"
+		      "      --html FILE          also write the report as "
+		      "HTML\n"
+		      "      --json               print the report as JSON "
+		      "instead of text\n", f);
+	fputs("\nExit status: 0 done, 1 failures remain, 2 usage or config "
+	      "error,\n75 interrupted (run again to resume). See "
+	      "caigen(1).\n", f);
+}
+
+static int run_kind(int argc, char **argv, enum run_kind kind)
 {
 	enum { O_PROMPTS = 256, O_OUT, O_SEED, O_LIMIT, O_GRACE, O_PURL,
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
-	       O_DRY, O_DRYN };
+	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT };
 	static const struct option opts[] = {
+		{ "bootstrap", required_argument, NULL, O_BOOT },
 		{ "config", required_argument, NULL, 'c' },
 		{ "constitution", required_argument, NULL, O_CONST },
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "dry-run-count", required_argument, NULL, O_DRYN },
+		{ "format", required_argument, NULL, O_FORMAT },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "help", no_argument, NULL, 'h' },
+		{ "html", required_argument, NULL, O_HTML },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, O_JSON },
 		{ "judge-model", required_argument, NULL, O_JMODEL },
 		{ "judge-url", required_argument, NULL, O_JURL },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "no-preflight", no_argument, NULL, O_NOPRE },
 		{ "out", required_argument, NULL, O_OUT },
+		{ "pairs", required_argument, NULL, O_PAIRS },
 		{ "policy-model", required_argument, NULL, O_PMODEL },
 		{ "policy-url", required_argument, NULL, O_PURL },
 		{ "prompts", required_argument, NULL, O_PROMPTS },
@@ -274,13 +335,19 @@ static int cmd_run(int argc, char **argv)
 	bool dry_run = false;
 	size_t dry_show = DRYRUN_SHOW_DEFAULT;
 	long long v;
+	const char *pairs_path = NULL, *html = NULL, *only = NULL;
+	int format = PAIRS_AUTO, boot = 0;
+	bool json = false;
+	struct label_feed lf;
+	bool lf_open = false;
 
 	config_init(&cfg);
 	constitution_init(&con);
 	/* first pass: the config file, so flags can override it */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage_run(stdout);	/* even if the file is bad */
+			usage_kind(stdout, kind);	/* even if the file
+							 * is bad */
 			rc = EXIT_DONE;
 			goto out;
 		}
@@ -304,9 +371,39 @@ static int cmd_run(int argc, char **argv)
 		case 'c':
 			break;
 		case 'h':
-			usage_run(stdout);
+			usage_kind(stdout, kind);
 			rc = EXIT_DONE;
 			goto out;
+		case O_PAIRS:
+			pairs_path = optarg;
+			only = kind == KIND_RUN ? "--pairs" : only;
+			break;
+		case O_FORMAT:
+			format = pairs_format_parse(optarg);
+			if (format < 0) {
+				fprintf(stderr, "caigen: unknown --format "
+					"'%s' (auto, trl, hh-rlhf, "
+					"ultrafeedback, caigen, hhh, "
+					"mt-bench)\n", optarg);
+				goto out;
+			}
+			only = kind == KIND_RUN ? "--format" : only;
+			break;
+		case O_JSON:
+			json = true;
+			only = kind != KIND_EVAL ? "--json" : only;
+			break;
+		case O_HTML:
+			html = optarg;
+			only = kind != KIND_EVAL ? "--html" : only;
+			break;
+		case O_BOOT:
+			if (parse_long(optarg, 1, 1000000, "--bootstrap",
+				       &v) < 0)
+				goto out;
+			boot = (int)v;
+			only = kind != KIND_EVAL ? "--bootstrap" : only;
+			break;
 		case 'j':
 			if (parse_long(optarg, 1, 100000, "--jobs", &v) < 0)
 				goto out;
@@ -377,9 +474,36 @@ static int cmd_run(int argc, char **argv)
 			flag_const[nflag_const++] = xstrdup(optarg);
 			break;
 		default:
-			usage_run(stderr);
+			usage_kind(stderr, kind);
 			goto out;
 		}
+	}
+	if (only) {
+		fprintf(stderr, "caigen: %s is not an option of 'caigen %s'\n",
+			only, kind == KIND_RUN ? "run" : "label");
+		goto out;
+	}
+	if (kind != KIND_RUN) {
+		if (!pairs_path) {
+			fprintf(stderr, "caigen: %s needs --pairs FILE\n",
+				kind == KIND_LABEL ? "label" : "eval");
+			goto out;
+		}
+		if (dry_run) {
+			fprintf(stderr, "caigen: --dry-run is an option of "
+				"'caigen run' only\n");
+			goto out;
+		}
+		if (cfg.mode != MODE_PREFERENCES) {
+			fprintf(stderr, "caigen: %s judges pairs: mode must "
+				"be preferences\n", kind == KIND_LABEL ?
+				"label" : "eval");
+			goto out;
+		}
+		/* the manifest names the input; the replies were not
+		 * sampled by a policy model */
+		config_set_str(&cfg.prompts, pairs_path);
+		config_set_str(&cfg.policy.model, "input");
 	}
 	if (optind < argc) {
 		fprintf(stderr, "caigen: unexpected argument '%s'\n",
@@ -399,6 +523,10 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
+	if (kind != KIND_RUN)
+		cfg.policy.concurrency = 0;	/* no policy stage: the
+						 * manifest says so, preflight
+						 * skips it */
 	for (size_t i = 0; i < cfg.nconstitutions; i++) {
 		if (constitution_load(&con, cfg.constitutions[i], &err) < 0) {
 			fprintf(stderr, "caigen: %s\n", err.msg);
@@ -423,6 +551,16 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
+	memset(&ro, 0, sizeof(ro));
+	if (kind != KIND_RUN) {
+		if (label_feed_open(&lf, pairs_path, (enum pairs_format)format,
+				    cfg.max_line_bytes, cfg.seed, &err) < 0) {
+			fprintf(stderr, "caigen: %s\n", err.msg);
+			goto out;
+		}
+		lf_open = true;
+		ro.feed = &lf.feed;
+	}
 	install_signals();
 	ro.cfg = &cfg;
 	ro.con = &con;
@@ -435,7 +573,8 @@ static int cmd_run(int argc, char **argv)
 	ro.shard = shard;
 	ro.suffix = suffix;
 	ro.stop = &stop_requested;
-	ro.total_hint = count_lines(cfg.prompts);
+	ro.total_hint = count_lines(kind == KIND_RUN ? cfg.prompts :
+				    pairs_path);
 	if (pipeline_run(&ro, &counts, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		rc = counts.lines || counts.written ? EXIT_FAILURES :
@@ -453,7 +592,12 @@ static int cmd_run(int argc, char **argv)
 		rc = EXIT_FAILURES;
 	else
 		rc = EXIT_DONE;
+	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED &&
+	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
+		rc = EXIT_FAILURES;
 out:
+	if (lf_open)
+		label_feed_close(&lf);
 	for (size_t i = 0; i < nflag_const; i++)
 		free(flag_const[i]);
 	free(flag_const);
@@ -461,6 +605,21 @@ out:
 	constitution_release(&con);
 	config_release(&cfg);
 	return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	return run_kind(argc, argv, KIND_RUN);
+}
+
+static int cmd_label(int argc, char **argv)
+{
+	return run_kind(argc, argv, KIND_LABEL);
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+	return run_kind(argc, argv, KIND_EVAL);
 }
 
 static int cmd_check(int argc, char **argv)
@@ -544,7 +703,9 @@ struct command {
 static const struct command commands[] = {
 	{ "audit", audit_main, "report principle coverage, judge behaviour" },
 	{ "check", cmd_check, "validate constitutions and run configs" },
+	{ "eval", cmd_eval, "label pairs with human labels, grade the judge" },
 	{ "import", import_main, "convert a published constitution to YAML" },
+	{ "label", cmd_label, "judge existing preference pairs" },
 	{ "merge", merge_main, "merge the shard files of a job array" },
 	{ "run", cmd_run, "generate preference pairs from a prompts file" },
 	{ "version", cmd_version, "print the version" },

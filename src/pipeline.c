@@ -157,16 +157,20 @@ static void *reader_main(void *arg)
 	struct run_counts *c = pl->c;
 	long long limit = pl->cfg->limit, taken = 0;
 	uint64_t seq = 0;
+	const struct pair_feed *feed = pl->o->feed;
 
 	for (;;) {
 		struct item *it;
 		struct prompt pr;
 		struct reject rj;
 		enum prompts_status st;
+		char *resp[2] = { NULL, NULL }, *extra = NULL;
 
 		if (stopping(pl) || (limit > 0 && taken >= limit))
 			break;
-		st = prompts_next(pl->in, &pr, &rj, &rd->err);
+		st = feed ? feed->next(feed->ctx, &pr, resp, &extra, &rj,
+				       &rd->err) :
+			    prompts_next(pl->in, &pr, &rj, &rd->err);
 		if (st == PROMPTS_EOF)
 			break;
 		if (st == PROMPTS_ERROR) {
@@ -180,6 +184,9 @@ static void *reader_main(void *arg)
 			c->other_shard++;
 			prompt_release(&pr);
 			reject_release(&rj);
+			free(resp[0]);
+			free(resp[1]);
+			free(extra);
 			continue;
 		}
 		if (st == PROMPTS_REJECT &&
@@ -193,12 +200,19 @@ static void *reader_main(void *arg)
 		    (!pl->two || idset_has(&pl->done2, idset_hash(pr.id)))) {
 			c->skipped_done++;
 			prompt_release(&pr);
+			free(resp[0]);
+			free(resp[1]);
+			free(extra);
 			continue;
 		}
 		it = xcalloc(1, sizeof(*it));
 		if (st == PROMPTS_OK) {
 			it->kind = ITEM_PROMPT;
 			it->pr = pr;
+			/* feed: the replies exist, the machine judges them */
+			it->responses[0] = resp[0];
+			it->responses[1] = resp[1];
+			it->extra = extra;
 		} else {
 			it->kind = ITEM_REJECT;
 			it->rj = rj;
@@ -367,7 +381,7 @@ static void writer_loop(struct pipeline *pl)
 /* The servers of both roles (endpoint.h): from base_urls, else base_url. */
 static int pools_open(struct pipeline *pl, struct err *err)
 {
-	for (int r = 0; r < 2; r++) {
+	for (int r = pl->o->feed ? 1 : 0; r < 2; r++) {	/* feed: no policy */
 		const struct endpoint *ep = r ? &pl->cfg->judge
 					      : &pl->cfg->policy;
 		const char *one = ep->base_url;
@@ -504,6 +518,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.two = cfg->mode == MODE_BOTH;
 	if (cfg->mode == MODE_CRITIQUES)
 		nj = 0;		/* nothing to judge */
+	if (o->feed)
+		np = 0;		/* the replies exist: no policy stage */
 	idset_init(&pl.done2);
 	atomic_init(&pl.fatal, 0);
 	idset_init(&pl.done);
@@ -522,8 +538,9 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	if (pools_open(&pl, err) < 0)
 		goto out;
 
-	pl.in = prompts_open(cfg->prompts, cfg->max_line_bytes, err);
-	if (!pl.in)
+	pl.in = o->feed ? NULL : prompts_open(cfg->prompts,
+					      cfg->max_line_bytes, err);
+	if (!pl.in && !o->feed)
 		goto out;
 	if (writer_open(&pl.w, cfg->out, cfg->mode == MODE_PREFERENCES ?
 			"preferences" : "critiques", o->suffix, &pl.done,
@@ -591,7 +608,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	progress_finish(&pl.prog);
 	pools_close(&pl);
 
-	ps = prompts_stats(pl.in);
+	ps = o->feed ? o->feed->stats(o->feed->ctx) : prompts_stats(pl.in);
 	c->lines = ps->lines;
 	c->blank = ps->blank;
 	c->records_total = res.records + c->written;

@@ -32,6 +32,7 @@
 #include "constitution.h"
 #include "endpoint.h"
 #include "http.h"
+#include "prompts.h"
 #include "provider.h"
 #include "shard.h"
 #include "util.h"
@@ -62,6 +63,24 @@ struct run_counts {
 	double seconds;
 };
 
+/*
+ * Pairs that already carry their two replies (caigen label): with
+ * run_opts.feed set, cfg->prompts is not opened and there is no policy
+ * stage (no policy threads, pool or requests); the reader sends each item
+ * straight to the judges. next() is called from the reader thread only and
+ * behaves like prompts_next; on PROMPTS_OK it also gives the item its two
+ * replies (resp[0], resp[1]: owned by the run from then on) and may set
+ * *extra to JSON object members ("\"k\":v") that are appended to the
+ * preference record (owned by the run). stats() gives the input's counts.
+ */
+struct pair_feed {
+	void *ctx;
+	enum prompts_status (*next)(void *ctx, struct prompt *pr,
+				    char *resp[2], char **extra,
+				    struct reject *rj, struct err *err);
+	const struct prompts_stats *(*stats)(void *ctx);
+};
+
 struct run_opts {
 	const struct config *cfg;
 	const struct constitution *con;
@@ -70,6 +89,7 @@ struct run_opts {
 					 * or 1: all */
 	volatile sig_atomic_t *stop;	/* set by signal handlers */
 	size_t total_hint;		/* input lines, for progress; 0 = ? */
+	const struct pair_feed *feed;	/* NULL: prompts and the policy */
 };
 
 /*

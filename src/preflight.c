@@ -303,7 +303,9 @@ static bool same_endpoint(const struct endpoint *a, const struct endpoint *b)
 int preflight_run(const struct config *c, struct err *err)
 {
 	struct probe pr;
-	bool shared = same_endpoint(&c->policy, &c->judge);
+	/* policy concurrency 0: no policy stage (caigen label) */
+	bool no_policy = c->policy.concurrency == 0;
+	bool shared = !no_policy && same_endpoint(&c->policy, &c->judge);
 	int rc = 0;
 
 	memset(&pr, 0, sizeof(pr));
@@ -316,6 +318,8 @@ int preflight_run(const struct config *c, struct err *err)
 	for (int role = 0; role < 2 && rc == 0; role++) {
 		if (role == 1 && shared)
 			break;
+		if (role == 0 && no_policy)
+			continue;
 		pr.ep = role ? &c->judge : &c->policy;
 		pr.field = role ? "judge" : "policy";
 		pr.role = shared ? "policy and judge" : pr.field;

@@ -18,6 +18,9 @@
  *   refused): is the server running and is judge.base_url right?
  * Keys never appear in them: server text is redacted of every key.
  *
+ * A policy endpoint with concurrency 0 (no policy stage: caigen label) is
+ * not probed.
+ *
  * Thread-safety: call from one thread, after curl_global_init.
  */
 #ifndef CAIGEN_PREFLIGHT_H
