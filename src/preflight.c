@@ -6,6 +6,7 @@
  * slow", which only curl's own error codes and timings say.
  */
 #include "preflight.h"
+#include "guard.h"
 #include "http.h"
 #include "provider.h"
 
@@ -185,8 +186,35 @@ static int transport_error(struct probe *pr, const char *base,
 	return fail(pr, base, err, what, fix);
 }
 
+void preflight_advice(const struct endpoint *ep, const char *field,
+		      long status, char *out, size_t n)
+{
+	if (status == 404)
+		snprintf(out, n, "is %s.base_url right (it usually ends in "
+			 "/v1) and is %s.model '%s' served there?", field,
+			 field, ep->model);
+	else if (status == 429)
+		snprintf(out, n, "the account behind the %s key is out of "
+			 "credit: top it up or use another key", field);
+	else if (status == 400)
+		snprintf(out, n, "is %s.model '%s' served there?", field,
+			 ep->model);
+	else if (!ep->api_key)
+		snprintf(out, n, "the server wants a key: set $%s (the "
+			 "variable %s.api_key_env names) or %s.api_key_file",
+			 ep->api_key_env ? ep->api_key_env : "OPENAI_API_KEY",
+			 field, field);
+	else if (ep->api_key_file)
+		snprintf(out, n, "check the key in '%s' (%s.api_key_file)",
+			 ep->api_key_file, field);
+	else
+		snprintf(out, n, "check the key in $%s (%s.api_key_env)",
+			 ep->api_key_env ? ep->api_key_env : "?", field);
+}
+
 /* A status from the server: PASS, PASS_NO_MODELS (404 on /models), or
- * FATAL with err. Only a refused key and a missing path are fatal: 429,
+ * FATAL with err. On /models only a refused key and a missing path are
+ * fatal; on the API path every refusal no retry mends (guard.h) is. 429,
  * 5xx and the like mean the server is there, and the run retries them. */
 static int judge_status(struct probe *pr, const char *base, bool models,
 			struct err *err)
@@ -195,30 +223,16 @@ static int judge_status(struct probe *pr, const char *base, bool models,
 
 	if (pr->status == 404 && models)
 		return PASS_NO_MODELS;
-	if (pr->status != 401 && pr->status != 403 && pr->status != 404)
+	if (models ? pr->status != 401 && pr->status != 403 &&
+		     pr->status != 404 :
+		     !guard_unmendable(pr->status, pr->body.data))
 		return PASS;
 	http_error_message(pr->body.data, msg, sizeof(msg));
 	if (msg[0])
 		snprintf(what, sizeof(what), "HTTP %ld (%s)", pr->status, msg);
 	else
 		snprintf(what, sizeof(what), "HTTP %ld", pr->status);
-	if (pr->status == 404)
-		snprintf(fix, sizeof(fix), "is %s.base_url right (it usually "
-			 "ends in /v1) and is %s.model '%s' served there?",
-			 pr->field, pr->field, pr->ep->model);
-	else if (!pr->ep->api_key)
-		snprintf(fix, sizeof(fix), "the server wants a key: set $%s "
-			 "(the variable %s.api_key_env names) or "
-			 "%s.api_key_file", pr->ep->api_key_env ?
-			 pr->ep->api_key_env : "OPENAI_API_KEY", pr->field,
-			 pr->field);
-	else if (pr->ep->api_key_file)
-		snprintf(fix, sizeof(fix), "check the key in '%s' "
-			 "(%s.api_key_file)", pr->ep->api_key_file, pr->field);
-	else
-		snprintf(fix, sizeof(fix), "check the key in $%s "
-			 "(%s.api_key_env)", pr->ep->api_key_env ?
-			 pr->ep->api_key_env : "?", pr->field);
+	preflight_advice(pr->ep, pr->field, pr->status, fix, sizeof(fix));
 	return fail(pr, base, err, what, fix);
 }
 
@@ -259,7 +273,10 @@ static int probe_url(struct probe *pr, const char *base, struct err *err)
 	if (cc != CURLE_OK)
 		return transport_error(pr, base, cc, err);
 	v = judge_status(pr, base, true, err);
-	if (v == PASS_NO_MODELS)
+	/* /models answers without a key on some servers (llama-server
+	 * --api-key): only a real request tells a refused key, model or
+	 * route */
+	if (v != FATAL)
 		v = probe_api(pr, base, err);
 	return v;
 }
@@ -314,8 +331,16 @@ int preflight_run(const struct config *c, struct err *err)
 	pr.cfg = c;
 	pr.deadline = now_sec() + PREFLIGHT_SECONDS;
 	for (int role = 0; role < 2 && rc == 0; role++) {
-		if (role == 1 && shared)
+		if (role == 1 && shared) {
+			/* one server: its other model still gets its POST */
+			if (strcmp(c->policy.model, c->judge.model) == 0)
+				break;
+			pr.ep = &c->judge;
+			pr.field = pr.role = "judge";
+			if (probe_api(&pr, c->judge.base_url, err) == FATAL)
+				rc = -1;
 			break;
+		}
 		pr.ep = role ? &c->judge : &c->policy;
 		pr.field = role ? "judge" : "policy";
 		pr.role = shared ? "policy and judge" : pr.field;

@@ -7,6 +7,7 @@
  *            [--threads-max N] [--faults SPEC] [--fault-seed N]
  *            [--stall-ms N] [--fault-hint-ms N] [--echo-headers-on-error]
  *            [--refuse-logprobs] [--completions-chat-logprobs]
+ *            [--key-post-only] [--refuse-after N] [--same-answers]
  *
  *   (/v1/completions, /v1/messages, --refuse-logprobs and the judge's
  *   rationales are described above ext_route(), further down.)
@@ -48,6 +49,14 @@
  *                    request headers, Authorization included, in
  *                    error.message: for the secret-leak tests.
  *   --no-models      GET /v1/models answers 404, as on servers without it.
+ *   --key-post-only  with --api-key, GETs need no key (/v1/models answers
+ *                    anyone), POSTs do: llama-server --api-key.
+ *   --refuse-after N every POST after the first N gets 401 with OpenAI's
+ *                    invalid_api_key body, as when a key is revoked
+ *                    during a run.
+ *   --same-answers   every policy choice on the chat route is the same
+ *                    text whatever the seed and index (h_i = mix(key)),
+ *                    as a server at temperature 0 or behind a cache.
  * SIGTERM and SIGINT exit 0 at once.
  *
  * HTTP/1.1 keep-alive and pipelining (HTTP/1.0: close after one answer),
@@ -129,9 +138,11 @@
 static struct {
 	long port, latency_ms, threads_max;
 	const char *port_file, *api_key, *log_path;
-	bool no_n, judge_lead;
+	bool no_n, judge_lead, key_post_only, same_answers;
 	double bias_a;
-} opt = { .threads_max = 8192 };
+	long refuse_after;	/* -1: never */
+	long posts;		/* POSTs seen, for refuse_after; atomic */
+} opt = { .threads_max = 8192, .refuse_after = -1 };
 
 static int log_fd = -1;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -403,7 +414,9 @@ static json_t *policy_response(const struct chat *ch)
 		size_t len, pos = 0, beg, end, cut = 0;
 		json_int_t count = 0;
 		const char *finish = "stop";
-		char *text = policy_text(ch, choice_hash(ch, i), &len);
+		char *text = policy_text(ch, opt.same_answers ?
+					 mix64(ch->key) : choice_hash(ch, i),
+					 &len);
 
 		if (!text) {
 			json_decref(choices);
@@ -1048,9 +1061,17 @@ static int route(const struct request *rq, json_t *doc,
 		*resp = json_pack("{s:s}", "status", "ok");
 		return 200;
 	}
+	if (!get && opt.refuse_after >= 0 &&
+	    __atomic_fetch_add(&opt.posts, 1, __ATOMIC_RELAXED) >=
+	    opt.refuse_after) {
+		*resp = api_error(NULL, "invalid_api_key", "Incorrect API key "
+				  "provided: the key was revoked.");
+		return 401;
+	}
 	if (!get && ext_route(rq, doc, parse_error, resp, &status))
 		return status;
-	if (opt.api_key && !(auth && strncasecmp(auth, "Bearer ", 7) == 0 &&
+	if (opt.api_key && !(get && opt.key_post_only) &&
+	    !(auth && strncasecmp(auth, "Bearer ", 7) == 0 &&
 			     strcmp(auth + 7, opt.api_key) == 0) &&
 	    !ext_anthropic_key_ok(rq)) {
 		*resp = api_error(NULL, "invalid_api_key", "Incorrect API key "
@@ -1757,7 +1778,8 @@ static void usage(void)
 	      "[--judge-lead] [--log FILE] [--threads-max N]\n"
 	      "       [--faults SPEC] [--fault-seed N] [--stall-ms N] "
 	      "[--fault-hint-ms N]\n       [--echo-headers-on-error] "
-	      "[--no-models] "
+	      "[--no-models] [--key-post-only] [--refuse-after N]\n"
+	      "       [--same-answers] "
 	      "[--refuse-logprobs] [--completions-chat-logprobs]\n",
 	      stderr);
 	exit(2);
@@ -1799,6 +1821,9 @@ static void parse_args(int argc, char **argv)
 		{ "no-models", no_argument, NULL, 'M' },
 		{ "refuse-logprobs", no_argument, NULL, 'R' },
 		{ "completions-chat-logprobs", no_argument, NULL, 'C' },
+		{ "key-post-only", no_argument, NULL, 'K' },
+		{ "refuse-after", required_argument, NULL, 'r' },
+		{ "same-answers", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -1822,6 +1847,10 @@ static void parse_args(int argc, char **argv)
 		case 'M': faults.no_models = true; break;
 		case 'R': ext.refuse_logprobs = true; break;
 		case 'C': ext.completions_chat = true; break;
+		case 'K': opt.key_post_only = true; break;
+		case 'r': opt.refuse_after = (long)number(0, 1e15, false);
+			  break;
+		case 's': opt.same_answers = true; break;
 		default: usage();
 		}
 	}
