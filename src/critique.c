@@ -1,6 +1,7 @@
 /* critique.c - the critique/revision rounds and their record. */
 #include "critique.h"
 #include "buf.h"
+#include "guard.h"
 #include "judge.h"
 #include "rng.h"
 
@@ -83,11 +84,12 @@ static json_t *with_fewshot(json_t *chat, json_t *fewshot)
 	return all;
 }
 
-/* One policy call on the chat so far; the answer is appended to chat and
- * returned (pointing into chat). */
+/* One policy call on the chat so far, again while policy.truncated says
+ * so; the answer is appended to chat and returned (pointing into chat),
+ * its finish reason copied to *finish. */
 static const char *ask(const struct llm *l, const struct config *cfg,
 		       const struct prompt *pr, json_t *chat, json_t *fewshot,
-		       uint64_t call, struct critique_chain *c,
+		       uint64_t call, struct critique_chain *c, char **finish,
 		       struct err *err)
 {
 	json_t *msgs = with_fewshot(chat, fewshot);
@@ -102,13 +104,36 @@ static const char *ask(const struct llm *l, const struct config *cfg,
 		.seed = rng_u64(cfg->seed, pr->id, "critique-call", call),
 	};
 	struct chat_reply r;
-	int rc = l->call(l->ctx, &cp, &r, err);
+	int rc, tries = 0;
+	enum guard_verdict v = GUARD_ACCEPT;
 
+	for (;;) {
+		rc = l->call(l->ctx, &cp, &r, err);
+		if (rc < 0)
+			break;
+		c->usage.prompt_tokens += r.usage.prompt_tokens;
+		c->usage.completion_tokens += r.usage.completion_tokens;
+		v = guard_cut_verdict(cfg->truncated,
+				      guard_is_cut(r.finish[0]), tries);
+		if (v != GUARD_RETRY)
+			break;
+		chat_reply_release(&r);
+		c->cut_retries++;
+		cp.seed = guard_seed(cfg->seed, pr->id, "critique-call",
+				     call);
+		tries++;
+	}
 	json_decref(msgs);
 	if (rc < 0)
 		return NULL;
-	c->usage.prompt_tokens += r.usage.prompt_tokens;
-	c->usage.completion_tokens += r.usage.completion_tokens;
+	if (v == GUARD_REJECT) {
+		chat_reply_release(&r);
+		c->cut_failed = true;
+		err_set(err, "truncated");
+		return NULL;
+	}
+	c->cut_kept += v == GUARD_KEEP_CUT;
+	*finish = r.finish[0] ? xstrdup(r.finish[0]) : NULL;
 	push(chat, "assistant", r.text[0] ? r.text[0] : "");
 	chat_reply_release(&r);
 	return json_string_value(json_object_get(
@@ -140,7 +165,8 @@ int critique_run(const struct llm *l, const struct config *cfg,
 	memset(out, 0, sizeof(*out));
 	out->messages = json_deep_copy(pr->messages);
 	out->rounds = xcalloc((size_t)cfg->rounds, sizeof(*out->rounds));
-	t = ask(l, cfg, pr, out->messages, fewshot, call++, out, err);
+	t = ask(l, cfg, pr, out->messages, fewshot, call++, out,
+		&out->initial_finish, err);
 	if (!t)
 		goto out;
 	out->initial = xstrdup(t);
@@ -153,13 +179,15 @@ int critique_run(const struct llm *l, const struct config *cfg,
 		out->nrounds = k + 1;
 		r->critique_request = request(con, TPL_CRITIQUE,
 					      r->pr->critique, out->messages);
-		t = ask(l, cfg, pr, out->messages, fewshot, call++, out, err);
+		t = ask(l, cfg, pr, out->messages, fewshot, call++, out,
+			&r->critique_finish, err);
 		if (!t)
 			goto out;
 		r->critique = xstrdup(t);
 		r->revision_request = request(con, TPL_REVISE, r->pr->revise,
 					      out->messages);
-		t = ask(l, cfg, pr, out->messages, fewshot, call++, out, err);
+		t = ask(l, cfg, pr, out->messages, fewshot, call++, out,
+			&r->revision_finish, err);
 		if (!t)
 			goto out;
 		r->revision = xstrdup(t);
@@ -167,8 +195,16 @@ int critique_run(const struct llm *l, const struct config *cfg,
 	rc = 0;
 out:
 	json_decref(fewshot);
-	if (rc < 0)
+	if (rc < 0) {
+		/* the caller counts what the guard did even on failure */
+		int retries = out->cut_retries, kept = out->cut_kept;
+		bool cut = out->cut_failed;
+
 		critique_chain_release(out);
+		out->cut_retries = retries;
+		out->cut_kept = kept;
+		out->cut_failed = cut;
+	}
 	return rc;
 }
 
@@ -179,9 +215,12 @@ void critique_chain_release(struct critique_chain *c)
 		free(c->rounds[k].critique);
 		free(c->rounds[k].revision_request);
 		free(c->rounds[k].revision);
+		free(c->rounds[k].critique_finish);
+		free(c->rounds[k].revision_finish);
 	}
 	free(c->rounds);
 	free(c->initial);
+	free(c->initial_finish);
 	json_decref(c->messages);
 	memset(c, 0, sizeof(*c));
 }
@@ -196,6 +235,11 @@ static json_t *principle_json(const struct principle *p)
 		json_array_append_new(tags, json_string(p->tags[t]));
 	return json_pack("{s:s,s:s,s:o}", "id", p->id, "constitution",
 			 p->source, "tags", tags);
+}
+
+static json_t *finish_json(const char *f)
+{
+	return f ? json_string(f) : json_null();
 }
 
 /* The prompt's turns followed by one assistant turn. New reference. */
@@ -236,12 +280,14 @@ char *critique_record(const struct config *cfg, const struct prompt *pr,
 		const struct critique_round *r = &c->rounds[k];
 
 		json_array_append_new(rounds, json_pack(
-			"{s:o,s:s,s:s,s:s,s:s}",
+			"{s:o,s:s,s:s,s:s,s:s,s:o,s:o}",
 			"principle", principle_json(r->pr),
 			"critique_request", r->critique_request,
 			"critique", r->critique,
 			"revision_request", r->revision_request,
-			"revision", r->revision));
+			"revision", r->revision,
+			"critique_finish", finish_json(r->critique_finish),
+			"revision_finish", finish_json(r->revision_finish)));
 	}
 	json_object_set_new(o, "schema", json_string("caigen.critique/1"));
 	json_object_set_new(o, "id", json_string(pr->id));
@@ -249,6 +295,8 @@ char *critique_record(const struct config *cfg, const struct prompt *pr,
 	json_object_set_new(o, "prompt", pr->text ? json_string(pr->text) :
 			    json_deep_copy(pr->messages));
 	json_object_set_new(o, "initial", json_string(c->initial));
+	json_object_set_new(o, "initial_finish",
+			    finish_json(c->initial_finish));
 	json_object_set_new(o, "rounds", rounds);
 	json_object_set_new(o, "revision", json_string(last->revision));
 	/* the Hugging Face CAI recipe's names; one round there, the last

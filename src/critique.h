@@ -25,6 +25,13 @@
  * Per-request seeds: rng_u64(seed, id, "critique-call", i) for the i-th
  * call of the chain (0 = the initial answer).
  *
+ * Cut replies (guard.h): an answer, critique or revision that max_tokens
+ * cut is handled by policy.truncated like a sampled answer: retry (one
+ * more call with the seed guard_seed(seed, id, "critique-call", i), then
+ * the chain fails with "truncated"), keep, or fail. Every step's finish
+ * reason is kept in the record (initial_finish, and critique_finish and
+ * revision_finish per round).
+ *
  * Thread-safety: any number of threads; nothing shared but the read-only
  * config and constitution.
  */
@@ -44,10 +51,14 @@ struct critique_round {
 	const struct principle *pr;
 	char *critique_request, *critique;	/* owned */
 	char *revision_request, *revision;	/* owned */
+	char *critique_finish, *revision_finish;	/* owned, may be NULL */
 };
 
 struct critique_chain {
 	char *initial;			/* owned */
+	char *initial_finish;		/* owned, may be NULL */
+	int cut_retries, cut_kept;	/* cut replies called again, kept */
+	bool cut_failed;		/* failed: still cut ("truncated") */
 	struct critique_round *rounds;	/* owned, nrounds of them */
 	int nrounds;
 	json_t *messages;		/* owned: the whole chat, few-shot

@@ -72,9 +72,10 @@ static void push(json_t *msgs, const char *role, const char *text)
 					      "content", text));
 }
 
-/* One call; the reply's first text is copied to *text. */
+/* One call; the reply's first text is copied to *text, and *cut says
+ * whether max_tokens cut it (cut may be NULL). */
 static int call_text(const struct llm *l, struct chat_params *cp,
-		     const struct ask *a, char **text,
+		     const struct ask *a, char **text, bool *cut,
 		     struct chat_usage *usage, struct err *err)
 {
 	struct chat_reply r;
@@ -85,17 +86,28 @@ static int call_text(const struct llm *l, struct chat_params *cp,
 		return -1;
 	usage_add(usage, &r.usage);
 	*text = xstrdup(r.text[0] ? r.text[0] : "");
+	if (cut)
+		*cut = guard_is_cut(r.finish[0]);
 	chat_reply_release(&r);
 	return 0;
 }
 
-static void warn_refused(struct judge_shared *sh, const struct config *cfg)
+static void warn_refused(struct judge_shared *sh, const struct config *cfg,
+			 bool silent)
 {
 	if (atomic_exchange(&sh->no_logprobs, 1) == 0)
-		fprintf(stderr, "caigen: the judge model refuses logprobs; "
-			"reading the answer %s from now on\n",
-			cfg->votes > 0 ? "by votes of sampled replies" :
-			"from the reply text");
+		fprintf(stderr, "caigen: the judge %s; reading the answer %s "
+			"from now on\n", silent ? "endpoint returned a reply "
+			"without the logprobs asked for" : "model refuses "
+			"logprobs", cfg->votes > 0 ?
+			"by votes of sampled replies" : "from the reply text");
+}
+
+/* A 2xx whose choice has no logprobs although they were asked for. */
+static bool lacks_logprobs(const struct chat_reply *r)
+{
+	return r->n == 0 || !r->logprobs[0] ||
+	       json_array_size(r->logprobs[0]) == 0;
 }
 
 /* Read the letter for one order by the endpoint's method. `a` is the
@@ -128,14 +140,23 @@ static int read_letter(const struct llm *l, const struct config *cfg,
 		cp.prompt = a->prompt;
 		if (l->call(l->ctx, &cp, &r, err) == 0) {
 			usage_add(usage, &r.usage);
-			rc = judge_read_logprobs(r.logprobs[0],
-						 cfg->scan_positions, j, err);
+			if (!lacks_logprobs(&r)) {
+				rc = judge_read_logprobs(r.logprobs[0],
+							 cfg->scan_positions,
+							 j, err);
+				chat_reply_release(&r);
+				return rc;
+			}
 			chat_reply_release(&r);
-			return rc;
-		}
-		if (!provider_refuses_logprobs(err->msg))
+			if (sh->counts)
+				atomic_fetch_add(&sh->counts->
+						 nologprobs_fallbacks, 1);
+			warn_refused(sh, cfg, true);
+		} else if (provider_refuses_logprobs(err->msg)) {
+			warn_refused(sh, cfg, false);
+		} else {
 			return -1;
-		warn_refused(sh, cfg);
+		}
 		m = cfg->votes > 0 ? M_VOTES : M_TEXT;
 		cp.logprobs = false;
 		cp.top_logprobs = 0;
@@ -144,7 +165,7 @@ static int read_letter(const struct llm *l, const struct config *cfg,
 	if (cp.max_tokens < 16)
 		cp.max_tokens = 16;
 	if (m == M_TEXT) {
-		if (call_text(l, &cp, a, &text, usage, err) < 0)
+		if (call_text(l, &cp, a, &text, NULL, usage, err) < 0)
 			return -1;
 		rc = judge_read_text(text, j, err);
 		free(text);
@@ -159,7 +180,7 @@ static int read_letter(const struct llm *l, const struct config *cfg,
 
 		cp.seed = rng_u64(cfg->seed, id, "vote",
 				  (uint64_t)j->order * 256 + (uint64_t)k);
-		if (call_text(l, &cp, a, &text, usage, err) < 0)
+		if (call_text(l, &cp, a, &text, NULL, usage, err) < 0)
 			return -1;
 		if (judge_read_text(text, &one, &ignore) == 0) {
 			j->votes_a += one.p_a > 0.5;
@@ -184,7 +205,7 @@ static int judge_order(const struct llm *l, const struct config *cfg,
 		       struct judge_shared *sh, const char *id,
 		       const char *conv, const struct principle *pr,
 		       const char *ra, const char *rb, struct judgment *j,
-		       struct chat_usage *usage, struct err *err)
+		       bool *cut, struct chat_usage *usage, struct err *err)
 {
 	const char *sys = constitution_template(con, TPL_COMPARE_SYSTEM);
 	char *user = judge_render(constitution_template(con, TPL_COMPARE),
@@ -215,8 +236,11 @@ static int judge_order(const struct llm *l, const struct config *cfg,
 			a.msgs = json_pack("[{s:s,s:s},{s:s,s:s}]", "role",
 					   "system", "content", sys, "role",
 					   "user", "content", user);
-		if (call_text(l, &cp, &a, &j->rationale, usage, err) < 0)
+		if (call_text(l, &cp, &a, &j->rationale, cut, usage,
+			      err) < 0)
 			goto out;
+		if (*cut && sh->counts)
+			atomic_fetch_add(&sh->counts->rationale_cut, 1);
 		if (a.prompt) {
 			char *p = xasprintf("%s %s%s", a.prompt, j->rationale,
 					    letter_tail);
@@ -263,7 +287,7 @@ int judgecall_pair(const struct llm *l, const struct config *cfg,
 
 		rc = judge_order(l, cfg, con, sh, id, conv, out->pr,
 				 resp[swap], resp[!swap], &out->j[i],
-				 &out->usage, err);
+				 &out->rationale_cut[i], &out->usage, err);
 	}
 	free(conv);
 	if (rc < 0) {
@@ -300,7 +324,7 @@ static json_t *as_turn(const struct prompt *pr, const char *text)
 	return json_pack("[{s:s,s:s}]", "role", "assistant", "content", text);
 }
 
-static json_t *judgment_json(const struct judgment *j)
+static json_t *judgment_json(const struct judgment *j, bool cut)
 {
 	json_t *x = json_object();
 
@@ -314,6 +338,9 @@ static json_t *judgment_json(const struct judgment *j)
 	json_object_set_new(x, "method", json_string(j->method));
 	json_object_set_new(x, "rationale", j->rationale ?
 			    json_string(j->rationale) : json_null());
+	if (j->rationale)
+		json_object_set_new(x, "rationale_truncated",
+				    json_boolean(cut));
 	if (!strcmp(j->method, "votes"))
 		json_object_set_new(x, "votes", json_pack("{s:i,s:i,s:i}",
 			"A", j->votes_a, "B", j->votes_b, "k", j->votes_k));
@@ -322,6 +349,7 @@ static json_t *judgment_json(const struct judgment *j)
 
 char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 		       const char *r0, const char *r1,
+		       const char *const finish[2],
 		       const struct pair_label *lb,
 		       const struct chat_usage *usage)
 {
@@ -331,7 +359,8 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 	char *s;
 
 	for (int i = 0; i < lb->nj; i++)
-		json_array_append_new(js, judgment_json(&lb->j[i]));
+		json_array_append_new(js, judgment_json(&lb->j[i],
+							lb->rationale_cut[i]));
 	for (size_t t = 0; t < lb->pr->ntags; t++)
 		json_array_append_new(tags, json_string(lb->pr->tags[t]));
 
@@ -344,6 +373,9 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 	json_object_set_new(o, "rejected", as_turn(pr, resp[1 - ci]));
 	json_object_set_new(o, "margin", json_real(fabs(lb->p - 0.5)));
 	json_object_set_new(o, "responses", json_pack("[ss]", r0, r1));
+	json_object_set_new(o, "finish_reasons", json_pack("[oo]",
+		finish && finish[0] ? json_string(finish[0]) : json_null(),
+		finish && finish[1] ? json_string(finish[1]) : json_null()));
 	json_object_set_new(o, "chosen_index", json_integer(ci));
 	json_object_set_new(o, "p", json_real(lb->p));
 	json_object_set_new(o, "p_raw", json_real(lb->p_raw));

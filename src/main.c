@@ -446,8 +446,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!cfg.quiet)
 		pipeline_summary(stderr, &ro, &counts);
-	if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED) &&
-	    (counts.interrupted || counts.not_read))
+	if (counts.refused)
+		rc = EXIT_USAGE;	/* a key, model or route refused */
+	else if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED) &&
+		 (counts.interrupted || counts.not_read))
 		rc = EXIT_INTERRUPTED;
 	else if (counts.failed)
 		rc = EXIT_FAILURES;

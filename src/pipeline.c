@@ -17,9 +17,11 @@
 #include "pipeline.h"
 #include "cost.h"
 #include "critique.h"
+#include "guard.h"
 #include "idset.h"
 #include "judge.h"
 #include "judgecall.h"
+#include "preflight.h"
 #include "progress.h"
 #include "prompts.h"
 #include "queue.h"
@@ -52,6 +54,7 @@ struct item {
 	struct prompt pr;
 	struct reject rj;
 	char *responses[2];
+	char *finish[2];	/* their finish reasons, NULL if unknown */
 	struct chat_usage usage;
 	const char *fail_stage;
 	char *error;
@@ -91,6 +94,9 @@ struct pipeline {
 	atomic_int samplers_left, judges_left;
 	atomic_int n_mode;	/* enum n_mode; AUTO until the server tells */
 	atomic_int fatal;	/* writer failed: stop everything */
+	atomic_int refused;	/* an endpoint refused too many requests in
+				 * a row (guard.h): stop taking prompts */
+	struct guard_streak streak[2];	/* policy, judge */
 
 	struct run_counts *c;
 	struct err fatal_err;
@@ -104,7 +110,7 @@ struct pipeline {
 static bool stopping(const struct pipeline *pl)
 {
 	return (pl->o->stop && __atomic_load_n(pl->o->stop, __ATOMIC_RELAXED))
-	       || atomic_load(&pl->fatal);
+	       || atomic_load(&pl->fatal) || atomic_load(&pl->refused);
 }
 
 static void item_free(struct item *it)
@@ -117,6 +123,8 @@ static void item_free(struct item *it)
 		reject_release(&it->rj);
 	free(it->responses[0]);
 	free(it->responses[1]);
+	free(it->finish[0]);
+	free(it->finish[1]);
 	free(it->error);
 	free(it->line);
 	free(it->line2);
@@ -195,20 +203,6 @@ static json_t *limiter_json(const struct ratelimit *rl)
 			 "concurrency_end", s.cap);
 }
 
-/* A 200 without the logprobs that were asked for (a server dropping them
- * under load) is retried like any unusable body; a server that refuses
- * logprobs says so with an error instead (judgecall.h). */
-static bool has_logprobs(const struct chat_params *cp, struct chat_reply *r,
-			 struct err *err)
-{
-	if (!cp->logprobs || (r->n > 0 && json_array_size(r->logprobs[0])))
-		return true;
-	chat_reply_release(r);
-	err_set(err, "reply carries no logprobs (does the server support "
-		"logprobs/top_logprobs?)");
-	return false;
-}
-
 static void limit_give(struct worker *w, double est,
 		       const struct http_stats *before,
 		       const struct chat_reply *r)
@@ -266,10 +260,58 @@ static bool pool_failover(struct worker *w, size_t e, int k, int attempts)
 	return true;
 }
 
+/* Sleep s seconds in slices, giving up early when the run stops. */
+static void nap(struct pipeline *pl, double s)
+{
+	for (; s > 0 && !stopping(pl); s -= 0.05)
+		usleep((useconds_t)((s < 0.05 ? s : 0.05) * 1e6));
+}
+
+/*
+ * A refusal no retry mends (guard.h) came back. The role's streak counts
+ * it; at the limit the run stops with one line naming the endpoint and
+ * the fix. Below it, true: send the same request again after a backoff
+ * (*confirms of them at most, so a refusal of one prompt alone cannot
+ * stop the run, and a key refused for good is confirmed by the next
+ * requests before anything is recorded as failed).
+ */
+static bool refusal(struct worker *w, const struct http_opts *o,
+		    int *confirms, const struct err *err)
+{
+	struct pipeline *pl = w->pl;
+	const char *field = w->role ? "judge" : "policy";
+	int limit = pl->cfg->stop_after_refusals;
+	char fix[300], *msg;
+
+	if (!guard_unmendable(w->http.status, w->http.resp.data))
+		return false;
+	if (guard_streak_refused(&pl->streak[w->role])) {
+		preflight_advice(w->ep, field, w->http.status, fix,
+				 sizeof(fix));
+		msg = redact(redact(xasprintf("%s endpoint %s: %d requests "
+			"in a row refused (%s): %s; stopping: the prompts not "
+			"done are left for the next run", field,
+			w->ep->nbase_urls ? w->ep->base_urls[0] :
+			w->ep->base_url, limit, err->msg, fix),
+			pl->cfg->policy.api_key), pl->cfg->judge.api_key);
+		fprintf(stderr, "caigen: %s\n", msg);
+		free(msg);
+		pl->c->refused = 1;
+		atomic_store(&pl->refused, 1);
+		return false;
+	}
+	if (stopping(pl) || ++*confirms >= limit)
+		return false;
+	nap(pl, guard_backoff(*confirms - 1, o->backoff_base, o->max_wait,
+			      rng_unit((uint64_t)(now_sec() * 1e9), "",
+				       "backoff", (uint64_t)w->role)));
+	return true;
+}
+
 /*
  * One chat completion with retries. A 2xx whose body is unusable (not
  * JSON, no choices, an error object) is retried like a 5xx, within the
- * same attempt budget.
+ * same attempt budget, after the same backoff.
  */
 static int chat(struct worker *w, const struct chat_params *cp,
 		struct chat_reply *r, struct err *err)
@@ -279,7 +321,7 @@ static int chat(struct worker *w, const struct chat_params *cp,
 	const char *hdr[2];
 	size_t nhdr = 0, len;
 	char *body;
-	int rc = -1;
+	int rc = -1, confirms = 0;
 	struct http_stats before;
 	double est;
 
@@ -304,17 +346,25 @@ static int chat(struct worker *w, const struct chat_params *cp,
 			      hdr, nhdr, body, len, &once, err) < 0) {
 			if (pool_failover(w, e, k, o.max_attempts))
 				continue;
+			if (refusal(w, &o, &confirms, err)) {
+				k--;	/* a confirmation, not an attempt */
+				continue;
+			}
 			break;
 		}
-		if (provider_parse(flav.api, w->http.resp.data, r, err) == 0 &&
-		    has_logprobs(cp, r, err)) {
+		guard_streak_ok(&w->pl->streak[w->role]);
+		if (provider_parse(flav.api, w->http.resp.data, r, err) == 0) {
 			endpoint_done(w->pl->pool[w->role], e, true, false);
 			rc = 0;
 			break;
 		}
 		endpoint_done(w->pl->pool[w->role], e, false, true);
-		if (k + 1 < o.max_attempts && !stopping(w->pl))
+		if (k + 1 < o.max_attempts && !stopping(w->pl)) {
 			w->http.stats.retries[RETRY_BODY]++;
+			nap(w->pl, guard_backoff(k, o.backoff_base, o.max_wait,
+				rng_unit((uint64_t)(now_sec() * 1e9), "",
+					 "backoff", (uint64_t)k)));
+		}
 	}
 	free(body);
 	limit_give(w, est, &before, rc == 0 ? r : NULL);
@@ -344,6 +394,110 @@ static bool refuses_n(const struct http *h)
 		strstr(b, "\"n\""));
 }
 
+/* Keep a reply's text and finish reason as answer k of the item. */
+static void take_answer(struct item *it, int k, const struct chat_reply *r,
+			size_t i)
+{
+	free(it->responses[k]);
+	free(it->finish[k]);
+	it->responses[k] = xstrdup(r->text[i] ? r->text[i] : "");
+	it->finish[k] = r->finish[i] ? xstrdup(r->finish[i]) : NULL;
+}
+
+/* One more answer k with a derived seed (guard.h). */
+static int sample_again(struct worker *w, struct item *it, int k,
+			const char *purpose, uint64_t index, struct err *err)
+{
+	const struct config *cfg = w->pl->cfg;
+	struct chat_params cp = {
+		.model = cfg->policy.model,
+		.messages = it->pr.messages,
+		.temperature = cfg->policy.temperature,
+		.top_p = cfg->policy.top_p,
+		.max_tokens = cfg->policy.max_tokens,
+		.n = 1,
+		.has_seed = true,
+		.seed = guard_seed(cfg->seed, it->pr.id, purpose, index),
+	};
+	struct chat_reply r;
+
+	if (chat(w, &cp, &r, err) < 0)
+		return -1;
+	take_answer(it, k, &r, 0);
+	usage_add(&it->usage, &r.usage);
+	chat_reply_release(&r);
+	return 0;
+}
+
+/* Answer k under policy.truncated: sampled again once if cut (retry),
+ * kept, or the prompt fails with "truncated". */
+static int settle_cut(struct worker *w, struct item *it, int k,
+		      uint64_t index)
+{
+	struct guard_counts *g = &w->pl->c->guards;
+	struct err err;
+
+	for (int tries = 0;; tries++) {
+		switch (guard_cut_verdict(w->pl->cfg->truncated,
+					  guard_is_cut(it->finish[k]), tries)) {
+		case GUARD_ACCEPT:
+			return 0;
+		case GUARD_KEEP_CUT:
+			atomic_fetch_add(&g->truncated_kept, 1);
+			return 0;
+		case GUARD_RETRY:
+			atomic_fetch_add(&g->truncated_retries, 1);
+			if (sample_again(w, it, k, "truncated", index,
+					 &err) < 0) {
+				item_fail(it, w->pl, "sample", err.msg);
+				return -1;
+			}
+			break;
+		default:
+			atomic_fetch_add(&g->truncated_failed, 1);
+			item_fail(it, w->pl, "sample", "truncated");
+			return -1;
+		}
+	}
+}
+
+/* The guards on a sampled pair (guard.h): cut answers, then identical
+ * answers, the second resampled with derived seeds. */
+static void sample_guard(struct worker *w, struct item *it)
+{
+	const struct config *cfg = w->pl->cfg;
+	struct guard_counts *g = &w->pl->c->guards;
+	struct err err;
+
+	if (settle_cut(w, it, 0, 0) < 0 || settle_cut(w, it, 1, 1) < 0)
+		return;
+	for (int n = 0;; n++) {
+		switch (guard_same_verdict(cfg->identical, it->responses[0],
+					   it->responses[1], n,
+					   cfg->identical_resamples)) {
+		case GUARD_ACCEPT:
+			return;
+		case GUARD_KEEP_CUT:
+			atomic_fetch_add(&g->identical_kept, 1);
+			return;
+		case GUARD_RETRY:
+			atomic_fetch_add(&g->identical_resamples, 1);
+			if (sample_again(w, it, 1, "identical", (uint64_t)n,
+					 &err) < 0) {
+				item_fail(it, w->pl, "sample", err.msg);
+				return;
+			}
+			if (settle_cut(w, it, 1, 2 + (uint64_t)n) < 0)
+				return;
+			break;
+		default:
+			atomic_fetch_add(&g->identical_failed, 1);
+			item_fail(it, w->pl, "sample", "identical responses");
+			return;
+		}
+	}
+}
+
 static void sample(struct worker *w, struct item *it)
 {
 	const struct config *cfg = w->pl->cfg;
@@ -365,10 +519,11 @@ static void sample(struct worker *w, struct item *it)
 		cp.seed = rng_u64(cfg->seed, it->pr.id, "sample", 0);
 		if (chat(w, &cp, &r, &err) == 0) {
 			if (r.n >= 2) {
-				it->responses[0] = xstrdup(r.text[0]);
-				it->responses[1] = xstrdup(r.text[1]);
+				take_answer(it, 0, &r, 0);
+				take_answer(it, 1, &r, 1);
 				usage_add(&it->usage, &r.usage);
 				chat_reply_release(&r);
+				sample_guard(w, it);
 				return;
 			}
 			chat_reply_release(&r);
@@ -397,10 +552,11 @@ static void sample(struct worker *w, struct item *it)
 			item_fail(it, w->pl, "sample", err.msg);
 			return;
 		}
-		it->responses[k] = xstrdup(r.text[0]);
+		take_answer(it, k, &r, 0);
 		usage_add(&it->usage, &r.usage);
 		chat_reply_release(&r);
 	}
+	sample_guard(w, it);
 }
 
 /* ---- judging and critiques (judgecall.h, critique.h) ---------------- */
@@ -436,7 +592,8 @@ static void judge_item(struct worker *w, struct item *it)
 	}
 	usage_add(&it->usage, &lb.usage);
 	*(pl->two ? &it->line2 : &it->line) = judgecall_record(pl->cfg,
-		&it->pr, it->responses[0], it->responses[1], &lb, &it->usage);
+		&it->pr, it->responses[0], it->responses[1],
+		(const char *const *)it->finish, &lb, &it->usage);
 	pair_label_release(&lb);
 }
 
@@ -449,7 +606,13 @@ static void critique_item(struct worker *w, struct item *it)
 	struct critique_chain ch;
 	struct err err;
 
-	if (critique_run(&l, pl->cfg, pl->o->con, &it->pr, &ch, &err) < 0) {
+	int rc = critique_run(&l, pl->cfg, pl->o->con, &it->pr, &ch, &err);
+
+	atomic_fetch_add(&pl->c->guards.truncated_retries, ch.cut_retries);
+	atomic_fetch_add(&pl->c->guards.truncated_kept, ch.cut_kept);
+	if (rc < 0) {
+		atomic_fetch_add(&pl->c->guards.truncated_failed,
+				 ch.cut_failed);
 		item_fail(it, pl, "critique", err.msg);
 		return;
 	}
@@ -458,6 +621,11 @@ static void critique_item(struct worker *w, struct item *it)
 	if (pl->two) {
 		it->responses[0] = xstrdup(ch.initial);
 		it->responses[1] = xstrdup(ch.rounds[ch.nrounds - 1].revision);
+		it->finish[0] = ch.initial_finish ?
+				xstrdup(ch.initial_finish) : NULL;
+		it->finish[1] = ch.rounds[ch.nrounds - 1].revision_finish ?
+			xstrdup(ch.rounds[ch.nrounds - 1].revision_finish) :
+			NULL;
 	}
 	critique_chain_release(&ch);
 }
@@ -910,6 +1078,10 @@ static char *manifest_json(const struct pipeline *pl, double started)
 				    limiter_json(&pl->rl[r]));
 	}
 	manifest_cluster(pl, o);
+	json_object_set_new(o, "guards",
+			    guard_counts_json((struct guard_counts *)&c->guards));
+	json_object_set_new(json_object_get(o, "counts"), "refused",
+			    json_boolean(c->refused));
 	cost_manifest(o, pl->cfg, c->usage_role);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	json_decref(o);
@@ -957,6 +1129,9 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	atomic_init(&pl.n_mode, cfg->policy.api == API_ANTHROPIC ? N_ONE :
 		    cfg->n);
 	atomic_init(&pl.fatal, 0);
+	atomic_init(&pl.refused, 0);
+	pl.streak[0].limit = pl.streak[1].limit = cfg->stop_after_refusals;
+	pl.jshared.counts = &c->guards;
 	atomic_init(&pl.samplers_left, np);
 	atomic_init(&pl.judges_left, nj);
 	idset_init(&pl.done);
@@ -1105,6 +1280,7 @@ void pipeline_summary(FILE *f, const struct run_opts *o,
 		c->seconds > 0 ? (double)c->written / c->seconds : 0.0,
 		c->usage.prompt_tokens, c->usage.completion_tokens);
 	cost_print(f, o->cfg, c->usage_role);
+	guard_counts_print(f, (struct guard_counts *)&c->guards);
 	for (int r = 0; r < 2; r++) {
 		const struct http_stats *h = &c->http[r];
 		uint64_t tot = 0;

@@ -630,7 +630,9 @@ static json_t *read_chat(json_t *doc, struct chat *ch)
  *       message and says "step by step", a completions judge prompt ending
  *       in "Reasoning:", and an Anthropic judge request like the chat one
  *       get the text "Reply A has LA bytes and reply B has LB bytes; under
- *       the principle the fuller reply, X, is better." (X by the rule).
+ *       the principle the fuller reply, X, is better." (X by the rule). On
+ *       the chat route it is cut after max_tokens words (finish_reason
+ *       "length").
  *   Sampled letters: a judge request without logprobs at temperature > 0
  *       (votes) gets "A" with probability pA: on chat from h_0 (so the seed
  *       decides), on /v1/messages from a per-process counter (Anthropic has
@@ -697,6 +699,7 @@ static json_t *ext_chat_judge(json_t *doc, const struct chat *ch, size_t la,
 	json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
 	const char *lc = json_string_value(json_object_get(last, "content"));
 	char *text = NULL, letter[2] = "A";
+	const char *finish = "stop";
 	json_t *r;
 
 	if (lc == ch->fenced && memmem(ch->fenced, ch->fenced_len,
@@ -710,8 +713,22 @@ static json_t *ext_chat_judge(json_t *doc, const struct chat *ch, size_t la,
 	} else {
 		return NULL;
 	}
+	/* a rationale longer than max_tokens words is cut */
+	if (text && ch->max_tokens > 0) {
+		size_t pos = 0, beg, end, cut = 0;
+		json_int_t count = 0;
+
+		while (next_word(text, strlen(text), &pos, &beg, &end)) {
+			if (count++ == ch->max_tokens) {
+				text[cut] = '\0';
+				finish = "length";
+				break;
+			}
+			cut = end;
+		}
+	}
 	r = completion(ch, json_pack("[o]", choice_json(0, text ? text :
-		letter, strlen(text ? text : letter), NULL, "stop")), 1);
+		letter, strlen(text ? text : letter), NULL, finish)), 1);
 	free(text);
 	return r;
 }
