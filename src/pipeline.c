@@ -285,7 +285,8 @@ static bool refusal(struct worker *w, const struct http_opts *o,
 
 	if (!guard_unmendable(w->http.status, w->http.resp.data))
 		return false;
-	if (guard_streak_refused(&pl->streak[w->role])) {
+	if (guard_streak_refused(&pl->streak[w->role]) &&
+	    atomic_exchange(&pl->refused, 1) == 0) {
 		preflight_advice(w->ep, field, w->http.status, fix,
 				 sizeof(fix));
 		msg = redact(redact(xasprintf("%s endpoint %s: %d requests "
@@ -297,7 +298,6 @@ static bool refusal(struct worker *w, const struct http_opts *o,
 		fprintf(stderr, "caigen: %s\n", msg);
 		free(msg);
 		pl->c->refused = 1;
-		atomic_store(&pl->refused, 1);
 		return false;
 	}
 	if (stopping(pl) || ++*confirms >= limit)

@@ -653,7 +653,9 @@ static json_t *read_chat(json_t *doc, struct chat *ch)
  *   system, temperature. With --api-key, needs "x-api-key: KEY" (401 in
  *   Anthropic's error shape otherwise). Judge requests answer the letter,
  *   followed by ")" when the last message is an assistant prefill ending
- *   in "("; policy requests get the chat policy text for h = mix(key).
+ *   in "("; policy requests get the chat policy text for h = mix(key) at
+ *   temperature 0, else for h = mix(key + the per-process counter), so
+ *   that two samples of one prompt differ as on the real API.
  *   Reply: {id, type: "message", role, model, content: [{type: "text",
  *   text}], stop_reason, stop_sequence, usage: {input_tokens,
  *   output_tokens}}.
@@ -978,7 +980,15 @@ static int ext_messages(const struct request *rq, json_t *doc,
 		}
 		len = text ? strlen(text) : 0;
 	} else {
-		text = ext_policy(&ch, mix64(ch.key), &len, &finish, &out);
+		uint64_t h = mix64(ch.key);
+
+		/* sampled: no seed, so two samples differ (a counter) */
+		if (temp > 0) {
+			pthread_mutex_lock(&ext.lock);
+			h = mix64(ch.key + ext.votes++);
+			pthread_mutex_unlock(&ext.lock);
+		}
+		text = ext_policy(&ch, h, &len, &finish, &out);
 		if (!strcmp(finish, "length"))
 			finish = "max_tokens";
 		else
