@@ -271,9 +271,10 @@ static void nap(struct pipeline *pl, double s)
  * A refusal no retry mends (guard.h) came back. The role's streak counts
  * it; at the limit the run stops with one line naming the endpoint and
  * the fix. Below it, true: send the same request again after a backoff
- * (*confirms of them at most, so a refusal of one prompt alone cannot
- * stop the run, and a key refused for good is confirmed by the next
- * requests before anything is recorded as failed).
+ * (*confirms of them, fewer than the limit and than max(max_attempts, 3)),
+ * so that a key refused for good is confirmed by the next requests before
+ * anything is recorded as failed, while requests that go through in
+ * between (a refusal of one prompt alone) reset the streak.
  */
 static bool refusal(struct worker *w, const struct http_opts *o,
 		    int *confirms, const struct err *err)
@@ -300,7 +301,10 @@ static bool refusal(struct worker *w, const struct http_opts *o,
 		pl->c->refused = 1;
 		return false;
 	}
-	if (stopping(pl) || ++*confirms >= limit)
+	/* at most the limit, and no more than max_attempts (or 3) */
+	if (stopping(pl) || ++*confirms >= limit ||
+	    *confirms >= (o->max_attempts > GUARD_REFUSALS_DEFAULT ?
+			  o->max_attempts : GUARD_REFUSALS_DEFAULT))
 		return false;
 	nap(pl, guard_backoff(*confirms - 1, o->backoff_base, o->max_wait,
 			      rng_unit((uint64_t)(now_sec() * 1e9), "",
@@ -1081,7 +1085,7 @@ static char *manifest_json(const struct pipeline *pl, double started)
 	json_object_set_new(o, "guards",
 			    guard_counts_json((struct guard_counts *)&c->guards));
 	json_object_set_new(json_object_get(o, "counts"), "refused",
-			    json_boolean(c->refused));
+			    json_integer(c->refused));
 	cost_manifest(o, pl->cfg, c->usage_role);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	json_decref(o);

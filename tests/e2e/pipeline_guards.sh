@@ -48,7 +48,7 @@ eq guards_refused_no_failures \
 done_rv=$(cat "$T/out_rv/preferences.jsonl" 2>/dev/null | wc -l |
 	tr -d ' ')
 check guards_refused_stopped_early [ "$done_rv" -lt 60 ]
-check guards_refused_manifest jq -e '.counts.refused == true' \
+check guards_refused_manifest jq -e '.counts.refused == 1' \
 	"$T/out_rv/manifest.json"
 # at most a handful of refused requests, not one per prompt
 check guards_refused_few_requests [ "$(posts "$T/rv.log")" -le 30 ]
