@@ -17,6 +17,11 @@
 #include <string.h>
 
 #define PROBE_BODY_MAX (1u << 20)
+/* A refused key, model or route comes back at once: a POST the server is
+ * still working on this long after the GET before it reached the server
+ * was accepted (and a slow model does not hold the start of the run).
+ * Seconds, on top of the GET's connect time. */
+#define PROBE_POST_WAIT 0.25
 
 enum verdict { PASS, PASS_NO_MODELS, FATAL };
 
@@ -30,6 +35,8 @@ struct probe {
 	struct buf body;
 	long status;
 	char curl_err[CURL_ERROR_SIZE];
+	double post_wait;	/* > 0: the POST's time limit (the GET before
+				 * it reached the server) */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -61,6 +68,8 @@ static CURLcode send_probe(struct probe *pr, const char *url,
 
 	if (left < 0.2)
 		left = 0.2;
+	if (body && pr->post_wait > 0 && left > pr->post_wait)
+		left = pr->post_wait;
 	if (connect > left)
 		connect = left;
 	if (key)
@@ -254,7 +263,9 @@ static int probe_api(struct probe *pr, const char *base, struct err *err)
 	size_t len;
 	char *body = provider_body(&cp, &len);
 	CURLcode cc = send_probe(pr, url, body, len);
-	int v = cc != CURLE_OK ? transport_error(pr, base, cc, err) :
+	/* no verdict within the short wait: the server took the request */
+	int v = cc == CURLE_OPERATION_TIMEDOUT && pr->post_wait > 0 ? PASS :
+		cc != CURLE_OK ? transport_error(pr, base, cc, err) :
 		judge_status(pr, base, false, err);
 
 	free(body);
@@ -275,9 +286,16 @@ static int probe_url(struct probe *pr, const char *base, struct err *err)
 	v = judge_status(pr, base, true, err);
 	/* /models answers without a key on some servers (llama-server
 	 * --api-key): only a real request tells a refused key, model or
-	 * route */
-	if (v != FATAL)
+	 * route; the server is known to answer, so it need not be waited
+	 * for long */
+	if (v != FATAL) {
+		curl_off_t conn = 0;
+
+		curl_easy_getinfo(pr->curl, CURLINFO_CONNECT_TIME_T, &conn);
+		pr->post_wait = PROBE_POST_WAIT + 2 * (double)conn / 1e6;
 		v = probe_api(pr, base, err);
+		pr->post_wait = 0;
+	}
 	return v;
 }
 
@@ -337,6 +355,7 @@ int preflight_run(const struct config *c, struct err *err)
 				break;
 			pr.ep = &c->judge;
 			pr.field = pr.role = "judge";
+			pr.post_wait = PROBE_POST_WAIT + 0.1;
 			if (probe_api(&pr, c->judge.base_url, err) == FATAL)
 				rc = -1;
 			break;

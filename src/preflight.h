@@ -15,7 +15,9 @@
  * refusal no retry mends (guard.h: 404, a model that does not exist,
  * insufficient_quota). Not fatal: other 429s and 5xx (the server is there
  * and the key was taken; the run's retries deal with them), and slow
- * answers once connected.
+ * answers once connected: a POST still unanswered 0.25 s after connecting
+ * passes (servers refuse keys, models and routes at once, before any
+ * inference), so a busy server does not delay the run.
  *
  * The whole check takes at most PREFLIGHT_SECONDS. Error messages name
  * the endpoint, the URL, what happened and what to fix, e.g.
