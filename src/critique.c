@@ -165,8 +165,11 @@ int critique_run(const struct llm *l, const struct config *cfg,
 	memset(out, 0, sizeof(*out));
 	out->messages = json_deep_copy(pr->messages);
 	out->rounds = xcalloc((size_t)cfg->rounds, sizeof(*out->rounds));
-	t = ask(l, cfg, pr, out->messages, fewshot, call++, out,
-		&out->initial_finish, err);
+	out->finish = xcalloc(1 + 2 * (size_t)cfg->rounds,
+			      sizeof(*out->finish));
+	t = ask(l, cfg, pr, out->messages, fewshot, call, out,
+		&out->finish[call], err);
+	call++;
 	if (!t)
 		goto out;
 	out->initial = xstrdup(t);
@@ -179,15 +182,17 @@ int critique_run(const struct llm *l, const struct config *cfg,
 		out->nrounds = k + 1;
 		r->critique_request = request(con, TPL_CRITIQUE,
 					      r->pr->critique, out->messages);
-		t = ask(l, cfg, pr, out->messages, fewshot, call++, out,
-			&r->critique_finish, err);
+		t = ask(l, cfg, pr, out->messages, fewshot, call, out,
+			&out->finish[call], err);
+		call++;
 		if (!t)
 			goto out;
 		r->critique = xstrdup(t);
 		r->revision_request = request(con, TPL_REVISE, r->pr->revise,
 					      out->messages);
-		t = ask(l, cfg, pr, out->messages, fewshot, call++, out,
-			&r->revision_finish, err);
+		t = ask(l, cfg, pr, out->messages, fewshot, call, out,
+			&out->finish[call], err);
+		call++;
 		if (!t)
 			goto out;
 		r->revision = xstrdup(t);
@@ -215,12 +220,12 @@ void critique_chain_release(struct critique_chain *c)
 		free(c->rounds[k].critique);
 		free(c->rounds[k].revision_request);
 		free(c->rounds[k].revision);
-		free(c->rounds[k].critique_finish);
-		free(c->rounds[k].revision_finish);
 	}
+	for (int i = 0; c->finish && i < 1 + 2 * c->nrounds; i++)
+		free(c->finish[i]);
+	free(c->finish);
 	free(c->rounds);
 	free(c->initial);
-	free(c->initial_finish);
 	json_decref(c->messages);
 	memset(c, 0, sizeof(*c));
 }
@@ -235,6 +240,12 @@ static json_t *principle_json(const struct principle *p)
 		json_array_append_new(tags, json_string(p->tags[t]));
 	return json_pack("{s:s,s:s,s:o}", "id", p->id, "constitution",
 			 p->source, "tags", tags);
+}
+
+const char *critique_finish(const struct critique_chain *c, int i)
+{
+	return c->finish && i >= 0 && i < 1 + 2 * c->nrounds ? c->finish[i] :
+								NULL;
 }
 
 static json_t *finish_json(const char *f)
@@ -286,8 +297,10 @@ char *critique_record(const struct config *cfg, const struct prompt *pr,
 			"critique", r->critique,
 			"revision_request", r->revision_request,
 			"revision", r->revision,
-			"critique_finish", finish_json(r->critique_finish),
-			"revision_finish", finish_json(r->revision_finish)));
+			"critique_finish", finish_json(
+				critique_finish(c, 2 * k + 1)),
+			"revision_finish", finish_json(
+				critique_finish(c, 2 * k + 2))));
 	}
 	json_object_set_new(o, "schema", json_string("caigen.critique/1"));
 	json_object_set_new(o, "id", json_string(pr->id));
@@ -296,7 +309,7 @@ char *critique_record(const struct config *cfg, const struct prompt *pr,
 			    json_deep_copy(pr->messages));
 	json_object_set_new(o, "initial", json_string(c->initial));
 	json_object_set_new(o, "initial_finish",
-			    finish_json(c->initial_finish));
+			    finish_json(critique_finish(c, 0)));
 	json_object_set_new(o, "rounds", rounds);
 	json_object_set_new(o, "revision", json_string(last->revision));
 	/* the Hugging Face CAI recipe's names; one round there, the last

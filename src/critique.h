@@ -51,12 +51,15 @@ struct critique_round {
 	const struct principle *pr;
 	char *critique_request, *critique;	/* owned */
 	char *revision_request, *revision;	/* owned */
-	char *critique_finish, *revision_finish;	/* owned, may be NULL */
 };
 
 struct critique_chain {
 	char *initial;			/* owned */
-	char *initial_finish;		/* owned, may be NULL */
+	char **finish;			/* owned, NULL or 1 + 2 * rounds
+					 * finish reasons (each owned, may be
+					 * NULL): the initial answer's, then
+					 * each round's critique and
+					 * revision */
 	int cut_retries, cut_kept;	/* cut replies called again, kept */
 	bool cut_failed;		/* failed: still cut ("truncated") */
 	struct critique_round *rounds;	/* owned, nrounds of them */
@@ -76,6 +79,10 @@ int critique_run(const struct llm *l, const struct config *cfg,
 		 struct critique_chain *out, struct err *err)
 	__attribute__((warn_unused_result));
 void critique_chain_release(struct critique_chain *c);
+/* The finish reason of call i of a chain (0: the initial answer, then
+ * 2k + 1 and 2k + 2 for round k's critique and revision), or NULL when
+ * unknown. Points into c. */
+const char *critique_finish(const struct critique_chain *c, int i);
 
 /* The few-shot dialogues as a message list. New reference. */
 json_t *critique_fewshot_messages(const struct constitution *con);

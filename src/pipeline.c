@@ -625,11 +625,11 @@ static void critique_item(struct worker *w, struct item *it)
 	if (pl->two) {
 		it->responses[0] = xstrdup(ch.initial);
 		it->responses[1] = xstrdup(ch.rounds[ch.nrounds - 1].revision);
-		it->finish[0] = ch.initial_finish ?
-				xstrdup(ch.initial_finish) : NULL;
-		it->finish[1] = ch.rounds[ch.nrounds - 1].revision_finish ?
-			xstrdup(ch.rounds[ch.nrounds - 1].revision_finish) :
-			NULL;
+		if (critique_finish(&ch, 0))
+			it->finish[0] = xstrdup(critique_finish(&ch, 0));
+		if (critique_finish(&ch, 2 * ch.nrounds))
+			it->finish[1] = xstrdup(critique_finish(&ch,
+							       2 * ch.nrounds));
 	}
 	critique_chain_release(&ch);
 }
