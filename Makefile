@@ -47,7 +47,7 @@ FAKE    := $(O)/fakeserver
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
-	fuzz fuzz-deps test-slurm
+	fuzz fuzz-deps test-slurm test-real
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -143,6 +143,13 @@ demo: deps-check $(BIN) $(FAKE) caigen
 test-slurm: test-deps $(BIN) $(FAKE)
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
 	 sh tests/slurm/run.sh
+
+# test-real: caigen against a real llama.cpp llama-server and GGUF model
+# ($LLAMA_SERVER, $LLAMA_MODEL; unset or missing is a failure, not a
+# skip): every mode, CoT, completions, n=2, --api-key, a restart mid-run,
+# temperature 0, max_tokens 8. Structure and accounting, never bytes.
+test-real: test-deps $(BIN) caigen
+	@CAIGEN=$(abspath $(BIN)) sh tests/real/run.sh
 
 bench: deps-check $(BIN)
 	@CAIGEN=$(abspath $(BIN)) sh scripts/bench/run.sh

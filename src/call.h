@@ -62,6 +62,7 @@ struct call {
 	size_t server;		/* picked before a back-off wait */
 	bool picked;		/* server is picked and counted in flight */
 	bool saw_429;
+	int confirms;		/* refusals sent again to confirm them */
 	char *body;
 	size_t body_len;
 };

@@ -27,6 +27,7 @@
  */
 #include "config.h"
 #include "endpoint.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -171,9 +172,28 @@ static const struct key_name n_names[] = {
 	{ NULL, 0 }
 };
 
+/* guard.h: what to do with a cut answer and with two identical ones */
+static const struct key_name truncated_names[] = {
+	{ "retry", GUARD_CUT_RETRY },
+	{ "keep", GUARD_CUT_KEEP },
+	{ "fail", GUARD_CUT_FAIL },
+	{ NULL, 0 }
+};
+
+static const struct key_name identical_names[] = {
+	{ "resample", GUARD_SAME_RESAMPLE },
+	{ "keep", GUARD_SAME_KEEP },
+	{ "fail", GUARD_SAME_FAIL },
+	{ NULL, 0 }
+};
+
 static const struct key policy_keys[] = {
 	ENDPOINT_KEYS(policy, "policy", 120, 1.0, 512),
 	K_ENUM("n", n, 0, n_names, N_AUTO),
+	K_ENUM("truncated", truncated, 0, truncated_names, GUARD_CUT_RETRY),
+	K_ENUM("identical", identical, 0, identical_names,
+	       GUARD_SAME_RESAMPLE),
+	K_INT("identical_resamples", identical_resamples, 0, 0, 100, 2),
 };
 
 static const struct key judge_keys[] = {
@@ -203,6 +223,8 @@ static const struct key top_keys[] = {
 	K_LL("limit", limit, 0, 0, NO_MAX, 0),
 	K_ENUM("mode", mode, 0, mode_names, MODE_PREFERENCES),
 	K_INT("rounds", rounds, 0, 1, 64, 1),
+	K_INT("stop_after_refusals", stop_after_refusals, 0, 1, 1000000,
+	      GUARD_REFUSALS_DEFAULT),
 	K_LIST("constitutions", constitutions, nconstitutions, 0,
 	       "constitution/harmless.yaml"),
 	K_SIZE("max_line_bytes", max_line_bytes, 0, 1024, 1073741824,

@@ -140,6 +140,11 @@ struct config {
 
 	struct endpoint policy;
 	enum n_mode n;
+	int truncated;		/* policy.truncated: enum guard_cut_mode */
+	int identical;		/* policy.identical: enum guard_same_mode */
+	int identical_resamples;	/* policy.identical_resamples */
+	int stop_after_refusals;	/* unmendable refusals in a row of one
+					 * endpoint that stop the run */
 
 	struct endpoint judge;
 	bool both_orders;

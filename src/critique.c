@@ -1,6 +1,7 @@
 /* critique.c - the critique/revision rounds and their record. */
 #include "critique.h"
 #include "buf.h"
+#include "guard.h"
 #include "judge.h"
 #include "rng.h"
 
@@ -132,8 +133,16 @@ static void finish(struct critique_job *cj, int rc, const struct err *err)
 {
 	cj->rc = rc;
 	if (rc < 0) {
+		/* the owner counts what the guard did even on failure */
+		struct critique_chain *c = &cj->out;
+		int retries = c->cut_retries, kept = c->cut_kept;
+		bool cut = c->cut_failed;
+
 		cj->err = *err;
-		critique_chain_release(&cj->out);
+		critique_chain_release(c);
+		c->cut_retries = retries;
+		c->cut_kept = kept;
+		c->cut_failed = cut;
 	}
 	cj->finished(cj);
 }
@@ -146,12 +155,37 @@ static void on_reply(struct call *c)
 	struct critique_chain *out = &cj->out;
 	const char *t;
 	int round, k;
+	enum guard_verdict v;
 
 	if (c->rc < 0) {
 		finish(cj, -1, &c->err);
 		return;
 	}
 	usage_add(&out->usage, &c->reply.usage);
+	v = guard_cut_verdict(cj->cfg->truncated,
+			      guard_is_cut(c->reply.finish[0]), cj->tries);
+	if (v == GUARD_RETRY) {	/* the same step again, another seed */
+		chat_reply_release(&c->reply);
+		out->cut_retries++;
+		cj->tries++;
+		c->cp.seed = guard_seed(cj->cfg->seed, cj->pr->id,
+					"critique-call", (uint64_t)cj->step);
+		exec_send(cj->x, c);
+		return;
+	}
+	if (v == GUARD_REJECT) {
+		struct err e;
+
+		chat_reply_release(&c->reply);
+		out->cut_failed = true;
+		err_set(&e, "truncated");
+		finish(cj, -1, &e);
+		return;
+	}
+	out->cut_kept += v == GUARD_KEEP_CUT;
+	cj->tries = 0;
+	out->finish[cj->step] = c->reply.finish[0] ?
+				xstrdup(c->reply.finish[0]) : NULL;
 	push(out->messages, "assistant", c->reply.text[0] ?
 	     c->reply.text[0] : "");
 	chat_reply_release(&c->reply);
@@ -205,6 +239,8 @@ void critique_start(struct critique_job *cj, struct exec *x,
 	cj->out.messages = json_deep_copy(pr->messages);
 	cj->out.rounds = xcalloc((size_t)cfg->rounds,
 				 sizeof(*cj->out.rounds));
+	cj->out.finish = xcalloc(1 + 2 * (size_t)cfg->rounds,
+				 sizeof(*cj->out.finish));
 	ask(cj);
 }
 
@@ -223,6 +259,9 @@ void critique_chain_release(struct critique_chain *c)
 		free(c->rounds[k].revision_request);
 		free(c->rounds[k].revision);
 	}
+	for (int i = 0; c->finish && i < 1 + 2 * c->nrounds; i++)
+		free(c->finish[i]);
+	free(c->finish);
 	free(c->rounds);
 	free(c->initial);
 	json_decref(c->messages);
@@ -239,6 +278,17 @@ static json_t *principle_json(const struct principle *p)
 		json_array_append_new(tags, json_string(p->tags[t]));
 	return json_pack("{s:s,s:s,s:o}", "id", p->id, "constitution",
 			 p->source, "tags", tags);
+}
+
+const char *critique_finish(const struct critique_chain *c, int i)
+{
+	return c->finish && i >= 0 && i < 1 + 2 * c->nrounds ? c->finish[i] :
+								NULL;
+}
+
+static json_t *finish_json(const char *f)
+{
+	return f ? json_string(f) : json_null();
 }
 
 /* The prompt's turns followed by one assistant turn. New reference. */
@@ -279,12 +329,16 @@ char *critique_record(const struct config *cfg, const struct prompt *pr,
 		const struct critique_round *r = &c->rounds[k];
 
 		json_array_append_new(rounds, json_pack(
-			"{s:o,s:s,s:s,s:s,s:s}",
+			"{s:o,s:s,s:s,s:s,s:s,s:o,s:o}",
 			"principle", principle_json(r->pr),
 			"critique_request", r->critique_request,
 			"critique", r->critique,
 			"revision_request", r->revision_request,
-			"revision", r->revision));
+			"revision", r->revision,
+			"critique_finish", finish_json(
+				critique_finish(c, 2 * k + 1)),
+			"revision_finish", finish_json(
+				critique_finish(c, 2 * k + 2))));
 	}
 	json_object_set_new(o, "schema", json_string("caigen.critique/1"));
 	json_object_set_new(o, "id", json_string(pr->id));
@@ -292,6 +346,8 @@ char *critique_record(const struct config *cfg, const struct prompt *pr,
 	json_object_set_new(o, "prompt", pr->text ? json_string(pr->text) :
 			    json_deep_copy(pr->messages));
 	json_object_set_new(o, "initial", json_string(c->initial));
+	json_object_set_new(o, "initial_finish",
+			    finish_json(critique_finish(c, 0)));
 	json_object_set_new(o, "rounds", rounds);
 	json_object_set_new(o, "revision", json_string(last->revision));
 	/* the Hugging Face CAI recipe's names; one round there, the last

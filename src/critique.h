@@ -25,6 +25,13 @@
  * Per-request seeds: rng_u64(seed, id, "critique-call", i) for the i-th
  * call of the chain (0 = the initial answer).
  *
+ * Cut replies (guard.h): an answer, critique or revision that max_tokens
+ * cut is handled by policy.truncated like a sampled answer: retry (one
+ * more call with the seed guard_seed(seed, id, "critique-call", i), then
+ * the chain fails with "truncated"), keep, or fail. Every step's finish
+ * reason is kept in the record (initial_finish, and critique_finish and
+ * revision_finish per round).
+ *
  * The machine (call.h): critique_start sends the answer's call; each
  * reply sends the next step; `finished` runs once after the last reply or
  * the first failure (possibly before critique_start returns, with an
@@ -54,6 +61,13 @@ struct critique_round {
 
 struct critique_chain {
 	char *initial;			/* owned */
+	char **finish;			/* owned, NULL or 1 + 2 * rounds
+					 * finish reasons (each owned, may be
+					 * NULL): the initial answer's, then
+					 * each round's critique and
+					 * revision */
+	int cut_retries, cut_kept;	/* cut replies called again, kept */
+	bool cut_failed;		/* failed: still cut ("truncated") */
 	struct critique_round *rounds;	/* owned, nrounds of them */
 	int nrounds;
 	json_t *messages;		/* owned: the whole chat, few-shot
@@ -80,6 +94,7 @@ struct critique_job {
 
 	/* private */
 	int step;		/* 0 answer; 2k+1 critique k; 2k+2 revision k */
+	int tries;		/* calls of this step cut and made again */
 	json_t *fewshot, *sent;
 };
 
@@ -91,6 +106,10 @@ void critique_start(struct critique_job *cj, struct exec *x,
 		    void (*finished)(struct critique_job *), void *owner);
 void critique_job_release(struct critique_job *cj);
 void critique_chain_release(struct critique_chain *c);
+/* The finish reason of call i of a chain (0: the initial answer, then
+ * 2k + 1 and 2k + 2 for round k's critique and revision), or NULL when
+ * unknown. Points into c. */
+const char *critique_finish(const struct critique_chain *c, int i);
 
 /* The few-shot dialogues as a message list. New reference. */
 json_t *critique_fewshot_messages(const struct constitution *con);

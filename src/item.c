@@ -7,7 +7,7 @@
 bool item_env_stopping(const struct item_env *env)
 {
 	return (env->stop && __atomic_load_n(env->stop, __ATOMIC_RELAXED)) ||
-	       atomic_load(env->fatal);
+	       atomic_load(env->fatal) || atomic_load(&env->refused);
 }
 
 void item_free(struct item *it)
@@ -18,8 +18,10 @@ void item_free(struct item *it)
 		prompt_release(&it->pr);
 	else
 		reject_release(&it->rj);
-	free(it->responses[0]);
-	free(it->responses[1]);
+	for (int k = 0; k < 2; k++) {
+		free(it->responses[k]);
+		free(it->finish[k]);
+	}
 	free(it->error);
 	free(it->line);
 	free(it->line2);
@@ -94,8 +96,8 @@ static void judged(struct pair_job *pj)
 	}
 	usage_add(&it->usage, &pj->out.usage);
 	*(env->two ? &it->line2 : &it->line) = judgecall_record(env->cfg,
-		&it->pr, it->responses[0], it->responses[1], &pj->out,
-		&it->usage);
+		&it->pr, it->responses[0], it->responses[1],
+		(const char *const *)it->finish, &pj->out, &it->usage);
 	pair_label_release(&pj->out);
 	judgecall_release(pj);
 	if (it->extra && it->line) {	/* feed: "{...}" -> "{...,extra}" */
@@ -135,9 +137,11 @@ static void sampled(struct sample_job *sj)
 		fail(it, "sample", e.msg);
 		return;
 	}
-	it->responses[0] = sj->text[0];
-	it->responses[1] = sj->text[1];
-	sj->text[0] = sj->text[1] = NULL;
+	for (int k = 0; k < 2; k++) {
+		it->responses[k] = sj->text[k];
+		it->finish[k] = sj->finish[k];
+		sj->text[k] = sj->finish[k] = NULL;
+	}
 	usage_add(&it->usage, &sj->usage);
 	sample_job_release(sj);
 	judge(it);
@@ -152,7 +156,15 @@ static void critiqued(struct critique_job *cj)
 	struct item *it = cj->owner;
 	struct item_env *env = it->env;
 	struct critique_chain *ch = &cj->out;
+	struct guard_counts *g = env->counts;
 
+	if (g) {
+		atomic_fetch_add(&g->truncated_retries, ch->cut_retries);
+		atomic_fetch_add(&g->truncated_kept, ch->cut_kept);
+		if (cj->rc < 0)
+			atomic_fetch_add(&g->truncated_failed,
+					 ch->cut_failed);
+	}
 	if (cj->rc < 0) {
 		struct err e = cj->err;
 
@@ -163,8 +175,13 @@ static void critiqued(struct critique_job *cj)
 	usage_add(&it->usage, &ch->usage);
 	it->line = critique_record(env->cfg, &it->pr, ch);
 	if (env->two) {
+		const char *f0 = critique_finish(ch, 0);
+		const char *f1 = critique_finish(ch, 2 * ch->nrounds);
+
 		it->responses[0] = xstrdup(ch->initial);
 		it->responses[1] = xstrdup(ch->rounds[ch->nrounds - 1].revision);
+		it->finish[0] = f0 ? xstrdup(f0) : NULL;
+		it->finish[1] = f1 ? xstrdup(f1) : NULL;
 	}
 	critique_chain_release(ch);
 	critique_job_release(cj);

@@ -46,6 +46,9 @@ struct item_env {
 	bool two;			/* mode both: two records */
 	volatile sig_atomic_t *stop;	/* set by signal handlers */
 	atomic_int *fatal;		/* the output failed */
+	atomic_int refused;		/* an endpoint refused too many
+					 * requests in a row (guard.h) */
+	struct guard_counts *counts;	/* what the guards did */
 	void (*done)(struct item_env *env, struct item *it);
 	void *owner;
 };
@@ -58,6 +61,7 @@ struct item {
 	struct prompt pr;
 	struct reject rj;
 	char *responses[2];
+	char *finish[2];	/* their finish reasons, NULL if unknown */
 	struct chat_usage usage;
 	const char *fail_stage;
 	char *error;
@@ -75,7 +79,8 @@ struct item {
 	} job;
 };
 
-/* Whether the run is stopping (a signal, or the output failed). */
+/* Whether the run is stopping (a signal, the output failed, or an
+ * endpoint refuses every request). */
 bool item_env_stopping(const struct item_env *env);
 
 /* Start the machine of a prompt item on executor x. */

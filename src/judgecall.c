@@ -57,13 +57,22 @@ static void push(json_t *msgs, const char *role, const char *text)
 					      "content", text));
 }
 
-static void warn_refused(struct judge_shared *sh, const struct config *cfg)
+static void warn_refused(struct judge_shared *sh, const struct config *cfg,
+			 bool silent)
 {
 	if (atomic_exchange(&sh->no_logprobs, 1) == 0)
-		fprintf(stderr, "caigen: the judge model refuses logprobs; "
-			"reading the answer %s from now on\n",
-			cfg->votes > 0 ? "by votes of sampled replies" :
-			"from the reply text");
+		fprintf(stderr, "caigen: the judge %s; reading the answer %s "
+			"from now on\n", silent ? "endpoint returned a reply "
+			"without the logprobs asked for" : "model refuses "
+			"logprobs", cfg->votes > 0 ?
+			"by votes of sampled replies" : "from the reply text");
+}
+
+/* A 2xx whose choice has no logprobs although they were asked for. */
+static bool lacks_logprobs(const struct chat_reply *r)
+{
+	return r->n == 0 || !r->logprobs[0] ||
+	       json_array_size(r->logprobs[0]) == 0;
 }
 
 /* The steps of one order. */
@@ -203,7 +212,7 @@ static void on_reply(struct call *c)
 	if (c->rc < 0) {
 		if (o->phase == PH_LOGPROBS && !c->stopped &&
 		    provider_refuses_logprobs(c->err.msg)) {
-			warn_refused(pj->sh, pj->cfg);
+			warn_refused(pj->sh, pj->cfg, false);
 			if (pj->rc == 0) {
 				letter_send(pj, o, pj->cfg->votes > 0 ?
 					    M_VOTES : M_TEXT);
@@ -218,6 +227,12 @@ static void on_reply(struct call *c)
 	switch (o->phase) {
 	case PH_COT:
 		j->rationale = xstrdup(text);
+		if (guard_is_cut(c->reply.finish[0])) {
+			pj->out.rationale_cut[o - pj->ord] = true;
+			if (pj->sh->counts)
+				atomic_fetch_add(&pj->sh->counts->rationale_cut,
+						 1);
+		}
 		chat_reply_release(&c->reply);
 		if (pj->rc < 0)
 			break;
@@ -234,6 +249,20 @@ static void on_reply(struct call *c)
 		letter_send(pj, o, method_for(pj->api, pj->cfg, pj->sh));
 		return;
 	case PH_LOGPROBS:
+		if (lacks_logprobs(&c->reply)) {
+			/* a proxy or server that drops them: a method
+			 * change, like a refusal, not a retry */
+			chat_reply_release(&c->reply);
+			if (pj->sh->counts)
+				atomic_fetch_add(&pj->sh->counts->
+						 nologprobs_fallbacks, 1);
+			warn_refused(pj->sh, pj->cfg, true);
+			if (pj->rc < 0)
+				break;
+			letter_send(pj, o, pj->cfg->votes > 0 ? M_VOTES :
+				    M_TEXT);
+			return;
+		}
 		rc = judge_read_logprobs(c->reply.logprobs[0],
 					 pj->cfg->scan_positions, j, &err);
 		chat_reply_release(&c->reply);
@@ -387,7 +416,7 @@ static json_t *as_turn(const struct prompt *pr, const char *text)
 	return json_pack("[{s:s,s:s}]", "role", "assistant", "content", text);
 }
 
-static json_t *judgment_json(const struct judgment *j)
+static json_t *judgment_json(const struct judgment *j, bool cut)
 {
 	json_t *x = json_object();
 
@@ -401,6 +430,9 @@ static json_t *judgment_json(const struct judgment *j)
 	json_object_set_new(x, "method", json_string(j->method));
 	json_object_set_new(x, "rationale", j->rationale ?
 			    json_string(j->rationale) : json_null());
+	if (j->rationale)
+		json_object_set_new(x, "rationale_truncated",
+				    json_boolean(cut));
 	if (!strcmp(j->method, "votes"))
 		json_object_set_new(x, "votes", json_pack("{s:i,s:i,s:i}",
 			"A", j->votes_a, "B", j->votes_b, "k", j->votes_k));
@@ -409,6 +441,7 @@ static json_t *judgment_json(const struct judgment *j)
 
 char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 		       const char *r0, const char *r1,
+		       const char *const finish[2],
 		       const struct pair_label *lb,
 		       const struct chat_usage *usage)
 {
@@ -418,7 +451,8 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 	char *s;
 
 	for (int i = 0; i < lb->nj; i++)
-		json_array_append_new(js, judgment_json(&lb->j[i]));
+		json_array_append_new(js, judgment_json(&lb->j[i],
+							lb->rationale_cut[i]));
 	for (size_t t = 0; t < lb->pr->ntags; t++)
 		json_array_append_new(tags, json_string(lb->pr->tags[t]));
 
@@ -431,6 +465,9 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 	json_object_set_new(o, "rejected", as_turn(pr, resp[1 - ci]));
 	json_object_set_new(o, "margin", json_real(fabs(lb->p - 0.5)));
 	json_object_set_new(o, "responses", json_pack("[ss]", r0, r1));
+	json_object_set_new(o, "finish_reasons", json_pack("[oo]",
+		finish && finish[0] ? json_string(finish[0]) : json_null(),
+		finish && finish[1] ? json_string(finish[1]) : json_null()));
 	json_object_set_new(o, "chosen_index", json_integer(ci));
 	json_object_set_new(o, "p", json_real(lb->p));
 	json_object_set_new(o, "p_raw", json_real(lb->p_raw));

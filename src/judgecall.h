@@ -16,9 +16,11 @@
  *             temperature 1; p_a = votes_A / (votes_A + votes_B), which is
  *             votes_A / k when every answer names a letter.
  * A chat or completions endpoint starts with logprobs; the first reply
- * that refuses them (provider_refuses_logprobs) flips the endpoint's
- * shared flag once, prints one warning, and every later judgment (the
- * refused one included) uses text, or votes when configured.
+ * that refuses them (provider_refuses_logprobs), or a 2xx whose choice
+ * carries no logprobs although they were asked for (a proxy, an older
+ * server, a model that drops them), flips the endpoint's shared flag
+ * once, prints one warning, and every later judgment (that one included)
+ * uses text, or votes when configured.
  *
  * Chain of thought (judge.cot): first a greedy call (temperature 0, at
  * most judge.cot_max_tokens) asks for reasoning only; then the rationale
@@ -49,6 +51,7 @@
 
 #include "call.h"
 #include "config.h"
+#include "guard.h"
 #include "constitution.h"
 #include "judge.h"
 #include "prompts.h"
@@ -58,6 +61,9 @@
 /* Per judge endpoint, shared by its threads. Zero-initialise. */
 struct judge_shared {
 	atomic_int no_logprobs;	/* the endpoint refused logprobs */
+	struct guard_counts *counts;	/* borrowed, may be NULL: cut
+					 * rationales, replies without
+					 * logprobs */
 };
 
 struct pair_label {
@@ -68,6 +74,7 @@ struct pair_label {
 	double p_raw;		/* unclamped */
 	bool clamped;		/* a clamp was in force */
 	double lo, hi;
+	bool rationale_cut[2];	/* per judgment: CoT rationale cut */
 	struct chat_usage usage;
 };
 
@@ -127,9 +134,12 @@ void judgecall_start(struct pair_job *pj, struct exec *x, int api,
 void judgecall_release(struct pair_job *pj);
 void pair_label_release(struct pair_label *lb);
 
-/* The caigen.preference/1 record line for a labelled pair. Caller frees. */
+/* The caigen.preference/1 record line for a labelled pair; finish[i] is
+ * responses[i]'s finish reason (NULL: unknown, written as null), kept as
+ * `finish_reasons`. Caller frees. */
 char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 		       const char *r0, const char *r1,
+		       const char *const finish[2],
 		       const struct pair_label *lb,
 		       const struct chat_usage *usage);
 

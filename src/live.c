@@ -17,6 +17,8 @@
  * atomics of item_env) is thread-safe on its own.
  */
 #include "live.h"
+#include "guard.h"
+#include "preflight.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -101,6 +103,7 @@ struct live {
 	const char *hdr[ROLE_COUNT][2];	/* for scrubbing replies */
 	size_t nhdr[ROLE_COUNT];
 	struct curl_slist *slist[ROLE_COUNT];
+	struct guard_streak streak[ROLE_COUNT];	/* refusals in a row */
 	int nloops;
 	struct loop loops[MAX_LOOPS];
 	atomic_uint next_loop;
@@ -115,7 +118,7 @@ static int stop_level(const struct live *lv)
 
 static bool stopping(const struct live *lv)
 {
-	return stop_level(lv) || atomic_load(lv->env->fatal);
+	return item_env_stopping(lv->env);
 }
 
 static double unit_random(struct loop *lp)
@@ -343,16 +346,7 @@ static void attempt_start(struct loop *lp, struct call *c)
 	curl_multi_add_handle(lp->multi, t->easy);
 }
 
-/* Does a reply that should carry logprobs carry them? */
-static bool has_logprobs(const struct call *c, struct err *err)
-{
-	if (!c->cp.logprobs || (c->reply.n > 0 &&
-				json_array_size(c->reply.logprobs[0])))
-		return true;
-	err_set(err, "reply carries no logprobs (does the server support "
-		"logprobs/top_logprobs?)");
-	return false;
-}
+static void refused(struct loop *lp, struct call *c);
 
 /* An attempt is over: success, a retry, or the end of the call. */
 static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
@@ -378,16 +372,16 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 	c->status = status;
 	if (cc == CURLE_OK && status >= 200 && status < 300) {
 		st->ok++;
+		guard_streak_ok(&lv->streak[c->role]);
 		memset(&c->reply, 0, sizeof(c->reply));
+		/* a reply without the logprobs asked for is the
+		 * machine's to judge (judgecall.h), not a retry */
 		if (provider_parse(ep->api, t->resp.data, &c->reply,
 				   &c->err) == 0) {
-			if (has_logprobs(c, &c->err)) {
-				endpoint_done(pool, c->server, true, false);
-				xfer_put(lp, t);
-				call_end(lp, c, 0);
-				return;
-			}
-			chat_reply_release(&c->reply);
+			endpoint_done(pool, c->server, true, false);
+			xfer_put(lp, t);
+			call_end(lp, c, 0);
+			return;
 		}
 		endpoint_done(pool, c->server, false, true);
 		retry = true;
@@ -407,6 +401,11 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 			RETRY_5XX : RETRY_408_409;
 		c->saw_429 |= status == 429;
 		endpoint_done(pool, c->server, false, status >= 500);
+		if (!several && guard_unmendable(status, t->resp.data)) {
+			xfer_put(lp, t);
+			refused(lp, c);
+			return;
+		}
 	} else {
 		if (cc == CURLE_WRITE_ERROR)
 			err_set(&c->err, "reply from %s is larger than %u "
@@ -450,6 +449,50 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 	call_end(lp, c, -1);
 }
 
+/*
+ * A refusal no retry mends (guard.h) ended attempt c. The role's streak
+ * counts it; at the limit the run stops, with one line naming the
+ * endpoint and the fix. Below it the same request is sent again after a
+ * backoff (a confirmation, not an attempt; fewer than the limit and than
+ * max(max_attempts, 3) of them), so a key refused for good is confirmed
+ * by the next requests before anything is recorded as failed, while
+ * requests that go through in between (one prompt refused alone) end the
+ * streak.
+ */
+static void refused(struct loop *lp, struct call *c)
+{
+	struct live *lv = lp->lv;
+	const struct endpoint *ep = lv->ep[c->role];
+	const char *field = c->role == ROLE_JUDGE ? "judge" : "policy";
+	int limit = lv->cfg->stop_after_refusals;
+	int most = ep->max_attempts > GUARD_REFUSALS_DEFAULT ?
+		   ep->max_attempts : GUARD_REFUSALS_DEFAULT;
+
+	if (guard_streak_refused(&lv->streak[c->role]) &&
+	    atomic_exchange(&lv->env->refused, 1) == 0) {
+		char fix[300], *msg;
+
+		preflight_advice(ep, field, c->status, fix, sizeof(fix));
+		msg = xasprintf("caigen: %s endpoint %s: %d requests in a row "
+				"refused (%s): %s; stopping: the prompts not "
+				"done are left for the next run\n", field,
+				ep->nbase_urls ? ep->base_urls[0] :
+				ep->base_url, limit, c->err.msg, fix);
+		http_redact(msg, lv->cfg->policy.api_key);
+		http_redact(msg, lv->cfg->judge.api_key);
+		fputs(msg, stderr);
+		free(msg);
+	} else if (!stopping(lv) && ++c->confirms < limit &&
+		   c->confirms < most) {
+		c->due = now_sec() + guard_backoff(c->confirms - 1,
+			ep->backoff_base, ep->backoff_max, unit_random(lp));
+		heap_push(lp, c);
+		return;
+	}
+	lp->stats[c->role].gave_up++;
+	call_end(lp, c, -1);
+}
+
 /* Every transfer curl has finished. */
 static void reap(struct loop *lp)
 {
@@ -476,6 +519,7 @@ static void loop_send(struct exec *x, struct call *c)
 	const struct endpoint *ep = lp->lv->ep[c->role];
 
 	c->attempt = 0;
+	c->confirms = 0;
 	c->picked = false;
 	c->saw_429 = false;
 	c->stopped = false;
@@ -834,6 +878,8 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 	lv->env = o->env;
 	lv->deliver = o->deliver;
 	lv->owner = o->owner;
+	lv->streak[ROLE_POLICY].limit = cfg->stop_after_refusals;
+	lv->streak[ROLE_JUDGE].limit = cfg->stop_after_refusals;
 	lv->stop = o->stop;
 	lv->ep[ROLE_POLICY] = &cfg->policy;
 	lv->ep[ROLE_JUDGE] = &cfg->judge;

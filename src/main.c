@@ -585,8 +585,10 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	}
 	if (!cfg.quiet)
 		pipeline_summary(stderr, &ro, &counts);
-	if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED) &&
-	    (counts.interrupted || counts.not_read))
+	if (counts.refused)
+		rc = EXIT_USAGE;	/* a key, model or route refused */
+	else if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED) &&
+		 (counts.interrupted || counts.not_read))
 		rc = EXIT_INTERRUPTED;
 	else if (counts.failed)
 		rc = EXIT_FAILURES;

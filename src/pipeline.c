@@ -23,6 +23,7 @@
  */
 #include "pipeline.h"
 #include "cost.h"
+#include "guard.h"
 #include "idset.h"
 #include "item.h"
 #include "live.h"
@@ -75,8 +76,7 @@ struct pipeline {
 
 static bool stopping(const struct pipeline *pl)
 {
-	return (pl->o->stop && __atomic_load_n(pl->o->stop, __ATOMIC_RELAXED))
-	       || atomic_load(&pl->fatal);
+	return item_env_stopping(&pl->env);
 }
 
 /* The limiter's counters for the manifest. */
@@ -487,6 +487,10 @@ static char *manifest_json(const struct pipeline *pl, double started)
 				    limiter_json(&pl->rl[r]));
 	}
 	manifest_cluster(pl, o);
+	json_object_set_new(o, "guards",
+			    guard_counts_json((struct guard_counts *)&c->guards));
+	json_object_set_new(json_object_get(o, "counts"), "refused",
+			    json_integer(c->refused));
 	cost_manifest(o, pl->cfg, c->usage_role);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	json_decref(o);
@@ -533,6 +537,10 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.env.two = pl.two;
 	pl.env.stop = o->stop;
 	pl.env.fatal = &pl.fatal;
+	atomic_init(&pl.env.refused, 0);
+	pl.env.counts = &c->guards;
+	pl.env.sample.counts = &c->guards;
+	pl.env.judge.counts = &c->guards;
 	pl.env.done = live_item_finished;
 	pl.env.owner = &pl;
 	if (pools_open(&pl, err) < 0)
@@ -602,6 +610,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	live_join(pl.live);
 	live_stats(pl.live, c->http, pl.rl);
 	c->n_fallback = (size_t)atomic_load(&pl.env.sample.fell_back);
+	c->refused = atomic_load(&pl.env.refused);
 	tokens_now(&pl, c->usage_role);
 	pl.prog.cost = cost_now(&pl);
 	progress_update(&pl.prog, c->written, c->failed, c->rejected, true);
@@ -663,6 +672,7 @@ void pipeline_summary(FILE *f, const struct run_opts *o,
 		c->seconds > 0 ? (double)c->written / c->seconds : 0.0,
 		c->usage.prompt_tokens, c->usage.completion_tokens);
 	cost_print(f, o->cfg, c->usage_role);
+	guard_counts_print(f, (struct guard_counts *)&c->guards);
 	for (int r = 0; r < 2; r++) {
 		const struct http_stats *h = &c->http[r];
 		uint64_t tot = 0;

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "constitution.h"
 #include "endpoint.h"
+#include "guard.h"
 #include "http.h"
 #include "prompts.h"
 #include "provider.h"
@@ -60,6 +61,10 @@ struct run_counts {
 	struct chat_usage usage_role[2];	/* every reply received, failed
 						 * prompts' too: policy, judge */
 	struct http_stats http[2];	/* policy, judge */
+	struct guard_counts guards;	/* cut, identical, no logprobs */
+	int refused;		/* stopped: an endpoint refused
+				 * stop_after_refusals requests in a row
+				 * (guard.h); the line is printed */
 	double seconds;
 };
 
@@ -94,7 +99,9 @@ struct run_opts {
 
 /*
  * Run the job. Returns 0 when the run went through (failures and rejects
- * may exist: see counts), -1 on a fatal error (cannot open input or
+ * may exist: see counts; counts->refused set if refusals stopped it, and
+ * then the prompts not done are neither written nor failed), -1 on a
+ * fatal error (cannot open input or
  * output, disk full) with err set. The output files are consistent either
  * way.
  */

@@ -6,6 +6,7 @@
  * slow", which only curl's own error codes and timings say.
  */
 #include "preflight.h"
+#include "guard.h"
 #include "http.h"
 #include "provider.h"
 
@@ -16,6 +17,11 @@
 #include <string.h>
 
 #define PROBE_BODY_MAX (1u << 20)
+/* A refused key, model or route comes back at once: a POST the server is
+ * still working on this long after the GET before it reached the server
+ * was accepted (and a slow model does not hold the start of the run).
+ * Seconds, on top of the GET's connect time. */
+#define PROBE_POST_WAIT 0.25
 
 enum verdict { PASS, PASS_NO_MODELS, FATAL };
 
@@ -29,6 +35,8 @@ struct probe {
 	struct buf body;
 	long status;
 	char curl_err[CURL_ERROR_SIZE];
+	double post_wait;	/* > 0: the POST's time limit (the GET before
+				 * it reached the server) */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -60,6 +68,8 @@ static CURLcode send_probe(struct probe *pr, const char *url,
 
 	if (left < 0.2)
 		left = 0.2;
+	if (body && pr->post_wait > 0 && left > pr->post_wait)
+		left = pr->post_wait;
 	if (connect > left)
 		connect = left;
 	if (key)
@@ -185,8 +195,35 @@ static int transport_error(struct probe *pr, const char *base,
 	return fail(pr, base, err, what, fix);
 }
 
+void preflight_advice(const struct endpoint *ep, const char *field,
+		      long status, char *out, size_t n)
+{
+	if (status == 404)
+		snprintf(out, n, "is %s.base_url right (it usually ends in "
+			 "/v1) and is %s.model '%s' served there?", field,
+			 field, ep->model);
+	else if (status == 429)
+		snprintf(out, n, "the account behind the %s key is out of "
+			 "credit: top it up or use another key", field);
+	else if (status == 400)
+		snprintf(out, n, "is %s.model '%s' served there?", field,
+			 ep->model);
+	else if (!ep->api_key)
+		snprintf(out, n, "the server wants a key: set $%s (the "
+			 "variable %s.api_key_env names) or %s.api_key_file",
+			 ep->api_key_env ? ep->api_key_env : "OPENAI_API_KEY",
+			 field, field);
+	else if (ep->api_key_file)
+		snprintf(out, n, "check the key in '%s' (%s.api_key_file)",
+			 ep->api_key_file, field);
+	else
+		snprintf(out, n, "check the key in $%s (%s.api_key_env)",
+			 ep->api_key_env ? ep->api_key_env : "?", field);
+}
+
 /* A status from the server: PASS, PASS_NO_MODELS (404 on /models), or
- * FATAL with err. Only a refused key and a missing path are fatal: 429,
+ * FATAL with err. On /models only a refused key and a missing path are
+ * fatal; on the API path every refusal no retry mends (guard.h) is. 429,
  * 5xx and the like mean the server is there, and the run retries them. */
 static int judge_status(struct probe *pr, const char *base, bool models,
 			struct err *err)
@@ -195,30 +232,16 @@ static int judge_status(struct probe *pr, const char *base, bool models,
 
 	if (pr->status == 404 && models)
 		return PASS_NO_MODELS;
-	if (pr->status != 401 && pr->status != 403 && pr->status != 404)
+	if (models ? pr->status != 401 && pr->status != 403 &&
+		     pr->status != 404 :
+		     !guard_unmendable(pr->status, pr->body.data))
 		return PASS;
 	http_error_message(pr->body.data, msg, sizeof(msg));
 	if (msg[0])
 		snprintf(what, sizeof(what), "HTTP %ld (%s)", pr->status, msg);
 	else
 		snprintf(what, sizeof(what), "HTTP %ld", pr->status);
-	if (pr->status == 404)
-		snprintf(fix, sizeof(fix), "is %s.base_url right (it usually "
-			 "ends in /v1) and is %s.model '%s' served there?",
-			 pr->field, pr->field, pr->ep->model);
-	else if (!pr->ep->api_key)
-		snprintf(fix, sizeof(fix), "the server wants a key: set $%s "
-			 "(the variable %s.api_key_env names) or "
-			 "%s.api_key_file", pr->ep->api_key_env ?
-			 pr->ep->api_key_env : "OPENAI_API_KEY", pr->field,
-			 pr->field);
-	else if (pr->ep->api_key_file)
-		snprintf(fix, sizeof(fix), "check the key in '%s' "
-			 "(%s.api_key_file)", pr->ep->api_key_file, pr->field);
-	else
-		snprintf(fix, sizeof(fix), "check the key in $%s "
-			 "(%s.api_key_env)", pr->ep->api_key_env ?
-			 pr->ep->api_key_env : "?", pr->field);
+	preflight_advice(pr->ep, pr->field, pr->status, fix, sizeof(fix));
 	return fail(pr, base, err, what, fix);
 }
 
@@ -240,7 +263,9 @@ static int probe_api(struct probe *pr, const char *base, struct err *err)
 	size_t len;
 	char *body = provider_body(&cp, &len);
 	CURLcode cc = send_probe(pr, url, body, len);
-	int v = cc != CURLE_OK ? transport_error(pr, base, cc, err) :
+	/* no verdict within the short wait: the server took the request */
+	int v = cc == CURLE_OPERATION_TIMEDOUT && pr->post_wait > 0 ? PASS :
+		cc != CURLE_OK ? transport_error(pr, base, cc, err) :
 		judge_status(pr, base, false, err);
 
 	free(body);
@@ -259,8 +284,18 @@ static int probe_url(struct probe *pr, const char *base, struct err *err)
 	if (cc != CURLE_OK)
 		return transport_error(pr, base, cc, err);
 	v = judge_status(pr, base, true, err);
-	if (v == PASS_NO_MODELS)
+	/* /models answers without a key on some servers (llama-server
+	 * --api-key): only a real request tells a refused key, model or
+	 * route; the server is known to answer, so it need not be waited
+	 * for long */
+	if (v != FATAL) {
+		curl_off_t conn = 0;
+
+		curl_easy_getinfo(pr->curl, CURLINFO_CONNECT_TIME_T, &conn);
+		pr->post_wait = PROBE_POST_WAIT + 2 * (double)conn / 1e6;
 		v = probe_api(pr, base, err);
+		pr->post_wait = 0;
+	}
 	return v;
 }
 
@@ -316,8 +351,17 @@ int preflight_run(const struct config *c, struct err *err)
 	pr.cfg = c;
 	pr.deadline = now_sec() + PREFLIGHT_SECONDS;
 	for (int role = 0; role < 2 && rc == 0; role++) {
-		if (role == 1 && shared)
+		if (role == 1 && shared) {
+			/* one server: its other model still gets its POST */
+			if (strcmp(c->policy.model, c->judge.model) == 0)
+				break;
+			pr.ep = &c->judge;
+			pr.field = pr.role = "judge";
+			pr.post_wait = PROBE_POST_WAIT + 0.1;
+			if (probe_api(&pr, c->judge.base_url, err) == FATAL)
+				rc = -1;
 			break;
+		}
 		if (role == 0 && no_policy)
 			continue;
 		pr.ep = role ? &c->judge : &c->policy;

@@ -3,14 +3,21 @@
  * wrong URL, a server that is down or a refused key is one clear error
  * line instead of a failures.jsonl full of the same reason.
  *
- * Each distinct endpoint (base URL and key; policy and judge are often the
- * same) gets GET {base_url}/models with its key. A 2xx passes. A 404 there
- * is not an error by itself (some servers have no /models): then a tiny
- * request (one token) to the endpoint's own API path decides. Fatal:
- * cannot connect, cannot resolve the host, TLS errors, no answer at all
- * within the time limit, 401/403, and a 404 of the API path itself. Not
- * fatal: 429 and 5xx (the server is there and the key was taken; the
- * run's retries deal with them), and slow answers once connected.
+ * Each distinct endpoint (base URL, key, API and model; policy and judge
+ * are often the same) gets GET {base_url}/models with its key, then one
+ * minimal real request to its own API path (max_tokens 1, no logprobs):
+ * a server may list its models to anyone and refuse every POST
+ * (llama-server --api-key), so only a real request tells a wrong key,
+ * model or route. So at most one POST per role and server. A 404 on
+ * /models is not an error by itself (some servers have no /models).
+ * Fatal: cannot connect, cannot resolve the host, TLS errors, no answer
+ * at all within the time limit, 401/403 on either, and on the POST every
+ * refusal no retry mends (guard.h: 404, a model that does not exist,
+ * insufficient_quota). Not fatal: other 429s and 5xx (the server is there
+ * and the key was taken; the run's retries deal with them), and slow
+ * answers once connected: a POST still unanswered 0.25 s after connecting
+ * passes (servers refuse keys, models and routes at once, before any
+ * inference), so a busy server does not delay the run.
  *
  * The whole check takes at most PREFLIGHT_SECONDS. Error messages name
  * the endpoint, the URL, what happened and what to fix, e.g.
@@ -30,6 +37,13 @@
 #include "util.h"
 
 #define PREFLIGHT_SECONDS 4.5
+
+/* What to fix after a refusal with this status from endpoint ep (config
+ * section `field`, "policy" or "judge"): "check the key in $VAR
+ * (policy.api_key_env)", "is policy.base_url right ...", ... into out.
+ * Names variables and files, never a key. */
+void preflight_advice(const struct endpoint *ep, const char *field,
+		      long status, char *out, size_t n);
 
 /* 0 when every endpoint answered well enough; -1 with err otherwise. */
 int preflight_run(const struct config *c, struct err *err)

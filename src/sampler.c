@@ -15,6 +15,7 @@ void sample_shared_init(struct sample_shared *sh, const struct config *cfg)
 }
 
 static void on_reply(struct call *c);
+static void on_again(struct call *c);
 
 static void params(struct sample_job *sj, struct call *c, int n,
 		   uint64_t k)
@@ -67,6 +68,113 @@ static void fall_back(struct sample_job *sj)
 			"prompt\n");
 }
 
+/* Keep choice i of r as answer k (its text and finish reason). */
+static void take(struct sample_job *sj, int k, const struct chat_reply *r,
+		 size_t i)
+{
+	free(sj->text[k]);
+	free(sj->finish[k]);
+	sj->text[k] = xstrdup(r->text[i] ? r->text[i] : "");
+	sj->finish[k] = r->finish[i] ? xstrdup(r->finish[i]) : NULL;
+}
+
+static void add_usage(struct sample_job *sj, const struct chat_reply *r)
+{
+	sj->usage.prompt_tokens += r->usage.prompt_tokens;
+	sj->usage.completion_tokens += r->usage.completion_tokens;
+}
+
+static void count(struct sample_job *sj, atomic_long *counter)
+{
+	if (sj->sh->counts)
+		atomic_fetch_add(counter, 1);
+}
+
+/* One more answer k with a derived seed (guard.h). */
+static void again(struct sample_job *sj, int k, const char *purpose,
+		  uint64_t index)
+{
+	struct call *c = &sj->call[0];
+
+	params(sj, c, 1, 0);
+	c->cp.seed = guard_seed(sj->cfg->seed, sj->pr->id, purpose, index);
+	c->done = on_again;
+	c->tag = k;
+	exec_send(sj->x, c);
+}
+
+static void fail(struct sample_job *sj, const char *msg);
+
+/* The guards on the pair so far: cut answers, then identical ones. Sends
+ * one more sample or ends the machine. */
+static void guard(struct sample_job *sj)
+{
+	const struct config *cfg = sj->cfg;
+	struct guard_counts *g = sj->sh->counts;
+
+	for (int k = 0; k < 2; k++) {
+		if (sj->settled[k])
+			continue;
+		switch (guard_cut_verdict((enum guard_cut_mode)cfg->truncated,
+					  guard_is_cut(sj->finish[k]),
+					  sj->tries[k])) {
+		case GUARD_ACCEPT:
+			break;
+		case GUARD_KEEP_CUT:
+			count(sj, &g->truncated_kept);
+			break;
+		case GUARD_RETRY:
+			count(sj, &g->truncated_retries);
+			sj->tries[k]++;
+			again(sj, k, "truncated", sj->cut_index[k]);
+			return;
+		default:
+			count(sj, &g->truncated_failed);
+			fail(sj, "truncated");
+			sj->finished(sj);
+			return;
+		}
+		sj->settled[k] = true;
+	}
+	switch (guard_same_verdict((enum guard_same_mode)cfg->identical,
+				   sj->text[0], sj->text[1], sj->resamples,
+				   cfg->identical_resamples)) {
+	case GUARD_ACCEPT:
+		break;
+	case GUARD_KEEP_CUT:
+		count(sj, &g->identical_kept);
+		break;
+	case GUARD_RETRY:
+		count(sj, &g->identical_resamples);
+		/* the new answer 2 goes through the cut guard again */
+		sj->settled[1] = false;
+		sj->tries[1] = 0;
+		sj->cut_index[1] = 2 + (uint64_t)sj->resamples;
+		again(sj, 1, "identical", (uint64_t)sj->resamples++);
+		return;
+	default:
+		count(sj, &g->identical_failed);
+		fail(sj, "identical responses");
+		break;
+	}
+	sj->finished(sj);
+}
+
+static void on_again(struct call *c)
+{
+	struct sample_job *sj = c->owner;
+
+	if (c->rc < 0) {
+		fail(sj, c->err.msg);
+		sj->finished(sj);
+		return;
+	}
+	take(sj, c->tag, &c->reply, 0);
+	add_usage(sj, &c->reply);
+	chat_reply_release(&c->reply);
+	guard(sj);
+}
+
 static void fail(struct sample_job *sj, const char *msg)
 {
 	if (sj->rc == 0) {
@@ -81,11 +189,11 @@ static void on_reply(struct call *c)
 
 	if (c->tag == 0) {	/* the n=2 request */
 		if (c->rc == 0 && c->reply.n >= 2) {
-			sj->text[0] = xstrdup(c->reply.text[0]);
-			sj->text[1] = xstrdup(c->reply.text[1]);
-			sj->usage = c->reply.usage;
+			take(sj, 0, &c->reply, 0);
+			take(sj, 1, &c->reply, 1);
+			add_usage(sj, &c->reply);
 			chat_reply_release(&c->reply);
-			sj->finished(sj);
+			guard(sj);
 			return;
 		}
 		if (c->rc == 0) {
@@ -108,15 +216,16 @@ static void on_reply(struct call *c)
 	if (c->rc < 0) {
 		fail(sj, c->err.msg);
 	} else {
-		sj->text[c->tag - 1] = xstrdup(c->reply.text[0] ?
-					       c->reply.text[0] : "");
-		sj->usage.prompt_tokens += c->reply.usage.prompt_tokens;
-		sj->usage.completion_tokens +=
-			c->reply.usage.completion_tokens;
+		take(sj, c->tag - 1, &c->reply, 0);
+		add_usage(sj, &c->reply);
 		chat_reply_release(&c->reply);
 	}
-	if (--sj->pending == 0)
+	if (--sj->pending > 0)
+		return;
+	if (sj->rc < 0)
 		sj->finished(sj);
+	else
+		guard(sj);
 }
 
 void sample_start(struct sample_job *sj, struct exec *x,
@@ -131,6 +240,8 @@ void sample_start(struct sample_job *sj, struct exec *x,
 	sj->sh = sh;
 	sj->finished = finished;
 	sj->owner = owner;
+	sj->cut_index[0] = 0;
+	sj->cut_index[1] = 1;
 	if (atomic_load(&sh->n_mode) == N_ONE) {
 		send_two(sj);
 		return;
@@ -142,7 +253,9 @@ void sample_start(struct sample_job *sj, struct exec *x,
 
 void sample_job_release(struct sample_job *sj)
 {
-	free(sj->text[0]);
-	free(sj->text[1]);
-	sj->text[0] = sj->text[1] = NULL;
+	for (int k = 0; k < 2; k++) {
+		free(sj->text[k]);
+		free(sj->finish[k]);
+		sj->text[k] = sj->finish[k] = NULL;
+	}
 }

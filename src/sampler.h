@@ -11,6 +11,15 @@
  * rng(seed, id, "sample", 1) and (.., 2). With n: 2 a refusal or a
  * one-choice reply fails the prompt.
  *
+ * Then the guards (guard.h), in order: an answer cut by max_tokens is
+ * handled by policy.truncated (retry: one more sample with the seed
+ * guard_seed(seed, id, "truncated", k) for answer k, then the prompt
+ * fails with "truncated"; keep; fail); two answers equal after trimming
+ * are handled by policy.identical (resample: answer 2 again with
+ * guard_seed(.., "identical", r) up to policy.identical_resamples times,
+ * each new answer going through the cut guard as answer 2 + r, then
+ * "identical responses"; keep; fail).
+ *
  * Thread-safety: one machine is driven by one thread at a time; struct
  * sample_shared is shared by all and atomic.
  */
@@ -20,6 +29,7 @@
 #include <stdatomic.h>
 
 #include "call.h"
+#include "guard.h"
 #include "config.h"
 #include "prompts.h"
 
@@ -27,6 +37,7 @@
 struct sample_shared {
 	atomic_int n_mode;	/* enum n_mode: AUTO until the server tells */
 	atomic_int fell_back;	/* 1 once n=2 was found unsupported */
+	struct guard_counts *counts;	/* what the guards did; borrowed */
 };
 
 void sample_shared_init(struct sample_shared *sh, const struct config *cfg);
@@ -40,15 +51,21 @@ struct sample_job {
 	void (*finished)(struct sample_job *sj);
 	void *owner;
 
-	/* the result, valid in finished: rc 0 with both texts (owned;
-	 * take them or free them), or -1 with err */
+	/* the result, valid in finished: rc 0 with both texts and their
+	 * finish reasons (owned, the reasons may be NULL; take them or
+	 * free them), or -1 with err */
 	char *text[2];
+	char *finish[2];
 	struct chat_usage usage;
 	int rc;
 	struct err err;
 
 	/* private */
 	int pending;
+	int tries[2];		/* cut guard: retries of answer k */
+	uint64_t cut_index[2];	/* its index in the "truncated" seeds */
+	bool settled[2];	/* answer k passed the cut guard */
+	int resamples;		/* identical guard: resamples so far */
 };
 
 /* Sample two answers for pr through x; finished runs once (possibly

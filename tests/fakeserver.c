@@ -7,6 +7,7 @@
  *            [--threads-max N] [--faults SPEC] [--fault-seed N]
  *            [--stall-ms N] [--fault-hint-ms N] [--echo-headers-on-error]
  *            [--refuse-logprobs] [--completions-chat-logprobs]
+ *            [--key-post-only] [--refuse-after N] [--same-answers]
  *
  *   (/v1/completions, /v1/messages, --refuse-logprobs and the judge's
  *   rationales are described above ext_route(), further down.)
@@ -48,6 +49,14 @@
  *                    request headers, Authorization included, in
  *                    error.message: for the secret-leak tests.
  *   --no-models      GET /v1/models answers 404, as on servers without it.
+ *   --key-post-only  with --api-key, GETs need no key (/v1/models answers
+ *                    anyone), POSTs do: llama-server --api-key.
+ *   --refuse-after N every POST after the first N gets 401 with OpenAI's
+ *                    invalid_api_key body, as when a key is revoked
+ *                    during a run.
+ *   --same-answers   every policy choice on the chat route is the same
+ *                    text whatever the seed and index (h_i = mix(key)),
+ *                    as a server at temperature 0 or behind a cache.
  * SIGTERM and SIGINT exit 0 at once.
  *
  * HTTP/1.1 keep-alive and pipelining (HTTP/1.0: close after one answer),
@@ -129,9 +138,11 @@
 static struct {
 	long port, latency_ms, threads_max;
 	const char *port_file, *api_key, *log_path;
-	bool no_n, judge_lead;
+	bool no_n, judge_lead, key_post_only, same_answers;
 	double bias_a;
-} opt = { .threads_max = 8192 };
+	long refuse_after;	/* -1: never */
+	long posts;		/* POSTs seen, for refuse_after; atomic */
+} opt = { .threads_max = 8192, .refuse_after = -1 };
 
 static int log_fd = -1;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -403,7 +414,9 @@ static json_t *policy_response(const struct chat *ch)
 		size_t len, pos = 0, beg, end, cut = 0;
 		json_int_t count = 0;
 		const char *finish = "stop";
-		char *text = policy_text(ch, choice_hash(ch, i), &len);
+		char *text = policy_text(ch, opt.same_answers ?
+					 mix64(ch->key) : choice_hash(ch, i),
+					 &len);
 
 		if (!text) {
 			json_decref(choices);
@@ -617,7 +630,9 @@ static json_t *read_chat(json_t *doc, struct chat *ch)
  *       message and says "step by step", a completions judge prompt ending
  *       in "Reasoning:", and an Anthropic judge request like the chat one
  *       get the text "Reply A has LA bytes and reply B has LB bytes; under
- *       the principle the fuller reply, X, is better." (X by the rule).
+ *       the principle the fuller reply, X, is better." (X by the rule). On
+ *       the chat route it is cut after max_tokens words (finish_reason
+ *       "length").
  *   Sampled letters: a judge request without logprobs at temperature > 0
  *       (votes) gets "A" with probability pA: on chat from h_0 (so the seed
  *       decides), on /v1/messages from a per-process counter (Anthropic has
@@ -638,7 +653,9 @@ static json_t *read_chat(json_t *doc, struct chat *ch)
  *   system, temperature. With --api-key, needs "x-api-key: KEY" (401 in
  *   Anthropic's error shape otherwise). Judge requests answer the letter,
  *   followed by ")" when the last message is an assistant prefill ending
- *   in "("; policy requests get the chat policy text for h = mix(key).
+ *   in "("; policy requests get the chat policy text for h = mix(key) at
+ *   temperature 0, else for h = mix(key + the per-process counter), so
+ *   that two samples of one prompt differ as on the real API.
  *   Reply: {id, type: "message", role, model, content: [{type: "text",
  *   text}], stop_reason, stop_sequence, usage: {input_tokens,
  *   output_tokens}}.
@@ -684,6 +701,7 @@ static json_t *ext_chat_judge(json_t *doc, const struct chat *ch, size_t la,
 	json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
 	const char *lc = json_string_value(json_object_get(last, "content"));
 	char *text = NULL, letter[2] = "A";
+	const char *finish = "stop";
 	json_t *r;
 
 	if (lc == ch->fenced && memmem(ch->fenced, ch->fenced_len,
@@ -697,8 +715,22 @@ static json_t *ext_chat_judge(json_t *doc, const struct chat *ch, size_t la,
 	} else {
 		return NULL;
 	}
+	/* a rationale longer than max_tokens words is cut */
+	if (text && ch->max_tokens > 0) {
+		size_t pos = 0, beg, end, cut = 0;
+		json_int_t count = 0;
+
+		while (next_word(text, strlen(text), &pos, &beg, &end)) {
+			if (count++ == ch->max_tokens) {
+				text[cut] = '\0';
+				finish = "length";
+				break;
+			}
+			cut = end;
+		}
+	}
 	r = completion(ch, json_pack("[o]", choice_json(0, text ? text :
-		letter, strlen(text ? text : letter), NULL, "stop")), 1);
+		letter, strlen(text ? text : letter), NULL, finish)), 1);
 	free(text);
 	return r;
 }
@@ -948,7 +980,15 @@ static int ext_messages(const struct request *rq, json_t *doc,
 		}
 		len = text ? strlen(text) : 0;
 	} else {
-		text = ext_policy(&ch, mix64(ch.key), &len, &finish, &out);
+		uint64_t h = mix64(ch.key);
+
+		/* sampled: no seed, so two samples differ (a counter) */
+		if (temp > 0) {
+			pthread_mutex_lock(&ext.lock);
+			h = mix64(ch.key + ext.votes++);
+			pthread_mutex_unlock(&ext.lock);
+		}
+		text = ext_policy(&ch, h, &len, &finish, &out);
 		if (!strcmp(finish, "length"))
 			finish = "max_tokens";
 		else
@@ -1048,9 +1088,17 @@ static int route(const struct request *rq, json_t *doc,
 		*resp = json_pack("{s:s}", "status", "ok");
 		return 200;
 	}
+	if (!get && opt.refuse_after >= 0 &&
+	    __atomic_fetch_add(&opt.posts, 1, __ATOMIC_RELAXED) >=
+	    opt.refuse_after) {
+		*resp = api_error(NULL, "invalid_api_key", "Incorrect API key "
+				  "provided: the key was revoked.");
+		return 401;
+	}
 	if (!get && ext_route(rq, doc, parse_error, resp, &status))
 		return status;
-	if (opt.api_key && !(auth && strncasecmp(auth, "Bearer ", 7) == 0 &&
+	if (opt.api_key && !(get && opt.key_post_only) &&
+	    !(auth && strncasecmp(auth, "Bearer ", 7) == 0 &&
 			     strcmp(auth + 7, opt.api_key) == 0) &&
 	    !ext_anthropic_key_ok(rq)) {
 		*resp = api_error(NULL, "invalid_api_key", "Incorrect API key "
@@ -1757,7 +1805,8 @@ static void usage(void)
 	      "[--judge-lead] [--log FILE] [--threads-max N]\n"
 	      "       [--faults SPEC] [--fault-seed N] [--stall-ms N] "
 	      "[--fault-hint-ms N]\n       [--echo-headers-on-error] "
-	      "[--no-models] "
+	      "[--no-models] [--key-post-only] [--refuse-after N]\n"
+	      "       [--same-answers] "
 	      "[--refuse-logprobs] [--completions-chat-logprobs]\n",
 	      stderr);
 	exit(2);
@@ -1799,6 +1848,9 @@ static void parse_args(int argc, char **argv)
 		{ "no-models", no_argument, NULL, 'M' },
 		{ "refuse-logprobs", no_argument, NULL, 'R' },
 		{ "completions-chat-logprobs", no_argument, NULL, 'C' },
+		{ "key-post-only", no_argument, NULL, 'K' },
+		{ "refuse-after", required_argument, NULL, 'r' },
+		{ "same-answers", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -1822,6 +1874,10 @@ static void parse_args(int argc, char **argv)
 		case 'M': faults.no_models = true; break;
 		case 'R': ext.refuse_logprobs = true; break;
 		case 'C': ext.completions_chat = true; break;
+		case 'K': opt.key_post_only = true; break;
+		case 'r': opt.refuse_after = (long)number(0, 1e15, false);
+			  break;
+		case 's': opt.same_answers = true; break;
 		default: usage();
 		}
 	}

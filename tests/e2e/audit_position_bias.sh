@@ -21,10 +21,15 @@ within() {
 	then pass "$1"; else fail "$1" "got $2, want $3 (within $4)"; fi
 }
 
+# The pairs with k0 = k1 are identical answers, which caigen resamples
+# by default (policy.identical): keep them, the shares above count them.
+printf 'policy:\n  identical: keep\n' >"$T/keep.yaml"
+
 # one_bias NAME X WANT_SHARE WANT_SLOT(a|b)
 one_bias() {
 	start_fake --judge-bias-a "$2"
-	run_caigen "$T/$1" "$T/prompts.jsonl" -q >"$T/$1.log" 2>&1
+	run_caigen "$T/$1" "$T/prompts.jsonl" -q -c "$T/keep.yaml" \
+		>"$T/$1.log" 2>&1
 	eq "${1}_run" $? 0
 	stop_fake
 	"$CAIGEN" audit --json "$T/$1/preferences.jsonl" >"$T/$1.json"

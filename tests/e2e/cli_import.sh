@@ -52,7 +52,7 @@ eq import_run_cmp_ids "$(jq -r '.principle.id' "$T/out1/preferences.jsonl" |
 printf 'mode: critiques\nrounds: 2\n' >"$T/crit.yaml"
 run_caigen "$T/out2" "$T/p.jsonl" -q -c "$T/crit.yaml" \
 	--constitution "$T/hf-cai.yaml" --constitution "$T/ant-crit.yaml" \
-	>/dev/null 2>&1
+	--no-preflight >/dev/null 2>&1
 eq import_run_crit_exit $? 0
 eq import_run_crit_records "$(lines "$T/out2/critiques.jsonl")" 6
 eq import_run_crit_ids "$(jq -r '.rounds[].principle.id' \

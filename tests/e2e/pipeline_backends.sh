@@ -12,9 +12,10 @@ judge_with() {
 	_url=$2
 	shift 2
 	printf '%s\n' "$@" >"$T/$_name.yaml"
+	# (--no-preflight: the requests counted below are the runs' own)
 	"$CAIGEN" run --prompts "$T/p.jsonl" --out "$T/$_name" -q --seed 9 \
 		--policy-url "$MAIN" --judge-url "$_url" -c "$T/$_name.yaml" \
-		>"$T/$_name.out" 2>"$T/$_name.err"
+		--no-preflight >"$T/$_name.out" 2>"$T/$_name.err"
 }
 judge_with chat "$MAIN" 'judge:' '  api: chat'
 eq chat_exit $? 0

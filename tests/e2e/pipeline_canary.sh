@@ -34,8 +34,9 @@ eq canary_preflight_exit $? 2
 check canary_preflight_redacted grep -q 'Bearer \[redacted\]' "$T/stderr"
 run_caigen "$T/out3" "$T/in.jsonl" --no-preflight -c "$T/once.yaml" \
 	>>"$T/stdout" 2>>"$T/stderr"
-eq canary_401_exit $? 1
-check canary_401_redacted grep -q 'redacted' "$T/out3/failures.jsonl"
+# (refusals in a row stop the run: exit 2, the reason on stderr)
+eq canary_401_exit $? 2
+check canary_401_redacted grep -q 'refused (HTTP 401.*redacted' "$T/stderr"
 if grep -r -l -- "$CANARY" "$T" 2>/dev/null | grep -q .; then
 	fail canary_absent "$(grep -r -l -- "$CANARY" "$T")"
 else

@@ -6,7 +6,9 @@
 start_fake --log "$T/requests.log"
 gen_prompts 20 "$T/p.jsonl"
 printf 'judge:\n  cot: true\n  cot_max_tokens: 64\n' >"$T/cot.yaml"
-run_caigen "$T/out" "$T/p.jsonl" -q -c "$T/cot.yaml" >"$T/so" 2>"$T/se"
+# (--no-preflight: the requests counted below are the run's own)
+run_caigen "$T/out" "$T/p.jsonl" -q -c "$T/cot.yaml" --no-preflight \
+	>"$T/so" 2>"$T/se"
 eq cot_exit $? 0
 P=$T/out/preferences.jsonl
 eq cot_records "$(lines "$P")" 20

@@ -29,10 +29,12 @@ run_caigen "$T/ok" "$IN" -q --limit 10 >/dev/null 2>&1
 eq exit_0_done $? 0
 
 # ---- 1 ----
-start_fake --api-key right-key
-locked=$FAKE_URL
-"$CAIGEN" run --prompts "$IN" --limit 10 --out "$T/fail" -q --no-preflight \
-	--policy-url "$good" --judge-url "$locked" >/dev/null 2>"$T/fail.err"
+# (a refused key stops a run with 2 now: the failures here are pairs of
+# identical answers, which fail their prompts)
+start_fake --same-answers
+same=$FAKE_URL
+"$CAIGEN" run --prompts "$IN" --limit 10 --out "$T/fail" -q \
+	--policy-url "$same" --judge-url "$good" >/dev/null 2>"$T/fail.err"
 eq exit_1_failures $? 1
 eq exit_1_failures_recorded "$(lines "$T/fail/failures.jsonl")" 10
 "$CAIGEN" run --prompts "$IN" --limit 10 --out "$T/fail" -q \
@@ -75,6 +77,8 @@ expect2 exit_2_bad_constitution "broken.yaml" run --prompts "$IN" \
 	--judge-url "$good"
 expect2 exit_2_check_invalid "broken.yaml" check "$T/broken.yaml"
 expect2 exit_2_check_nothing "usage:" check
+start_fake --api-key right-key
+locked=$FAKE_URL
 expect2 exit_2_preflight_refused_key "judge" run --prompts "$IN" \
 	--out "$T/o2" --policy-url "$good" --judge-url "$locked"
 check exit_2_sent_nothing test ! -e "$T/o2/preferences.jsonl"
@@ -112,9 +116,11 @@ eq exit_75_resume_complete "$(jq -r .id "$T/int/preferences.jsonl" |
 	"$n_in:$n_in"
 
 # a second signal leaves at once, without waiting for requests in flight
+# (--no-preflight: the probe's real request would wait on this server
+# too, and the signals must reach the run itself)
 start_fake --latency-ms 20000
 stuck=$FAKE_URL
-"$CAIGEN" run --prompts "$IN" --out "$T/twice" --jobs 2 -q \
+"$CAIGEN" run --prompts "$IN" --out "$T/twice" --jobs 2 -q --no-preflight \
 	--policy-url "$stuck" --judge-url "$stuck" >/dev/null 2>&1 &
 pid=$!
 sleep 0.5
@@ -125,7 +131,8 @@ wait $pid
 eq exit_75_second_signal $? 75
 # and the grace period ends a run whose requests do not come back
 "$CAIGEN" run --prompts "$IN" --out "$T/grace" --jobs 2 -q --grace 1 \
-	--policy-url "$stuck" --judge-url "$stuck" >/dev/null 2>"$T/grace.err" &
+	--no-preflight --policy-url "$stuck" --judge-url "$stuck" \
+	>/dev/null 2>"$T/grace.err" &
 pid=$!
 sleep 0.5
 kill -TERM $pid

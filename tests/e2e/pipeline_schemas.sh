@@ -92,13 +92,13 @@ eq schemas_run_exit $? 0
 valid schemas_preferences preference "$T/out/preferences.jsonl"
 valid schemas_rejects reject "$T/out/rejects.jsonl"
 valid schemas_manifest manifest "$T/out/manifest.json"
-# the same prompts against a judge that wants a key we do not send (no
-# preflight, which would stop the run before it starts)
-start_fake --api-key right-key
-locked=$FAKE_URL
+# the same prompts against a policy whose two answers are always the same
+# (a refused key no longer fails prompts: it stops the run, exit 2), so
+# every prompt fails with "identical responses"
+start_fake --same-answers
+same=$FAKE_URL
 "$CAIGEN" run --prompts "$ROOT/datasets/sample/prompts.jsonl" --limit 6 \
-	--out "$T/fail" --policy-url "$good" --judge-url "$locked" -q \
-	--no-preflight \
+	--out "$T/fail" --policy-url "$same" --judge-url "$good" -q \
 	>"$T/stdout" 2>"$T/stderr"
 eq schemas_failing_run_exit $? 1
 valid schemas_failures failure "$T/fail/failures.jsonl"

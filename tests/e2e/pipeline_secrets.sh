@@ -14,8 +14,9 @@ stop_fake
 start_fake --api-key some-other-key
 OPENAI_API_KEY=$CANARY run_caigen "$T/out2" "$T/in.jsonl" --jobs 4 \
 	--no-preflight >>"$T/stdout" 2>>"$T/stderr"
-eq secrets_wrong_key_exit $? 1
-check secrets_wrong_key_reported grep -q "HTTP 401" "$T/out2/failures.jsonl"
+# (refusals in a row stop the run: exit 2, the reason on stderr)
+eq secrets_wrong_key_exit $? 2
+check secrets_wrong_key_reported grep -q "HTTP 401" "$T/stderr"
 rm -f "$T/requests.log"
 if grep -r -l "$CANARY" "$T" 2>/dev/null | grep -q .; then
 	fail secrets_canary_absent "$(grep -r -l "$CANARY" "$T")"

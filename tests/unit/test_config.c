@@ -190,7 +190,8 @@ static void test_json(void)
 {
 	static const char *const top[] = {
 		"config_file", "prompts", "out", "seed", "limit", "mode",
-		"rounds", "constitutions", "max_line_bytes", "prices",
+		"rounds", "stop_after_refusals", "constitutions",
+		"max_line_bytes", "prices",
 		"loops", "policy", "judge", "jobs", "quiet", "progress_interval",
 	};
 	static const char *const judge[] = {
@@ -370,7 +371,8 @@ static void test_file_errors(void)
 		  "model, api_key_env, api_key_file, concurrency, timeout, "
 		  "connect_timeout, max_attempts, backoff_base, backoff_max, "
 		  "stall_timeout, requests_per_minute, tokens_per_minute, "
-		  "temperature, top_p, max_tokens, api, n)" },
+		  "temperature, top_p, max_tokens, api, n, truncated, "
+		  "identical, identical_resamples)" },
 		{ "unknown_elsewhere.yaml", "3:3: unknown key 'top_logprobs' "
 		  "in 'policy' (it goes in 'judge')" },
 		{ "unknown_toplevel_key.yaml", "2:3: unknown key 'seed' in "
@@ -528,8 +530,8 @@ static void test_value_errors(void)
 		  "(did you mean 'model'?)" },
 		{ "foo: 1\n",
 		  "1:1: unknown key 'foo' (valid keys: prompts, out, seed, "
-		  "limit, mode, rounds, constitutions, max_line_bytes, "
-		  "prices, loops, policy, judge)" },
+		  "limit, mode, rounds, stop_after_refusals, constitutions, "
+		  "max_line_bytes, prices, loops, policy, judge)" },
 		{ "judge:\n  model: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  model: y\n",
 		  "3:3: duplicate key 'model' (first at %s:2:3)" },
