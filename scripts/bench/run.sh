@@ -52,7 +52,7 @@ RESULTS=$(abs "${BENCH_RESULTS:-$ROOT/obj/bench/results.md}")
 SLOW_FLIGHT=1024
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	N_RATE=${BENCH_PROMPTS:-2000} N_SLOW=${BENCH_SLOW:-3000}
-	N_HUGE=${BENCH_HUGE:-12000} SIZES=${BENCH_SIZES:-1000 10000}
+	N_HUGE=${BENCH_HUGE:-6000} SIZES=${BENCH_SIZES:-1000 10000}
 	WRK_S=${BENCH_WRK_SECONDS:-2}
 fi
 PY=/usr/bin/python3
@@ -271,10 +271,12 @@ row() {
 	done
 	echo "$_l $_m |" >>"$TABLE"
 }
-# same TEXT VALUE: a reference row, the same measurement in every column
+# same TEXT VALUE: a reference row, one measurement shared by the columns
 same() {
 	_l="| $1 | |"
-	for i in $IDX; do _l="$_l $2 |"; done
+	for i in $IDX; do
+		if [ "$i" = 1 ]; then _l="$_l $2 |"; else _l="$_l (same) |"; fi
+	done
 	echo "$_l |" >>"$TABLE"
 }
 # set VAR I VALUE
