@@ -512,9 +512,11 @@ for i in $IDX; do
 done
 row "... CPU a request; peak RSS" "<= 64 MB" hugeCR hugeRMET
 for n in $SIZES; do
-	_t=""
-	[ "$n" != "${SIZES%% *}" ] && [ "$n" != "${SIZES##* }" ] || _t="<= 32 MB"
-	row "$(num "$n") prompts: time (µs a prompt); peak RSS" "$_t" "SIZE$n" "SIZEMET$n"
+	if [ "$n" != "${SIZES%% *}" ] && [ "$n" != "${SIZES##* }" ]; then
+		row "$(num "$n") prompts: time (µs a prompt); peak RSS" "" "SIZE$n"
+	else
+		row "$(num "$n") prompts: time (µs a prompt); peak RSS" "<= 32 MB" "SIZE$n" "SIZEMET$n"
+	fi
 done
 _lo=${SIZES##* } _mid=$(echo "$SIZES" | awk '{ print $(NF - 1) }')
 if [ "$_lo" != "$_mid" ]; then
