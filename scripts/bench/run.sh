@@ -353,6 +353,7 @@ for i in $IDX; do
 	set_ PPS "$i" "$_pps"
 	set_ CPU "$i" "$_cpu"
 	set_ RATE_RSS "$i" "$RSS_KB"
+	[ "$PROMPTS_DONE" != 0 ] || set_ RATEBAD "$i" "no output (rc $RC)"
 	eval "_n=\$NAME_$i"
 	echo "rate: $_n: $PROMPTS_DONE prompts, $REQS requests in" \
 		"$(fmt "$WALL" 2) s: $(num "$_rps") requests/s," \
@@ -408,6 +409,14 @@ latency() {
 		set_ "${_lb}FAIL" "$i" "$FAILED, $RETRIES"
 		set_ "${_lb}FMET" "$i" "$(yesno "\"$FAILED\" == \"0\" && $PROMPTS_DONE == $_n")"
 		set_ "${_lb}HOW" "$i" "$_how"
+		if [ "$PROMPTS_DONE" = 0 ]; then
+			for _k in RPS FR CR FAIL; do
+				set_ "${_lb}$_k" "$i" "no output (rc $RC)"
+			done
+			set_ "${_lb}MET" "$i" no
+			set_ "${_lb}FMET" "$i" no
+			set_ "${_lb}RSS" "$i" 999999999
+		fi
 		echo "latency: $_nm: $_d s, $_how: $PROMPTS_DONE of $_n" \
 			"prompts, $REQS requests in $(fmt "$WALL" 2) s (ideal" \
 			"$(fmt "$_it" 2) s): $(num "$_rps") requests/s of ideal" \
@@ -437,15 +446,21 @@ for n in $SIZES; do
 		set_ "SIZE${n}" "$i" "$(fmt "$WALL" 2) s ($(fmt "$_us" 0)), $(mb "$RSS_KB") MB"
 		set_ "SIZEMET${n}" "$i" "$(yesno "$RSS_KB <= 32768 && $PROMPTS_DONE == $n")"
 		set_ "SIZEUS${n}" "$i" "$_us"
+		if [ "$PROMPTS_DONE" = 0 ]; then
+			set_ "SIZE${n}" "$i" "no output (rc $RC)"
+			set_ "SIZEUS${n}" "$i" 0
+		fi
 		echo "size: $_nm: $PROMPTS_DONE of $n prompts in" \
 			"$(fmt "$WALL" 2) s ($(num "$(calc "$PROMPTS_DONE / $WALL")")" \
 			"prompts/s, $(fmt "$_us" 1) us a prompt), peak RSS" \
 			"$(mb "$RSS_KB") MB"
 		if [ "$n" = "${SIZES##* }" ]; then
 			# resume over the largest output: all already done
+			_had=$PROMPTS_DONE
 			KEEP=1 run "$i" "size$n" "$T/size.jsonl" "$URL_FAST"
 			set_ RESUME "$i" "$(fmt "$WALL" 2) s, $(mb "$RSS_KB") MB"
-			echo "resume: $_nm: $n records already written: scan" \
+			[ "$_had" != 0 ] || set_ RESUME "$i" "nothing to resume"
+			echo "resume: $_nm: $_had records already written: scan" \
 				"and skip in $(fmt "$WALL" 2) s, peak RSS" \
 				"$(mb "$RSS_KB") MB"
 		fi
@@ -482,11 +497,17 @@ for i in $IDX; do
 	_c="$(fmt "$_cpu" 0) µs"
 	_m=-
 	if [ "$i" != 1 ]; then
-		_c="$_c ($(fmt "$(calc "$_cpu / $CPU_1")" 2) of $NAME_1)"
-		_m=$(yesno "$_cpu * 3 <= $CPU_1")
+		[ -n "${RATEBAD_1:-}" ] ||
+			_c="$_c ($(fmt "$(calc "$CPU_1 > 0 ? $_cpu / $CPU_1 : 0")" 2) of $NAME_1)"
+		_m=$(yesno "$_cpu > 0 && $_cpu * 3 <= $CPU_1")
 	fi
 	set_ C_CPU "$i" "$_c; $(mb "$_rss") MB"
 	set_ M_CPU "$i" "$_m"
+	eval "_bad=\${RATEBAD_$i:-}"
+	if [ -n "$_bad" ]; then
+		for _k in C_RATE C_PR C_WR C_CPU; do set_ $_k "$i" "$_bad"; done
+		for _k in M_PR M_WR M_CPU; do set_ $_k "$i" no; done
+	fi
 done
 row "caigen, default concurrency, $(num "$N_RATE") prompts: requests/s (prompts/s)" "" C_RATE
 row "... prompts/s ÷ the script's" ">= 10" C_PR M_PR
@@ -522,8 +543,8 @@ _lo=${SIZES##* } _mid=$(echo "$SIZES" | awk '{ print $(NF - 1) }')
 if [ "$_lo" != "$_mid" ]; then
 	for i in $IDX; do
 		eval "_a=\$SIZEUS${_mid}_$i _b=\$SIZEUS${_lo}_$i"
-		set_ LIN "$i" "$(fmt "$_a" 0) → $(fmt "$_b" 0) µs ($(fmt "$(calc "$_b / $_a")" 2))"
-		set_ LINMET "$i" "$(yesno "$_b <= 1.15 * $_a")"
+		set_ LIN "$i" "$(fmt "$_a" 0) → $(fmt "$_b" 0) µs ($(fmt "$(calc "$_a > 0 ? $_b / $_a : 0")" 2))"
+		set_ LINMET "$i" "$(yesno "$_a > 0 && $_b > 0 && $_b <= 1.15 * $_a")"
 	done
 	row "time against prompts: µs a prompt, $(num "$_mid") → $(num "$_lo")" "linear (<= 1.15)" LIN LINMET
 fi
