@@ -134,9 +134,6 @@ soak: test-deps $(BIN) $(FAKE)
 demo: deps-check $(BIN) $(FAKE) caigen
 	@sh tests/demo.sh $(abspath $(BIN)) $(abspath $(FAKE))
 
-# bench: caigen against nginx on loopback next to wrk's rate, 100 ms
-# latency with --jobs 1024, peak RSS and time for 10k/100k/1M prompts
-# (several minutes; BENCH_QUICK=1 for a smoke run). Not part of `make test`.
 # test-slurm: a real one-node Slurm (installed and started as root, stopped
 # at the end) runs a 4-task caigen array; one task is interrupted and
 # requeued; the merged shards must equal one process's output.
@@ -151,8 +148,17 @@ test-slurm: test-deps $(BIN) $(FAKE)
 test-real: test-deps $(BIN) caigen
 	@CAIGEN=$(abspath $(BIN)) sh tests/real/run.sh
 
+# bench: caigen against nginx on loopback next to wrk and a Python aiohttp
+# script: rate, CPU a request, 100 ms with 1,024 and 1 s with 10,000
+# requests in flight, peak RSS and time for 10k/100k/1M prompts (minutes;
+# BENCH_QUICK=1 for a smoke run). Not part of `make test`. CAIGEN=path tests
+# another binary than this tree's; CAIGEN_BEFORE=path adds a "before"
+# column measured in the same run. Table in obj/bench/results.md.
 bench: deps-check $(BIN)
-	@CAIGEN=$(abspath $(BIN)) sh scripts/bench/run.sh
+	@CAIGEN="$(abspath $(or $(CAIGEN),$(BIN)))" \
+	 CAIGEN_BEFORE="$(if $(CAIGEN_BEFORE),$(abspath $(CAIGEN_BEFORE)))" \
+	 BENCH_RESULTS="$(abspath $(or $(BENCH_RESULTS),obj/bench/results.md))" \
+	 sh scripts/bench/run.sh
 
 # install: PREFIX/bin/caigen, the man page, the constitutions, the JSON
 # Schemas and the Slurm template (when present) under PREFIX/share.

@@ -1,38 +1,86 @@
 #!/bin/sh
 # run.sh - the benchmark behind `make bench`. It starts nginx on loopback
 # with a canned chat completion (two choices, text and A/B top_logprobs, so
-# one reply serves as policy answer and as judge answer) on a port without
-# delay and on a port that answers after 100 ms, measures the machine's
-# request rate with wrk, then runs caigen against the same server and prints
-# its rate, CPU cost, throughput against the ideal at 100 ms, peak RSS and
-# time against input size. Everything it starts is stopped on exit.
+# one reply serves as policy answer and as judge answer) on three ports: no
+# delay, 100 ms and 1 s (echo_sleep). Then, in one run:
 #
-#   CAIGEN=path/to/caigen sh scripts/bench/run.sh
+#   1. wrk on the no-delay port: the rate this machine serves at all;
+#   2. the Python asyncio + aiohttp script a user would write
+#      (script_baseline.py, 64 prompts at a time) on the same prompts;
+#   3. caigen at its default concurrency on those prompts: requests/s next to
+#      wrk's, prompts/s next to the script's, CPU per request;
+#   4. 100 ms latency with 1,024 requests in flight (341 policy + 683 judge,
+#      and --jobs 512): throughput against the ideal;
+#   5. 1 s latency with 10,000 in flight (--jobs 5000): throughput against
+#      the ideal, failed prompts, retries, peak RSS;
+#   6. 10k / 100k / 1M prompts at the default concurrency: time and peak RSS,
+#      then a resume over the largest output.
 #
-# Sizes (environment): BENCH_PROMPTS (20000, the rate run), BENCH_SLOW
-# (50000, the 100 ms run), BENCH_SIZES ("10000 100000 1000000", the
-# memory/linearity runs), BENCH_SLOW_JOBS (1024), BENCH_WRK_SECONDS (10),
-# BENCH_RATE_JOBS ("0 32": --jobs of the rate runs, 0 = the default).
-# BENCH_QUICK=1 divides everything by about ten for a smoke run.
+# Every caigen measurement is made for each binary under test, one after the
+# other, so "before" and "after" share the machine's state:
+#
+#   CAIGEN=path/to/new/caigen CAIGEN_BEFORE=path/to/old/caigen sh run.sh
+#
+# It prints progress lines, then a markdown table (also written to
+# $BENCH_RESULTS, default obj/bench/results.md) that the README can take.
+# Everything it starts is stopped on exit.
+#
+# Environment: CAIGEN (./caigen), CAIGEN_BEFORE (none), BENCH_LABEL (the
+# column of CAIGEN: "after" with CAIGEN_BEFORE, else "caigen"),
+# BENCH_BEFORE_LABEL ("before"), BENCH_PROMPTS (20000: the rate runs and the
+# script), BENCH_SLOW (50000 prompts at 100 ms), BENCH_SLOW_SHAPES
+# ("balanced jobs"), BENCH_HUGE (50000 prompts at 1 s), BENCH_HUGE_FLIGHT
+# (10000), BENCH_SIZES ("10000 100000 1000000"), BENCH_WRK_SECONDS (10),
+# BENCH_SCRIPT_CONCURRENCY (64), BENCH_RUN_TIMEOUT (1800 s a caigen run),
+# BENCH_RESULTS. BENCH_QUICK=1: a smoke run of well under a minute a binary.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-CAIGEN=${CAIGEN:-$ROOT/caigen}
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+CAIGEN=$(abs "${CAIGEN:-$ROOT/caigen}")
+CAIGEN_BEFORE=${CAIGEN_BEFORE:-}
 N_RATE=${BENCH_PROMPTS:-20000}
 N_SLOW=${BENCH_SLOW:-50000}
+SLOW_SHAPES=${BENCH_SLOW_SHAPES:-balanced jobs}
+N_HUGE=${BENCH_HUGE:-50000}
+HUGE_FLIGHT=${BENCH_HUGE_FLIGHT:-10000}
 SIZES=${BENCH_SIZES:-10000 100000 1000000}
-SLOW_JOBS=${BENCH_SLOW_JOBS:-1024}
 WRK_S=${BENCH_WRK_SECONDS:-10}
-RATE_JOBS=${BENCH_RATE_JOBS:-0 32}
-DELAY=0.1
+SCRIPT_C=${BENCH_SCRIPT_CONCURRENCY:-64}
+RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-1800}
+RESULTS=$(abs "${BENCH_RESULTS:-$ROOT/obj/bench/results.md}")
+SLOW_FLIGHT=1024
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	N_RATE=2000 N_SLOW=5000 SIZES="1000 10000 100000" WRK_S=3
+	N_RATE=${BENCH_PROMPTS:-2000} N_SLOW=${BENCH_SLOW:-3000}
+	N_HUGE=${BENCH_HUGE:-6000} SIZES=${BENCH_SIZES:-1000 10000}
+	WRK_S=${BENCH_WRK_SECONDS:-2}
 fi
+PY=/usr/bin/python3
 
 sh "$ROOT/tests/deps.sh" nginx libnginx-mod-http-echo wrk time curl || exit 2
+# the script's packages: Debian's, for Debian's python (not a pyenv one)
+HAVE_SCRIPT=1
+sh "$ROOT/tests/deps.sh" python3-aiohttp python3-yaml &&
+	"$PY" -c 'import aiohttp' 2>/dev/null || HAVE_SCRIPT=0
 ECHO_SO=/usr/lib/nginx/modules/ngx_http_echo_module.so
-[ -x "$CAIGEN" ] || { echo "bench: no caigen at '$CAIGEN'" >&2; exit 2; }
 [ -f "$ECHO_SO" ] || { echo "bench: no '$ECHO_SO'" >&2; exit 2; }
+
+# the binaries under test: index i, path BIN_i, column name NAME_i
+if [ -n "$CAIGEN_BEFORE" ]; then
+	BIN_1=$(abs "$CAIGEN_BEFORE") NAME_1=${BENCH_BEFORE_LABEL:-before}
+	BIN_2=$CAIGEN NAME_2=${BENCH_LABEL:-after}
+	IDX="1 2"
+else
+	BIN_1=$CAIGEN NAME_1=${BENCH_LABEL:-caigen}
+	IDX=1
+fi
+for i in $IDX; do
+	eval "_b=\$BIN_$i"
+	[ -x "$_b" ] || { echo "bench: no caigen at '$_b'" >&2; exit 2; }
+done
+
+# 10,000 connections need as many descriptors (and nginx as many again)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 T=$(mktemp -d /tmp/caigen-bench.XXXXXX)
 NGINX_PID=""
@@ -46,8 +94,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# ---- small helpers --------------------------------------------------------
+fmt() { awk -v x="$1" -v d="$2" 'BEGIN { printf "%.*f", d, x }'; }
+# thousands separators: 12345.6 -> 12,346
+num() {
+	awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); o = "";
+		while (length(s) > 3) { o = "," substr(s, length(s) - 2) o;
+			s = substr(s, 1, length(s) - 3) } print s o }'
+}
+calc() { awk "BEGIN { printf \"%.6g\", ($1) }"; }
+yesno() { awk "BEGIN { print (($1) ? \"yes\" : \"no\") }"; }
+mb() { fmt "$(calc "$1 / 1024")" 1; }   # KiB -> MiB, one decimal
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
 		awk 'BEGIN { srand(); print 20000 + int(rand() * 30000) }'
 }
 
@@ -55,16 +116,33 @@ free_port() {
 start_nginx() {
 	PORT_FAST=$(free_port)
 	PORT_SLOW=$(free_port)
+	PORT_HUGE=$(free_port)
 	[ "$PORT_FAST" != "$PORT_SLOW" ] || PORT_SLOW=$((PORT_FAST + 1))
+	[ "$PORT_HUGE" != "$PORT_FAST" ] && [ "$PORT_HUGE" != "$PORT_SLOW" ] ||
+		PORT_HUGE=$((PORT_SLOW + 1))
 	BODY=$(cat "$HERE/completion.json")
 	mkdir -p "$T/nginx/logs" "$T/nginx/tmp"
+	# the delayed ports read the body, sleep, then answer (echo module);
+	# the backlog stays at the usual somaxconn: a client must not storm it
+	_delayed() {
+		cat <<EOF
+	server {
+		listen 127.0.0.1:$1 backlog=4096;
+		location / {
+			echo_read_request_body;
+			echo_sleep $2;
+			echo '$BODY';
+		}
+	}
+EOF
+	}
 	cat >"$T/nginx/nginx.conf" <<EOF
 load_module $ECHO_SO;
 worker_processes 2;
 worker_rlimit_nofile 65536;
 error_log $T/nginx/logs/error.log warn;
 pid $T/nginx/nginx.pid;
-events { worker_connections 16384; }
+events { worker_connections 32768; }
 http {
 	access_log off;
 	default_type application/json;
@@ -81,20 +159,14 @@ http {
 		listen 127.0.0.1:$PORT_FAST backlog=4096;
 		location / { return 200 '$BODY'; }
 	}
-	server {
-		listen 127.0.0.1:$PORT_SLOW backlog=4096;
-		location / {
-			echo_read_request_body;
-			echo_sleep $DELAY;
-			echo '$BODY';
-		}
-	}
+$(_delayed "$PORT_SLOW" 0.1)
+$(_delayed "$PORT_HUGE" 1.0)
 }
 EOF
 	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' \
 		>"$T/nginx/logs/stdout" 2>&1 &
 	NGINX_PID=$!
-	for _p in $PORT_FAST $PORT_SLOW; do
+	for _p in $PORT_FAST $PORT_SLOW $PORT_HUGE; do
 		_i=0
 		until curl -sf -o /dev/null -X POST -d '{}' \
 			"http://127.0.0.1:$_p/v1/chat/completions"; do
@@ -110,9 +182,8 @@ EOF
 	done
 	URL_FAST=http://127.0.0.1:$PORT_FAST/v1
 	URL_SLOW=http://127.0.0.1:$PORT_SLOW/v1
+	URL_HUGE=http://127.0.0.1:$PORT_HUGE/v1
 }
-
-# ---- helpers --------------------------------------------------------------
 
 # gen N FILE: N distinct prompts of ordinary length
 gen() {
@@ -128,20 +199,19 @@ gen() {
 			       what[i % 8 + 1] }' >"$2"
 }
 
-# fmt X DIGITS: a number with fixed decimals
-fmt() { awk -v x="$1" -v d="$2" 'BEGIN { printf "%.*f", d, x }'; }
-calc() { awk "BEGIN { printf \"%.6g\", ($1) }"; }
-
-# run LABEL PROMPTS URL [flags...]: one caigen run into a fresh directory,
-# under /usr/bin/time. Sets WALL USER SYS RSS_KB REQS PROMPTS_DONE RC.
+# run I LABEL PROMPTS URL [flags...]: one run of binary I into a fresh
+# directory, under /usr/bin/time. Sets WALL USER SYS RSS_KB REQS RETRIES
+# PROMPTS_DONE FAILED RC.
 run() {
-	_label=$1 _in=$2 _url=$3
-	shift 3
+	eval "_bin=\$BIN_$1"
+	_label=$1.$2 _in=$3 _url=$4
+	shift 4
 	_out=$T/out.$_label
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$_out"
 	_t0=$(date +%s.%N)
 	/usr/bin/time -f '%U %S %M' -o "$T/time.$_label" \
-		"$CAIGEN" run --prompts "$_in" --out "$_out" \
+		timeout -k 10 "$RUN_TIMEOUT" \
+		"$_bin" run --prompts "$_in" --out "$_out" \
 		--policy-url "$_url" --judge-url "$_url" \
 		--policy-model bench-policy --judge-model bench-judge \
 		--constitution "$ROOT/constitution/harmless.yaml" "$@" \
@@ -149,31 +219,81 @@ run() {
 	RC=$?
 	_t1=$(date +%s.%N)
 	WALL=$(calc "$_t1 - $_t0")
-	read -r USER SYS RSS_KB <"$T/time.$_label"
+	# /usr/bin/time adds a "Command exited with non-zero status" line
+	read -r USER SYS RSS_KB <<EOF
+$(tail -n 1 "$T/time.$_label")
+EOF
 	REQS=$(awk '/^caigen: (policy|judge): [0-9]+ requests/ { s += $3 }
 		END { print s + 0 }' "$T/log.$_label")
-	PROMPTS_DONE=$(wc -l <"$_out/preferences.jsonl" | tr -d ' ')
-	_retries=$(awk '/^caigen: (policy|judge): [0-9]+ requests/ {
+	RETRIES=$(awk '/^caigen: (policy|judge): [0-9]+ requests/ {
 		s += $5 } END { print s + 0 }' "$T/log.$_label")
-	[ "$_retries" = 0 ] ||
-		echo "bench: note: $_retries retries in '$_label'" >&2
+	FAILED=$(awk '/^caigen: [0-9]+ lines read/ {
+		for (i = 1; i < NF; i++) if ($(i + 1) ~ /^failed/) print $i }' \
+		"$T/log.$_label" | tail -n 1)
+	FAILED=${FAILED:-?}
+	PROMPTS_DONE=0
+	[ -f "$_out/preferences.jsonl" ] &&
+		PROMPTS_DONE=$(wc -l <"$_out/preferences.jsonl" | tr -d ' ')
+	[ "$RETRIES" = 0 ] ||
+		echo "bench: note: $RETRIES retries in '$_label'" >&2
 	if [ "$RC" != 0 ]; then
 		echo "bench: caigen exited with $RC on '$_label':" >&2
 		tail -n 5 "$T/log.$_label" >&2
 	fi
 }
 
-# drop LABEL: remove the output of a run (KEEP=1 run ... reuses it)
-drop() { rm -rf "$T/out.$1"; }
+# drop I LABEL: remove the output of a run (KEEP=1 run ... reuses it)
+drop() { rm -rf "$T/out.$1.$2"; }
 
-echo "bench: $(nproc) cores, $(uname -sr), $(nginx -v 2>&1), $("$CAIGEN" version 2>/dev/null | head -n 1)"
-echo "bench: load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# ideal N DELAY P J: seconds an ideal client (no cost of its own) needs for
+# N prompts with P policy and J judge requests in flight: a prompt holds a
+# policy slot for DELAY (n=2: one request) and judge slots for 2 x DELAY
+# (both orders), so the busier pool needs max(N*D/P, 2*N*D/J), plus one
+# DELAY to fill the pipeline. With the pools in proportion (J = 2P) this is
+# requests x latency / requests in flight + DELAY.
+ideal() {
+	calc "($1 * $2 / $3 > 2 * $1 * $2 / $4 ? $1 * $2 / $3 : 2 * $1 * $2 / $4) + $2"
+}
+
+# the markdown table, built as the sections run
+TABLE=$T/table.md
+# row TEXT TARGET VAR [METVAR]: one line; the cells are $VAR_i, the last
+# column the $METVAR_i joined by " / "
+row() {
+	_l="| $1 | $2 |" _m=""
+	for i in $IDX; do
+		eval "_c=\${$3_$i:--}"
+		_l="$_l $_c |"
+		if [ -n "${4:-}" ]; then
+			eval "_x=\${$4_$i:--}"
+			_m="${_m:+$_m / }$_x"
+		fi
+	done
+	echo "$_l $_m |" >>"$TABLE"
+}
+# same TEXT VALUE: a reference row, one measurement shared by the columns
+same() {
+	_l="| $1 | |"
+	for i in $IDX; do
+		if [ "$i" = 1 ]; then _l="$_l $2 |"; else _l="$_l (same) |"; fi
+	done
+	echo "$_l |" >>"$TABLE"
+}
+# set VAR I VALUE
+set_() { eval "$1_$2=\$3"; }
+
+echo "bench: $(nproc) cores, $(uname -sr), $(nginx -v 2>&1), $(date -u '+%F %T UTC')"
+for i in $IDX; do
+	eval "echo \"bench: \$NAME_$i = \$BIN_$i (\$(\"\$BIN_$i\" version 2>/dev/null | head -n 1))\""
+done
+LOAD_BEFORE=$(load)
+echo "bench: load before: $LOAD_BEFORE"
 start_nginx
-echo "bench: nginx on $URL_FAST (no delay) and $URL_SLOW ($DELAY s delay)"
+echo "bench: nginx on $URL_FAST (no delay), $URL_SLOW (0.1 s), $URL_HUGE (1 s)"
 
-# ---- 1. the machine's request rate: wrk --------------------------------
-# Measured before and after caigen's rate runs (the machine may be shared);
-# caigen is compared with the mean of the two.
+# ---- 1. the machine's request rate: wrk ----------------------------------
+# Before and after caigen's rate runs (the machine may be shared); caigen is
+# compared with the mean of the two.
 BENCH_BODY=$HERE/judge_request.json
 export BENCH_BODY
 wrk_once() {
@@ -181,117 +301,272 @@ wrk_once() {
 		"$URL_FAST/chat/completions" >"$T/wrk.txt" 2>&1
 	_non2xx=$(awk '/Non-2xx/ { print $NF }' "$T/wrk.txt")
 	[ -z "$_non2xx" ] || echo "bench: wrk: $_non2xx non-2xx answers" >&2
-	awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.txt"
+	_r=$(awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.txt")
+	echo "${_r:-0}"
 }
 WRK1=$(wrk_once)
-echo "wrk: $(fmt "$WRK1" 0) requests/s (-t2 -c64 ${WRK_S}s, POST of" \
+echo "wrk: $(num "$WRK1") requests/s (-t2 -c64 ${WRK_S}s, POST of" \
 	"$(wc -c <"$BENCH_BODY" | tr -d ' ') bytes)"
 
-# ---- 2. caigen's request rate against the same server ------------------
-# At the default concurrency (8 + 8 threads), then with --jobs 32 (64
-# connections, as many as wrk's).
+# ---- 2. the script a user would write ------------------------------------
 gen "$N_RATE" "$T/rate.jsonl"
-RATE_LINES=""
-for j in $RATE_JOBS; do
-	if [ "$j" = 0 ]; then
-		run rate "$T/rate.jsonl" "$URL_FAST"
-		how="default concurrency"
-	else
-		run rate "$T/rate.jsonl" "$URL_FAST" --jobs "$j"
-		how="--jobs $j"
-	fi
-	drop rate
-	RPS=$(calc "$REQS / $WALL")
-	RATIO=$(calc "$RPS / $WRK1")
-	RATE_LINES="$RATE_LINES jobs$j=$RPS"
-	echo "rate: $how: $PROMPTS_DONE prompts, $REQS requests in" \
-		"$(fmt "$WALL" 2) s: $(fmt "$RPS" 0) requests/s," \
-		"$(fmt "$(calc "$PROMPTS_DONE / $WALL")" 0) prompts/s," \
-		"$(fmt "$(calc "($USER + $SYS) * 1000 / $REQS")" 3) CPU s per" \
-		"1000 requests (user $USER s, sys $SYS s), peak RSS" \
-		"$((RSS_KB / 1024)) MB"
-	echo "rate: $how: ratio to the first wrk $(fmt "$RATIO" 3)"
-	if [ "$j" = 0 ]; then
-		RATE_RPS=$RPS
-	fi
-done
+SCRIPT_PPS=0
+if [ "$HAVE_SCRIPT" = 1 ]; then
+	_t0=$(date +%s.%N)
+	/usr/bin/time -f '%U %S %M' -o "$T/time.script" \
+		timeout -k 10 "$RUN_TIMEOUT" "$PY" "$HERE/script_baseline.py" \
+		--prompts "$T/rate.jsonl" --url "$URL_FAST" \
+		--out "$T/script.jsonl" --concurrency "$SCRIPT_C" \
+		--constitution "$ROOT/constitution/harmless.yaml" \
+		2>"$T/log.script"
+	_rc=$?
+	_t1=$(date +%s.%N)
+	_wall=$(calc "$_t1 - $_t0")
+	read -r _u _s _rss <<EOF
+$(tail -n 1 "$T/time.script")
+EOF
+	_done=$(wc -l <"$T/script.jsonl" | tr -d ' ')
+	_reqs=$(awk '/^script: / { print $4 }' "$T/log.script")
+	_reqs=${_reqs:-0}
+	[ "$_rc" = 0 ] || { echo "bench: the script exited with $_rc:" >&2
+		tail -n 5 "$T/log.script" >&2; }
+	SCRIPT_PPS=$(calc "$_done / $_wall")
+	SCRIPT_RPS=$(calc "$_reqs / $_wall")
+	SCRIPT_CPU=$(calc "$_reqs > 0 ? ($_u + $_s) * 1000000 / $_reqs : 0")
+	echo "script: $_done prompts, $_reqs requests in $(fmt "$_wall" 2) s:" \
+		"$(num "$SCRIPT_PPS") prompts/s, $(num "$SCRIPT_RPS")" \
+		"requests/s, $(fmt "$SCRIPT_CPU" 0) us of CPU a request" \
+		"(concurrency $SCRIPT_C), peak RSS $(mb "$_rss") MB"
+	rm -f "$T/script.jsonl"
+else
+	echo "bench: no python3-aiohttp for $PY: the script is left out" >&2
+fi
 
+# ---- 3. caigen's rate against the same server ----------------------------
+for i in $IDX; do
+	run "$i" rate "$T/rate.jsonl" "$URL_FAST"
+	drop "$i" rate
+	_rps=$(calc "$REQS / $WALL")
+	_pps=$(calc "$PROMPTS_DONE / $WALL")
+	_cpu=$(calc "$REQS > 0 ? ($USER + $SYS) * 1000000 / $REQS : 0")
+	set_ RPS "$i" "$_rps"
+	set_ PPS "$i" "$_pps"
+	set_ CPU "$i" "$_cpu"
+	set_ RATE_RSS "$i" "$RSS_KB"
+	[ "$PROMPTS_DONE" != 0 ] || set_ RATEBAD "$i" "no output (rc $RC)"
+	eval "_n=\$NAME_$i"
+	echo "rate: $_n: $PROMPTS_DONE prompts, $REQS requests in" \
+		"$(fmt "$WALL" 2) s: $(num "$_rps") requests/s," \
+		"$(num "$_pps") prompts/s, $(fmt "$_cpu" 1) us of CPU a" \
+		"request (user $USER s, sys $SYS s), peak RSS $(mb "$RSS_KB") MB"
+done
 WRK2=$(wrk_once)
 WRK_RPS=$(calc "($WRK1 + $WRK2) / 2")
-echo "wrk: again after the rate runs: $(fmt "$WRK2" 0) requests/s; mean" \
-	"$(fmt "$WRK_RPS" 0)"
-for r in $RATE_LINES; do
-	echo "rate: ${r%%=*}: ratio to the mean of wrk" \
-		"$(fmt "$(calc "${r#*=} / $WRK_RPS")" 3) (target >= 0.20)"
-done
-RATE_RATIO=$(calc "$RATE_RPS / $WRK_RPS")
+echo "wrk: again after the rate runs: $(num "$WRK2") requests/s; mean" \
+	"$(num "$WRK_RPS")"
 
-# ---- 3. throughput at 100 ms with many requests in flight ---------------
-# Each policy thread makes one request per prompt (n=2), each judge thread
-# two in a row (both orders), each taking DELAY. With P policy and J judge
-# threads the pools deliver P/DELAY and J/(2*DELAY) prompts/s, and the last
-# prompt still needs DELAY in the first pool and 2*DELAY in the second, so
-# an ideal client (no CPU cost at all) needs
-#     max(DELAY + N*2*DELAY/J, N*DELAY/P + 2*DELAY)  seconds
-# for N prompts (3N requests). Two shapes: --jobs 1024 (P = J = 1024: the
-# judge pool is the bottleneck, up to 2048 requests in flight) and exactly
-# 1024 in flight with the pools balanced (P = 341, J = 683).
+# ---- 4, 5. throughput against the ideal at 100 ms and 1 s -----------------
+# latency LABEL N PROMPTS URL DELAY SHAPE FLIGHT: for each binary, one run
+# with FLIGHT requests in flight, shape "balanced" (a third policy, two
+# thirds judge: both pools busy) or "jobs" (--jobs FLIGHT/2). Sets the
+# cells <LABEL>RPS_i, <LABEL>FR_i, <LABEL>MET_i, <LABEL>CR_i,
+# <LABEL>FAIL_i, <LABEL>HOW_i.
+latency() {
+	_lb=$1 _n=$2 _file=$3 _url=$4 _d=$5 _shape=$6 _fl=$7
+	printf 'policy:\n  concurrency: %s\njudge:\n  concurrency: %s\n' \
+		$((_fl / 3)) $((_fl - _fl / 3)) >"$T/balanced.yaml"
+	for i in $IDX; do
+		eval "_nm=\$NAME_$i"
+		if [ "$_shape" = balanced ]; then
+			_p=$((_fl / 3)) _j=$((_fl - _fl / 3))
+			_how="$_p + $_j"
+			run "$i" "$_lb" "$_file" "$_url" -c "$T/balanced.yaml"
+		else
+			_p=$((_fl / 2)) _j=$((_fl / 2))
+			_how="--jobs $_p"
+			run "$i" "$_lb" "$_file" "$_url" --jobs "$_p"
+			# an older binary caps --jobs (4096): take its most
+			if [ "$RC" = 2 ] && [ "$PROMPTS_DONE" = 0 ] &&
+			   grep -q -- '--jobs' "$T/log.$i.$_lb"; then
+				_p=4096 _j=4096
+				_how="--jobs 4096, its maximum: 8,192 in flight"
+				echo "bench: $_nm: --jobs $((_fl / 2)) refused;" \
+					"--jobs 4096" >&2
+				run "$i" "$_lb" "$_file" "$_url" --jobs 4096
+			fi
+		fi
+		drop "$i" "$_lb"
+		_it=$(ideal "$_n" "$_d" "$_p" "$_j")
+		_rps=$(calc "$REQS / $WALL")
+		_irps=$(calc "3 * $_n / $_it")
+		_fr=$(calc "$_it / $WALL")
+		_cpu=$(calc "$REQS > 0 ? ($USER + $SYS) * 1000000 / $REQS : 0")
+		set_ "${_lb}RPS" "$i" "$(num "$_rps") ($(num "$_irps"))"
+		set_ "${_lb}FR" "$i" "$(fmt "$_fr" 3)"
+		set_ "${_lb}MET" "$i" "$(yesno "$_fr >= 0.97 && $PROMPTS_DONE == $_n")"
+		set_ "${_lb}CR" "$i" "$(fmt "$_cpu" 0) µs, $(mb "$RSS_KB") MB"
+		set_ "${_lb}RSS" "$i" "$RSS_KB"
+		set_ "${_lb}FAIL" "$i" "$FAILED, $RETRIES"
+		set_ "${_lb}FMET" "$i" "$(yesno "\"$FAILED\" == \"0\" && $PROMPTS_DONE == $_n")"
+		set_ "${_lb}HOW" "$i" "$_how"
+		if [ "$PROMPTS_DONE" = 0 ]; then
+			for _k in RPS FR CR FAIL; do
+				set_ "${_lb}$_k" "$i" "no output (rc $RC)"
+			done
+			set_ "${_lb}MET" "$i" no
+			set_ "${_lb}FMET" "$i" no
+			set_ "${_lb}RSS" "$i" 999999999
+		fi
+		echo "latency: $_nm: $_d s, $_how: $PROMPTS_DONE of $_n" \
+			"prompts, $REQS requests in $(fmt "$WALL" 2) s (ideal" \
+			"$(fmt "$_it" 2) s): $(num "$_rps") requests/s of ideal" \
+			"$(num "$_irps"): $(fmt "$_fr" 3) of ideal; CPU" \
+			"$(fmt "$USER" 2)+$(fmt "$SYS" 2) s ($(fmt "$_cpu" 0) us a" \
+			"request), peak RSS $(mb "$RSS_KB") MB, $FAILED failed," \
+			"$RETRIES retries"
+	done
+}
 gen "$N_SLOW" "$T/slow.jsonl"
-printf 'policy:\n  concurrency: 341\njudge:\n  concurrency: 683\n' \
-	>"$T/balanced.yaml"
-for shape in jobs balanced; do
-	if [ $shape = jobs ]; then
-		P=$SLOW_JOBS J=$SLOW_JOBS how="--jobs $SLOW_JOBS"
-		run slow "$T/slow.jsonl" "$URL_SLOW" --jobs "$SLOW_JOBS"
-	else
-		P=341 J=683 how="341 + 683 threads"
-		run slow "$T/slow.jsonl" "$URL_SLOW" -c "$T/balanced.yaml"
-	fi
-	drop slow
-	IDEAL_T=$(calc "$DELAY + $N_SLOW * 2 * $DELAY / $J")
-	IDEAL_T2=$(calc "$N_SLOW * $DELAY / $P + 2 * $DELAY")
-	IDEAL_T=$(calc "$IDEAL_T > $IDEAL_T2 ? $IDEAL_T : $IDEAL_T2")
-	RPS=$(calc "$REQS / $WALL")
-	RATIO=$(calc "$IDEAL_T / $WALL")
-	echo "slow: $how at $DELAY s: $PROMPTS_DONE prompts, $REQS" \
-		"requests in $(fmt "$WALL" 2) s (ideal $(fmt "$IDEAL_T" 2) s):" \
-		"$(fmt "$RPS" 0) requests/s of ideal" \
-		"$(fmt "$(calc "3 * $N_SLOW / $IDEAL_T")" 0), CPU" \
-		"$(fmt "$USER" 2)+$(fmt "$SYS" 2) s" \
-		"($(fmt "$(calc "($USER + $SYS) * 1000000 / $REQS")" 0) us per" \
-		"request), peak RSS $((RSS_KB / 1024)) MB"
-	echo "slow: $how: achieved/ideal $(fmt "$RATIO" 3) (target >= 0.97)"
-	if [ $shape = jobs ]; then
-		SLOW_RATIO=$RATIO SLOW_RSS=$RSS_KB
-	else
-		BAL_RATIO=$RATIO BAL_RSS=$RSS_KB
-	fi
+for s in $SLOW_SHAPES; do
+	latency "slow$s" "$N_SLOW" "$T/slow.jsonl" "$URL_SLOW" 0.1 "$s" \
+		"$SLOW_FLIGHT"
 done
+rm -f "$T/slow.jsonl"
+gen "$N_HUGE" "$T/huge.jsonl"
+latency huge "$N_HUGE" "$T/huge.jsonl" "$URL_HUGE" 1.0 jobs "$HUGE_FLIGHT"
+rm -f "$T/huge.jsonl"
 
-# ---- 4. memory and time against input size ------------------------------
-LIN=""
+# ---- 6. memory and time against input size --------------------------------
 for n in $SIZES; do
 	gen "$n" "$T/size.jsonl"
-	run "size$n" "$T/size.jsonl" "$URL_FAST"
-	echo "size: $n prompts in $(fmt "$WALL" 2) s" \
-		"($(fmt "$(calc "$PROMPTS_DONE / $WALL")" 0) prompts/s," \
-		"$(fmt "$(calc "$WALL * 1000000 / $n")" 1) us/prompt)," \
-		"peak RSS $(fmt "$(calc "$RSS_KB / 1024")" 1) MB"
-	LIN="$LIN $n:$WALL:$RSS_KB"
-	LAST=$n
+	for i in $IDX; do
+		eval "_nm=\$NAME_$i"
+		run "$i" "size$n" "$T/size.jsonl" "$URL_FAST"
+		_us=$(calc "$WALL * 1000000 / $n")
+		set_ "SIZE${n}" "$i" "$(fmt "$WALL" 2) s ($(fmt "$_us" 0)), $(mb "$RSS_KB") MB"
+		set_ "SIZEMET${n}" "$i" "$(yesno "$RSS_KB <= 32768 && $PROMPTS_DONE == $n")"
+		set_ "SIZEUS${n}" "$i" "$_us"
+		if [ "$PROMPTS_DONE" = 0 ]; then
+			set_ "SIZE${n}" "$i" "no output (rc $RC)"
+			set_ "SIZEUS${n}" "$i" 0
+		fi
+		echo "size: $_nm: $PROMPTS_DONE of $n prompts in" \
+			"$(fmt "$WALL" 2) s ($(num "$(calc "$PROMPTS_DONE / $WALL")")" \
+			"prompts/s, $(fmt "$_us" 1) us a prompt), peak RSS" \
+			"$(mb "$RSS_KB") MB"
+		if [ "$n" = "${SIZES##* }" ]; then
+			# resume over the largest output: all already done
+			_had=$PROMPTS_DONE
+			KEEP=1 run "$i" "size$n" "$T/size.jsonl" "$URL_FAST"
+			set_ RESUME "$i" "$(fmt "$WALL" 2) s, $(mb "$RSS_KB") MB"
+			[ "$_had" != 0 ] || set_ RESUME "$i" "nothing to resume"
+			echo "resume: $_nm: $_had records already written: scan" \
+				"and skip in $(fmt "$WALL" 2) s, peak RSS" \
+				"$(mb "$RSS_KB") MB"
+		fi
+		drop "$i" "size$n"
+	done
+	rm -f "$T/size.jsonl"
 done
-# resume over the largest output: every prompt is already done
-KEEP=1 run "size$LAST" "$T/size.jsonl" "$URL_FAST"
-echo "resume: $LAST records already written: scan and skip in" \
-	"$(fmt "$WALL" 2) s, peak RSS $(fmt "$(calc "$RSS_KB / 1024")" 1) MB"
-drop "size$LAST"
-rm -f "$T/size.jsonl"
+LOAD_AFTER=$(load)
+echo "bench: load after: $LOAD_AFTER"
 
-echo "summary: wrk $(fmt "$WRK1" 0) and $(fmt "$WRK2" 0) req/s; caigen $(fmt "$RATE_RPS" 0)" \
-	"req/s = $(fmt "$RATE_RATIO" 3) of wrk (jobs0 = default" \
-	"concurrency); 100 ms x $SLOW_JOBS:" \
-	"$(fmt "$SLOW_RATIO" 3) of ideal, RSS $((SLOW_RSS / 1024)) MB;" \
-	"1024 in flight: $(fmt "$BAL_RATIO" 3) of ideal, RSS" \
-	"$((BAL_RSS / 1024)) MB;" \
-	"sizes (n:s:KB)$LIN"
-echo "bench: load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# ---- the table ------------------------------------------------------------
+_h="| measurement | target |" _s="|---|---|"
+for i in $IDX; do
+	eval "_h=\"\$_h \$NAME_$i |\""
+	_s="$_s---|"
+done
+{
+	echo "$_h met |"
+	echo "$_s---|"
+} >"$TABLE"
+same "wrk \`-t2 -c64\`: requests/s (before, after caigen's rate runs)" \
+	"$(num "$WRK1"), $(num "$WRK2")"
+if [ "$HAVE_SCRIPT" = 1 ]; then
+	same "Python asyncio + aiohttp script, $SCRIPT_C at a time: prompts/s (requests/s); CPU a request" \
+		"$(num "$SCRIPT_PPS") ($(num "$SCRIPT_RPS")); $(fmt "$SCRIPT_CPU" 0) µs"
+fi
+for i in $IDX; do
+	eval "_rps=\$RPS_$i _pps=\$PPS_$i _cpu=\$CPU_$i _rss=\$RATE_RSS_$i"
+	set_ C_RATE "$i" "$(num "$_rps") ($(num "$_pps"))"
+	set_ C_PR "$i" "$(fmt "$(calc "$SCRIPT_PPS > 0 ? $_pps / $SCRIPT_PPS : 0")" 2)"
+	set_ M_PR "$i" "$(yesno "$SCRIPT_PPS > 0 && $_pps >= 10 * $SCRIPT_PPS")"
+	set_ C_WR "$i" "$(fmt "$(calc "$_rps / $WRK_RPS")" 3)"
+	set_ M_WR "$i" "$(yesno "$_rps >= 0.4 * $WRK_RPS")"
+	_c="$(fmt "$_cpu" 0) µs"
+	_m=-
+	if [ "$i" != 1 ]; then
+		[ -n "${RATEBAD_1:-}" ] ||
+			_c="$_c ($(fmt "$(calc "$CPU_1 > 0 ? $_cpu / $CPU_1 : 0")" 2) of $NAME_1)"
+		_m=$(yesno "$_cpu > 0 && $_cpu * 3 <= $CPU_1")
+	fi
+	set_ C_CPU "$i" "$_c; $(mb "$_rss") MB"
+	set_ M_CPU "$i" "$_m"
+	eval "_bad=\${RATEBAD_$i:-}"
+	if [ -n "$_bad" ]; then
+		for _k in C_RATE C_PR C_WR C_CPU; do set_ $_k "$i" "$_bad"; done
+		for _k in M_PR M_WR M_CPU; do set_ $_k "$i" no; done
+	fi
+done
+row "caigen, default concurrency, $(num "$N_RATE") prompts: requests/s (prompts/s)" "" C_RATE
+row "... prompts/s ÷ the script's" ">= 10" C_PR M_PR
+row "... requests/s ÷ mean of wrk" ">= 0.4" C_WR M_WR
+row "... CPU a request (user+sys ÷ requests); peak RSS" "<= 1/3 of before" C_CPU M_CPU
+for s in $SLOW_SHAPES; do
+	eval "_how=\$slow${s}HOW_1"
+	row "100 ms, 1,024 in flight ($_how), $(num "$N_SLOW") prompts: requests/s (ideal)" "" "slow${s}RPS"
+	row "... achieved ÷ ideal" ">= 0.97" "slow${s}FR" "slow${s}MET"
+	row "... CPU a request; peak RSS" "" "slow${s}CR"
+done
+_how=""
+for i in $IDX; do
+	eval "_h=\$hugeHOW_$i"
+	case $_how in *"$_h"*) ;; *) _how="${_how:+$_how / }$_h" ;; esac
+done
+row "1 s, $(num "$HUGE_FLIGHT") in flight ($_how), $(num "$N_HUGE") prompts: requests/s (ideal)" "" hugeRPS
+row "... achieved ÷ ideal" ">= 0.97" hugeFR hugeMET
+row "... prompts failed, retries" "0" hugeFAIL hugeFMET
+for i in $IDX; do
+	eval "_r=\$hugeRSS_$i"
+	set_ hugeRMET "$i" "$(yesno "$_r <= 65536")"
+done
+row "... CPU a request; peak RSS" "<= 64 MB" hugeCR hugeRMET
+for n in $SIZES; do
+	if [ "$n" != "${SIZES%% *}" ] && [ "$n" != "${SIZES##* }" ]; then
+		row "$(num "$n") prompts: time (µs a prompt); peak RSS" "" "SIZE$n"
+	else
+		row "$(num "$n") prompts: time (µs a prompt); peak RSS" "<= 32 MB" "SIZE$n" "SIZEMET$n"
+	fi
+done
+_lo=${SIZES##* } _mid=$(echo "$SIZES" | awk '{ print $(NF - 1) }')
+if [ "$_lo" != "$_mid" ]; then
+	for i in $IDX; do
+		eval "_a=\$SIZEUS${_mid}_$i _b=\$SIZEUS${_lo}_$i"
+		set_ LIN "$i" "$(fmt "$_a" 0) → $(fmt "$_b" 0) µs ($(fmt "$(calc "$_a > 0 ? $_b / $_a : 0")" 2))"
+		set_ LINMET "$i" "$(yesno "$_a > 0 && $_b > 0 && $_b <= 1.15 * $_a")"
+	done
+	row "time against prompts: µs a prompt, $(num "$_mid") → $(num "$_lo")" "linear (<= 1.15)" LIN LINMET
+fi
+row "resume over the $(num "$_lo") records: time; peak RSS" "" RESUME
+
+mkdir -p "$(dirname "$RESULTS")"
+{
+	echo "caigen bench, $(date -u '+%F %H:%M UTC'), $(nproc) cores," \
+		"load $LOAD_BEFORE at the start, $LOAD_AFTER at the end$(
+		[ "${BENCH_QUICK:-0}" = 1 ] && echo ' (BENCH_QUICK=1: smoke sizes)')"
+	for i in $IDX; do
+		eval "echo \"\$NAME_$i: \$BIN_$i (\$(\"\$BIN_$i\" version 2>/dev/null | head -n 1))\""
+	done
+	echo
+	cat "$TABLE"
+	echo
+	echo "MB are MiB (peak RSS from /usr/bin/time). Ideal: a client with no" \
+		"cost of its own, max(N·d/P, 2·N·d/J) + d seconds for N prompts" \
+		"with P policy and J judge requests in flight at latency d. The" \
+		"met column is for each caigen column in turn."
+} >"$RESULTS"
+echo
+cat "$RESULTS"
+echo
+echo "bench: table in $RESULTS"
