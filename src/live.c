@@ -210,6 +210,8 @@ static void call_end(struct loop *lp, struct call *c, int rc)
 	ratelimit_done(&lp->rl[c->role], c->attempt, used > 0 ?
 		       used - c->est_tokens : 0, c->saw_429);
 	lp->placed--;
+	if (isinf(lp->blocked_until[c->role]))
+		lp->blocked_until[c->role] = 0;	/* a place is free */
 	lp->stats[c->role].seconds += now_sec() - c->t0;
 	if (r) {	/* tokens are paid for whatever becomes of them */
 		atomic_fetch_add(&lv->tokens[c->role][0],
@@ -575,6 +577,9 @@ static void admit(struct loop *lp, double now)
 					lp->blocked_until[r] = now + w;
 					if (c->held == 0)
 						c->held = now;
+				} else {
+					/* no place: until a call ends */
+					lp->blocked_until[r] = INFINITY;
 				}
 				break;
 			}
