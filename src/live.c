@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #define MAX_LOOPS 16
+#define LOOP_CONNECTIONS 1024	/* places in flight per loop, at most */
 #define MAX_BODY (64u << 20)	/* ceiling on one reply */
 #define RECV_BUFFER 4096	/* curl's receive buffer per transfer */
 #define CONNECT_RATE 20000.0	/* new places in flight per second ... */
@@ -839,16 +840,26 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* One loop per core; and, since libcurl looks for an idle connection
+ * by walking its multi handle's connections to the host, at least one
+ * per LOOP_CONNECTIONS places in flight, so that walk stays short. Never
+ * more loops than the smaller concurrency has places. */
 static int loops_for(const struct live_opts *o)
 {
 	const struct config *cfg = o->cfg;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int n = o->loops > 0 ? o->loops : cores > 0 ? (int)cores : 1;
+	int judge = cfg->mode != MODE_CRITIQUES ? cfg->judge.concurrency : 0;
+	int total = cfg->policy.concurrency + judge;
 	int least = cfg->policy.concurrency;	/* 0: no policy (label) */
+	int n = o->loops;
 
-	if (cfg->mode != MODE_CRITIQUES &&
-	    (least == 0 || cfg->judge.concurrency < least))
-		least = cfg->judge.concurrency;
+	if (n <= 0) {
+		n = cores > 0 ? (int)cores : 1;
+		if (n < (total + LOOP_CONNECTIONS - 1) / LOOP_CONNECTIONS)
+			n = (total + LOOP_CONNECTIONS - 1) / LOOP_CONNECTIONS;
+	}
+	if (judge && (least == 0 || judge < least))
+		least = judge;
 	if (n > least)
 		n = least;
 	if (n > MAX_LOOPS)
