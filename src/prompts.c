@@ -203,8 +203,9 @@ static enum line_status read_line(struct prompts *r)
 		return LINE_TOO_LONG;
 	if (r->line.len && r->line.data[r->line.len - 1] == '\r')
 		r->line.data[--r->line.len] = '\0';
-	return r->line.len > r->max_line + (r->split ? SPLIT_PREFIX_MAX : 0) ?
-		LINE_TOO_LONG : LINE_OK;
+	/* a shard file's entry is measured without its index, later */
+	return r->line.len > r->max_line && !r->split ? LINE_TOO_LONG
+						      : LINE_OK;
 }
 
 /*
@@ -478,12 +479,14 @@ static int open_split(struct prompts *r, struct err *err)
 	int rc = 0;
 
 	buf_release(&r->line);
-	buf_init(&r->line, r->max_line + 1 + SPLIT_PREFIX_MAX);
+	buf_init(&r->line, 64 * 1024);
 	r->split = true;
 	if (read_line(r) != LINE_OK)
 		return err_set(err, "'%s': cannot read the header of a split "
 			       "file", r->name);
 	h = json_loadb(r->line.data, r->line.len, 0, NULL);
+	buf_release(&r->line);
+	buf_init(&r->line, r->max_line + 1 + SPLIT_PREFIX_MAX);
 	fmt = json_string_value(json_object_get(h, "format"));
 	if (!fmt || (strcmp(fmt, "jsonl") && strcmp(fmt, "text")))
 		rc = err_set(err, "'%s': the header of this split file has "
