@@ -58,9 +58,24 @@ static void raise_nofile(void)
 	}
 }
 
-/* Open the N .tmp files and write their headers. */
+/* Open the N .tmp files and write their headers: the source (for a
+ * task to see that it changed since) and the format. */
 static int open_shards(struct split *sp, const char *format)
 {
+	char *real = realpath(sp->in, NULL);
+	struct stat st;
+	json_t *src;
+	char *tail;
+
+	if (stat(sp->in, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	src = json_pack("{s:s,s:s,s:I,s:I}", "format", format,
+			"source", real ? real : sp->in,
+			"source_bytes", (json_int_t)st.st_size,
+			"source_mtime", (json_int_t)st.st_mtime);
+	tail = json_dumps(src, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(src);
+	free(real);
 	for (unsigned k = 0; k < sp->n; k++) {
 		struct shard s = { k, sp->n };
 		char *path = split_file(sp->dir, &s);
@@ -68,12 +83,15 @@ static int open_shards(struct split *sp, const char *format)
 		sp->tmp[k] = xasprintf("%s.tmp", path);
 		free(path);
 		sp->f[k] = fopen(sp->tmp[k], "w");
-		if (!sp->f[k])
+		if (!sp->f[k]) {
+			free(tail);
 			return err_set(&sp->err, "cannot create '%s': %s",
 				       sp->tmp[k], strerror(errno));
-		fprintf(sp->f[k], "%s,\"k\":%u,\"n\":%u,\"format\":\"%s\"}\n",
-			SPLIT_MAGIC, k, sp->n, format);
+		}
+		fprintf(sp->f[k], "%s,\"k\":%u,\"n\":%u,%s\n", SPLIT_MAGIC,
+			k, sp->n, tail + 1);
 	}
+	free(tail);
 	return 0;
 }
 
@@ -182,7 +200,7 @@ static int write_index(struct split *sp, const struct prompts_stats *ps,
 		      "max_line_bytes", (json_int_t)sp->max_line,
 		      "duplicates_shown", sp->dups_shown,
 		      "shards", shards);
-	s = json_dumps(j, JSON_INDENT(1) | JSON_COMPACT);
+	s = json_dumps(j, JSON_COMPACT);
 	f = fopen(tmp, "w");
 	if (!f || fputs(s, f) == EOF || fputc('\n', f) == EOF ||
 	    fflush(f) != 0 || fsync(fileno(f)) < 0) {
@@ -403,51 +421,120 @@ out:
 	return rc;
 }
 
+/* The first line of a shard file, parsed; NULL if it is none. */
+static json_t *read_header(FILE *f)
+{
+	char buf[8192];
+
+	if (!fgets(buf, sizeof(buf), f) ||
+	    strncmp(buf, SPLIT_MAGIC, sizeof(SPLIT_MAGIC) - 1) != 0)
+		return NULL;
+	return json_loads(buf, 0, NULL);
+}
+
+/* The source's line count from the trailer (the file's last line), or 0
+ * when there is none: the reader reports a file cut short. */
+static size_t trailer_lines(FILE *f)
+{
+	char buf[512];
+	size_t n;
+	char *p;
+	json_t *t;
+	size_t lines = 0;
+
+	if (fseeko(f, 0, SEEK_END) < 0 || ftello(f) < 2)
+		return 0;
+	n = ftello(f) > (off_t)sizeof(buf) - 1 ? sizeof(buf) - 1 :
+						(size_t)ftello(f);
+	if (fseeko(f, -(off_t)n, SEEK_END) < 0 || fread(buf, 1, n, f) != n)
+		return 0;
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	p = strrchr(buf, '\n');
+	t = json_loads(p ? p + 1 : buf, 0, NULL);
+	lines = (size_t)json_integer_value(json_object_get(t, "lines"));
+	json_decref(t);
+	return lines;
+}
+
+/* Why this folder does not serve shard s: from split.json, if any. */
+static int explain(const char *path, const struct shard *s, struct err *err)
+{
+	char *idx = xasprintf("%s/split.json", path);
+	json_t *j = json_load_file(idx, 0, NULL);
+	unsigned n = (unsigned)json_integer_value(json_object_get(j, "n"));
+
+	if (!j)
+		err_set(err, "'%s' is a folder but no whole split of prompts "
+			"(cannot read '%s'): run caigen split", path, idx);
+	else if (s->n <= 1)
+		err_set(err, "'%s' is split into %u shards: run %u tasks of a "
+			"job array, or one with --shard K/%u", path, n, n, n);
+	else if (n != s->n)
+		err_set(err, "'%s' is split into %u shards but this task is "
+			"shard %u of %u: split again with -n %u", path, n,
+			s->k, s->n, s->n);
+	else
+		err_set(err, "'%s' has no file for shard %u of %u: split "
+			"again", path, s->k, s->n);
+	json_decref(j);
+	free(idx);
+	return -1;
+}
+
+/*
+ * Only this shard's file is read (its header and its last line), not
+ * split.json, which grows with N: 1,000 tasks each reading a 40 KB index
+ * would cost a third of what they read of their prompts.
+ */
 int split_resolve(const char *path, const struct shard *s, char **file,
 		  size_t *lines, struct err *err)
 {
-	char *idx;
-	json_t *j;
-	json_error_t je;
 	struct stat st, src;
+	char *marker, *name = NULL;
+	json_t *h = NULL;
 	const char *source;
-	unsigned n;
+	FILE *f = NULL;
 	int rc = -1;
 
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
-	idx = xasprintf("%s/split.json", path);
-	j = json_load_file(idx, 0, &je);
-	if (!j) {
-		err_set(err, "'%s' is a folder but no whole split of prompts "
-			"(cannot read '%s'): run caigen split", path, idx);
+	marker = xasprintf("%s/split.json", path);
+	if (s->n > 1 && access(marker, F_OK) == 0) {
+		name = split_file(path, s);
+		f = fopen(name, "r");
+	}
+	free(marker);
+	if (!f) {
+		explain(path, s, err);
 		goto out;
 	}
-	n = (unsigned)json_integer_value(json_object_get(j, "n"));
-	if (s->n <= 1) {
-		err_set(err, "'%s' is split into %u shards: run %u tasks of a "
-			"job array, or one with --shard K/%u", path, n, n, n);
+	h = read_header(f);
+	if (!h || json_integer_value(json_object_get(h, "n")) !=
+		  (json_int_t)s->n ||
+	    json_integer_value(json_object_get(h, "k")) !=
+		  (json_int_t)s->k) {
+		err_set(err, "'%s' is not the file of shard %u of %u: split "
+			"again", name, s->k, s->n);
 		goto out;
 	}
-	if (n != s->n) {
-		err_set(err, "'%s' is split into %u shards but this task is "
-			"shard %u of %u: split again with -n %u", path, n,
-			s->k, s->n, s->n);
-		goto out;
-	}
-	source = json_string_value(json_object_get(j, "source"));
+	source = json_string_value(json_object_get(h, "source"));
 	if (source && stat(source, &src) == 0 &&
-	    (src.st_size != json_integer_value(json_object_get(j,
+	    (src.st_size != json_integer_value(json_object_get(h,
 							"source_bytes")) ||
-	     src.st_mtime != json_integer_value(json_object_get(j,
+	     src.st_mtime != json_integer_value(json_object_get(h,
 							"source_mtime"))))
 		fprintf(stderr, "caigen: warning: '%s' has changed since it "
 			"was split into '%s': split it again\n", source, path);
-	*file = split_file(path, s);
-	*lines = (size_t)json_integer_value(json_object_get(j, "lines"));
+	*lines = trailer_lines(f);
+	*file = name;
+	name = NULL;
 	rc = 1;
 out:
-	json_decref(j);
-	free(idx);
+	if (f)
+		fclose(f);
+	json_decref(h);
+	free(name);
 	return rc;
 }

@@ -38,8 +38,9 @@ check split_refuses_message grep -q "already holds a split" "$T/again.err"
 # 100 tasks, 4 at a time, each from its own file
 seq 0 $((N - 1)) | xargs -P 4 -I K "$CAIGEN" run --prompts "$T/split" \
 	--out "$T/sh" --policy-url "$FAKE_URL" --judge-url "$FAKE_URL" -q \
-	--seed 3 --no-preflight --shard K/$N
+	--seed 3 --no-preflight --shard K/$N 2>"$T/tasks.err"
 eq split_tasks_exit $? 0
+[ ! -s "$T/tasks.err" ] || fail split_tasks_quiet "$(head -c 300 "$T/tasks.err")"
 "$CAIGEN" merge "$T"/sh/preferences.shard-*.jsonl -o "$T/sh/preferences.jsonl" \
 	--expect "$T/in.jsonl" 2>"$T/merge.err"
 eq split_merge_exit $? 0
