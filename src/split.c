@@ -312,7 +312,7 @@ static void usage(FILE *f)
 	      "both lines) are kept in shard 0.\n"
 	      "\n"
 	      "options:\n"
-	      "  -n, --shards N          number of shards (tasks), 1 to "
+	      "  -n, --shards N          number of shards (tasks), 2 to "
 	      "100000\n"
 	      "  -o, --out DIR           the folder (created; must not hold "
 	      "a split)\n"
@@ -352,10 +352,10 @@ int split_main(int argc, char **argv)
 		case 'n':
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v < 1 ||
+			if (errno || *end || end == optarg || v < 2 ||
 			    v > SHARD_MAX || optarg[0] == '-') {
 				fprintf(stderr, "caigen: -n must be a number "
-					"from 1 to %d, got '%s'\n", SHARD_MAX,
+					"from 2 to %d, got '%s'\n", SHARD_MAX,
 					optarg);
 				goto out;
 			}

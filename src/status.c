@@ -185,9 +185,8 @@ static void look(const char *dir, struct shard_status *s)
 		s->done = read_ids(crit, &done, NULL, &has_crit);
 	} else {
 		/* mode both: done when both files hold the id */
-		size_t n = read_ids(crit, &other, NULL, &has_crit);
-
-		if (has_crit && n) {
+		read_ids(crit, &other, NULL, &has_crit);
+		if (has_crit) {
 			s->done = 0;
 			for (size_t i = 0; i < done.cap; i++)
 				if (done.slot[i] &&

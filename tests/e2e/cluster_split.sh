@@ -113,3 +113,26 @@ check split_wrong_n_message grep -q "split into 100 shards but this task is shar
 run_caigen "$T/bad" "$T/split" -q 2>"$T/bad2.err"
 eq split_unsharded_exit $? 2
 check split_unsharded_message grep -q "run 100 tasks" "$T/bad2.err"
+
+# the same id from two different input lines in two shards (the prompts
+# changed between the tasks' runs): merge names both lines and both files
+mkdir -p "$T/conf"
+A=$T/conf/preferences.shard-00003-of-00100.jsonl
+B=$T/conf/preferences.shard-00004-of-00100.jsonl
+cp "$T/sh/preferences.shard-00003-of-00100.jsonl" "$A"
+cp "$T/sh/preferences.shard-00004-of-00100.jsonl" "$B"
+id=$(head -n 1 "$A" | jq -r .id)
+ix=$(head -n 1 "$A" | jq -r .index)
+head -n 1 "$A" | jq -c '.index = 1999' >>"$B"
+"$CAIGEN" merge --no-manifest "$A" "$B" -o "$T/conf/merged.jsonl" \
+	2>"$T/conf.err"
+eq merge_conflict_exit $? 0
+check merge_conflict_both_lines grep -q "duplicate id '$id': line $((ix + 1)) in '$A' and line 2000 in '$B'" "$T/conf.err"
+eq merge_conflict_kept_first "$(grep -c "\"id\":\"$id\"" "$T/conf/merged.jsonl")" 1
+# the same record named twice is no conflict
+"$CAIGEN" merge --no-manifest "$A" "$A" -o "$T/conf/twice.jsonl" 2>"$T/twice.err"
+if grep -q "duplicate id" "$T/twice.err"; then
+	fail merge_same_record_quiet "$(cat "$T/twice.err")"
+else
+	pass merge_same_record_quiet
+fi
