@@ -289,7 +289,7 @@ static void test_only_own_ids(void)
 	char src[4096] = "";
 	struct shard s1 = { 1, 2 }, s0 = { 0, 2 };
 	const char *own = NULL, *other = NULL;
-	char id[16][8];
+	char id[16][16];
 	char *path, *got;
 	char want[1024];
 
