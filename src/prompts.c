@@ -510,13 +510,19 @@ static int split_entry(struct prompts *r, size_t *index, char **reason,
 	unsigned long long v;
 	size_t skip;
 
+	if (r->split_end)
+		return err_set(err, "'%s': lines after the trailer: split the "
+			       "prompts again", r->name);
 	if (r->line.len && d[0] == '{') {
 		json_t *t = json_loadb(d, r->line.len, 0, NULL);
 		json_t *l = json_object_get(t, "lines");
 		json_t *b = json_object_get(t, "blank");
 		int rc = 2;
 
-		if (!json_is_integer(l) || !json_is_integer(b))
+		if (!json_is_integer(l) || !json_is_integer(b) ||
+		    json_integer_value(l) < (json_int_t)r->stats.lines ||
+		    json_integer_value(b) < 0 ||
+		    json_integer_value(b) > json_integer_value(l))
 			rc = err_set(err, "'%s': a bad trailer after line "
 				     "%zu", r->name, r->stats.lines);
 		else {
@@ -534,6 +540,12 @@ static int split_entry(struct prompts *r, size_t *index, char **reason,
 		return err_set(err, "'%s': an entry after line %zu is not "
 			       "'INDEX LINE': split the prompts again",
 			       r->name, r->stats.lines);
+	/* split writes the entries in source order */
+	if (v >= (unsigned long long)(SIZE_MAX / 2) ||
+	    (size_t)v < r->stats.lines)
+		return err_set(err, "'%s': the entry for line %llu comes after "
+			       "line %zu: split the prompts again", r->name,
+			       v + 1, r->stats.lines);
 	*index = (size_t)v;
 	skip = (size_t)(end - d) + 1;
 	if (*end == '!') {
