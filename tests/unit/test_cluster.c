@@ -268,6 +268,24 @@ static void test_split_file_text_and_errors(void)
 	free(got);
 	unlink(path);
 	free(path);
+	/* entries out of source order, or after the trailer: not a split */
+	path = write_tmp(SPLIT_MAGIC ",\"k\":0,\"n\":2,\"format\":\"jsonl\"}\n"
+			 "5 {\"prompt\":\"x\"}\n"
+			 "3 {\"prompt\":\"y\"}\n");
+	got = transcript(path, 0, NULL, NULL);
+	CHECK(strncmp(got, "ok 5 ", 5) == 0);
+	CHECK(strstr(got, "the entry for line 4 comes after line 6") != NULL);
+	free(got);
+	unlink(path);
+	free(path);
+	path = write_tmp(SPLIT_MAGIC ",\"k\":0,\"n\":2,\"format\":\"jsonl\"}\n"
+			 "{\"lines\":9,\"blank\":0}\n"
+			 "7 {\"prompt\":\"y\"}\n");
+	got = transcript(path, 0, NULL, NULL);
+	CHECK(strstr(got, "lines after the trailer") != NULL);
+	free(got);
+	unlink(path);
+	free(path);
 	/* a line over the run's limit is rejected as on the source */
 	path = write_tmp(SPLIT_MAGIC ",\"k\":0,\"n\":2,\"format\":\"jsonl\"}\n"
 			 "5 {\"prompt\":\"0123456789\"}\n"
