@@ -31,6 +31,12 @@ sed -n 's/^[0-9]* {"id":"\(q[0-9]*\)".*/\1/p' \
 	"$T/split/prompts.shard-00017-of-00100.split" | sort >"$T/ids.split"
 check split_same_rule_as_shard cmp "$T/ids.unsplit" "$T/ids.split"
 [ -s "$T/ids.split" ] || fail split_same_rule_nonempty "no ids"
+# status of an unsplit run: the shard's size from its manifest
+"$CAIGEN" status --json "$T/uns" >"$T/uns.json"
+check status_unsplit_size_from_manifest jq -e '.shards[17] |
+	.left == 0 and .state == "done" and .done > 0' "$T/uns.json"
+check status_unsplit_others_missing jq -e '.shards[16].state == "missing"
+	and .totals.shards == 100' "$T/uns.json"
 "$CAIGEN" split "$T/in.jsonl" -n $N -o "$T/split" 2>"$T/again.err"
 eq split_refuses_existing $? 2
 check split_refuses_message grep -q "already holds a split" "$T/again.err"
