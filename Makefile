@@ -9,6 +9,7 @@
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each, one by one
 #   make soak       200 kill -9 of a faulty run, then exactly-once checks
 #   make bench      benchmark against nginx and wrk (minutes; not in test)
+#   make bench-cluster  task starts of a 1,000-task array, split or not
 
 CC      ?= cc
 PKGS    := libcurl jansson yaml-0.1
@@ -47,7 +48,7 @@ FAKE    := $(O)/fakeserver
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
-	fuzz fuzz-deps test-slurm test-real
+	fuzz fuzz-deps test-slurm test-real bench-cluster
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -159,6 +160,12 @@ bench: deps-check $(BIN)
 	 CAIGEN_BEFORE="$(if $(CAIGEN_BEFORE),$(abspath $(CAIGEN_BEFORE)))" \
 	 BENCH_RESULTS="$(abspath $(or $(BENCH_RESULTS),obj/bench/results.md))" \
 	 sh scripts/bench/run.sh
+
+# bench-cluster: 1M prompts over 1,000 tasks, split and unsplit: bytes read,
+# peak RSS and wall time per task start (minutes; BASE=path/to/old/caigen
+# measures an older binary too). Not part of `make test`.
+bench-cluster: deps-check $(BIN)
+	@CAIGEN=$(abspath $(BIN)) sh scripts/bench/cluster.sh
 
 # install: PREFIX/bin/caigen, the man page, the constitutions, the JSON
 # Schemas and the Slurm template (when present) under PREFIX/share.

@@ -432,6 +432,7 @@ int dryrun_run(const struct dryrun_opts *o, FILE *out, struct err *err)
 	in = prompts_open(cfg->prompts, cfg->max_line_bytes, err);
 	if (!in)
 		goto out;
+	prompts_only_shard(in, &o->shard);	/* memory follows the shard */
 	for (;;) {
 		struct prompt pr;
 		struct reject rj;

@@ -1,4 +1,4 @@
-/* idset.c - open-addressing set of 64-bit hashes. */
+/* idset.c - open-addressing set of 64-bit hashes, and a map of them. */
 #include "idset.h"
 #include "rng.h"
 #include "util.h"
@@ -98,4 +98,79 @@ bool idset_has(const struct idset *s, uint64_t h)
 		if (s->slot[i] == h)
 			return true;
 	return false;
+}
+
+/* ---- idmap ---------------------------------------------------------- */
+
+void idmap_init(struct idmap *m)
+{
+	m->key = NULL;
+	m->val = NULL;
+	m->cap = 0;
+	m->n = 0;
+}
+
+void idmap_release(struct idmap *m)
+{
+	free(m->key);
+	free(m->val);
+	idmap_init(m);
+}
+
+/* The slot of h, or the empty slot where it would go. */
+static size_t map_slot(const uint64_t *key, size_t cap, uint64_t h)
+{
+	size_t i = (size_t)h & (cap - 1);
+
+	while (key[i] && key[i] != h)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+static void map_grow(struct idmap *m)
+{
+	size_t cap = m->cap ? 2 * m->cap : 1024;
+	uint64_t *key = xcalloc(cap, sizeof(*key));
+	uint64_t *val = xmalloc(cap * sizeof(*val));
+
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->key[i]) {
+			size_t j = map_slot(key, cap, m->key[i]);
+
+			key[j] = m->key[i];
+			val[j] = m->val[i];
+		}
+	}
+	free(m->key);
+	free(m->val);
+	m->key = key;
+	m->val = val;
+	m->cap = cap;
+}
+
+bool idmap_put(struct idmap *m, uint64_t h, uint64_t v, uint64_t *old)
+{
+	size_t i;
+
+	if (!h)
+		h = 1;
+	if (2 * (m->n + 1) > m->cap)
+		map_grow(m);
+	i = map_slot(m->key, m->cap, h);
+	if (m->key[i]) {
+		if (old)
+			*old = m->val[i];
+		return false;
+	}
+	m->key[i] = h;
+	m->val[i] = v;
+	m->n++;
+	return true;
+}
+
+bool idmap_has(const struct idmap *m, uint64_t h)
+{
+	if (!h)
+		h = 1;
+	return m->cap && m->key[map_slot(m->key, m->cap, h)] == h;
 }

@@ -16,6 +16,8 @@
 #include "pipeline.h"
 #include "preflight.h"
 #include "shard.h"
+#include "split.h"
+#include "status.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -170,14 +172,18 @@ static void usage_run(FILE *f)
 	      "      --policy-model M     policy model name\n"
 	      "      --policy-url URL     policy base URL\n"
 	      "      --prompts FILE       prompts: JSONL or plain text, "
-	      "'-' for stdin\n"
+	      "'-' for stdin, or\n"
+	      "                           a folder written by 'caigen "
+	      "split'\n"
 	      "  -q, --quiet              no progress lines or summary\n"
 	      "      --seed S             run seed: same seed and input, "
 	      "same draws\n"
 	      "      --shard K/N          do shard K (0-based) of N; "
 	      "default: from\n"
-	      "                           SLURM_ARRAY_TASK_ID and the "
-	      "array's size\n"
+	      "                           SLURM_ARRAY_TASK_ID, "
+	      "JOB_COMPLETION_INDEX\n"
+	      "                           (with CAIGEN_SHARD_COUNT) or "
+	      "AWS_BATCH_JOB_ARRAY_*\n"
 	      "\n"
 	      "'caigen label' and 'caigen eval' take these options too, "
 	      "and --pairs,\n"
@@ -321,7 +327,9 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct shard shard = { 0, 0 };	/* n 0: not given, ask Slurm */
-	char *suffix = NULL;
+	char *suffix = NULL, *split_path = NULL;
+	size_t split_lines = 0;
+	int split;
 	struct config cfg;
 	struct constitution con;
 	struct run_counts counts;
@@ -542,6 +550,22 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		goto out;
 	}
 
+	/* --shard wins; else a scheduler's array task takes its slice */
+	if (shard.n == 0 && shard_from_env(&shard, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	/* prompts from `caigen split`: read this shard's file only */
+	split = split_resolve(cfg.prompts, &shard, &split_path, &split_lines,
+			      &err);
+	if (split < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	if (split) {
+		free(cfg.prompts);
+		cfg.prompts = split_path;
+	}
 	if (dry_run) {
 		rc = run_dry(&cfg, &con, shard, dry_show);
 		goto out;
@@ -564,17 +588,12 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	install_signals();
 	ro.cfg = &cfg;
 	ro.con = &con;
-	/* --shard wins; else a Slurm array task takes its slice */
-	if (shard.n == 0 && shard_from_env(&shard, &err) < 0) {
-		fprintf(stderr, "caigen: %s\n", err.msg);
-		goto out;
-	}
 	suffix = shard_suffix(&shard);
 	ro.shard = shard;
 	ro.suffix = suffix;
 	ro.stop = &stop_requested;
-	ro.total_hint = count_lines(kind == KIND_RUN ? cfg.prompts :
-				    pairs_path);
+	ro.total_hint = split ? split_lines :
+		count_lines(kind == KIND_RUN ? cfg.prompts : pairs_path);
 	if (pipeline_run(&ro, &counts, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		rc = counts.lines || counts.written ? EXIT_FAILURES :
@@ -710,6 +729,8 @@ static const struct command commands[] = {
 	{ "label", cmd_label, "judge existing preference pairs" },
 	{ "merge", merge_main, "merge the shard files of a job array" },
 	{ "run", cmd_run, "generate preference pairs from a prompts file" },
+	{ "split", split_main, "split a prompts file for an N-task job array" },
+	{ "status", status_main, "per-shard progress of a job array's output" },
 	{ "version", cmd_version, "print the version" },
 };
 

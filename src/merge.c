@@ -14,6 +14,7 @@
 #include "merge.h"
 #include "idset.h"
 #include "prompts.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +28,9 @@
 #include <unistd.h>
 
 #define MISSING_SHOWN 20
+#define CONFLICTS_SHOWN 20
+/* The first record of an id is remembered as index << FILE_BITS | file. */
+#define FILE_BITS 20
 
 struct stretch {
 	int file;		/* input number */
@@ -56,9 +60,10 @@ struct merge {
 	size_t nst;
 	struct cursor **heap;
 	size_t nheap;
-	struct idset seen;
+	struct idmap seen;	/* id hash -> index << 20 | input number */
 
 	size_t written, duplicates, unreadable, partial, missing;
+	size_t conflicts;	/* duplicates from different input lines */
 	struct err err;
 };
 
@@ -242,6 +247,27 @@ static bool cursor_next(struct merge *m, struct cursor *c)
 	return false;
 }
 
+/*
+ * The same id on two different input lines: the input changed between
+ * the shards' runs, or the files come from different inputs. The record
+ * of the earlier line is kept; name both lines and both files.
+ */
+static void report_conflict(struct merge *m, const struct cursor *c,
+			    uint64_t first)
+{
+	char *id;
+
+	if (++m->conflicts > CONFLICTS_SHOWN)
+		return;
+	id = writer_line_id(c->line, (size_t)c->len);
+	fprintf(stderr, "caigen: duplicate id '%s': line %llu in '%s' and "
+		"line %lld in '%s'; the second left out\n", id ? id : "?",
+		(unsigned long long)(first >> FILE_BITS) + 1,
+		m->in[first & ((1u << FILE_BITS) - 1)], c->index + 1,
+		m->in[c->s->file]);
+	free(id);
+}
+
 static int write_all(FILE *o, const char *p, size_t n)
 {
 	return fwrite(p, 1, n, o) == n && fputc('\n', o) != EOF ? 0 : -1;
@@ -267,10 +293,14 @@ static int merge_files(struct merge *m, FILE *o)
 	}
 	while (rc == 0 && m->nheap) {
 		struct cursor *c = heap_pop(m);
+		uint64_t first;
 
-		if (!idset_add(&m->seen, c->key))
+		if (!idmap_put(&m->seen, c->key, (uint64_t)c->index <<
+			       FILE_BITS | (uint64_t)c->s->file, &first)) {
 			m->duplicates++;
-		else if (write_all(o, c->line, (size_t)c->len) < 0)
+			if ((long long)(first >> FILE_BITS) != c->index)
+				report_conflict(m, c, first);
+		} else if (write_all(o, c->line, (size_t)c->len) < 0)
 			rc = err_set(&m->err, "cannot write '%s': %s", m->out,
 				     strerror(errno));
 		else
@@ -309,7 +339,7 @@ static int check_expected(struct merge *m)
 		}
 		if (st == PROMPTS_OK) {
 			total++;
-			if (!idset_has(&m->seen, idset_hash(p.id)) &&
+			if (!idmap_has(&m->seen, idset_hash(p.id)) &&
 			    ++m->missing <= MISSING_SHOWN)
 				fprintf(stderr, "caigen: missing: id '%s' "
 					"(line %zu)\n", p.id, p.index + 1);
@@ -491,10 +521,11 @@ static int write_manifest(struct merge *m)
 	}
 	counts = usage = NULL;
 	json_object_set_new(out, "merge", json_pack(
-		"{s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:o}",
+		"{s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:o}",
 		"inputs", ins, "manifests", found, "shards", shards,
 		"records", (json_int_t)m->written,
 		"duplicates_dropped", (json_int_t)m->duplicates,
+		"duplicate_ids_on_two_lines", (json_int_t)m->conflicts,
 		"unreadable_lines", (json_int_t)m->unreadable,
 		"partial_lines", (json_int_t)m->partial,
 		"missing", m->expect ? json_integer((json_int_t)m->missing)
@@ -593,7 +624,7 @@ int merge_main(int argc, char **argv)
 
 	memset(&m, 0, sizeof(m));
 	m.manifest = true;
-	idset_init(&m.seen);
+	idmap_init(&m.seen);
 	optind = 0;	/* GNU: start afresh, also on a second call */
 	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
 		switch (c) {
@@ -661,6 +692,11 @@ int merge_main(int argc, char **argv)
 		goto fail;
 	if (m.manifest && write_manifest(&m) < 0)
 		goto fail;
+	if (m.conflicts)
+		fprintf(stderr, "caigen: %zu ids are on two different input "
+			"lines%s: was the prompts file changed between the "
+			"shards' runs?\n", m.conflicts, m.conflicts >
+			CONFLICTS_SHOWN ? " (first 20 listed)" : "");
 	if (!m.quiet)
 		fprintf(stderr, "caigen: merged %d files (%zu ascending "
 			"stretches) into '%s': %zu records, %zu duplicates "
@@ -678,6 +714,6 @@ fail:
 out:
 	free(tmp);
 	free(m.st);
-	idset_release(&m.seen);
+	idmap_release(&m.seen);
 	return rc;
 }

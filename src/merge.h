@@ -11,7 +11,13 @@
  * need not be sorted: every run of caigen appends one ascending stretch
  * (a resumed run fills its gaps after the earlier records), so each file
  * is read as its ascending stretches, and those are merged k ways. Memory:
- * one line per stretch plus a set of 8-byte id hashes (idset.h).
+ * one line per stretch plus a map of id hashes to their first line
+ * (idset.h idmap: 32 MiB per million records).
+ *
+ * A duplicate whose index differs from the kept record's (the same id on
+ * two input lines: the prompts changed between the shards' runs, or the
+ * inputs differ) is reported with both line numbers and both files, the
+ * first 20 on stderr, and counted as duplicate_ids_on_two_lines.
  *
  * Records without an "id" (rejects) are keyed by their index, so the same
  * command merges failures and rejects files too (with --no-manifest).

@@ -550,6 +550,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 					      cfg->max_line_bytes, err);
 	if (!pl.in && !o->feed)
 		goto out;
+	if (pl.in)
+		prompts_only_shard(pl.in, &o->shard);	/* memory follows the shard */
 	if (writer_open(&pl.w, cfg->out, cfg->mode == MODE_PREFERENCES ?
 			"preferences" : "critiques", o->suffix, &pl.done,
 			&pl.rejected, &res, err) < 0)

@@ -16,11 +16,17 @@
  * UTF-8 (so the reason names the byte, not a JSON parser's guess), then the
  * format's own rules, then the id for duplicates. A bad line becomes a
  * reject and the next call goes on with the next line.
+ *
+ * A shard file of `caigen split` (split.h) is recognised by its header
+ * line. Each entry carries the line number the prompt had in the source
+ * file, so the prompt comes out exactly as it would have from the source
+ * (same index, id, text); a stored reject comes back as the reject it was.
  */
 #include "prompts.h"
 #include "buf.h"
 #include "idset.h"
 #include "rng.h"
+#include "split.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +77,14 @@ struct prompts {
 
 	struct idset seen;	/* hashes of the ids handed out so far */
 	struct prompts_stats stats;
+
+	bool check_dups;	/* reject an id seen before (default) */
+	bool only_own;		/* remember only the ids of `shard` */
+	struct shard shard;
+
+	bool split;		/* a shard file of `caigen split` */
+	bool split_end;		/* its last line (the trailer) was read */
+	size_t split_lines, split_blank;	/* from the trailer */
 };
 
 /* jansson returns NULL only when malloc fails: end the program as xmalloc
@@ -189,7 +203,9 @@ static enum line_status read_line(struct prompts *r)
 		return LINE_TOO_LONG;
 	if (r->line.len && r->line.data[r->line.len - 1] == '\r')
 		r->line.data[--r->line.len] = '\0';
-	return r->line.len > r->max_line ? LINE_TOO_LONG : LINE_OK;
+	/* a shard file's entry is measured without its index, later */
+	return r->line.len > r->max_line && !r->split ? LINE_TOO_LONG
+						      : LINE_OK;
 }
 
 /*
@@ -254,6 +270,15 @@ static char *clip(const char *s)
 	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;
 	return xasprintf("%.*s...", (int)n, s);
+}
+
+char *prompts_dup_reason(const char *id)
+{
+	char *q = clip(id);
+	char *reason = xasprintf("duplicate id '%s'", q);
+
+	free(q);
+	return reason;
 }
 
 static bool only_space(const char *s)
@@ -445,6 +470,103 @@ static void parse_text(const char *line, size_t len, struct prompt *p)
 	p->id = default_id(line, len);
 }
 
+/* The header line of a shard file: the source's format. The line buffer
+ * gets room for the entry's line number in front of a line. */
+static int open_split(struct prompts *r, struct err *err)
+{
+	json_t *h;
+	const char *fmt;
+	int rc = 0;
+
+	buf_release(&r->line);
+	buf_init(&r->line, 64 * 1024);
+	r->split = true;
+	if (read_line(r) != LINE_OK)
+		return err_set(err, "'%s': cannot read the header of a split "
+			       "file", r->name);
+	h = json_loadb(r->line.data, r->line.len, 0, NULL);
+	buf_release(&r->line);
+	buf_init(&r->line, r->max_line + 1 + SPLIT_PREFIX_MAX);
+	fmt = json_string_value(json_object_get(h, "format"));
+	if (!fmt || (strcmp(fmt, "jsonl") && strcmp(fmt, "text")))
+		rc = err_set(err, "'%s': the header of this split file has "
+			     "no format: split the prompts again", r->name);
+	else
+		r->format = !strcmp(fmt, "text") ? FORMAT_TEXT : FORMAT_JSONL;
+	json_decref(h);
+	return rc;
+}
+
+/*
+ * One entry of a shard file in r->line: "INDEX LINE" (a line to read),
+ * "INDEX!REASON" (a stored reject), or the trailer object. Leaves LINE in
+ * r->line and returns 0 with *index; 1 with *reason (new) for a stored
+ * reject; 2 for the trailer; -1 with err when the entry is malformed.
+ */
+static int split_entry(struct prompts *r, size_t *index, char **reason,
+		       struct err *err)
+{
+	char *d = r->line.data, *end;
+	unsigned long long v;
+	size_t skip;
+
+	if (r->split_end)
+		return err_set(err, "'%s': lines after the trailer: split the "
+			       "prompts again", r->name);
+	if (r->line.len && d[0] == '{') {
+		json_t *t = json_loadb(d, r->line.len, 0, NULL);
+		json_t *l = json_object_get(t, "lines");
+		json_t *b = json_object_get(t, "blank");
+		int rc = 2;
+
+		if (!json_is_integer(l) || !json_is_integer(b) ||
+		    json_integer_value(l) < (json_int_t)r->stats.lines ||
+		    json_integer_value(b) < 0 ||
+		    json_integer_value(b) > json_integer_value(l))
+			rc = err_set(err, "'%s': a bad trailer after line "
+				     "%zu", r->name, r->stats.lines);
+		else {
+			r->split_lines = (size_t)json_integer_value(l);
+			r->split_blank = (size_t)json_integer_value(b);
+		}
+		json_decref(t);
+		return rc;
+	}
+	errno = 0;
+	v = (r->line.len && d[0] >= '0' && d[0] <= '9') ?
+		strtoull(d, &end, 10) : 0;
+	if (errno || !r->line.len || d[0] < '0' || d[0] > '9' ||
+	    (*end != ' ' && *end != '!'))
+		return err_set(err, "'%s': an entry after line %zu is not "
+			       "'INDEX LINE': split the prompts again",
+			       r->name, r->stats.lines);
+	/* split writes the entries in source order */
+	if (v >= (unsigned long long)(SIZE_MAX / 2) ||
+	    (size_t)v < r->stats.lines)
+		return err_set(err, "'%s': the entry for line %llu comes after "
+			       "line %zu: split the prompts again", r->name,
+			       v + 1, r->stats.lines);
+	*index = (size_t)v;
+	skip = (size_t)(end - d) + 1;
+	if (*end == '!') {
+		json_t *j = json_loadb(end + 1, r->line.len - skip,
+				       JSON_DECODE_ANY, NULL);
+
+		if (json_is_string(j))
+			*reason = xstrdup(json_string_value(j));
+		json_decref(j);
+		if (!*reason)
+			return err_set(err, "'%s': a bad stored reject at "
+				       "line %zu", r->name, *index + 1);
+		return 1;
+	}
+	memmove(d, d + skip, r->line.len - skip + 1);
+	r->line.len -= skip;
+	r->first = 0;
+	note_first(r, d, r->line.len);
+	return 0;
+}
+
 struct prompts *prompts_open(const char *path, size_t max_line,
 			     struct err *err)
 {
@@ -498,6 +620,17 @@ struct prompts *prompts_open(const char *path, size_t max_line,
 	}
 	if (r->end >= 3 && memcmp(r->block, "\xef\xbb\xbf", 3) == 0)
 		r->pos = 3;
+	r->check_dups = true;
+	while (r->end - r->pos < sizeof(SPLIT_MAGIC) - 1 && !r->eof)
+		if (fill(r) < 0)
+			break;	/* the next read says it */
+	if (r->end - r->pos >= sizeof(SPLIT_MAGIC) - 1 &&
+	    memcmp(r->block + r->pos, SPLIT_MAGIC,
+		   sizeof(SPLIT_MAGIC) - 1) == 0 &&
+	    open_split(r, err) < 0) {
+		prompts_close(r);
+		return NULL;
+	}
 	if (r->format == FORMAT_UNKNOWN) {
 		for (size_t i = r->pos; i < r->end; i++) {
 			unsigned char c = (unsigned char)r->block[i];
@@ -518,16 +651,52 @@ enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
 	memset(rej, 0, sizeof(*rej));
 	for (;;) {
 		enum line_status ls = read_line(r);
-		char *reason;
+		char *reason = NULL;
+		size_t index = 0;
 
 		if (ls == LINE_ERROR) {
 			err_set(err, "error reading '%s': %s", r->name,
 				strerror(r->read_errno));
 			return PROMPTS_ERROR;
 		}
-		if (ls == LINE_EOF)
+		if (ls == LINE_EOF && r->split && !r->split_end) {
+			err_set(err, "'%s' ends before its trailer (a split "
+				"cut short?): split the prompts again",
+				r->name);
+			return PROMPTS_ERROR;
+		}
+		if (ls == LINE_EOF) {
+			if (r->split) {
+				r->stats.lines = r->split_lines;
+				r->stats.blank = r->split_blank;
+			}
 			return PROMPTS_EOF;
-		r->stats.lines++;
+		}
+		if (r->split) {
+			int e = ls == LINE_OK ? split_entry(r, &index, &reason,
+							    err)
+					      : err_set(err, "'%s': an entry "
+							"after line %zu is "
+							"longer than "
+							"max_line_bytes: split "
+							"with the run's limit",
+							r->name,
+							r->stats.lines);
+
+			if (e < 0)
+				return PROMPTS_ERROR;
+			if (e == 2) {
+				r->split_end = true;
+				continue;
+			}
+			r->stats.lines = index + 1;
+			if (e == 1)
+				goto reject;
+			if (r->line.len > r->max_line)
+				ls = LINE_TOO_LONG;
+		} else {
+			r->stats.lines++;
+		}
 		/* a too-long line decides the format too, as it would have
 		 * had it been in the block prompts_open looked at */
 		if (r->format == FORMAT_UNKNOWN && r->first)
@@ -553,11 +722,10 @@ enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
 		} else {
 			parse_text(r->line.data, r->line.len, out);
 		}
-		if (!idset_add(&r->seen, idset_hash(out->id))) {
-			char *q = clip(out->id);
-
-			reason = xasprintf("duplicate id '%s'", q);
-			free(q);
+		if (r->check_dups && (!r->only_own ||
+				      shard_owns(&r->shard, out->id)) &&
+		    !idset_add(&r->seen, idset_hash(out->id))) {
+			reason = prompts_dup_reason(out->id);
 			goto reject;
 		}
 		out->index = r->stats.lines - 1;
@@ -570,6 +738,28 @@ reject:
 		r->stats.rejected++;
 		return PROMPTS_REJECT;
 	}
+}
+
+void prompts_only_shard(struct prompts *r, const struct shard *s)
+{
+	r->shard = *s;
+	r->only_own = s->n > 1 && s->k != 0;
+}
+
+void prompts_check_dups(struct prompts *r, bool on)
+{
+	r->check_dups = on;
+}
+
+bool prompts_is_split(const struct prompts *r)
+{
+	return r->split;
+}
+
+const char *prompts_line(const struct prompts *r, size_t *len)
+{
+	*len = r->line.len;
+	return r->line.data ? r->line.data : "";
 }
 
 const struct prompts_stats *prompts_stats(const struct prompts *r)

@@ -24,14 +24,23 @@
  * prompt text (string prompts and text lines) or of the compact JSON of the
  * messages list.
  *
+ * A shard file written by `caigen split` (split.h) is read as the part of
+ * the source file it holds: prompts and rejects keep the source's line
+ * numbers, so every record is the one the source file would give. Its
+ * stats say how far into the source the reader got: lines is the source
+ * line of the last entry read, and at EOF the source's line and blank
+ * counts. A shard file cut short (no trailer) is PROMPTS_ERROR at its end.
+ *
  * Not thread-safe: one reader thread.
  */
 #ifndef CAIGEN_PROMPTS_H
 #define CAIGEN_PROMPTS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "shard.h"
 #include "util.h"
 
 struct prompt {
@@ -77,6 +86,25 @@ struct prompts *prompts_open(const char *path, size_t max_line,
 enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
 				 struct reject *rej, struct err *err);
 const struct prompts_stats *prompts_stats(const struct prompts *r);
+/*
+ * Remember for the duplicate check only the ids that shard s owns, so
+ * that memory follows the shard, not the file; other ids are handed out
+ * unchecked (the caller leaves them to their shard). Shard 0 keeps every
+ * id, since it records the rejects of the whole file. Call before the
+ * first prompts_next.
+ */
+void prompts_only_shard(struct prompts *r, const struct shard *s);
+/* Turn the duplicate-id check off (on by default): `caigen split` does
+ * its own, to name both lines. */
+void prompts_check_dups(struct prompts *r, bool on);
+/* Whether r reads a shard file of `caigen split`. */
+bool prompts_is_split(const struct prompts *r);
+/* The line the last prompts_next read (without its line end), valid
+ * until the next call; empty after a line too long to keep. */
+const char *prompts_line(const struct prompts *r, size_t *len);
+/* The reject reason for a repeated id: "duplicate id 'ID'" (clipped). New
+ * string; the caller frees it. */
+char *prompts_dup_reason(const char *id);
 /* "jsonl" or "text": from the extension, else sniffed from the first
  * non-blank line. A file that opens with more than 64 KiB of blank space
  * is sniffed only when prompts_next reaches its first non-blank line;

@@ -1,5 +1,5 @@
 /*
- * shard.c - shard of a job array: parsing, the Slurm environment, the
+ * shard.c - shard of a job array: parsing, the schedulers' environment, the
  * id-to-shard rule and the file-name suffix.
  */
 #include "shard.h"
@@ -56,13 +56,12 @@ static int env_number(const char *name, unsigned *out, bool *set,
 	return 0;
 }
 
-int shard_from_env(struct shard *s, struct err *err)
+/* Slurm: K and N from the array's id, count, min and max. */
+static int from_slurm(struct shard *s, struct err *err)
 {
 	unsigned id = 0, count = 0, lo = 0, hi = 0;
 	bool has_id, has_count, has_lo, has_hi;
 
-	s->k = 0;
-	s->n = 1;
 	if (env_number("SLURM_ARRAY_TASK_ID", &id, &has_id, err) < 0 ||
 	    env_number("SLURM_ARRAY_TASK_COUNT", &count, &has_count, err) < 0 ||
 	    env_number("SLURM_ARRAY_TASK_MIN", &lo, &has_lo, err) < 0 ||
@@ -89,6 +88,56 @@ int shard_from_env(struct shard *s, struct err *err)
 	s->k = id - lo;
 	s->n = count;
 	return 1;
+}
+
+/*
+ * A 0-based index variable and a count: the count from count_var, else
+ * from CAIGEN_SHARD_COUNT (count_var may be NULL: Kubernetes has none).
+ */
+static int from_index(struct shard *s, const char *index_var,
+		      const char *count_var, struct err *err)
+{
+	unsigned k = 0, n = 0;
+	bool has_k, has_n = false;
+
+	if (env_number(index_var, &k, &has_k, err) < 0)
+		return -1;
+	if (!has_k)
+		return 0;
+	if (count_var && env_number(count_var, &n, &has_n, err) < 0)
+		return -1;
+	if (!has_n && env_number(SHARD_COUNT_VAR, &n, &has_n, err) < 0)
+		return -1;
+	if (!has_n)
+		return err_set(err, "%s is set but %s%s%s is not: set it to "
+			       "the number of tasks, or pass --shard K/N",
+			       index_var, count_var ? count_var : "",
+			       count_var ? " nor " : "", SHARD_COUNT_VAR);
+	if (n < 1 || k >= n)
+		return err_set(err, "%s %u is outside the job of %u tasks",
+			       index_var, k, n);
+	s->k = k;
+	s->n = n;
+	return 1;
+}
+
+int shard_from_env(struct shard *s, struct err *err)
+{
+	int rc;
+
+	s->k = 0;
+	s->n = 1;
+	rc = from_slurm(s, err);
+	if (rc == 0)
+		rc = from_index(s, "JOB_COMPLETION_INDEX", NULL, err);
+	if (rc == 0)
+		rc = from_index(s, "AWS_BATCH_JOB_ARRAY_INDEX",
+				"AWS_BATCH_JOB_ARRAY_SIZE", err);
+	if (rc <= 0) {
+		s->k = 0;
+		s->n = 1;
+	}
+	return rc;
 }
 
 bool shard_owns(const struct shard *s, const char *id)

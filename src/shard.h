@@ -7,10 +7,17 @@
  * lands in the same shard of an N-way split.
  *
  * The shard comes from `--shard K/N` (0 <= K < N), or, without the flag,
- * from Slurm's array variables: K = SLURM_ARRAY_TASK_ID - MIN and N =
- * SLURM_ARRAY_TASK_COUNT, or MAX - MIN + 1 when the count is missing (MIN
- * and MAX are SLURM_ARRAY_TASK_MIN/MAX; MIN defaults to 0). N = 1 means no
- * sharding: file names carry no suffix.
+ * from the first scheduler whose index variable is set, in this order:
+ *   Slurm job array:  K = SLURM_ARRAY_TASK_ID - MIN and N =
+ *                     SLURM_ARRAY_TASK_COUNT, or MAX - MIN + 1 when the
+ *                     count is missing (MIN and MAX are
+ *                     SLURM_ARRAY_TASK_MIN/MAX; MIN defaults to 0);
+ *   Kubernetes Indexed Job: K = JOB_COMPLETION_INDEX, N =
+ *                     CAIGEN_SHARD_COUNT (Kubernetes does not tell a pod
+ *                     the Job's completions: the manifest sets it);
+ *   AWS Batch array job: K = AWS_BATCH_JOB_ARRAY_INDEX, N =
+ *                     AWS_BATCH_JOB_ARRAY_SIZE, else CAIGEN_SHARD_COUNT.
+ * N = 1 means no sharding: file names carry no suffix.
  *
  * Plain values, no allocation except shard_suffix's string.
  */
@@ -23,6 +30,8 @@
 #include "util.h"
 
 #define SHARD_MAX 100000	/* N above this is refused */
+/* The job's size where the scheduler does not say it (Kubernetes). */
+#define SHARD_COUNT_VAR "CAIGEN_SHARD_COUNT"
 
 struct shard {
 	unsigned k;	/* this process's shard, 0-based */
@@ -34,9 +43,9 @@ struct shard {
 int shard_parse(struct shard *s, const char *text, struct err *err)
 	__attribute__((warn_unused_result));
 /*
- * From the Slurm array environment. Returns 1 and fills s when
- * SLURM_ARRAY_TASK_ID is set, 0 when it is not (s = 0/1), -1 with err when
- * the variables are inconsistent.
+ * From the scheduler's environment (see above). Returns 1 and fills s
+ * when one of the index variables is set, 0 when none is (s = 0/1), -1
+ * with err when the variables are missing a count or are inconsistent.
  */
 int shard_from_env(struct shard *s, struct err *err)
 	__attribute__((warn_unused_result));

@@ -4,7 +4,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -fno-sanitize-recover=all -Isrc \
  *     tests/fuzz/fuzz_prompts.c src/prompts.c src/util.c src/buf.c \
- *     src/rng.c src/idset.c $(pkg-config --cflags --libs jansson) \
+ *     src/rng.c src/idset.c src/shard.c $(pkg-config --cflags --libs jansson) \
  *     -o /tmp/fuzz_prompts && /tmp/fuzz_prompts -max_total_time=60
  *
  * The first byte picks the file name, so that both formats and the sniffer
@@ -12,12 +12,15 @@
  * 4096 bytes, or 32 so that short inputs reach the too-long path too
  * (libFuzzer's inputs rarely grow past a few KiB). The rest is the file.
  * Besides what ASan and UBSan catch, every result is checked against the
- * contract in prompts.h, and any breach aborts.
+ * contract in prompts.h, and any breach aborts. An input that starts like
+ * a shard file of `caigen split` may fail to open or end in an error (a
+ * malformed split), and its line counts are the source file's.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "prompts.h"
+#include "split.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -98,8 +101,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	max_line = (data[0] / 3) % 2 ? SHORT_LINE : MAX_LINE;
 	write_file(path, data + 1, size - 1);
 	r = prompts_open(path, max_line, &err);
-	if (!r)
+	if (!r && !memmem(data + 1, size - 1, SPLIT_MAGIC,
+			  sizeof(SPLIT_MAGIC) - 1))
 		abort();	/* a regular file always opens */
+	if (!r)
+		return 0;
 	while ((st = prompts_next(r, &p, &rej, &err)) != PROMPTS_EOF) {
 		if (st == PROMPTS_OK) {
 			check_prompt(&p);
@@ -112,11 +118,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			lines_seen = rej.line;
 			reject_release(&rej);
+		} else if (prompts_is_split(r)) {
+			prompts_close(r);	/* a malformed split */
+			return 0;
 		} else {
 			abort();	/* no I/O errors on a temp file */
 		}
 	}
-	{
+	if (prompts_is_split(r)) {
+		if (prompts_stats(r)->lines < lines_seen)
+			abort();
+	} else {
 		const struct prompts_stats *s = prompts_stats(r);
 
 		if (s->lines != s->blank + s->ok + s->rejected ||
