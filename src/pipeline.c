@@ -306,7 +306,9 @@ static int chat(struct worker *w, const struct chat_params *cp,
 				continue;
 			break;
 		}
-		if (provider_parse(flav.api, w->http.resp.data, r, err) == 0 &&
+		/* logprobs built only when asked for (reply.h) */
+		if (provider_parse(flav.api, w->http.resp.data, cp->logprobs,
+				   r, err) == 0 &&
 		    has_logprobs(cp, r, err)) {
 			endpoint_done(w->pl->pool[w->role], e, true, false);
 			rc = 0;
