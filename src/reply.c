@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,6 +191,42 @@ static const unsigned char *escape_end(const unsigned char *p,
 	return lo >= 0xdc00 && lo <= 0xdfff ? p + 6 : NULL;
 }
 
+/*
+ * Past the bytes at p a string may hold as they are (0x20..0x7f but '"'
+ * and '\\'), eight at a time while eight are left, with the "has a zero
+ * byte" tests of SWAR: m flags the bytes that are '"' or '\\', below 0x20
+ * or have the high bit. A borrow only runs upward from a byte that is
+ * flagged rightly, so the lowest flag is exact: on a little-endian
+ * machine it is the first byte to stop at.
+ */
+static const unsigned char *plain_run(const unsigned char *p,
+				      const unsigned char *end)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t high = 0x8080808080808080u;
+
+	while (end - p >= 8) {
+		uint64_t x, q, b, m;
+
+		memcpy(&x, p, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		m = (((q - ones) & ~q) | ((b - ones) & ~b) |
+		     ((x - ones * 0x20) & ~x) | x) & high;
+		if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(m) >> 3);
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
 /* A string at r->p, its opening quote. */
 static int scan_string(struct rd *r, struct val *v)
 {
@@ -200,9 +237,7 @@ static int scan_string(struct rd *r, struct val *v)
 	for (;;) {
 		size_t n;
 
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' &&
-		       *p != '\\')
-			p++;
+		p = plain_run(p, end);
 		if (p >= end) {
 			r->p = (const char *)p;
 			return bad(r, "premature end of input");
@@ -773,12 +808,14 @@ static json_t *build_entry(struct rd *r, bool position)
 		else if (KEY(&k, "logprob"))
 			lp = v;
 	}
+	/* the values steal; the keys are ours and plain ASCII */
 	if (tok.kind == K_STRING)
-		json_object_set_new(o, "token", string_of(&tok));
+		json_object_setn_new_nocheck(o, "token", 5, string_of(&tok));
 	if (lp.kind == K_INT || lp.kind == K_REAL)
-		json_object_set_new(o, "logprob", number_of(&lp));
+		json_object_setn_new_nocheck(o, "logprob", 7,
+					     number_of(&lp));
 	if (top)
-		json_object_set_new(o, "top_logprobs", top);	/* steals */
+		json_object_setn_new_nocheck(o, "top_logprobs", 12, top);
 	return o;
 }
 
