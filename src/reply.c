@@ -348,8 +348,10 @@ static int scan_number(struct rd *r, struct val *v)
 			r->p = p;
 			return bad(r, "invalid number");
 		}
+		/* saturated beyond the digits any body can hold, so that
+		 * lead below stays on the right side of 308 */
 		for (; p < end && is_digit(*p); p++)
-			if (e < 1000000)	/* far past any double */
+			if (e < 1000000000000000LL)
 				e = e * 10 + (*p - '0');
 		if (eneg)
 			e = -e;
@@ -964,31 +966,36 @@ static bool same_entry(json_t *x, json_t *y, bool position)
 	return true;
 }
 
+/* Record a difference for reply_same; false. */
+static bool differ(struct err *why, const char *what, size_t i, size_t j)
+{
+	err_set(why, "%s differ (choice %zu, position %zu)", what, i, j);
+	return false;
+}
+
 bool reply_same(const struct chat_reply *a, const struct chat_reply *b,
 		bool logprobs, struct err *why)
 {
 	if (a->n != b->n)
-		return err_set(why, "n %zu != %zu", a->n, b->n), false;
+		return differ(why, "choice counts", 0, 0);
 	if (a->usage.prompt_tokens != b->usage.prompt_tokens ||
 	    a->usage.completion_tokens != b->usage.completion_tokens)
-		return err_set(why, "usage differs"), false;
+		return differ(why, "usages", 0, 0);
 	for (size_t i = 0; i < a->n; i++) {
 		json_t *x = a->logprobs[i], *y = b->logprobs[i];
 
 		if (!same_str(a->text[i], b->text[i]))
-			return err_set(why, "text[%zu] differs", i), false;
+			return differ(why, "texts", i, 0);
 		if (!same_str(a->finish[i], b->finish[i]))
-			return err_set(why, "finish[%zu] differs", i), false;
+			return differ(why, "finish reasons", i, 0);
 		if (!logprobs)
 			continue;
 		if (!x != !y || json_array_size(x) != json_array_size(y))
-			return err_set(why, "logprobs[%zu] differ in size",
-				       i), false;
+			return differ(why, "logprobs sizes", i, 0);
 		for (size_t j = 0; j < json_array_size(x); j++)
 			if (!same_entry(json_array_get(x, j),
 					json_array_get(y, j), true))
-				return err_set(why, "logprobs[%zu][%zu] "
-					       "differ", i, j), false;
+				return differ(why, "logprobs", i, j);
 	}
 	return true;
 }

@@ -416,6 +416,40 @@ static void test_depth(void)
 	}
 }
 
+/* "0.<z zeros>1e<e>" inside a reply: a real with more digits than
+ * the exponent's first guess; agree's outcome. */
+static int long_real(size_t z, const char *e)
+{
+	const char *head = "{\"choices\":[{\"message\":{\"content\":\"x\"}}],"
+			   "\"n\":0.";
+	size_t hl = strlen(head), el = strlen(e);
+	char *b = malloc(hl + z + el + 4), *p = b;
+	int rc;
+
+	memcpy(p, head, hl);
+	p += hl;
+	memset(p, '0', z);
+	p += z;
+	*p++ = '1';
+	memcpy(p, e, el);
+	p += el;
+	*p++ = '}';
+	rc = agree(b, (size_t)(p - b), NULL);
+	free(b);
+	return rc;
+}
+
+/* Overflow decided by strtod when the digits and exponent say it may. */
+static void test_long_reals(void)
+{
+	CHECK(long_real(1500000, "e2000000") < 0);	/* about 1e499999 */
+	CHECK(long_real(2000000, "e2000000") == 0);	/* 0.1 */
+	CHECK(long_real(10, "e318") == 0);		/* 1e307 */
+	CHECK(long_real(10, "e320") < 0);		/* 1e309 */
+	CHECK(long_real(0, "e99999999999999999999") < 0);
+	CHECK(long_real(0, "e-99999999999999999999") == 0);
+}
+
 /* A NUL byte inside the length is never JSON (json_loadb's view). */
 static void test_nul_inside(void)
 {
@@ -465,5 +499,5 @@ static void test_mutations(void)
 }
 
 TESTS(T(test_fixtures), T(test_values), T(test_provider_parse),
-      T(test_not_json), T(test_edges), T(test_depth), T(test_nul_inside),
+      T(test_not_json), T(test_edges), T(test_depth), T(test_long_reals), T(test_nul_inside),
       T(test_mutations))
