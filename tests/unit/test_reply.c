@@ -331,7 +331,8 @@ static void test_edges(void)
 		{ "{\"error\":\"boom\"}", "error in reply: boom" },
 		{ "{\"error\":{\"message\":\"m\\u00e9\\n\"},\"choices\":[]}",
 		  "error in reply: m\xc3\xa9\n" },
-		{ "{\"error\":{\"message\":5}}", "error in reply: (no message)" },
+		{ "{\"error\":{\"message\":5}}",
+		  "error in reply: (no message)" },
 		{ "{\"error\":{}}", "error in reply: (no message)" },
 		{ "{\"error\":true}", "error in reply: (no message)" },
 		{ "{\"error\":0}", "error in reply: (no message)" },
@@ -410,7 +411,8 @@ static void test_depth(void)
 {
 	for (int n = JSON_PARSER_MAX_DEPTH - 4; n <= JSON_PARSER_MAX_DEPTH + 1;
 	     n++) {
-		CHECK((nested(n, true) == 0) == (n + 2 <= JSON_PARSER_MAX_DEPTH));
+		CHECK((nested(n, true) == 0) ==
+		      (n + 2 <= JSON_PARSER_MAX_DEPTH));
 		CHECK((nested(n, false) == 0) ==
 		      (n + 1 <= JSON_PARSER_MAX_DEPTH));
 	}
@@ -499,5 +501,6 @@ static void test_mutations(void)
 }
 
 TESTS(T(test_fixtures), T(test_values), T(test_provider_parse),
-      T(test_not_json), T(test_edges), T(test_depth), T(test_long_reals), T(test_nul_inside),
+      T(test_not_json), T(test_edges), T(test_depth), T(test_long_reals),
+      T(test_nul_inside),
       T(test_mutations))
