@@ -379,8 +379,8 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 		memset(&c->reply, 0, sizeof(c->reply));
 		/* a reply without the logprobs asked for is the
 		 * machine's to judge (judgecall.h), not a retry */
-		if (provider_parse(ep->api, t->resp.data, &c->reply,
-				   &c->err) == 0) {
+		if (provider_parse(ep->api, t->resp.data, c->cp.logprobs,
+				   &c->reply, &c->err) == 0) {
 			endpoint_done(pool, c->server, true, false);
 			xfer_put(lp, t);
 			call_end(lp, c, 0);

@@ -49,7 +49,10 @@ struct chat_reply {
 	json_t *logprobs[PROVIDER_MAX_CHOICES];	/* logprobs.content or NULL */
 	struct chat_usage usage;
 	json_t *extra;		/* owned: text and logprobs converted from
-				 * other flavours (flavour.h) */
+				 * other flavours (flavour.h), or built by
+				 * reply_read_chat (reply.h) */
+	char *arena;		/* owned: the strings reply_read_chat
+				 * decoded; NULL for the jansson readers */
 };
 
 /* The JSON body of a chat completion request, compact; caller frees. */
@@ -80,9 +83,13 @@ char *provider_url(const char *base, int api);
 char *provider_body(const struct chat_params *p, size_t *len);
 /* Parse a 2xx body of the given flavour into the common reply: text per
  * choice, logprobs as a chat-style content array (legacy completions
- * logprobs are converted), usage. Same errors as provider_parse_chat. */
-int provider_parse(int api, const char *body, struct chat_reply *out,
-		   struct err *err) __attribute__((warn_unused_result));
+ * logprobs are converted), usage. Same errors as provider_parse_chat.
+ * Chat replies go through reply_read_chat (reply.h), which builds
+ * logprobs only with want_logprobs (pass the request's cp.logprobs);
+ * without it logprobs[i] is NULL for chat. The other flavours ignore it. */
+int provider_parse(int api, const char *body, bool want_logprobs,
+		   struct chat_reply *out, struct err *err)
+	__attribute__((warn_unused_result));
 /* The key header of a flavour ("x-api-key: KEY" for anthropic, else the
  * Bearer line), or NULL without a key; free with provider_free_secret. */
 char *provider_key_header(int api, const char *key);

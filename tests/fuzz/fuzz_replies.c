@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body[size - 1] = '\0';
 	err.msg[0] = '\0';
 	memset(&r, 0, sizeof(r));
-	if (provider_parse(api, body, &r, &err) < 0) {
+	if (provider_parse(api, body, true, &r, &err) < 0) {
 		if (!err.msg[0])
 			abort();
 	} else {

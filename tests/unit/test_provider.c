@@ -48,7 +48,7 @@ static int parse(int api, const char *file, struct chat_reply *r,
 	CHECK(body != NULL);
 	if (!body)
 		return -1;
-	rc = provider_parse(api, body, r, err);
+	rc = provider_parse(api, body, true, r, err);
 	free(body);
 	return rc;
 }
@@ -188,7 +188,7 @@ static void test_anthropic_errors(void)
 	CHECK(strstr(err.msg, "Servers are busy") != NULL);
 	CHECK(parse(API_ANTHROPIC, W "anthropic_no_text.json", &r, &err) < 0);
 	CHECK(strstr(err.msg, "no text") != NULL);
-	CHECK(provider_parse(API_ANTHROPIC, "{\"content\":", &r, &err) < 0);
+	CHECK(provider_parse(API_ANTHROPIC, "{\"content\":", true, &r, &err) < 0);
 }
 
 /* Reasoning models' refusals are recognised from the message http.c
@@ -288,7 +288,7 @@ static void test_positive_logprob(void)
 	struct judgment j = { 0 };
 	struct err err;
 
-	CHECK(provider_parse(API_COMPLETIONS, body, &r, &err) == 0);
+	CHECK(provider_parse(API_COMPLETIONS, body, true, &r, &err) == 0);
 	CHECK(judge_read_logprobs(r.logprobs[0], 4, &j, &err) == 0);
 	CHECK_NEAR(j.p_a, 1.0 / 1.1, 1e-12);
 	chat_reply_release(&r);
