@@ -100,6 +100,11 @@ static void judged(struct pair_job *pj)
 		(const char *const *)it->finish, &pj->out, &it->usage);
 	pair_label_release(&pj->out);
 	judgecall_release(pj);
+	if (!(env->two ? it->line2 : it->line)) {
+		fail(it, "judge", "the record cannot be written (a value "
+		     "is not finite, or it is over 256 MiB)");
+		return;
+	}
 	if (it->extra && it->line) {	/* feed: "{...}" -> "{...,extra}" */
 		char *s = xasprintf("%.*s,%s}", (int)strlen(it->line) - 1,
 				    it->line, it->extra);
