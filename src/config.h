@@ -53,6 +53,7 @@
  *     votes: 0                     # > 0: k sampled answers, p = A/k
  *   rounds: 1                      # critique/revision rounds
  *   loops: 0                       # event-loop threads; 0: one per core
+ *   max_cost: 0                    # USD cap (budget.h); 0 = none
  *   prices:                        # USD per million tokens, by model name
  *     my-judge: {input: 2.5, output: 10}
  *
@@ -157,6 +158,7 @@ struct config {
 
 	int rounds;		/* critique/revision rounds per prompt */
 	int loops;		/* event-loop threads; 0: one per core */
+	double max_cost;	/* USD cap on the run's spending; 0: none */
 
 	struct price *prices;	/* prices: MODEL: {input, output} */
 	size_t nprices;
