@@ -624,15 +624,15 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	}
 	if (!cfg.quiet)
 		pipeline_summary(stderr, &ro, &counts);
-	if (counts.refused)
-		rc = EXIT_USAGE;	/* a key, model or route refused */
-	else if (counts.capped)
-		rc = EXIT_INTERRUPTED;	/* the next run goes on */
 	if (counts.capped)	/* said even with --quiet, as errors are */
 		fprintf(stderr, "caigen: spending cap of $%.4f reached: "
 			"$%.4f spent by the replies received; the prompts not "
 			"done are left for the next run (raise --max-cost to "
 			"go on)\n", cfg.max_cost, counts.spent);
+	if (counts.refused)
+		rc = EXIT_USAGE;	/* a key, model or route refused */
+	else if (counts.capped)
+		rc = EXIT_INTERRUPTED;	/* the next run goes on */
 	else if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED) &&
 		 (counts.interrupted || counts.not_read))
 		rc = EXIT_INTERRUPTED;
