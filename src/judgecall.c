@@ -416,7 +416,8 @@ static json_t *as_turn(const struct prompt *pr, const char *text)
 	return json_pack("[{s:s,s:s}]", "role", "assistant", "content", text);
 }
 
-static json_t *judgment_json(const struct judgment *j, bool cut)
+static json_t *judgment_json(const struct judgment *j, bool cut,
+			     double min_mass)
 {
 	json_t *x = json_object();
 
@@ -436,6 +437,9 @@ static json_t *judgment_json(const struct judgment *j, bool cut)
 	if (!strcmp(j->method, "votes"))
 		json_object_set_new(x, "votes", json_pack("{s:i,s:i,s:i}",
 			"A", j->votes_a, "B", j->votes_b, "k", j->votes_k));
+	/* only when set, so records of a sound judge keep their bytes */
+	if (guard_low_mass(j->method, j->other_mass, min_mass))
+		json_object_set_new(x, "low_letter_mass", json_true());
 	return x;
 }
 
@@ -452,7 +456,7 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 
 	for (int i = 0; i < lb->nj; i++)
 		json_array_append_new(js, judgment_json(&lb->j[i],
-							lb->rationale_cut[i]));
+			lb->rationale_cut[i], cfg->min_letter_mass));
 	for (size_t t = 0; t < lb->pr->ntags; t++)
 		json_array_append_new(tags, json_string(lb->pr->tags[t]));
 
