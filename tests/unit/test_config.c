@@ -201,7 +201,7 @@ static void test_json(void)
 		"stall_timeout", "requests_per_minute", "tokens_per_minute",
 		"temperature", "top_p", "max_tokens", "api", "both_orders",
 		"top_logprobs", "scan_positions", "cot", "cot_max_tokens",
-		"clamp", "votes", "api_key_set",
+		"clamp", "votes", "min_letter_mass", "api_key_set",
 	};
 	struct config c;
 	struct err e = { "" };
