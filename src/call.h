@@ -63,6 +63,7 @@ struct call {
 	bool picked;		/* server is picked and counted in flight */
 	bool saw_429;
 	int confirms;		/* refusals sent again to confirm them */
+	double reserved;	/* USD held by the spending cap */
 	char *body;
 	size_t body_len;
 };

@@ -233,6 +233,7 @@ static const struct key top_keys[] = {
 	{ .name = "prices", .type = KT_PRICES, .off = OFF(prices),
 	  .count_off = OFF(nprices) },
 	K_INT("loops", loops, 0, 0, 16, 0),
+	K_DBL("max_cost", max_cost, 0, 0, 1e12, 0),
 	K_SECT("policy", &policy_section),
 	K_SECT("judge", &judge_section),
 	/* run-time switches, set by flags only */

@@ -55,6 +55,7 @@
  *                                  # less (1 - other_mass) are flagged
  *   rounds: 1                      # critique/revision rounds
  *   loops: 0                       # event-loop threads; 0: one per core
+ *   max_cost: 0                    # USD cap (budget.h); 0 = none
  *   prices:                        # USD per million tokens, by model name
  *     my-judge: {input: 2.5, output: 10}
  *
@@ -160,6 +161,7 @@ struct config {
 
 	int rounds;		/* critique/revision rounds per prompt */
 	int loops;		/* event-loop threads; 0: one per core */
+	double max_cost;	/* USD cap on the run's spending; 0: none */
 
 	struct price *prices;	/* prices: MODEL: {input, output} */
 	size_t nprices;

@@ -7,7 +7,8 @@
 bool item_env_stopping(const struct item_env *env)
 {
 	return (env->stop && __atomic_load_n(env->stop, __ATOMIC_RELAXED)) ||
-	       atomic_load(env->fatal) || atomic_load(&env->refused);
+	       atomic_load(env->fatal) || atomic_load(&env->refused) ||
+	       (env->budget && budget_reached(env->budget));
 }
 
 void item_free(struct item *it)
@@ -121,6 +122,11 @@ static void judged(struct pair_job *pj)
 		(const char *const *)it->finish, &pj->out, &it->usage);
 	pair_label_release(&pj->out);
 	judgecall_release(pj);
+	if (!(env->two ? it->line2 : it->line)) {
+		fail(it, "judge", "the record cannot be written (a value "
+		     "is not finite, or it is over 256 MiB)");
+		return;
+	}
 	if (it->extra && it->line) {	/* feed: "{...}" -> "{...,extra}" */
 		char *s = xasprintf("%.*s,%s}", (int)strlen(it->line) - 1,
 				    it->line, it->extra);

@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "call.h"
 #include "config.h"
 #include "constitution.h"
@@ -48,6 +49,7 @@ struct item_env {
 	atomic_int *fatal;		/* the output failed */
 	atomic_int refused;		/* an endpoint refused too many
 					 * requests in a row (guard.h) */
+	struct budget *budget;		/* the spending cap (budget.h) */
 	struct guard_counts *counts;	/* what the guards did */
 	void (*done)(struct item_env *env, struct item *it);
 	void *owner;
@@ -79,8 +81,8 @@ struct item {
 	} job;
 };
 
-/* Whether the run is stopping (a signal, the output failed, or an
- * endpoint refuses every request). */
+/* Whether the run is stopping (a signal, the output failed, an endpoint
+ * refuses every request, or the spending cap is reached). */
 bool item_env_stopping(const struct item_env *env);
 
 /* Start the machine of a prompt item on executor x. */

@@ -2,8 +2,27 @@
 #include "jsonw.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Does any of the 8 bytes at p need an escape ('"', '\\', < 0x20)? The
+ * classic has-zero-byte test on x ^ byte and on x - 0x20 (ASCII bytes
+ * only: a byte >= 0x80 never needs one, and is masked out). */
+static bool needs_escape8(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t x, q, bs, lo;
+
+	memcpy(&x, p, 8);
+	q = x ^ (ones * '"');
+	bs = x ^ (ones * '\\');
+	lo = x;
+	return (((q - ones) & ~q) | ((bs - ones) & ~bs) |
+		((lo - ones * 0x20) & ~lo)) & high;
+}
 
 int jsonw_str(struct buf *b, const char *s, size_t n)
 {
@@ -13,10 +32,16 @@ int jsonw_str(struct buf *b, const char *s, size_t n)
 	if (buf_add(b, "\"", 1) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
 		char esc[6];
 		size_t k = 2;
 
+		/* eight bytes at a time while none needs escaping */
+		while (i + 8 <= n && !needs_escape8(s + i))
+			i += 8;
+		if (i >= n)
+			break;
+		c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		if (buf_add(b, s + run, i - run) < 0)

@@ -46,8 +46,13 @@ static bool tag_free(const char *tag, const char *const *texts, size_t n)
 static int add_fenced(struct buf *b, const char *what, const char *tag,
 		      const char *text)
 {
-	return buf_printf(b, "<<<%s %s>>>\n%s\n<<<end of %s %s>>>", what, tag,
-			  text, what, tag);
+	/* "<<<what tag>>>\ntext\n<<<end of what tag>>>" */
+	return buf_addstr(b, "<<<") < 0 || buf_addstr(b, what) < 0 ||
+	       buf_addstr(b, " ") < 0 || buf_addstr(b, tag) < 0 ||
+	       buf_addstr(b, ">>>\n") < 0 || buf_addstr(b, text) < 0 ||
+	       buf_addstr(b, "\n<<<end of ") < 0 || buf_addstr(b, what) < 0 ||
+	       buf_addstr(b, " ") < 0 || buf_addstr(b, tag) < 0 ||
+	       buf_addstr(b, ">>>") < 0 ? -1 : 0;
 }
 
 char *judge_render(const char *tpl, const char *conversation,
@@ -92,7 +97,11 @@ char *judge_render(const char *tpl, const char *conversation,
 			else
 				rc = buf_add(&out, p, 1);
 		} else {
-			rc = buf_add(&out, p, 1);
+			/* the plain run up to the next brace, at once */
+			size_t n = strcspn(p, "{}");
+
+			rc = buf_add(&out, p, n ? n : 1);
+			p += n ? n - 1 : 0;
 		}
 		if (rc < 0)
 			break;

@@ -1,6 +1,9 @@
 /* judgecall.c - one pair judged in both orders; the preference record. */
 #include "judgecall.h"
+#include "jsonw.h"
 #include "rng.h"
+
+#include <limits.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -402,45 +405,86 @@ void pair_label_release(struct pair_label *lb)
 	}
 }
 
-/* ---- the record ----------------------------------------------------- */
+/* ---- the record -----------------------------------------------------
+ *
+ * Written straight into a buffer (jsonw.h): the bytes jansson would give
+ * for the same object dumped with JSON_COMPACT | JSON_REAL_PRECISION(8),
+ * members in this order, without building the object.
+ */
 
-static json_t *lp_json(double mass)
+#define REC_PRECISION 8
+#define REC_MAX (256u << 20)
+
+static int key(struct buf *b, const char *k)
 {
-	return mass > 0 ? json_real(log(mass)) : json_null();
+	/* "," unless right after the opening brace or bracket */
+	if (b->len && b->data[b->len - 1] != '{' &&
+	    b->data[b->len - 1] != '[' && buf_add(b, ",", 1) < 0)
+		return -1;
+	return jsonw_cstr(b, k) < 0 || buf_add(b, ":", 1) < 0 ? -1 : 0;
 }
 
-static json_t *as_turn(const struct prompt *pr, const char *text)
+static int real(struct buf *b, const char *k, double x)
+{
+	return key(b, k) < 0 || jsonw_real(b, x, REC_PRECISION) < 0 ? -1 : 0;
+}
+
+static int str(struct buf *b, const char *k, const char *v)
+{
+	return key(b, k) < 0 || (v ? jsonw_cstr(b, v) :
+				 buf_addstr(b, "null")) < 0 ? -1 : 0;
+}
+
+static int integer(struct buf *b, const char *k, long long v)
+{
+	return key(b, k) < 0 || jsonw_int(b, v) < 0 ? -1 : 0;
+}
+
+/* The log of a summed probability, or null when it was not listed. */
+static int lp(struct buf *b, const char *k, double mass)
+{
+	if (mass > 0)
+		return real(b, k, log(mass));
+	return key(b, k) < 0 || buf_addstr(b, "null") < 0 ? -1 : 0;
+}
+
+/* A reply as TRL wants it: a string, or a one-message assistant list. */
+static int as_turn(struct buf *b, const char *k, const struct prompt *pr,
+		   const char *text)
 {
 	if (pr->text)
-		return json_string(text);
-	return json_pack("[{s:s,s:s}]", "role", "assistant", "content", text);
+		return str(b, k, text);
+	return key(b, k) < 0 ||
+	       buf_addstr(b, "[{\"role\":\"assistant\",\"content\":") < 0 ||
+	       jsonw_cstr(b, text) < 0 || buf_addstr(b, "}]") < 0 ? -1 : 0;
 }
 
-static json_t *judgment_json(const struct judgment *j, bool cut,
-			     double min_mass)
+static int judgment(struct buf *b, const struct judgment *j, bool cut,
+		    double min_mass)
 {
-	json_t *x = json_object();
+	int rc = buf_add(b, "{", 1) < 0 ||
+		 str(b, "order", j->order == ORDER_AB ? "AB" : "BA") < 0 ||
+		 real(b, "p_a", j->p_a) < 0 ||
+		 lp(b, "lp_a", j->mass_a) < 0 || lp(b, "lp_b", j->mass_b) < 0 ||
+		 real(b, "other_mass", j->other_mass) < 0 ||
+		 integer(b, "position", j->position) < 0 ||
+		 str(b, "method", j->method) < 0 ||
+		 str(b, "rationale", j->rationale) < 0 ? -1 : 0;
 
-	json_object_set_new(x, "order", json_string(
-		j->order == ORDER_AB ? "AB" : "BA"));
-	json_object_set_new(x, "p_a", json_real(j->p_a));
-	json_object_set_new(x, "lp_a", lp_json(j->mass_a));
-	json_object_set_new(x, "lp_b", lp_json(j->mass_b));
-	json_object_set_new(x, "other_mass", json_real(j->other_mass));
-	json_object_set_new(x, "position", json_integer(j->position));
-	json_object_set_new(x, "method", json_string(j->method));
-	json_object_set_new(x, "rationale", j->rationale ?
-			    json_string(j->rationale) : json_null());
-	if (j->rationale)
-		json_object_set_new(x, "rationale_truncated",
-				    json_boolean(cut));
-	if (!strcmp(j->method, "votes"))
-		json_object_set_new(x, "votes", json_pack("{s:i,s:i,s:i}",
-			"A", j->votes_a, "B", j->votes_b, "k", j->votes_k));
+	if (rc == 0 && j->rationale)
+		rc = key(b, "rationale_truncated") < 0 ||
+		     buf_addstr(b, cut ? "true" : "false") < 0 ? -1 : 0;
+	if (rc == 0 && !strcmp(j->method, "votes"))
+		rc = key(b, "votes") < 0 || buf_add(b, "{", 1) < 0 ||
+		     integer(b, "A", j->votes_a) < 0 ||
+		     integer(b, "B", j->votes_b) < 0 ||
+		     integer(b, "k", j->votes_k) < 0 ||
+		     buf_add(b, "}", 1) < 0 ? -1 : 0;
 	/* only when set, so records of a sound judge keep their bytes */
-	if (guard_low_mass(j->method, j->other_mass, min_mass))
-		json_object_set_new(x, "low_letter_mass", json_true());
-	return x;
+	if (rc == 0 && guard_low_mass(j->method, j->other_mass, min_mass))
+		rc = key(b, "low_letter_mass") < 0 ||
+		     buf_addstr(b, "true") < 0 ? -1 : 0;
+	return rc < 0 ? -1 : buf_add(b, "}", 1);
 }
 
 char *judgecall_record(const struct config *cfg, const struct prompt *pr,
@@ -451,43 +495,70 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 {
 	const char *resp[2] = { r0, r1 };
 	int ci = lb->p >= 0.5 ? 0 : 1;
-	json_t *o = json_object(), *js = json_array(), *tags = json_array();
-	char *s;
+	struct buf b;
+	int rc;
 
-	for (int i = 0; i < lb->nj; i++)
-		json_array_append_new(js, judgment_json(&lb->j[i],
-			lb->rationale_cut[i], cfg->min_letter_mass));
-	for (size_t t = 0; t < lb->pr->ntags; t++)
-		json_array_append_new(tags, json_string(lb->pr->tags[t]));
+	buf_init(&b, REC_MAX);
+	rc = buf_add(&b, "{", 1) < 0 ||
+	     str(&b, "schema", "caigen.preference/1") < 0 ||
+	     str(&b, "id", pr->id) < 0 ||
+	     integer(&b, "index", (long long)pr->index) < 0 ||
+	     (pr->text ? str(&b, "prompt", pr->text) :
+	      key(&b, "prompt") < 0 ||
+	      jsonw_value(&b, pr->messages, REC_PRECISION) < 0) ||
+	     as_turn(&b, "chosen", pr, resp[ci]) < 0 ||
+	     as_turn(&b, "rejected", pr, resp[1 - ci]) < 0 ||
+	     real(&b, "margin", fabs(lb->p - 0.5)) < 0 ||
+	     key(&b, "responses") < 0 || buf_add(&b, "[", 1) < 0 ||
+	     jsonw_cstr(&b, r0) < 0 || buf_add(&b, ",", 1) < 0 ||
+	     jsonw_cstr(&b, r1) < 0 || buf_add(&b, "]", 1) < 0 ||
+	     key(&b, "finish_reasons") < 0 || buf_add(&b, "[", 1) < 0 ||
+	     (finish && finish[0] ? jsonw_cstr(&b, finish[0]) :
+	      buf_addstr(&b, "null")) < 0 || buf_add(&b, ",", 1) < 0 ||
+	     (finish && finish[1] ? jsonw_cstr(&b, finish[1]) :
+	      buf_addstr(&b, "null")) < 0 || buf_add(&b, "]", 1) < 0 ||
+	     integer(&b, "chosen_index", ci) < 0 ||
+	     real(&b, "p", lb->p) < 0 || real(&b, "p_raw", lb->p_raw) < 0 ||
+	     key(&b, "clamp") < 0 ||
+	     (lb->clamped ? buf_add(&b, "[", 1) < 0 ||
+	      jsonw_real(&b, lb->lo, REC_PRECISION) < 0 ||
+	      buf_add(&b, ",", 1) < 0 ||
+	      jsonw_real(&b, lb->hi, REC_PRECISION) < 0 ||
+	      buf_add(&b, "]", 1) < 0 : buf_addstr(&b, "null") < 0) ||
+	     key(&b, "principle") < 0 || buf_add(&b, "{", 1) < 0 ||
+	     str(&b, "id", lb->pr->id) < 0 ||
+	     str(&b, "constitution", lb->pr->source) < 0 ||
+	     key(&b, "tags") < 0 || buf_add(&b, "[", 1) < 0 ? -1 : 0;
+	for (size_t t = 0; rc == 0 && t < lb->pr->ntags; t++)
+		rc = (t && buf_add(&b, ",", 1) < 0) ||
+		     jsonw_cstr(&b, lb->pr->tags[t]) < 0 ? -1 : 0;
+	rc = rc < 0 || buf_addstr(&b, "]}") < 0 ||
+	     key(&b, "judgments") < 0 || buf_add(&b, "[", 1) < 0 ? -1 : 0;
+	for (int i = 0; rc == 0 && i < lb->nj; i++)
+		rc = (i && buf_add(&b, ",", 1) < 0) ||
+		     judgment(&b, &lb->j[i], lb->rationale_cut[i],
+			      cfg->min_letter_mass) < 0 ? -1 : 0;
+	rc = rc < 0 || buf_add(&b, "]", 1) < 0 ||
+	     key(&b, "models") < 0 || buf_add(&b, "{", 1) < 0 ||
+	     str(&b, "policy", cfg->policy.model) < 0 ||
+	     str(&b, "judge", cfg->judge.model) < 0 ||
+	     buf_add(&b, "}", 1) < 0 ||
+	     key(&b, "usage") < 0 || buf_add(&b, "{", 1) < 0 ||
+	     integer(&b, "prompt_tokens", usage->prompt_tokens) < 0 ||
+	     integer(&b, "completion_tokens", usage->completion_tokens) < 0 ||
+	     buf_add(&b, "}", 1) < 0 || key(&b, "seed") < 0 ? -1 : 0;
+	if (rc == 0 && cfg->seed <= (unsigned long long)LLONG_MAX) {
+		rc = jsonw_int(&b, (long long)cfg->seed);
+	} else if (rc == 0) {	/* above jansson's integers: a string */
+		char num[24];
 
-	json_object_set_new(o, "schema", json_string("caigen.preference/1"));
-	json_object_set_new(o, "id", json_string(pr->id));
-	json_object_set_new(o, "index", json_integer((json_int_t)pr->index));
-	json_object_set_new(o, "prompt", pr->text ? json_string(pr->text) :
-			    json_deep_copy(pr->messages));
-	json_object_set_new(o, "chosen", as_turn(pr, resp[ci]));
-	json_object_set_new(o, "rejected", as_turn(pr, resp[1 - ci]));
-	json_object_set_new(o, "margin", json_real(fabs(lb->p - 0.5)));
-	json_object_set_new(o, "responses", json_pack("[ss]", r0, r1));
-	json_object_set_new(o, "finish_reasons", json_pack("[oo]",
-		finish && finish[0] ? json_string(finish[0]) : json_null(),
-		finish && finish[1] ? json_string(finish[1]) : json_null()));
-	json_object_set_new(o, "chosen_index", json_integer(ci));
-	json_object_set_new(o, "p", json_real(lb->p));
-	json_object_set_new(o, "p_raw", json_real(lb->p_raw));
-	json_object_set_new(o, "clamp", lb->clamped ?
-			    json_pack("[ff]", lb->lo, lb->hi) : json_null());
-	json_object_set_new(o, "principle", json_pack("{s:s,s:s,s:o}",
-		"id", lb->pr->id, "constitution", lb->pr->source,
-		"tags", tags));
-	json_object_set_new(o, "judgments", js);
-	json_object_set_new(o, "models", json_pack("{s:s,s:s}",
-		"policy", cfg->policy.model, "judge", cfg->judge.model));
-	json_object_set_new(o, "usage", json_pack("{s:I,s:I}",
-		"prompt_tokens", (json_int_t)usage->prompt_tokens,
-		"completion_tokens", (json_int_t)usage->completion_tokens));
-	json_object_set_new(o, "seed", config_ull_json(cfg->seed));
-	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(8));
-	json_decref(o);
-	return s;
+		snprintf(num, sizeof(num), "%llu", cfg->seed);
+		rc = jsonw_cstr(&b, num);
+	}
+	if (rc < 0 || buf_add(&b, "}", 1) < 0) {
+		/* over 256 MiB or a value that is not finite: no record */
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
 }

@@ -17,6 +17,7 @@
  * atomics of item_env) is thread-safe on its own.
  */
 #include "live.h"
+#include "budget.h"
 #include "guard.h"
 #include "preflight.h"
 
@@ -210,6 +211,9 @@ static void call_end(struct loop *lp, struct call *c, int rc)
 
 	ratelimit_done(&lp->rl[c->role], c->attempt, used > 0 ?
 		       used - c->est_tokens : 0, c->saw_429);
+	if (lv->env->budget)
+		budget_settle(lv->env->budget, c->role, c->reserved, r ?
+			      &r->usage : NULL);
 	lp->placed--;
 	if (isinf(lp->blocked_until[c->role]))
 		lp->blocked_until[c->role] = 0;	/* a place is free */
@@ -593,6 +597,17 @@ static void admit(struct loop *lp, double now)
 			lp->placed++;
 			if (lp->placed > lp->high)
 				lp->high = lp->placed;
+			c->reserved = 0;
+			if (lp->lv->env->budget &&
+			    !budget_take(lp->lv->env->budget, r,
+					 (double)c->body_len / 4.0,
+					 (double)c->cp.max_tokens *
+					 (c->cp.n > 1 ? c->cp.n : 1),
+					 &c->reserved)) {
+				/* the cap: this call and the run stop */
+				call_stopped(c, true, lp);
+				continue;
+			}
 			attempt_start(lp, c);
 		}
 	}

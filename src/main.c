@@ -159,6 +159,10 @@ static void usage_run(FILE *f)
 	      "in flight\n"
 	      "                           finish this long (default 30)\n"
 	      "  -h, --help               print this help and exit\n"
+	      "      --max-cost USD       stop taking prompts before the "
+	      "spending\n"
+	      "                           would pass USD (needs prices; exit "
+	      "75)\n"
 	      "  -j, --jobs N             requests in flight per endpoint "
 	      "(sets both\n"
 	      "                           policy and judge concurrency)\n"
@@ -300,7 +304,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 {
 	enum { O_PROMPTS = 256, O_OUT, O_SEED, O_LIMIT, O_GRACE, O_PURL,
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
-	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT };
+	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
+	       O_MAXCOST };
 	static const struct option opts[] = {
 		{ "bootstrap", required_argument, NULL, O_BOOT },
 		{ "config", required_argument, NULL, 'c' },
@@ -309,6 +314,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		{ "dry-run-count", required_argument, NULL, O_DRYN },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "grace", required_argument, NULL, O_GRACE },
+		{ "max-cost", required_argument, NULL, O_MAXCOST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "html", required_argument, NULL, O_HTML },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -457,6 +463,20 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 				goto out;
 			grace_seconds = (double)v;
 			break;
+		case O_MAXCOST: {
+			char *end;
+			double usd = strtod(optarg, &end);
+
+			if (end == optarg || *end || !(usd >= 0) ||
+			    usd > 1e12) {
+				fprintf(stderr, "caigen: --max-cost must be "
+					"an amount in USD (0: no cap), got "
+					"'%s'\n", optarg);
+				goto out;
+			}
+			cfg.max_cost = usd;
+			break;
+		}
 		case O_PURL:
 			config_set_str(&cfg.policy.base_url, optarg);
 			drop_list(&cfg.policy.base_urls, &cfg.policy.nbase_urls);
@@ -607,6 +627,13 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		pipeline_summary(stderr, &ro, &counts);
 	if (counts.refused)
 		rc = EXIT_USAGE;	/* a key, model or route refused */
+	else if (counts.capped)
+		rc = EXIT_INTERRUPTED;	/* the next run goes on */
+	if (counts.capped)	/* said even with --quiet, as errors are */
+		fprintf(stderr, "caigen: spending cap of $%.4f reached: "
+			"$%.4f spent by the replies received; the prompts not "
+			"done are left for the next run (raise --max-cost to "
+			"go on)\n", cfg.max_cost, counts.spent);
 	else if (__atomic_load_n(&stop_requested, __ATOMIC_RELAXED) &&
 		 (counts.interrupted || counts.not_read))
 		rc = EXIT_INTERRUPTED;

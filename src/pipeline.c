@@ -71,6 +71,7 @@ struct pipeline {
 	struct err fatal_err;
 	struct progress prog;
 	struct ratelimit_stats rl[ROLE_COUNT];	/* after the join */
+	struct budget budget;	/* max_cost */
 	struct endpoint_pool *pool[2];	/* policy, judge: their servers */
 };
 
@@ -491,6 +492,10 @@ static char *manifest_json(const struct pipeline *pl, double started)
 			    guard_counts_json((struct guard_counts *)&c->guards));
 	json_object_set_new(json_object_get(o, "counts"), "refused",
 			    json_integer(c->refused));
+	if (pl->cfg->max_cost > 0)
+		json_object_set_new(o, "max_cost", json_pack("{s:f,s:f,s:b}",
+			"cap_usd", pl->cfg->max_cost, "spent_usd", c->spent,
+			"reached", c->capped));
 	cost_manifest(o, pl->cfg, c->usage_role);
 	s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	json_decref(o);
@@ -541,6 +546,14 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.env.counts = &c->guards;
 	pl.env.sample.counts = &c->guards;
 	pl.env.judge.counts = &c->guards;
+	{
+		bool used[ROLE_COUNT] = { !o->feed,
+					  cfg->mode != MODE_CRITIQUES };
+
+		if (budget_init(&pl.budget, cfg, used, err) < 0)
+			goto out_budget;
+		pl.env.budget = &pl.budget;
+	}
 	pl.env.done = live_item_finished;
 	pl.env.owner = &pl;
 	if (pools_open(&pl, err) < 0)
@@ -613,6 +626,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	live_stats(pl.live, c->http, pl.rl);
 	c->n_fallback = (size_t)atomic_load(&pl.env.sample.fell_back);
 	c->refused = atomic_load(&pl.env.refused);
+	c->capped = budget_reached(&pl.budget);
+	c->spent = budget_spent(&pl.budget);
 	tokens_now(&pl, c->usage_role);
 	pl.prog.cost = cost_now(&pl);
 	progress_update(&pl.prog, c->written, c->failed, c->rejected, true);
@@ -655,7 +670,15 @@ out:
 	pthread_mutex_destroy(&pl.lock);
 	pthread_cond_destroy(&pl.slot_free);
 	pools_close(&pl);
+	budget_release(&pl.budget);
 	return rc;
+out_budget:
+	pthread_mutex_destroy(&pl.lock);
+	pthread_cond_destroy(&pl.slot_free);
+	idset_release(&pl.done);
+	idset_release(&pl.rejected);
+	idset_release(&pl.done2);
+	return -1;
 }
 
 void pipeline_summary(FILE *f, const struct run_opts *o,
@@ -675,6 +698,7 @@ void pipeline_summary(FILE *f, const struct run_opts *o,
 		c->usage.prompt_tokens, c->usage.completion_tokens);
 	cost_print(f, o->cfg, c->usage_role);
 	guard_counts_print(f, (struct guard_counts *)&c->guards);
+
 	for (int r = 0; r < 2; r++) {
 		const struct http_stats *h = &c->http[r];
 		uint64_t tot = 0;

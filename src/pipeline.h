@@ -65,6 +65,8 @@ struct run_counts {
 	int refused;		/* stopped: an endpoint refused
 				 * stop_after_refusals requests in a row
 				 * (guard.h); the line is printed */
+	int capped;		/* the spending cap stopped the run */
+	double spent;		/* USD, with a cap (budget.h) */
 	double seconds;
 };
 
