@@ -13,6 +13,7 @@
  */
 #include "audit.h"
 #include "constitution.h"
+#include "eval.h"
 #include "idset.h"
 #include "report_html.h"
 #include "rng.h"
@@ -100,6 +101,10 @@ struct tally {
 	double sum_other;
 	uint64_t clamped;
 	uint64_t method[MAX_METHODS + 1];
+	uint64_t len_pairs;	/* replies differ by > EVAL_LEN_DELTA */
+	double len_longer;	/* of which the judge preferred the longer */
+	uint64_t mass_n, low_mass;	/* logprobs judgments; flagged low */
+	double sum_mass;	/* their 1 - other_mass */
 	/* critiques */
 	uint64_t crit_records, crit_rounds, len_n, ends_n;
 	double sum_before, sum_after, sum_initial, sum_final;
@@ -116,6 +121,10 @@ struct label_obs {
 	int nmethod;
 	int method[8];
 	bool clamped;
+	bool has_len;		/* both responses are strings */
+	size_t len[2];		/* their lengths in code points */
+	int nmass, nlow;	/* logprobs judgments; flagged low */
+	double mass;		/* sum of their 1 - other_mass */
 };
 
 struct row {
@@ -326,6 +335,17 @@ static int method_index(struct audit *a, const char *m)
 	return (int)a->nmethods++;
 }
 
+/* Length of a UTF-8 string in code points (bytes that do not continue a
+ * sequence), as caigen eval counts them. */
+static size_t code_points(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return k;
+}
+
 /* `clamped: true`, or a p_raw that differs from the value beside it. */
 static bool is_clamped(json_t *o, const char *pkey)
 {
@@ -344,12 +364,21 @@ static bool is_clamped(json_t *o, const char *pkey)
 static void read_label(struct audit *a, json_t *rec, struct label_obs *o)
 {
 	json_t *js = json_object_get(rec, "judgments");
+	json_t *resp = json_object_get(rec, "responses");
+	json_t *r0 = json_array_get(resp, 0), *r1 = json_array_get(resp, 1);
 	size_t i;
 	json_t *j;
 
 	memset(o, 0, sizeof(*o));
 	o->has_p = jnumber(json_object_get(rec, "p"), &o->p);
 	o->clamped = is_clamped(rec, "p");
+	if (json_is_string(r0) && json_is_string(r1)) {
+		o->has_len = true;
+		o->len[0] = code_points(json_string_value(r0),
+					json_string_length(r0));
+		o->len[1] = code_points(json_string_value(r1),
+					json_string_length(r1));
+	}
 	json_array_foreach(js, i, j) {
 		const char *ord = jstr(j, "order"), *m = jstr(j, "method");
 		int k = i < 2 ? (int)i : -1;
@@ -365,7 +394,13 @@ static void read_label(struct audit *a, json_t *rec, struct label_obs *o)
 		if (jnumber(json_object_get(j, "other_mass"), &x)) {
 			o->other += x;
 			o->nother++;
+			if (m && !strcmp(m, "logprobs")) {
+				o->mass += 1.0 - x;
+				o->nmass++;
+			}
 		}
+		o->nlow += json_is_true(json_object_get(j,
+							"low_letter_mass"));
 		if (m && o->nmethod < (int)ARRAY_SIZE(o->method))
 			o->method[o->nmethod++] = method_index(a, m);
 		if (is_clamped(j, json_object_get(j, "p") ? "p" : "p_a"))
@@ -409,6 +444,18 @@ static void tally_label(struct tally *t, const struct label_obs *o)
 		t->disagree += w0 != -w1;
 		t->sum_gap += fabs(o->pa[0] - (1.0 - o->pa[1]));
 	}
+	if (o->has_p && o->has_len) {
+		size_t a = o->len[0], b = o->len[1];
+		double pl = a > b ? o->p : 1 - o->p;	/* P(longer) */
+
+		if ((a > b ? a - b : b - a) > EVAL_LEN_DELTA) {
+			t->len_pairs++;
+			t->len_longer += pl > 0.5 ? 1 : pl == 0.5 ? 0.5 : 0;
+		}
+	}
+	t->mass_n += (uint64_t)o->nmass;
+	t->sum_mass += o->mass;
+	t->low_mass += (uint64_t)o->nlow;
 	t->other_n += (uint64_t)o->nother;
 	t->sum_other += o->other;
 	t->clamped += o->clamped;
@@ -784,7 +831,7 @@ static json_t *labels_json(const struct audit *a, const struct tally *t)
 		json_object_set_new(m, "other", json_integer(
 			(json_int_t)t->method[MAX_METHODS]));
 	return json_pack("{s:I,s:o,s:o,s:o,s:{s:o,s:o},s:I,s:o,s:o,s:o,"
-			 "s:o,s:o,s:o,s:o,s:I}",
+			 "s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:I,s:o,s:I}",
 		"n", (json_int_t)t->labels,
 		"mean_p", ratio(t->sum_p, t->labels),
 		"decisiveness", ratio(t->sum_margin, t->labels),
@@ -801,7 +848,12 @@ static json_t *labels_json(const struct audit *a, const struct tally *t)
 		"mean_order_gap", ratio(t->sum_gap, t->pairs),
 		"mean_other_mass", ratio(t->sum_other, t->other_n),
 		"methods", m,
-		"clamped", (json_int_t)t->clamped);
+		"clamped", (json_int_t)t->clamped,
+		"length_pairs", (json_int_t)t->len_pairs,
+		"prefers_longer", ratio(t->len_longer, t->len_pairs),
+		"letter_mass_n", (json_int_t)t->mass_n,
+		"mean_letter_mass", ratio(t->sum_mass, t->mass_n),
+		"low_letter_mass", (json_int_t)t->low_mass);
 }
 
 static json_t *critiques_json(const struct tally *t)
@@ -1177,6 +1229,8 @@ static const struct column label_cols[] = {
 	{ "disagree", "labels.order_disagreement", '%' },
 	{ "gap", "labels.mean_order_gap", 'f' },
 	{ "other", "labels.mean_other_mass", 'f' },
+	{ "letters", "labels.mean_letter_mass", 'f' },
+	{ "longer", "labels.prefers_longer", '%' },
 	{ "clamped", "labels.clamped", 'i' },
 };
 
@@ -1274,9 +1328,12 @@ void audit_print_text(json_t *rep, FILE *f)
 	}
 	if (json_integer_value(at(rep, "overall.labels.n"))) {
 		fprintf(f, "\nlabels (near tie: |p - 0.5| < %.2f; position "
-			"bias: the same slot wins both orders)\n",
+			"bias: the same slot wins both orders; letters: mean "
+			"1 - other_mass of\nlogprobs judgments; longer: the "
+			"judge prefers the longer reply, of pairs whose "
+			"lengths\ndiffer by more than %d characters)\n",
 			json_number_value(json_object_get(rep,
-				"near_tie_halfwidth")));
+				"near_tie_halfwidth")), EVAL_LEN_DELTA);
 		table_print(f, all, "name", label_cols,
 			    ARRAY_SIZE(label_cols));
 		for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
@@ -1294,6 +1351,14 @@ void audit_print_text(json_t *rep, FILE *f)
 			fprintf(f, " %s %lld", k, (long long)
 				json_integer_value(v));
 		fputc('\n', f);
+		if (json_integer_value(at(rep, "overall.labels."
+					  "low_letter_mass")))
+			fprintf(f, "  judgments marked low_letter_mass: %lld "
+				"of %lld by logprobs\n", (long long)
+				json_integer_value(at(rep, "overall.labels."
+						      "low_letter_mass")),
+				(long long)json_integer_value(at(rep,
+					"overall.labels.letter_mass_n")));
 	}
 	if (json_integer_value(at(rep, "overall.critiques.rounds"))) {
 		fprintf(f, "\ncritiques (lengths in bytes)\n");

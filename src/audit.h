@@ -40,6 +40,15 @@
  *   mean_order_gap     mean |p_a(AB) - (1 - p_a(BA))|
  *   mean_other_mass    mean judgments[].other_mass
  *   methods            count of judgments per `method`
+ *   length_pairs       labels whose two responses differ in length by
+ *                      more than EVAL_LEN_DELTA (30) code points
+ *   prefers_longer     share of those where p prefers the longer reply
+ *                      (p = 0.5 counts half), as caigen eval's length
+ *   letter_mass_n      judgments with method "logprobs" and other_mass
+ *   mean_letter_mass   their mean 1 - other_mass: the probability the
+ *                      judge put on the two letters
+ *   low_letter_mass    judgments marked `low_letter_mass: true` (a run's
+ *                      judge.min_letter_mass guard)
  *   clamped            records where the record or a judgment has
  *                      `clamped: true`, or a `p_raw` different from its p
  *                      (p_a for a judgment)
@@ -78,7 +87,8 @@
  *          "slot_a_wins": {"AB", "BA"}, "pairs", "position_bias",
  *          "position_bias_a", "position_bias_b", "order_disagreement",
  *          "mean_order_gap", "mean_other_mass", "methods": {name: n},
- *          "clamped"},
+ *          "clamped", "length_pairs", "prefers_longer", "letter_mass_n",
+ *          "mean_letter_mass", "low_letter_mass"},
  *        "critiques": {"records", "rounds", "mean_rounds",
  *          "mean_len_before", "mean_len_after", "mean_len_initial",
  *          "mean_len_final"}}

@@ -206,6 +206,7 @@ static const struct key judge_keys[] = {
 	{ .name = "clamp", .type = KT_CLAMP, .off = OFF(clamp),
 	  .dnum = CLAMP_AUTO },
 	K_INT("votes", votes, 0, 0, 100, 0),
+	K_DBL("min_letter_mass", min_letter_mass, 0, 0, 1, 0.5),
 };
 
 static const struct section policy_section = {

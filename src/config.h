@@ -51,6 +51,8 @@
  *     cot_max_tokens: 256
  *     clamp: auto                  # auto | off | [lo, hi]
  *     votes: 0                     # > 0: k sampled answers, p = A/k
+ *     min_letter_mass: 0.5         # logprobs judgments whose A and B got
+ *                                  # less (1 - other_mass) are flagged
  *   rounds: 1                      # critique/revision rounds
  *   loops: 0                       # event-loop threads; 0: one per core
  *   max_cost: 0                    # USD cap (budget.h); 0 = none
@@ -155,6 +157,7 @@ struct config {
 	int cot_max_tokens;
 	struct clamp clamp;
 	int votes;		/* judge.votes: 0 = off, else k samples */
+	double min_letter_mass;	/* judge.min_letter_mass: flag below it */
 
 	int rounds;		/* critique/revision rounds per prompt */
 	int loops;		/* event-loop threads; 0: one per core */

@@ -25,6 +25,42 @@ enum guard_verdict guard_cut_verdict(enum guard_cut_mode mode, bool cut,
 	return GUARD_REJECT;
 }
 
+bool guard_low_mass(const char *method, double other_mass, double min)
+{
+	return method && !strcmp(method, "logprobs") &&
+	       1.0 - other_mass < min;
+}
+
+bool guard_mass_alarming(long flagged, long judged)
+{
+	return judged >= GUARD_MASS_MIN_JUDGMENTS &&
+	       (double)flagged > GUARD_MASS_WARN_SHARE * (double)judged;
+}
+
+bool guard_counts_mass(struct guard_counts *g, int n, int low)
+{
+	long judged, flagged;
+
+	if (n <= 0)
+		return false;
+	flagged = atomic_fetch_add(&g->low_letter_mass, low) + low;
+	judged = atomic_fetch_add(&g->logprobs_judgments, n) + n;
+	return guard_mass_alarming(flagged, judged) &&
+	       atomic_exchange(&g->mass_warned, 1) == 0;
+}
+
+void guard_mass_warn(FILE *f, struct guard_counts *g, double min)
+{
+	fprintf(f, "caigen: warning: %ld of %ld judge answers put less than "
+		"%g of the probability on the letters A and B "
+		"(judge.min_letter_mass); likely causes: the judge model gets "
+		"the wrong chat template, a base model is on the chat route "
+		"(try judge.api: completions), or the judge is too small to "
+		"follow the format; those labels are marked low_letter_mass\n",
+		atomic_load(&g->low_letter_mass),
+		atomic_load(&g->logprobs_judgments), min);
+}
+
 /* s without leading and trailing whitespace: start and length. */
 static const char *trimmed(const char *s, size_t *n)
 {
@@ -125,7 +161,7 @@ bool guard_streak_tripped(struct guard_streak *s)
 
 json_t *guard_counts_json(struct guard_counts *g)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"identical_resamples",
 		(json_int_t)atomic_load(&g->identical_resamples),
 		"identical_failed",
@@ -138,12 +174,16 @@ json_t *guard_counts_json(struct guard_counts *g)
 		(json_int_t)atomic_load(&g->truncated_failed),
 		"rationale_cut", (json_int_t)atomic_load(&g->rationale_cut),
 		"nologprobs_fallbacks",
-		(json_int_t)atomic_load(&g->nologprobs_fallbacks));
+		(json_int_t)atomic_load(&g->nologprobs_fallbacks),
+		"logprobs_judgments",
+		(json_int_t)atomic_load(&g->logprobs_judgments),
+		"low_letter_mass",
+		(json_int_t)atomic_load(&g->low_letter_mass));
 }
 
 void guard_counts_print(FILE *f, struct guard_counts *g)
 {
-	long v[8] = {
+	long v[9] = {
 		atomic_load(&g->identical_resamples),
 		atomic_load(&g->identical_failed),
 		atomic_load(&g->identical_kept),
@@ -152,15 +192,18 @@ void guard_counts_print(FILE *f, struct guard_counts *g)
 		atomic_load(&g->truncated_failed),
 		atomic_load(&g->rationale_cut),
 		atomic_load(&g->nologprobs_fallbacks),
+		atomic_load(&g->low_letter_mass),
 	};
 	long any = 0;
 
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 9; i++)
 		any |= v[i];
 	if (!any)
 		return;
 	fprintf(f, "caigen: guards: identical pairs: %ld resampled, %ld "
 		"failed, %ld kept; cut answers: %ld sampled again, %ld kept, "
 		"%ld failed; %ld cut rationales; %ld judge replies without "
-		"logprobs\n", v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+		"logprobs; %ld of %ld judgments low in letter mass\n", v[0],
+		v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8],
+		atomic_load(&g->logprobs_judgments));
 }

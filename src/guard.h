@@ -40,6 +40,14 @@ enum guard_same_mode { GUARD_SAME_RESAMPLE = 0, GUARD_SAME_KEEP = 1,
 enum guard_verdict { GUARD_ACCEPT, GUARD_RETRY, GUARD_KEEP_CUT,
 		     GUARD_REJECT };
 
+/* Letter mass: a judgment by logprobs whose two letters got less than
+ * judge.min_letter_mass of the probability is flagged (low_letter_mass in
+ * its record) and counted; once at least GUARD_MASS_MIN_JUDGMENTS such
+ * judgments were made and more than GUARD_MASS_WARN_SHARE of them were
+ * flagged, the run warns once. */
+#define GUARD_MASS_MIN_JUDGMENTS 20
+#define GUARD_MASS_WARN_SHARE 0.2
+
 /* Refusals of one endpoint in a row that stop a run, by default. */
 #define GUARD_REFUSALS_DEFAULT 3
 
@@ -51,6 +59,14 @@ bool guard_is_cut(const char *finish);
  * keep; reject it under fail. */
 enum guard_verdict guard_cut_verdict(enum guard_cut_mode mode, bool cut,
 				     int retries);
+
+/* Is a judgment of this method (NULL: unknown) whose letters missed
+ * other_mass of the probability under the minimum mass `min`? Only
+ * "logprobs" judgments are ever low: text and votes have no mass. */
+bool guard_low_mass(const char *method, double other_mass, double min);
+
+/* Past the warning threshold with `flagged` of `judged` judgments low? */
+bool guard_mass_alarming(long flagged, long judged);
 
 /* Equal after trimming whitespace at both ends? NULLs are "". */
 bool guard_same_text(const char *a, const char *b);
@@ -98,7 +114,18 @@ struct guard_counts {
 	atomic_long truncated_failed;		/* prompts failed: truncated */
 	atomic_long rationale_cut;		/* CoT rationales cut */
 	atomic_long nologprobs_fallbacks;	/* judge 200s without logprobs */
+	atomic_long logprobs_judgments;		/* judgments by logprobs */
+	atomic_long low_letter_mass;		/* of which flagged low */
+	atomic_int mass_warned;			/* the warning was given */
 };
+
+/* Count n judgments by logprobs, `low` of them flagged (guard_low_mass).
+ * Returns true exactly once per run: for the call that took the counts
+ * past the threshold (guard_mass_alarming); the caller then warns with
+ * guard_mass_warn. Any thread. */
+bool guard_counts_mass(struct guard_counts *g, int n, int low);
+/* The warning, one line on f with the counts and the likely causes. */
+void guard_mass_warn(FILE *f, struct guard_counts *g, double min);
 
 /* The counters as a JSON object (new reference), for the manifest. */
 json_t *guard_counts_json(struct guard_counts *g);

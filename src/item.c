@@ -83,6 +83,26 @@ void item_interrupt(struct item *it)
 
 /* ---- judge ----------------------------------------------------------- */
 
+/* The letter-mass guard (guard.h): count this pair's judgments by
+ * logprobs and the low ones; the call that crosses the threshold warns. */
+static void letter_mass(struct item_env *env, const struct pair_label *lb)
+{
+	double min = env->cfg->min_letter_mass;
+	int n = 0, low = 0;
+
+	if (!env->counts)
+		return;
+	for (int i = 0; i < lb->nj; i++) {
+		if (!lb->j[i].method || strcmp(lb->j[i].method, "logprobs"))
+			continue;
+		n++;
+		low += guard_low_mass(lb->j[i].method, lb->j[i].other_mass,
+				      min);
+	}
+	if (guard_counts_mass(env->counts, n, low))
+		guard_mass_warn(stderr, env->counts, min);
+}
+
 static void judged(struct pair_job *pj)
 {
 	struct item *it = pj->owner;
@@ -96,6 +116,7 @@ static void judged(struct pair_job *pj)
 		return;
 	}
 	usage_add(&it->usage, &pj->out.usage);
+	letter_mass(env, &pj->out);
 	*(env->two ? &it->line2 : &it->line) = judgecall_record(env->cfg,
 		&it->pr, it->responses[0], it->responses[1],
 		(const char *const *)it->finish, &pj->out, &it->usage);

@@ -459,7 +459,8 @@ static int as_turn(struct buf *b, const char *k, const struct prompt *pr,
 	       jsonw_cstr(b, text) < 0 || buf_addstr(b, "}]") < 0 ? -1 : 0;
 }
 
-static int judgment(struct buf *b, const struct judgment *j, bool cut)
+static int judgment(struct buf *b, const struct judgment *j, bool cut,
+		    double min_mass)
 {
 	int rc = buf_add(b, "{", 1) < 0 ||
 		 str(b, "order", j->order == ORDER_AB ? "AB" : "BA") < 0 ||
@@ -479,6 +480,10 @@ static int judgment(struct buf *b, const struct judgment *j, bool cut)
 		     integer(b, "B", j->votes_b) < 0 ||
 		     integer(b, "k", j->votes_k) < 0 ||
 		     buf_add(b, "}", 1) < 0 ? -1 : 0;
+	/* only when set, so records of a sound judge keep their bytes */
+	if (rc == 0 && guard_low_mass(j->method, j->other_mass, min_mass))
+		rc = key(b, "low_letter_mass") < 0 ||
+		     buf_addstr(b, "true") < 0 ? -1 : 0;
 	return rc < 0 ? -1 : buf_add(b, "}", 1);
 }
 
@@ -531,7 +536,8 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 	     key(&b, "judgments") < 0 || buf_add(&b, "[", 1) < 0 ? -1 : 0;
 	for (int i = 0; rc == 0 && i < lb->nj; i++)
 		rc = (i && buf_add(&b, ",", 1) < 0) ||
-		     judgment(&b, &lb->j[i], lb->rationale_cut[i]) < 0 ? -1 : 0;
+		     judgment(&b, &lb->j[i], lb->rationale_cut[i],
+			      cfg->min_letter_mass) < 0 ? -1 : 0;
 	rc = rc < 0 || buf_add(&b, "]", 1) < 0 ||
 	     key(&b, "models") < 0 || buf_add(&b, "{", 1) < 0 ||
 	     str(&b, "policy", cfg->policy.model) < 0 ||

@@ -7,6 +7,7 @@
  * which a Slurm requeue script can test for).
  */
 #include "audit.h"
+#include "card.h"
 #include "config.h"
 #include "constitution.h"
 #include "dryrun.h"
@@ -750,6 +751,7 @@ struct command {
  * this table, so a command added here is listed too. */
 static const struct command commands[] = {
 	{ "audit", audit_main, "report principle coverage, judge behaviour" },
+	{ "card", card_main, "write OUT/README.md, a Hugging Face dataset card" },
 	{ "check", cmd_check, "validate constitutions and run configs" },
 	{ "eval", cmd_eval, "label pairs with human labels, grade the judge" },
 	{ "import", import_main, "convert a published constitution to YAML" },

@@ -263,7 +263,8 @@ static void principle_table(FILE *f, json_t *rep)
 	      "<th>flag</th><th>critique rounds</th><th>expected</th>"
 	      "<th>flag</th><th>mean p</th><th>decisiveness</th>"
 	      "<th>near-tie</th><th>position bias</th>"
-	      "<th>order disagreement</th><th>other mass</th></tr>\n", f);
+	      "<th>order disagreement</th><th>other mass</th>"
+	      "<th>letter mass</th><th>prefers longer</th></tr>\n", f);
 	json_array_foreach(rows, i, r) {
 		json_t *tags = json_object_get(r, "tags"), *t;
 		size_t k;
@@ -295,6 +296,10 @@ static void principle_table(FILE *f, json_t *rep)
 		      "%.1f%%", 100);
 		cellf(f, get(r, "labels", "mean_other_mass", NULL), "%.3f",
 		      1);
+		cellf(f, get(r, "labels", "mean_letter_mass", NULL), "%.3f",
+		      1);
+		cellf(f, get(r, "labels", "prefers_longer", NULL), "%.1f%%",
+		      100);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);

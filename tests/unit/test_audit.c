@@ -97,6 +97,78 @@ static void test_clamped_and_methods(void)
 	audit_free(a);
 }
 
+/* A record with the given responses, p and per-order (method,
+ * other_mass, low flag). */
+static void pref_len(struct audit *a, const char *id, const char *pr,
+		     const char *r0, const char *r1, double p,
+		     const char *m2, double other2, bool low2)
+{
+	char *s = xasprintf("{\"schema\":\"caigen.preference/1\",\"id\":"
+		"\"%s\",\"p\":%.17g,\"responses\":[\"%s\",\"%s\"],"
+		"\"principle\":{\"id\":\"%s\"},\"judgments\":[{\"order\":"
+		"\"AB\",\"p_a\":0.5,\"other_mass\":0.1,\"method\":"
+		"\"logprobs\"},{\"order\":\"BA\",\"p_a\":0.5,\"other_mass\":"
+		"%.17g,\"method\":\"%s\"%s}]}", id, p, r0, r1, pr, other2, m2,
+		low2 ? ",\"low_letter_mass\":true" : "");
+
+	add(a, s);
+	free(s);
+}
+
+static void test_length_and_letter_mass(void)
+{
+	/* 40 code points, of which the "é"s are 2 bytes each: 31 code
+	 * points is over the 30 limit, 30 is not */
+	const char *l40 = "abcdefghijabcdefghijabcdefghijabcdefghij";
+	const char *l31 = "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+			  "\u00e9\u00e9\u00e9abcdefghijabcdefghijk";
+	struct audit *a = audit_new();
+	json_t *r, *lab, *ps;
+	FILE *f;
+	char *text = NULL;
+	size_t n = 0;
+
+	/* x: the longer first (31 vs 0), the judge prefers it: 1 */
+	pref_len(a, "1", "x", l31, "", 0.8, "logprobs", 0.7, true);
+	/* x: the longer second (0 vs 40), the judge prefers the first: 0 */
+	pref_len(a, "2", "x", "", l40, 0.9, "logprobs", 0.3, false);
+	/* y: a tie on a long pair counts half */
+	pref_len(a, "3", "y", "", l40, 0.5, "text", 0.0, false);
+	/* y: 40 vs 10, only 30 apart: not a length pair */
+	pref_len(a, "4", "y", l40, l40 + 30, 0.1, "votes", 0.0, false);
+	/* y: the longer first, preferred: 1 */
+	pref_len(a, "5", "y", l40, "", 0.7, "logprobs", 0.5, false);
+	r = audit_report(a);
+	lab = json_object_get(json_object_get(r, "overall"), "labels");
+	CHECK_NEAR(num(lab, "length_pairs", NULL, NULL), 4, 0);
+	CHECK_NEAR(num(lab, "prefers_longer", NULL, NULL), 2.5 / 4, 1e-12);
+	/* logprobs judgments: every AB at 0.9; BA 0.3, 0.7, 0.5 */
+	CHECK_NEAR(num(lab, "letter_mass_n", NULL, NULL), 8, 0);
+	CHECK_NEAR(num(lab, "mean_letter_mass", NULL, NULL),
+		   (0.9 * 5 + 0.3 + 0.7 + 0.5) / 8, 1e-12);
+	CHECK_NEAR(num(lab, "low_letter_mass", NULL, NULL), 1, 0);
+	ps = json_object_get(r, "principles");
+	lab = json_object_get(json_array_get(ps, 0), "labels");
+	CHECK_NEAR(num(lab, "length_pairs", NULL, NULL), 2, 0);
+	CHECK_NEAR(num(lab, "prefers_longer", NULL, NULL), 0.5, 1e-12);
+	CHECK_NEAR(num(lab, "mean_letter_mass", NULL, NULL),
+		   (0.9 * 2 + 0.3 + 0.7) / 4, 1e-12);
+	lab = json_object_get(json_array_get(ps, 1), "labels");
+	CHECK_NEAR(num(lab, "prefers_longer", NULL, NULL), 0.75, 1e-12);
+	CHECK_NEAR(num(lab, "mean_letter_mass", NULL, NULL),
+		   (0.9 * 3 + 0.5) / 4, 1e-12);
+	/* the text report has both columns and the count */
+	f = open_memstream(&text, &n);
+	audit_print_text(r, f);
+	fclose(f);
+	CHECK(strstr(text, "letters") && strstr(text, "longer"));
+	CHECK(strstr(text, "62.5%") && strstr(text, "75.0%"));
+	CHECK(strstr(text, "low_letter_mass: 1 of 8"));
+	free(text);
+	json_decref(r);
+	audit_free(a);
+}
+
 static void test_health(void)
 {
 	struct audit *a = audit_new();
@@ -207,5 +279,6 @@ static void test_hf_text_match(void)
 	audit_free(a);
 }
 
-TESTS(T(test_position_bias), T(test_clamped_and_methods), T(test_health),
+TESTS(T(test_position_bias), T(test_clamped_and_methods),
+      T(test_length_and_letter_mass), T(test_health),
       T(test_critique_lengths), T(test_hf_text_match))

@@ -192,7 +192,8 @@ static void test_json(void)
 		"config_file", "prompts", "out", "seed", "limit", "mode",
 		"rounds", "stop_after_refusals", "constitutions",
 		"max_line_bytes", "prices",
-		"loops", "policy", "judge", "jobs", "quiet", "progress_interval",
+		"loops", "max_cost", "policy", "judge", "jobs", "quiet",
+		"progress_interval",
 	};
 	static const char *const judge[] = {
 		"base_url", "base_urls", "cooldown", "model", "api_key_env",
@@ -201,7 +202,7 @@ static void test_json(void)
 		"stall_timeout", "requests_per_minute", "tokens_per_minute",
 		"temperature", "top_p", "max_tokens", "api", "both_orders",
 		"top_logprobs", "scan_positions", "cot", "cot_max_tokens",
-		"clamp", "votes", "api_key_set",
+		"clamp", "votes", "min_letter_mass", "api_key_set",
 	};
 	struct config c;
 	struct err e = { "" };
@@ -531,7 +532,8 @@ static void test_value_errors(void)
 		{ "foo: 1\n",
 		  "1:1: unknown key 'foo' (valid keys: prompts, out, seed, "
 		  "limit, mode, rounds, stop_after_refusals, constitutions, "
-		  "max_line_bytes, prices, loops, policy, judge)" },
+		  "max_line_bytes, prices, loops, max_cost, policy, "
+		  "judge)" },
 		{ "judge:\n  model: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  model: y\n",
 		  "3:3: duplicate key 'model' (first at %s:2:3)" },

@@ -141,10 +141,56 @@ static void test_counts(void)
 	CHECK(json_integer_value(json_object_get(j, "identical_resamples"))
 	      == 4);
 	CHECK(json_integer_value(json_object_get(j, "truncated_failed")) == 1);
-	CHECK(json_object_size(j) == 8);
+	CHECK(json_object_size(j) == 10);
+	CHECK(json_integer_value(json_object_get(j, "low_letter_mass")) == 0);
 	json_decref(j);
+}
+
+static void test_letter_mass(void)
+{
+	struct guard_counts g = { 0 };
+	int warned = 0;
+	char *line = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	CHECK(guard_low_mass("logprobs", 0.6, 0.5));	/* 0.4 < 0.5 */
+	CHECK(!guard_low_mass("logprobs", 0.5, 0.5));	/* 0.5: not under */
+	CHECK(!guard_low_mass("logprobs", 0.01, 0.5));
+	CHECK(!guard_low_mass("text", 1.0, 0.5));	/* no mass to miss */
+	CHECK(!guard_low_mass("votes", 0.9, 0.5));
+	CHECK(!guard_low_mass(NULL, 0.9, 0.5));
+	CHECK(!guard_low_mass("logprobs", 1.0, 0));	/* 0: off */
+	/* at least 20 judgments, more than 20 % low */
+	CHECK(!guard_mass_alarming(19, 19));
+	CHECK(guard_mass_alarming(5, 20));
+	CHECK(!guard_mass_alarming(4, 20));		/* exactly 20 % */
+	CHECK(!guard_mass_alarming(0, 1000));
+	/* 9 pairs of two, 4 low: 18 judged, not yet 20 */
+	for (int i = 0; i < 9; i++)
+		warned += guard_counts_mass(&g, 2, i < 2 ? 2 : 0);
+	CHECK(warned == 0);
+	warned += guard_counts_mass(&g, 2, 0);		/* 4 of 20: no */
+	CHECK(warned == 0);
+	warned += guard_counts_mass(&g, 2, 1);		/* 5 of 22: yes */
+	CHECK(warned == 1);
+	for (int i = 0; i < 10; i++)			/* once only */
+		warned += guard_counts_mass(&g, 2, 2);
+	CHECK(warned == 1);
+	CHECK(guard_counts_mass(&g, 0, 0) == false);
+	CHECK(atomic_load(&g.logprobs_judgments) == 42);
+	CHECK(atomic_load(&g.low_letter_mass) == 25);
+	f = open_memstream(&line, &n);
+	guard_mass_warn(f, &g, 0.5);
+	guard_counts_print(f, &g);
+	fclose(f);
+	CHECK(strstr(line, "25 of 42 judge answers put less than 0.5 ") &&
+	      strstr(line, "chat template"));
+	CHECK(strstr(line, "25 of 42 judgments low in letter mass"));
+	free(line);
 }
 
 TESTS(T(test_is_cut), T(test_cut_verdict), T(test_same_text),
       T(test_same_verdict), T(test_unmendable), T(test_seed),
-      T(test_backoff), T(test_streak), T(test_counts))
+      T(test_backoff), T(test_streak), T(test_counts),
+      T(test_letter_mass))
