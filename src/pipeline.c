@@ -583,9 +583,9 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 		fprintf(stderr, "caigen: resuming: %zu records already in "
 			"'%s'\n", res.records, pl.w.path[OUT_RECORDS]);
 
-	/* items in flight: enough to keep every place of both roles busy
-	 * while the writer waits for the slowest */
-	pl.window = 2 * (size_t)(np + nj) + 16;
+	/* items in flight: one per place of both roles (an item in flight
+	 * holds at least one place), and a little for the writer's order */
+	pl.window = (size_t)(np + nj) + 16;
 	pl.q_write = queue_new(pl.window);
 	todo = o->total_hint / (o->shard.n > 1 ? o->shard.n : 1); /* ~ours */
 	progress_init(&pl.prog, todo > res.records + res.rejects ?
