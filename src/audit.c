@@ -1089,8 +1089,7 @@ json_t *audit_report(struct audit *a)
 
 /* ---- text ---- */
 
-/* A value by dotted path ("labels.slot_a_wins.AB"); NULL if absent. */
-static json_t *at(json_t *o, const char *path)
+json_t *audit_json_at(json_t *o, const char *path)
 {
 	char key[64];
 
@@ -1116,7 +1115,7 @@ struct column {
 
 static void cell(json_t *row, const struct column *c, char *out, size_t n)
 {
-	json_t *v = at(row, c->path);
+	json_t *v = audit_json_at(row, c->path);
 
 	if (c->kind == 's') {
 		snprintf(out, n, "%s", json_is_string(v) ?
@@ -1250,7 +1249,7 @@ static json_t *with(json_t *rows, const char *path, const char *path2)
 	size_t i;
 
 	json_array_foreach(rows, i, r) {
-		json_t *v = at(r, path), *w = path2 ? at(r, path2) : NULL;
+		json_t *v = audit_json_at(r, path), *w = path2 ? audit_json_at(r, path2) : NULL;
 
 		if ((json_is_number(v) && json_number_value(v) > 0) ||
 		    (json_is_number(w) && json_number_value(w) > 0))
@@ -1275,25 +1274,25 @@ void audit_print_text(json_t *rep, FILE *f)
 	json_array_append(all, json_object_get(rep, "overall"));
 	fprintf(f, "records: %lld (%lld preference, %lld critique, %lld "
 		"hf) from %zu file(s)\n",
-		(long long)json_integer_value(at(h, "records")),
-		(long long)json_integer_value(at(h, "preference")),
-		(long long)json_integer_value(at(h, "critique")),
-		(long long)json_integer_value(at(h, "hf")),
+		(long long)json_integer_value(audit_json_at(h, "records")),
+		(long long)json_integer_value(audit_json_at(h, "preference")),
+		(long long)json_integer_value(audit_json_at(h, "critique")),
+		(long long)json_integer_value(audit_json_at(h, "hf")),
 		json_array_size(json_object_get(rep, "inputs")));
 	fprintf(f, "health: %lld invalid lines, %lld unrecognized, %lld "
 		"duplicate ids, %lld unknown principles, %lld unmatched "
 		"texts; failures %lld (%lld unresolved), rejects %lld\n",
-		(long long)json_integer_value(at(h, "invalid_lines")),
-		(long long)json_integer_value(at(h, "unrecognized")),
-		(long long)json_integer_value(at(h, "duplicate_ids")),
-		(long long)json_integer_value(at(h, "unknown_principles")),
-		(long long)json_integer_value(at(h, "unmatched_texts")),
-		(long long)json_integer_value(at(h, "failures")),
-		(long long)json_integer_value(at(h, "failures_unresolved")),
-		(long long)json_integer_value(at(h, "rejects")));
+		(long long)json_integer_value(audit_json_at(h, "invalid_lines")),
+		(long long)json_integer_value(audit_json_at(h, "unrecognized")),
+		(long long)json_integer_value(audit_json_at(h, "duplicate_ids")),
+		(long long)json_integer_value(audit_json_at(h, "unknown_principles")),
+		(long long)json_integer_value(audit_json_at(h, "unmatched_texts")),
+		(long long)json_integer_value(audit_json_at(h, "failures")),
+		(long long)json_integer_value(audit_json_at(h, "failures_unresolved")),
+		(long long)json_integer_value(audit_json_at(h, "rejects")));
 	for (int s = 0; s < STAGE_COUNT; s++) {
 		char path[64], epath[64];
-		json_t *st = at(json_object_get(rep, "coverage"),
+		json_t *st = audit_json_at(json_object_get(rep, "coverage"),
 				stage_name[s]), *chi, *rows;
 
 		if (!json_integer_value(json_object_get(st, "draws")))
@@ -1304,10 +1303,10 @@ void audit_print_text(json_t *rep, FILE *f)
 								 "draws")));
 		if (json_is_object(chi))
 			fprintf(f, "; chi-square %.4f, dof %lld, p-value "
-				"%.4g", json_number_value(at(chi,
+				"%.4g", json_number_value(audit_json_at(chi,
 							    "statistic")),
-				(long long)json_integer_value(at(chi, "dof")),
-				json_number_value(at(chi, "p_value")));
+				(long long)json_integer_value(audit_json_at(chi, "dof")),
+				json_number_value(audit_json_at(chi, "p_value")));
 		fputc('\n', f);
 		print_list(f, "never drawn", json_object_get(st,
 							     "never_drawn"));
@@ -1326,7 +1325,7 @@ void audit_print_text(json_t *rep, FILE *f)
 			json_decref(rows);
 		}
 	}
-	if (json_integer_value(at(rep, "overall.labels.n"))) {
+	if (json_integer_value(audit_json_at(rep, "overall.labels.n"))) {
 		fprintf(f, "\nlabels (near tie: |p - 0.5| < %.2f; position "
 			"bias: the same slot wins both orders; letters: mean "
 			"1 - other_mass of\nlogprobs judgments; longer: the "
@@ -1345,22 +1344,22 @@ void audit_print_text(json_t *rep, FILE *f)
 				    ARRAY_SIZE(label_cols));
 			json_decref(rows);
 		}
-		methods = at(rep, "overall.labels.methods");
+		methods = audit_json_at(rep, "overall.labels.methods");
 		fprintf(f, "  methods:");
 		json_object_foreach(methods, k, v)
 			fprintf(f, " %s %lld", k, (long long)
 				json_integer_value(v));
 		fputc('\n', f);
-		if (json_integer_value(at(rep, "overall.labels."
+		if (json_integer_value(audit_json_at(rep, "overall.labels."
 					  "low_letter_mass")))
 			fprintf(f, "  judgments marked low_letter_mass: %lld "
 				"of %lld by logprobs\n", (long long)
-				json_integer_value(at(rep, "overall.labels."
+				json_integer_value(audit_json_at(rep, "overall.labels."
 						      "low_letter_mass")),
-				(long long)json_integer_value(at(rep,
+				(long long)json_integer_value(audit_json_at(rep,
 					"overall.labels.letter_mass_n")));
 	}
-	if (json_integer_value(at(rep, "overall.critiques.rounds"))) {
+	if (json_integer_value(audit_json_at(rep, "overall.critiques.rounds"))) {
 		fprintf(f, "\ncritiques (lengths in bytes)\n");
 		table_print(f, all, "name", crit_cols, ARRAY_SIZE(crit_cols));
 		for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {

@@ -133,4 +133,8 @@ void audit_print_text(json_t *report, FILE *f);
  * unreadable inputs). */
 int audit_main(int argc, char **argv);
 
+/* A member of a JSON object by dotted path ("labels.slot_a_wins.AB");
+ * NULL if absent. Borrowed. */
+json_t *audit_json_at(json_t *o, const char *path);
+
 #endif

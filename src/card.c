@@ -244,24 +244,6 @@ static void card_release(struct card *c)
 
 /* ---- printing helpers ---- */
 
-/* A value by dotted path ("labels.mean_p"); NULL if absent. */
-static json_t *at(json_t *o, const char *path)
-{
-	char key[64];
-
-	while (o && *path) {
-		size_t n = strcspn(path, ".");
-
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = json_object_get(o, key);
-		path += n + (path[n] == '.');
-	}
-	return o;
-}
-
 /* A YAML double-quoted scalar. */
 static void yaml_str(FILE *f, const char *s)
 {
@@ -462,7 +444,7 @@ static void manifest_section(FILE *f, const struct card *c)
 	fputs("\n## Models\n\n", f);
 	for (int r = 0; r < 2; r++) {
 		const char *role = r ? "judge" : "policy";
-		const char *model = json_string_value(at(cfg, r ?
+		const char *model = json_string_value(audit_json_at(cfg, r ?
 			"judge.model" : "policy.model"));
 
 		fprintf(f, "- %s: ", role);
@@ -479,7 +461,7 @@ static void manifest_section(FILE *f, const struct card *c)
 		json_string_value(json_object_get(m, "version")) ?
 		json_string_value(json_object_get(m, "version")) : "?");
 	for (i = 0; i < ARRAY_SIZE(settings); i++) {
-		v = at(cfg, settings[i]);
+		v = audit_json_at(cfg, settings[i]);
 		if (!v)
 			continue;
 		fprintf(f, "- `%s`: ", settings[i]);
@@ -514,9 +496,9 @@ static void cost_section(FILE *f, const struct card *c)
 		fputs(" |\n", f);
 	}
 	fputs("| all | ", f);
-	integer(f, at(m, "usage.prompt_tokens"));
+	integer(f, audit_json_at(m, "usage.prompt_tokens"));
 	fputs(" | ", f);
-	integer(f, at(m, "usage.completion_tokens"));
+	integer(f, audit_json_at(m, "usage.completion_tokens"));
 	fputs(" | ", f);
 	cost = json_object_get(m, "cost_usd");
 	if (json_is_number(cost))
@@ -551,7 +533,7 @@ static void cost_section(FILE *f, const struct card *c)
 
 static void audit_section(FILE *f, const struct card *c)
 {
-	json_t *a = c->audit, *lab = at(a, "overall.labels"), *r, *v;
+	json_t *a = c->audit, *lab = audit_json_at(a, "overall.labels"), *r, *v;
 	json_t *rows = json_object_get(a, "principles");
 	const char *k;
 	size_t i, j;
@@ -561,16 +543,16 @@ static void audit_section(FILE *f, const struct card *c)
 	      "against the principles' weights).\n\n", f);
 	fprintf(f, "- records: %lld (%lld preference, %lld critique); "
 		"invalid lines: %lld; duplicate ids: %lld\n",
-		(long long)json_integer_value(at(a, "health.records")),
-		(long long)json_integer_value(at(a, "health.preference")),
-		(long long)json_integer_value(at(a, "health.critique")),
-		(long long)json_integer_value(at(a, "health.invalid_lines")),
-		(long long)json_integer_value(at(a,
+		(long long)json_integer_value(audit_json_at(a, "health.records")),
+		(long long)json_integer_value(audit_json_at(a, "health.preference")),
+		(long long)json_integer_value(audit_json_at(a, "health.critique")),
+		(long long)json_integer_value(audit_json_at(a, "health.invalid_lines")),
+		(long long)json_integer_value(audit_json_at(a,
 						 "health.duplicate_ids")));
 	fprintf(f, "- principles drawn: %lld compare, %lld critique\n",
-		(long long)json_integer_value(at(a,
+		(long long)json_integer_value(audit_json_at(a,
 			"coverage.compare.draws")),
-		(long long)json_integer_value(at(a,
+		(long long)json_integer_value(audit_json_at(a,
 			"coverage.critique.draws")));
 	if (json_integer_value(json_object_get(lab, "n"))) {
 		fputs("- labels: ", f);
@@ -618,17 +600,17 @@ static void audit_section(FILE *f, const struct card *c)
 			md(f, json_string_value(v));
 		}
 		fputs(" | ", f);
-		integer(f, at(r, "coverage.compare.draws"));
+		integer(f, audit_json_at(r, "coverage.compare.draws"));
 		fputs(" | ", f);
-		integer(f, at(r, "coverage.critique.draws"));
+		integer(f, audit_json_at(r, "coverage.critique.draws"));
 		fputs(" | ", f);
-		dec(f, at(r, "labels.mean_p"));
+		dec(f, audit_json_at(r, "labels.mean_p"));
 		fputs(" | ", f);
-		pct(f, at(r, "labels.position_bias"));
+		pct(f, audit_json_at(r, "labels.position_bias"));
 		fputs(" | ", f);
-		pct(f, at(r, "labels.prefers_longer"));
+		pct(f, audit_json_at(r, "labels.prefers_longer"));
 		fputs(" | ", f);
-		dec(f, at(r, "labels.mean_letter_mass"));
+		dec(f, audit_json_at(r, "labels.mean_letter_mass"));
 		fputs(" |\n", f);
 	}
 }
@@ -667,9 +649,9 @@ static void eval_section(FILE *f, const struct card *c)
 	      "reply): ", f);
 	interval(f, json_object_get(o, "agreement_soft"));
 	fputs("\n- one order alone: AB ", f);
-	pct(f, at(o, "agreement_single_order.ab"));
+	pct(f, audit_json_at(o, "agreement_single_order.ab"));
 	fputs(", BA ", f);
-	pct(f, at(o, "agreement_single_order.ba"));
+	pct(f, audit_json_at(o, "agreement_single_order.ba"));
 	fputs("\n- calibration: Brier ", f);
 	dec(f, json_object_get(o, "brier"));
 	fputs(", log loss ", f);
@@ -679,13 +661,13 @@ static void eval_section(FILE *f, const struct card *c)
 	fputs(", MCE ", f);
 	dec(f, json_object_get(o, "mce"));
 	fputs(" (", f);
-	md(f, json_string_value(at(e, "conventions.bin_edges")));
+	md(f, json_string_value(audit_json_at(e, "conventions.bin_edges")));
 	fputs(")\n- position: same slot preferred in ", f);
-	pct(f, at(o, "position.same_position"));
+	pct(f, audit_json_at(o, "position.same_position"));
 	fputs(" of pairs; length: the judge prefers the longer reply ", f);
-	pct(f, at(o, "length.judge_longer"));
+	pct(f, audit_json_at(o, "length.judge_longer"));
 	fputs(", the reference ", f);
-	pct(f, at(o, "length.reference_longer"));
+	pct(f, audit_json_at(o, "length.reference_longer"));
 	fputc('\n', f);
 	if (!json_array_size(json_object_get(e, "reliability")))
 		return;

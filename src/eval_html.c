@@ -6,6 +6,7 @@
  * their bootstrap intervals, then the tables.
  */
 #include "eval.h"
+#include "report_html.h"
 
 #include <errno.h>
 #include <math.h>
@@ -39,20 +40,6 @@ static json_t *get(json_t *o, const char *a, const char *b)
 static double num(json_t *v)
 {
 	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-	}
 }
 
 /* A number as text, "–" when null; buf holds 32 bytes. */
@@ -167,7 +154,7 @@ static void chart_principles(FILE *f, json_t *rep)
 
 		fprintf(f, "<text x='%d' y='%d' class='lab' "
 			"text-anchor='end'>", x0 - 8, y + 13);
-		esc(f, k);
+		report_html_escape(f, k);
 		fprintf(f, " (%.0f)</text>", num(json_object_get(b,
 								 "scored")));
 		if (isnan(v))
@@ -205,7 +192,7 @@ static void group_table(FILE *f, json_t *rep, const char *key,
 		json_t *a = json_object_get(b, "agreement_hard");
 
 		fputs("<tr><td>", f);
-		esc(f, k);
+		report_html_escape(f, k);
 		fputs("</td>", f);
 		cell(f, num(json_object_get(b, "n")), "%.0f");
 		cell(f, num(json_object_get(b, "scored")), "%.0f");

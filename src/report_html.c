@@ -34,7 +34,7 @@ static double num(json_t *v)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-static void esc(FILE *f, const char *s)
+void report_html_escape(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -122,12 +122,12 @@ static void chart_draws(FILE *f, json_t *rep, int s)
 		n++;
 		fprintf(f, "<text x='%d' y='%d' class='name'>", x0 - 6,
 			y + BAR_H - 5);
-		esc(f, json_string_value(json_object_get(r, "id")));
+		report_html_escape(f, json_string_value(json_object_get(r, "id")));
 		fprintf(f, "</text><rect x='%d' y='%d' width='%.1f' "
 			"height='%d' class='%s'><title>", x0, y,
 			(x1 - x0) * (d > 0 ? d : 0) / max, BAR_H,
 			flag ? "bar flag" : "bar");
-		esc(f, json_string_value(json_object_get(r, "id")));
+		report_html_escape(f, json_string_value(json_object_get(r, "id")));
 		fprintf(f, ": %.0f draws", d);
 		if (e > 0)
 			fprintf(f, ", %.1f expected", e);
@@ -218,7 +218,7 @@ static void chart_bias(FILE *f, json_t *rep)
 		n++;
 		fprintf(f, "<text x='%d' y='%d' class='name'>", x0 - 6,
 			y + BAR_H - 5);
-		esc(f, json_string_value(json_object_get(r, "id")));
+		report_html_escape(f, json_string_value(json_object_get(r, "id")));
 		fprintf(f, "</text><rect x='%d' y='%d' width='%.1f' "
 			"height='%d' class='bar a'><title>slot A both: "
 			"%.1f%%</title></rect><rect x='%.1f' y='%d' "
@@ -270,12 +270,12 @@ static void principle_table(FILE *f, json_t *rep)
 		size_t k;
 
 		fputs("<tr><td class='id'>", f);
-		esc(f, json_string_value(json_object_get(r, "id")));
+		report_html_escape(f, json_string_value(json_object_get(r, "id")));
 		fputs("</td><td>", f);
 		json_array_foreach(tags, k, t) {
 			if (k)
 				fputs(", ", f);
-			esc(f, json_string_value(t));
+			report_html_escape(f, json_string_value(t));
 		}
 		fputs("</td>", f);
 		for (int s = 0; s < 2; s++) {
@@ -385,7 +385,7 @@ int report_html_write(json_t *rep, const char *path, struct err *err)
 	json_array_foreach(in, i, v) {
 		if (i)
 			fputs(", ", f);
-		esc(f, json_string_value(v));
+		report_html_escape(f, json_string_value(v));
 	}
 	fputs("</p>\n", f);
 	summary(f, rep);

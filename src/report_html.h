@@ -20,6 +20,9 @@
 
 /* Write the report (the JSON of audit_report) to path. -1 with err if
  * the file cannot be written. */
+/* s with < > & " ' as HTML entities, to f (NULL writes nothing). */
+void report_html_escape(FILE *f, const char *s);
+
 int report_html_write(json_t *report, const char *path, struct err *err)
 	__attribute__((warn_unused_result));
 
