@@ -3,10 +3,11 @@
  * the pipeline's own builders and handed to a recording transport instead
  * of the network (see dryrun.h).
  *
- * DESIGN. The judge and the critique stage make their calls through a
- * `struct llm` (judgecall.h), so the dry run passes them one whose call
- * function prints or counts the request and returns a placeholder reply
- * parsed by provider_parse_chat, the same reader real replies go through.
+ * DESIGN. The judge and the critique machines (judgecall.h, critique.h)
+ * send their calls through an executor (call.h), so the dry run is one:
+ * its send prints or counts the request and answers at once with a
+ * placeholder reply parsed by provider_parse_chat, and the machine runs to
+ * its end inside its start function.
  * The policy's sampling request is built here from the same fields the
  * pipeline's sampler fills (model, messages, sampling settings, n, the
  * keyed seed); the test compares it with what the fake server receives
@@ -135,7 +136,7 @@ static void print_request(struct dryrun *d, enum role r, const char *body,
 	free(url);
 }
 
-/* Count (and maybe print) one request as the worker would send it. */
+/* Count (and maybe print) one request as the run would send it. */
 static void record(struct dryrun *d, enum role r, const struct chat_params *cp)
 {
 	const struct config *cfg = d->o->cfg;

@@ -5,11 +5,10 @@
  * Everything a real run loads is loaded and checked first (by main.c: the
  * config, the constitutions); then the prompts file is read once, the way
  * the pipeline reads it (the same --limit, shard and resume rules), and
- * every request the run would make is built by the same code the workers
- * use (provider_body for the policy's sampling request, judgecall_pair for
- * the judge, critique_run for critique chains) through a transport that
- * records the request instead of sending it, and answers with a
- * placeholder reply. Placeholders stand for what only the servers can
+ * every request the run would make is built by the same code a run
+ * uses (provider_body for the policy's sampling request, the judging and
+ * critique machines for the rest) through an executor that records the
+ * request instead of sending it, and answers with a placeholder reply. Placeholders stand for what only the servers can
  * produce: the judge is shown the replies as "<answer 1>" and "<answer 2>",
  * a critique chain's later turns hold "<reply>", and a chain-of-thought
  * judge's letter request holds "<reasoning>".

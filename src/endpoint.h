@@ -1,6 +1,6 @@
 /*
  * endpoint.h - a pool of servers that serve the same model, shared by the
- * worker threads of one role (policy or judge).
+ * event loops that send one role's requests (policy or judge).
  *
  * Picking: the server with the fewest requests in flight among those in
  * service; ties go round-robin. A server that fails `threshold` requests

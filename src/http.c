@@ -1,7 +1,9 @@
 /*
- * http.c - libcurl easy handle per worker, JSON POST with retries.
+ * http.c - the retry policy and its hints (shared with the live executor,
+ * live.c), and a blocking libcurl client with retries for the start-up
+ * probe (preflight.c).
  *
- * The handle is reused for every request of the worker so connections stay
+ * The handle is reused for every request of the client so connections stay
  * alive. CURLOPT_NOSIGNAL is set (threads). Response bodies are capped at
  * HTTP_MAX_BODY so a misbehaving server cannot exhaust memory.
  */
@@ -380,7 +382,7 @@ static double jitter(struct http *h)
 }
 
 /* The stop flag, read atomically: a signal handler and the grace thread
- * write it while workers read it. */
+ * write it while other threads read it. */
 static int stop_level(const struct http *h)
 {
 	return h->stop ? (int)__atomic_load_n(h->stop, __ATOMIC_RELAXED) : 0;

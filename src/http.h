@@ -1,6 +1,9 @@
 /*
- * http.h - one worker's HTTP client: a libcurl easy handle kept alive
- * between requests, JSON POSTs with timeouts and retries.
+ * http.h - the retry policy every request follows, the parsing of the
+ * servers' wait hints, and a blocking HTTP client (a libcurl easy handle,
+ * JSON POSTs with timeouts and retries) used by the start-up probe; the
+ * run's requests go through the event loops of live.h with the same
+ * policy.
  *
  * Retry policy (after the OpenAI and Anthropic SDKs): 408, 409, 429 and
  * every 5xx (529 included) are retried, as are connection failures and
@@ -41,7 +44,7 @@ enum retry_cause {
 
 const char *retry_cause_name(enum retry_cause c);
 
-/* Counters per worker, summed after join (wrk style). */
+/* Counters per client (a probe, an event loop), summed at the end. */
 struct http_stats {
 	uint64_t requests;	/* attempts sent */
 	uint64_t ok;		/* 2xx received */

@@ -48,7 +48,6 @@ struct loop;
 /* One attempt on the wire. */
 struct xfer {
 	CURL *easy;
-	struct loop *lp;
 	struct call *call;
 	struct buf resp;
 	struct http_hints hints;
@@ -63,7 +62,6 @@ struct fifo {
 struct loop {
 	struct exec x;		/* first: machines hold &lp->x */
 	struct live *lv;
-	int id;
 	pthread_t tid;
 	CURLM *multi;
 	int epfd, evfd;
@@ -275,7 +273,6 @@ static struct xfer *xfer_get(struct loop *lp)
 		return t;
 	}
 	t = xcalloc(1, sizeof(*t));
-	t->lp = lp;
 	if (lp->nall == lp->capall) {
 		lp->capall = lp->capall ? 2 * lp->capall : 64;
 		lp->all = xrealloc(lp->all, lp->capall * sizeof(*lp->all));
@@ -928,7 +925,6 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 
 		lp->x.send = loop_send;
 		lp->lv = lv;
-		lp->id = i;
 		lp->curl_due = -1;
 		lp->jitter = (uint64_t)time(NULL) * 2654435761u + (uint64_t)i + 1;
 		lp->ramp = CONNECT_BURST;

@@ -1,26 +1,23 @@
 /*
- * pipeline.h - the run: stage pools wired by bounded queues.
+ * pipeline.h - the run: reader, in-flight window, executor, writer.
  *
- *   reader ─► [q_sample] ─► samplers ─► [q_judge] ─► judges ─► [q_write]
- *      └──────────── rejects ───────────────────────────────►  writer
+ *   reader ─► window ─► live executor (item machines, live.h) ─► [q_write]
+ *      └──────────── rejects ───────────────────────────────►  [q_write]
+ *                                                                 writer
  *
- * The reader (the calling thread's helper) streams prompts, skips ids that
- * are already done, and numbers every item it emits with a sequence
- * number. A counting limit on items in flight (`window`) bounds memory:
- * the reader takes a slot per item, the writer gives it back. Samplers ask
- * the policy model for two answers; judges draw a principle and ask the
- * feedback model in both orders; each worker builds the finished JSON line
- * itself. The writer puts items back into input order through a ring of
- * `window` slots and is the only thread that touches output files.
+ * The reader (a thread of its own) streams prompts, skips ids that are
+ * already done, numbers every item it emits with a sequence number, and
+ * gives it to the executor, whose item machine (item.h) makes the calls
+ * and builds the finished JSON line(s). A counting limit on items in
+ * flight (`window`) bounds memory: the reader takes a slot per item, the
+ * writer gives it back. The writer (the calling thread) puts items back
+ * into input order through a ring of `window` slots and is the only
+ * thread that touches output files. Mode both writes two records per
+ * prompt (critiques and preferences files); a prompt is done when both
+ * exist.
  *
- * In modes critiques and both the policy threads are critics instead of
- * samplers (critique.h): they push finished chains to q_judge (both: the
- * judges label initial vs final revision) or straight to q_write
- * (critiques: no judge threads). Mode both writes two records per prompt
- * (critiques and preferences files); a prompt is done when both exist.
- *
- * A worker owns the item it popped and hands it on whole; a failure is
- * recorded in the item and travels to the writer like a result.
+ * A failure is recorded in the item and travels to the writer like a
+ * result.
  */
 #ifndef CAIGEN_PIPELINE_H
 #define CAIGEN_PIPELINE_H

@@ -1,7 +1,7 @@
 /*
- * ratelimit.h - client-side limits for one endpoint, shared by its
- * worker threads: requests per minute, tokens per minute, and an adaptive
- * cap on requests in flight.
+ * ratelimit.h - client-side limits for one endpoint (each event loop has
+ * its share, live.h): requests per minute, tokens per minute, and an
+ * adaptive cap on requests in flight.
  *
  * Buckets: each limit is a token bucket refilled continuously at rate/60
  * per second, holding at most 10 seconds' worth (at least one request's

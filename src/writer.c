@@ -1,8 +1,8 @@
 /*
  * writer.c - appends whole lines, repairs and scans files on resume.
  *
- * Design: the pipeline builds each record as one line of compact JSON in
- * the worker threads; here we only batch bytes. A batch is written with
+ * Design: the item machines build each record as one line of compact
+ * JSON on the event loops; here we only batch bytes. A batch is written with
  * write(2) calls that, on a regular file opened O_APPEND, land whole unless
  * the disk fills or the process dies mid-call; the open-time repair handles
  * the second case, and the first is reported and stops the run with the
