@@ -1,9 +1,7 @@
 /*
- * http.h - the retry policy every request follows, the parsing of the
- * servers' wait hints, and a blocking HTTP client (a libcurl easy handle,
- * JSON POSTs with timeouts and retries) used by the start-up probe; the
- * run's requests go through the event loops of live.h with the same
- * policy.
+ * http.h - the retry policy every request follows and the parsing of
+ * the servers' wait hints; the requests themselves go through the event
+ * loops of live.h (the start-up probe, preflight.c, has its own handle).
  *
  * Retry policy (after the OpenAI and Anthropic SDKs): 408, 409, 429 and
  * every 5xx (529 included) are retried, as are connection failures and
@@ -18,13 +16,12 @@
  * (RFC 3339 times), then "Please try again in 1.574s" in the message; the
  * longest hint wins, and like retry-after it is used when <= 120 s.
  *
- * Thread-safety: a struct http belongs to one thread (libcurl easy handles
- * must not be shared). curl_global_init must have run before http_init.
+ * Thread-safety: pure functions, but for the hints struct the caller
+ * owns.
  */
 #ifndef CAIGEN_HTTP_H
 #define CAIGEN_HTTP_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,56 +50,12 @@ struct http_stats {
 	double seconds;		/* time in requests, retries included */
 };
 
-struct http_opts {
-	double timeout;		/* whole request, seconds */
-	double connect_timeout;
-	int max_attempts;	/* >= 1 */
-	double backoff_base;	/* seconds, default 0.5 */
-	double max_wait;	/* cap on one wait, seconds, default 8 */
-	double stall_timeout;	/* under 1 byte/s this long: timeout (30) */
-};
-
 /* What a reply's headers say about retrying it. */
 struct http_hints {
 	double retry_after;	/* retry-after(-ms), seconds; < 0 none */
 	double reset_hint;	/* x-ratelimit-reset-*, anthropic-*-reset */
 	int should_retry;	/* x-should-retry: -1 absent, 0 false, 1 true */
 };
-
-struct http {
-	void *curl;		/* CURL *, opaque here */
-	void *headers;		/* struct curl_slist * of the last request */
-	struct buf resp;
-	long status;
-	struct http_hints hints;	/* of the last response */
-	char curl_err[256];
-	uint64_t jitter_state;
-	struct http_stats stats;
-	volatile sig_atomic_t *stop;	/* if set and non-zero: give up waits;
-					 * >= 2: abort transfers too */
-};
-
-void http_init(struct http *h, volatile sig_atomic_t *stop);
-void http_release(struct http *h);
-
-/*
- * POST a JSON body to url with the given header lines ("Name: value"; the
- * Authorization line carries the key and is never echoed in errors).
- * Retries per the policy above. On success returns 0 with h->status 2xx and
- * the body in h->resp. On failure returns -1 with err saying what happened
- * ("HTTP 401 from http://...: Incorrect API key ...", "cannot connect to
- * http://...: Connection refused", "giving up after 5 attempts: ...").
- * h->status holds the last status (0 if no response).
- */
-int http_post(struct http *h, const char *url, const char *const *headers,
-	      size_t nheaders, const char *body, size_t body_len,
-	      const struct http_opts *o, struct err *err)
-	__attribute__((warn_unused_result));
-
-/* GET, single attempt (for preflight probes). Same result conventions. */
-int http_get(struct http *h, const char *url, const char *const *headers,
-	     size_t nheaders, const struct http_opts *o, struct err *err)
-	__attribute__((warn_unused_result));
 
 /* Forget every hint (before a new response). */
 void http_hints_reset(struct http_hints *h);
