@@ -10,11 +10,6 @@
 
 #define MAX_TEXT (64u << 20)
 
-static void usage_add(struct chat_usage *a, const struct chat_usage *b)
-{
-	a->prompt_tokens += b->prompt_tokens;
-	a->completion_tokens += b->completion_tokens;
-}
 
 static void push(json_t *msgs, const char *role, const char *text)
 {
@@ -161,7 +156,7 @@ static void on_reply(struct call *c)
 		finish(cj, -1, &c->err);
 		return;
 	}
-	usage_add(&out->usage, &c->reply.usage);
+	chat_usage_add(&out->usage, &c->reply.usage);
 	v = guard_cut_verdict(cj->cfg->truncated,
 			      guard_is_cut(c->reply.finish[0]), cj->tries);
 	if (v == GUARD_RETRY) {	/* the same step again, another seed */

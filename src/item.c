@@ -48,11 +48,6 @@ static char *redact(char *s, const char *key)
 	return s;
 }
 
-static void usage_add(struct chat_usage *a, const struct chat_usage *b)
-{
-	a->prompt_tokens += b->prompt_tokens;
-	a->completion_tokens += b->completion_tokens;
-}
 
 /* The machine is over: hand the item on. Nothing may touch it after. */
 static void finish(struct item *it)
@@ -115,7 +110,7 @@ static void judged(struct pair_job *pj)
 		fail(it, "judge", e.msg);
 		return;
 	}
-	usage_add(&it->usage, &pj->out.usage);
+	chat_usage_add(&it->usage, &pj->out.usage);
 	letter_mass(env, &pj->out);
 	*(env->two ? &it->line2 : &it->line) = judgecall_record(env->cfg,
 		&it->pr, it->responses[0], it->responses[1],
@@ -169,7 +164,7 @@ static void sampled(struct sample_job *sj)
 		it->finish[k] = sj->finish[k];
 		sj->text[k] = sj->finish[k] = NULL;
 	}
-	usage_add(&it->usage, &sj->usage);
+	chat_usage_add(&it->usage, &sj->usage);
 	sample_job_release(sj);
 	judge(it);
 }
@@ -199,7 +194,7 @@ static void critiqued(struct critique_job *cj)
 		fail(it, "critique", e.msg);
 		return;
 	}
-	usage_add(&it->usage, &ch->usage);
+	chat_usage_add(&it->usage, &ch->usage);
 	it->line = critique_record(env->cfg, &it->pr, ch);
 	if (env->two) {
 		const char *f0 = critique_finish(ch, 0);

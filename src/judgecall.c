@@ -40,11 +40,6 @@ bool judgecall_clamp(const struct config *cfg, double *lo, double *hi)
 	return false;
 }
 
-static void usage_add(struct chat_usage *a, const struct chat_usage *b)
-{
-	a->prompt_tokens += b->prompt_tokens;
-	a->completion_tokens += b->completion_tokens;
-}
 
 static enum method method_for(int api, const struct config *cfg,
 			      struct judge_shared *sh)
@@ -225,7 +220,7 @@ static void on_reply(struct call *c)
 		order_end(pj, -1, &c->err);
 		return;
 	}
-	usage_add(&pj->out.usage, &c->reply.usage);
+	chat_usage_add(&pj->out.usage, &c->reply.usage);
 	text = c->reply.text[0] ? c->reply.text[0] : "";
 	switch (o->phase) {
 	case PH_COT:

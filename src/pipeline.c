@@ -91,11 +91,6 @@ static json_t *limiter_json(const struct ratelimit_stats *s)
 			 "concurrency_end", s->cap);
 }
 
-static void usage_add(struct chat_usage *a, const struct chat_usage *b)
-{
-	a->prompt_tokens += b->prompt_tokens;
-	a->completion_tokens += b->completion_tokens;
-}
 
 /* Items whose machines are over (on a loop's thread): to the writer. */
 static void deliver(void *owner, struct item **items, size_t n)
@@ -280,7 +275,7 @@ static void emit(struct pipeline *pl, struct item *it)
 		if (pl->two && !emit_second(pl, it)) {
 			free(line);	/* written by an earlier run */
 			c->written++;
-			usage_add(&c->usage, &it->usage);
+			chat_usage_add(&c->usage, &it->usage);
 			return;
 		}
 	} else if (it->status == ST_FAILED) {
@@ -306,7 +301,7 @@ static void emit(struct pipeline *pl, struct item *it)
 	free(line);
 	if (f == OUT_RECORDS) {
 		c->written++;
-		usage_add(&c->usage, &it->usage);
+		chat_usage_add(&c->usage, &it->usage);
 	} else if (f == OUT_FAILURES) {
 		c->failed++;
 	} else {

@@ -134,6 +134,12 @@ fail:
 	return -1;
 }
 
+void chat_usage_add(struct chat_usage *a, const struct chat_usage *b)
+{
+	a->prompt_tokens += b->prompt_tokens;
+	a->completion_tokens += b->completion_tokens;
+}
+
 void chat_reply_release(struct chat_reply *r)
 {
 	json_decref(r->extra);

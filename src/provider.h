@@ -41,6 +41,9 @@ struct chat_usage {
 	long long completion_tokens;
 };
 
+/* a += b. */
+void chat_usage_add(struct chat_usage *a, const struct chat_usage *b);
+
 struct chat_reply {
 	json_t *root;		/* owned */
 	size_t n;		/* choices found */

@@ -78,11 +78,6 @@ static void take(struct sample_job *sj, int k, const struct chat_reply *r,
 	sj->finish[k] = r->finish[i] ? xstrdup(r->finish[i]) : NULL;
 }
 
-static void add_usage(struct sample_job *sj, const struct chat_reply *r)
-{
-	sj->usage.prompt_tokens += r->usage.prompt_tokens;
-	sj->usage.completion_tokens += r->usage.completion_tokens;
-}
 
 static void count(struct sample_job *sj, atomic_long *counter)
 {
@@ -170,7 +165,7 @@ static void on_again(struct call *c)
 		return;
 	}
 	take(sj, c->tag, &c->reply, 0);
-	add_usage(sj, &c->reply);
+	chat_usage_add(&sj->usage, &c->reply.usage);
 	chat_reply_release(&c->reply);
 	guard(sj);
 }
@@ -191,7 +186,7 @@ static void on_reply(struct call *c)
 		if (c->rc == 0 && c->reply.n >= 2) {
 			take(sj, 0, &c->reply, 0);
 			take(sj, 1, &c->reply, 1);
-			add_usage(sj, &c->reply);
+			chat_usage_add(&sj->usage, &c->reply.usage);
 			chat_reply_release(&c->reply);
 			guard(sj);
 			return;
@@ -217,7 +212,7 @@ static void on_reply(struct call *c)
 		fail(sj, c->err.msg);
 	} else {
 		take(sj, c->tag - 1, &c->reply, 0);
-		add_usage(sj, &c->reply);
+		chat_usage_add(&sj->usage, &c->reply.usage);
 		chat_reply_release(&c->reply);
 	}
 	if (--sj->pending > 0)
