@@ -471,6 +471,15 @@ static void manifest_section(FILE *f, const struct card *c)
 	fputs("\nService addresses and key settings are left out.\n", f);
 }
 
+/* A cost cell: USD to four places, or "unknown" (no price). */
+static void usd(FILE *f, json_t *cost)
+{
+	if (json_is_number(cost))
+		fprintf(f, "%.4f", json_number_value(cost));
+	else
+		fputs("unknown", f);
+}
+
 static void cost_section(FILE *f, const struct card *c)
 {
 	json_t *m = c->manifest, *v, *cost;
@@ -488,11 +497,7 @@ static void cost_section(FILE *f, const struct card *c)
 		fputs(" | ", f);
 		integer(f, json_object_get(v, "completion_tokens"));
 		fputs(" | ", f);
-		cost = json_object_get(v, "cost_usd");
-		if (json_is_number(cost))
-			fprintf(f, "%.4f", json_number_value(cost));
-		else
-			fputs("unknown", f);
+		usd(f, json_object_get(v, "cost_usd"));
 		fputs(" |\n", f);
 	}
 	fputs("| all | ", f);
@@ -501,10 +506,7 @@ static void cost_section(FILE *f, const struct card *c)
 	integer(f, audit_json_at(m, "usage.completion_tokens"));
 	fputs(" | ", f);
 	cost = json_object_get(m, "cost_usd");
-	if (json_is_number(cost))
-		fprintf(f, "%.4f", json_number_value(cost));
-	else
-		fputs("unknown", f);
+	usd(f, cost);
 	fputs(" |\n\n", f);
 	if (!json_is_number(cost))
 		fputs("The cost is unknown where a model had no row in the "
