@@ -422,6 +422,22 @@ static int scan_scalar(struct rd *r, struct val *v)
 	return bad(r, "invalid token");
 }
 
+/* An object member's key and its ':', blanks around them skipped; r->p
+ * then at the value. 0, or -1 with the error set. */
+static int member_key(struct rd *r, struct val *key)
+{
+	if (!at(r, '"'))
+		return bad(r, "string or '}' expected");
+	if (scan_string(r, key) < 0)
+		return -1;
+	ws(r);
+	if (!at(r, ':'))
+		return bad(r, "':' expected");
+	r->p++;
+	ws(r);
+	return 0;
+}
+
 /*
  * Any value at r->p, checked; *v says what it was. Containers are walked
  * without recursion: bit k of `obj` says whether the k-th container
@@ -455,17 +471,8 @@ open:
 		goto close;
 	}
 member:
-	if (in_obj) {
-		if (!at(r, '"'))
-			return bad(r, "string or '}' expected");
-		if (scan_string(r, &x) < 0)
-			return -1;
-		ws(r);
-		if (!at(r, ':'))
-			return bad(r, "':' expected");
-		r->p++;
-		ws(r);
-	}
+	if (in_obj && member_key(r, &x) < 0)
+		return -1;
 	if (r->depth >= MAX_DEPTH)
 		return bad(r, "maximum parsing depth reached");
 	if (at(r, '{') || at(r, '['))
@@ -521,17 +528,8 @@ static int next(struct rd *r, bool obj, bool *first, struct val *key)
 		ws(r);
 	}
 	*first = false;
-	if (obj) {
-		if (!at(r, '"'))
-			return bad(r, "string or '}' expected");
-		if (scan_string(r, key) < 0)
-			return -1;
-		ws(r);
-		if (!at(r, ':'))
-			return bad(r, "':' expected");
-		r->p++;
-		ws(r);
-	}
+	if (obj && member_key(r, key) < 0)
+		return -1;
 	if (r->depth >= MAX_DEPTH)
 		return bad(r, "maximum parsing depth reached");
 	return 1;
