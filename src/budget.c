@@ -13,21 +13,19 @@ int budget_init(struct budget *b, const struct config *cfg,
 	if (b->cap <= 0)
 		return 0;
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		const char *model = r == ROLE_JUDGE ? cfg->judge.model :
-						      cfg->policy.model;
-		const struct price *p = config_price(cfg, model);
+		const struct endpoint *ep = r == ROLE_JUDGE ? &cfg->judge :
+							      &cfg->policy;
+		const char *model = ep->model;
 
 		if (!used[r])
 			continue;
-		if (!p)
+		if (!config_rates(cfg, ep, &b->in[r], &b->out[r]))
 			return err_set(err, "max_cost %.2f cannot be checked: "
 				       "model '%s' (%s) has no row in "
 				       "'prices' (add its USD per million "
 				       "tokens, input and output)", b->cap,
 				       model, r == ROLE_JUDGE ? "judge" :
 				       "policy");
-		b->in[r] = p->input / 1e6;
-		b->out[r] = p->output / 1e6;
 	}
 	return 0;
 }

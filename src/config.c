@@ -149,12 +149,21 @@ struct section {
 	K_DBL("temperature", ep.temperature, 0, 0, 2, d_temperature), \
 	K_DBL("top_p", ep.top_p, 0, 0, 1, 1), \
 	K_INT("max_tokens", ep.max_tokens, 0, 1, NO_MAX, d_max_tokens), \
-	K_ENUM("api", ep.api, 0, api_names, API_CHAT)
+	K_ENUM("api", ep.api, 0, api_names, API_CHAT), \
+	K_ENUM("executor", ep.executor, 0, executor_names, EXEC_LIVE), \
+	K_INT("batch_max_requests", ep.batch_max_requests, 0, 0, 100000, 0), \
+	K_LL("batch_max_bytes", ep.batch_max_bytes, 0, 0, 1LL << 30, 0)
 
 static const struct key_name api_names[] = {
 	{ "chat", API_CHAT },
 	{ "completions", API_COMPLETIONS },
 	{ "anthropic", API_ANTHROPIC },
+	{ NULL, 0 }
+};
+
+static const struct key_name executor_names[] = {
+	{ "live", EXEC_LIVE },
+	{ "batch", EXEC_BATCH },
 	{ NULL, 0 }
 };
 
@@ -234,6 +243,8 @@ static const struct key top_keys[] = {
 	  .count_off = OFF(nprices) },
 	K_INT("loops", loops, 0, 0, 16, 0),
 	K_DBL("max_cost", max_cost, 0, 0, 1e12, 0),
+	K_DBL("batch_poll", batch_poll, KF_MIN_OPEN, 0, 86400, 30),
+	K_LL("batch_prompts", batch_prompts, 0, 1, 10000000, 10000),
 	K_SECT("policy", &policy_section),
 	K_SECT("judge", &judge_section),
 	/* run-time switches, set by flags only */
@@ -309,6 +320,19 @@ static void free_prices(struct config *c)
 	free(c->prices);
 	c->prices = NULL;
 	c->nprices = 0;
+}
+
+bool config_rates(const struct config *c, const struct endpoint *ep,
+		  double *in, double *out)
+{
+	const struct price *p = config_price(c, ep->model);
+	bool batch = ep->executor == EXEC_BATCH;
+
+	if (!p)
+		return false;
+	*in = (batch ? p->batch_input : p->input) / 1e6;
+	*out = (batch ? p->batch_output : p->output) / 1e6;
+	return true;
 }
 
 const struct price *config_price(const struct config *c, const char *model)
@@ -746,12 +770,17 @@ static int set_clamp(const struct loader *ld, struct config *c,
 	return 0;
 }
 
-/* One price: {input: N, output: N}, both numbers >= 0. */
+/* One price: {input: N, output: N} and optionally batch_input and
+ * batch_output, numbers >= 0; the batch ones default to half. */
 static int set_price(const struct loader *ld, struct price *p,
 		     const yaml_node_t *v, struct err *err)
 {
+	static const char *const names[4] = { "input", "output",
+					       "batch_input", "batch_output" };
 	yaml_document_t *doc = (yaml_document_t *)&ld->doc;
-	bool have[2] = { false, false };
+	double *field[4] = { &p->input, &p->output, &p->batch_input,
+			     &p->batch_output };
+	bool have[4] = { false, false, false, false };
 	char buf[SHOW_MAX + 8];
 
 	if (v->type != YAML_MAPPING_NODE)
@@ -766,14 +795,14 @@ static int set_price(const struct loader *ld, struct price *p,
 		int i = -1;
 		double x;
 
-		if (kn->type == YAML_SCALAR_NODE)
-			i = !strcmp(scalar(kn), "input") ? 0 :
-			    !strcmp(scalar(kn), "output") ? 1 : -1;
+		for (int j = 0; j < 4 && kn->type == YAML_SCALAR_NODE; j++)
+			if (!strcmp(scalar(kn), names[j]))
+				i = j;
 		if (i < 0)
 			return at(ld, kn->start_mark, err, "unknown key %s in "
 				  "the price of '%s' (valid keys: input, "
-				  "output)", describe(kn, buf, sizeof(buf)),
-				  p->model);
+				  "output, batch_input, batch_output)",
+				  describe(kn, buf, sizeof(buf)), p->model);
 		if (have[i])
 			return at(ld, kn->start_mark, err, "duplicate key "
 				  "'%s' in the price of '%s'", scalar(kn),
@@ -784,12 +813,16 @@ static int set_price(const struct loader *ld, struct price *p,
 				  "be a number of USD per million tokens, 0 or "
 				  "more, got %s", scalar(kn), p->model,
 				  describe(vn, buf, sizeof(buf)));
-		*(i ? &p->output : &p->input) = x;
+		*field[i] = x;
 		have[i] = true;
 	}
 	if (!have[0] || !have[1])
 		return at(ld, v->start_mark, err, "the price of '%s' needs "
 			  "both 'input' and 'output'", p->model);
+	if (!have[2])
+		p->batch_input = p->input / 2;
+	if (!have[3])
+		p->batch_output = p->output / 2;
 	return 0;
 }
 
@@ -822,7 +855,7 @@ static int set_prices(const struct loader *ld, struct config *c,
 		c->prices = xrealloc(c->prices, (c->nprices + 1) *
 				     sizeof(*c->prices));
 		p = &c->prices[c->nprices++];
-		*p = (struct price){ xstrdup(scalar(kn)), 0, 0 };
+		*p = (struct price){ xstrdup(scalar(kn)), 0, 0, 0, 0 };
 		if (set_price(ld, p, yaml_document_get_node(doc, q->value),
 			      err))
 			return -1;
@@ -1406,6 +1439,13 @@ static int validate_endpoint(const struct endpoint *ep, const char *name,
 		return err_set(err, "%s.api_key_env must be the name of an "
 			       "environment variable (letters, digits, '_'), "
 			       "not the key itself", name);
+	if (ep->executor == EXEC_BATCH && ep->api == API_COMPLETIONS)
+		return err_set(err, "%s.executor: batch needs api: chat "
+			       "(OpenAI Batch) or api: anthropic (Message "
+			       "Batches); completions have no batch API", name);
+	if (ep->executor == EXEC_BATCH && ep->nbase_urls > 1)
+		return err_set(err, "%s.executor: batch sends to one server: "
+			       "give base_url, not base_urls", name);
 	return 0;
 }
 
@@ -1533,9 +1573,13 @@ static void section_json(const struct config *c, const struct section *sec,
 			v = json_object();
 			for (size_t j = 0; j < c->nprices; j++)
 				json_object_set_new(v, c->prices[j].model,
-					json_pack("{s:f,s:f}", "input",
-						  c->prices[j].input, "output",
-						  c->prices[j].output));
+					json_pack("{s:f,s:f,s:f,s:f}",
+						  "input", c->prices[j].input,
+						  "output", c->prices[j].output,
+						  "batch_input",
+						  c->prices[j].batch_input,
+						  "batch_output",
+						  c->prices[j].batch_output));
 			break;
 		}
 		json_object_set_new(o, k->name, v);	/* steals */

@@ -56,10 +56,16 @@
  *   rounds: 1                      # critique/revision rounds
  *   loops: 0                       # event-loop threads; 0: one per core
  *   max_cost: 0                    # USD cap (budget.h); 0 = none
+ *   batch_poll: 30                 # seconds between polls of a batch
+ *   batch_prompts: 10000           # prompts per wave in batch mode
  *   prices:                        # USD per million tokens, by model name
- *     my-judge: {input: 2.5, output: 10}
+ *     my-judge: {input: 2.5, output: 10}   # batch_input, batch_output:
+ *                                  # through a batch API; default half
  *
- * Both endpoints take `api: chat | completions | anthropic`; an anthropic
+ * Both endpoints take `executor: live | batch` (batch.h: the requests go
+ * out as provider batches; api chat or anthropic, one base_url) with
+ * `batch_max_requests` and `batch_max_bytes` (0: the provider's limits),
+ * and `api: chat | completions | anthropic`; an anthropic
  * endpoint whose base_url or api_key_env were left at their defaults
  * gets https://api.anthropic.com/v1 and ANTHROPIC_API_KEY instead.
  *
@@ -88,6 +94,9 @@ enum run_mode { MODE_PREFERENCES, MODE_CRITIQUES, MODE_BOTH };
 enum n_mode { N_AUTO = 0, N_ONE = 1, N_TWO = 2 };
 /* The HTTP API an endpoint speaks (provider.h builds and reads each). */
 enum api_kind { API_CHAT = 0, API_COMPLETIONS = 1, API_ANTHROPIC = 2 };
+/* How an endpoint's requests go out: one by one (live.h) or as provider
+ * batches at the batch price (batch.h). */
+enum executor_kind { EXEC_LIVE = 0, EXEC_BATCH = 1 };
 
 /* judge.clamp: auto (on at [0.4, 0.6] with judge.cot, else off), off, or
  * a range [lo, hi] the label p is clamped to. */
@@ -120,6 +129,9 @@ struct endpoint {
 				 * none: base_url alone */
 	size_t nbase_urls;
 	double cooldown;	/* seconds a failing server sits out first */
+	int executor;		/* enum executor_kind */
+	int batch_max_requests;	/* requests per batch; 0: the provider's */
+	long long batch_max_bytes;	/* bytes per batch; 0: the provider's */
 };
 
 /* One row of the price table (`prices:` in the YAML), in USD per million
@@ -128,6 +140,8 @@ struct price {
 	char *model;
 	double input;		/* prompt tokens */
 	double output;		/* completion tokens */
+	double batch_input;	/* the same through a batch API; unless */
+	double batch_output;	/* given, half the live price */
 };
 
 struct config {
@@ -162,6 +176,8 @@ struct config {
 	int rounds;		/* critique/revision rounds per prompt */
 	int loops;		/* event-loop threads; 0: one per core */
 	double max_cost;	/* USD cap on the run's spending; 0: none */
+	double batch_poll;	/* seconds between polls of a batch */
+	long long batch_prompts;	/* prompts per wave in batch mode */
 
 	struct price *prices;	/* prices: MODEL: {input, output} */
 	size_t nprices;
@@ -192,6 +208,10 @@ json_t *config_ull_json(unsigned long long u);
 json_t *config_to_json(const struct config *c);
 /* The price row of `model`, or NULL when the table has none. */
 const struct price *config_price(const struct config *c, const char *model);
+/* USD per token (input, output) of endpoint ep's model, at the batch
+ * price when ep->executor is batch; false when the model has no row. */
+bool config_rates(const struct config *c, const struct endpoint *ep,
+		  double *in, double *out);
 /* Replace a string field: frees the old value, copies s. */
 void config_set_str(char **field, const char *s);
 /* `caigen check` on a run config: init, load_yaml, validate, release.

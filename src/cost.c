@@ -15,16 +15,19 @@ static bool same_model(const struct config *cfg)
 	return !strcmp(cfg->policy.model, cfg->judge.model);
 }
 
-static double model_cost(const struct config *cfg, const char *model,
-			 long long in, long long out)
+/* USD for role r's tokens, at its endpoint's (live or batch) price. */
+static double role_cost(const struct config *cfg, int r,
+			const struct chat_usage *u)
 {
-	const struct price *p = config_price(cfg, model);
+	double in, out;
 
-	if (!in && !out)
+	if (!u->prompt_tokens && !u->completion_tokens)
 		return 0;
-	if (!p)
+	if (!config_rates(cfg, r == COST_JUDGE ? &cfg->judge : &cfg->policy,
+			  &in, &out))
 		return NAN;
-	return ((double)in * p->input + (double)out * p->output) / 1e6;
+	return (double)u->prompt_tokens * in +
+	       (double)u->completion_tokens * out;
 }
 
 double cost_usd(const struct config *cfg, const struct chat_usage *u)
@@ -32,8 +35,7 @@ double cost_usd(const struct config *cfg, const struct chat_usage *u)
 	double usd = 0;
 
 	for (int r = 0; r < COST_ROLES; r++)
-		usd += model_cost(cfg, role_model(cfg, r),
-				  u[r].prompt_tokens, u[r].completion_tokens);
+		usd += role_cost(cfg, r, &u[r]);
 	return usd;
 }
 
@@ -44,13 +46,13 @@ json_t *cost_models_json(const struct config *cfg, const struct chat_usage *u)
 
 	for (int r = 0; r < nrows; r++) {
 		long long in = u[r].prompt_tokens, out = u[r].completion_tokens;
-		double usd;
+		double usd = role_cost(cfg, r, &u[r]);
 
 		if (nrows == 1) {
 			in += u[COST_JUDGE].prompt_tokens;
 			out += u[COST_JUDGE].completion_tokens;
+			usd += role_cost(cfg, COST_JUDGE, &u[COST_JUDGE]);
 		}
-		usd = model_cost(cfg, role_model(cfg, r), in, out);
 		json_object_set_new(o, role_model(cfg, r), json_pack(
 			"{s:I,s:I,s:o}", "prompt_tokens", (json_int_t)in,
 			"completion_tokens", (json_int_t)out, "cost_usd",

@@ -339,13 +339,13 @@ static void read_done(const char *path, struct idset *done)
 static double role_cost(const struct config *cfg, enum role r,
 			const struct tally *t)
 {
-	const struct price *p = config_price(cfg, role_ep(cfg, r)->model);
+	double in, out;
 
 	if (!t->requests)
 		return 0;
-	if (!p)
+	if (!config_rates(cfg, role_ep(cfg, r), &in, &out))
 		return NAN;
-	return (t->in_tokens * p->input + t->out_tokens * p->output) / 1e6;
+	return t->in_tokens * in + t->out_tokens * out;
 }
 
 static void print_plan(struct dryrun *d, size_t todo, size_t done,
@@ -368,8 +368,9 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 		const struct tally *t = &d->t[r];
 		double c = role_cost(cfg, (enum role)r, t);
 
-		fprintf(f, "  %-6s %s model '%s': %llu requests", names[r],
-			role_base(ep), ep->model, t->requests);
+		fprintf(f, "  %-6s %s model '%s': %llu %srequests", names[r],
+			role_base(ep), ep->model, t->requests,
+			ep->executor == EXEC_BATCH ? "batch " : "");
 		if (r == ROLE_POLICY && cfg->mode == MODE_PREFERENCES &&
 		    cfg->n == N_AUTO && t->requests)
 			fprintf(f, " (%llu if the server cannot return 2 "
