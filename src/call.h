@@ -5,8 +5,8 @@
  * A machine (sampler.h, critique.h, judgecall.h, item.h) never blocks and
  * never touches a socket: it fills a struct call (role, parameters, a
  * completion function) and hands it to its executor with exec_send. The
- * executor (live.h: HTTP through libcurl's multi interface; a batch
- * executor would answer from provider batch files) sends it, with the
+ * executor (live.h: HTTP through libcurl's multi interface; batch.h:
+ * provider batch APIs or an offline runner's files) sends it, with the
  * retries, limits and server picks it owns, and when the call is over,
  * whatever the outcome, fills the result fields and calls c->done(c) on
  * the thread that drives the machine. done may send the same call again
@@ -66,6 +66,7 @@ struct call {
 	double reserved;	/* USD held by the spending cap */
 	char *body;
 	size_t body_len;
+	char cid[48];		/* batch: the request's custom_id */
 };
 
 /* The executor a machine sends through. */

@@ -8,11 +8,12 @@
  * item or when. The writer restores input order, so against a
  * deterministic server the output bytes do not depend on --jobs either.
  *
- * The work of a prompt is its item machine (item.h), driven by the live
- * executor's event loops (live.h); this file only wires the reader, the
- * executor and the writer:
+ * The work of a prompt is its item machine (item.h), driven by an
+ * executor: the live one's event loops (live.h), or the batch one's
+ * waves (batch.h) when an endpoint says `executor: batch`; this file only
+ * wires the reader, the executor and the writer:
  *
- *   reader ─► window ─► live executor (item machines) ─► [q_write] ─► writer
+ *   reader ─► window ─► executor (item machines) ─► [q_write] ─► writer
  *      └──────────── rejects ─────────────────────────────► [q_write]
  *
  * Shutdown: the reader closes the executor when the input ends (or a
@@ -22,6 +23,7 @@
  * the next run does them; requests already on the wire are let finish.
  */
 #include "pipeline.h"
+#include "batch.h"
 #include "cost.h"
 #include "guard.h"
 #include "idset.h"
@@ -56,7 +58,9 @@ struct pipeline {
 	struct idset done2;	/* mode both: ids in preferences.jsonl */
 	bool two;		/* mode both: two records per prompt */
 	struct item_env env;	/* what every item machine shares */
-	struct live *live;	/* the executor */
+	struct live *live;	/* the executor: live, */
+	struct batch *batch;	/* or batch */
+	bool batch_mode;
 	struct prompts *in;
 
 	/* the in-flight window */
@@ -222,15 +226,23 @@ static void *reader_main(void *arg)
 		}
 		it->seq = seq++;
 		if (it->kind == ITEM_PROMPT) {
-			live_submit(pl->live, it);
+			if (pl->batch)
+				batch_submit(pl->batch, it);
+			else
+				live_submit(pl->live, it);
 		} else if (queue_push(pl->q_write, it) < 0) {
 			item_free(it);
 			window_give(pl, 1);
 		}
 	}
-	live_close(pl->live);
-	/* the loops end when their items are; then nothing more comes */
-	live_join(pl->live);
+	/* the executor ends when its items are; then nothing more comes */
+	if (pl->batch) {
+		batch_close(pl->batch);
+		batch_join(pl->batch);
+	} else {
+		live_close(pl->live);
+		live_join(pl->live);
+	}
 	queue_close(pl->q_write);
 	return NULL;
 }
@@ -312,7 +324,10 @@ static void emit(struct pipeline *pl, struct item *it)
 /* Tokens of every reply so far, per role. */
 static void tokens_now(struct pipeline *pl, struct chat_usage u[2])
 {
-	live_tokens(pl->live, u);
+	if (pl->batch)
+		batch_tokens(pl->batch, u);
+	else
+		live_tokens(pl->live, u);
 }
 
 /* The cost so far for the progress line; -1 without a price table. */
@@ -549,7 +564,25 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 			goto out_budget;
 		pl.env.budget = &pl.budget;
 	}
-	pl.env.done = live_item_finished;
+	{
+		bool up = !o->feed, uj = cfg->mode != MODE_CRITIQUES;
+		bool bp = up && cfg->policy.executor == EXEC_BATCH;
+		bool bj = uj && cfg->judge.executor == EXEC_BATCH;
+
+		pl.batch_mode = o->batch_export || bp || bj;
+		if (pl.batch_mode && !o->batch_export &&
+		    ((up && !bp) || (uj && !bj))) {
+			err_set(err, "%s.executor is batch but %s.executor is "
+				"live: a run uses one executor, set both to "
+				"batch (or run the two stages as two runs)",
+				bp ? "policy" : "judge",
+				bp ? "judge" : "policy");
+			budget_release(&pl.budget);
+			goto out_budget;
+		}
+	}
+	pl.env.done = pl.batch_mode ? batch_item_finished :
+				      live_item_finished;
 	pl.env.owner = &pl;
 	if (pools_open(&pl, err) < 0)
 		goto out;
@@ -579,14 +612,37 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 			"'%s'\n", res.records, pl.w.path[OUT_RECORDS]);
 
 	/* items in flight: one per place of both roles (an item in flight
-	 * holds at least one place), and a little for the writer's order */
-	pl.window = (size_t)(np + nj) + 16;
+	 * holds at least one place), and a little for the writer's order;
+	 * batch: a wave */
+	pl.window = pl.batch_mode ? (size_t)cfg->batch_prompts + 16 :
+		    (size_t)(np + nj) + 16;
 	pl.q_write = queue_new(pl.window);
 	todo = o->total_hint / (o->shard.n > 1 ? o->shard.n : 1); /* ~ours */
 	progress_init(&pl.prog, todo > res.records + res.rejects ?
 		      todo - res.records - res.rejects : 0,
 		      cfg->progress_interval, cfg->quiet);
 
+	if (pl.batch_mode) {
+		struct batch_opts bo;
+		char *dir = xasprintf("%s/batch%s", cfg->out, o->suffix);
+
+		memset(&bo, 0, sizeof(bo));
+		bo.cfg = cfg;
+		bo.env = &pl.env;
+		bo.stop = o->stop;
+		bo.dir = dir;
+		bo.export_only = o->batch_export;
+		bo.deliver = deliver;
+		bo.owner = &pl;
+		pl.batch = batch_new(&bo, err);
+		free(dir);
+		if (!pl.batch) {
+			writer_close(&pl.w, NULL);
+			queue_free(pl.q_write);
+			goto out_in;
+		}
+		goto start;
+	}
 	memset(&lo, 0, sizeof(lo));
 	lo.cfg = cfg;
 	lo.pool[ROLE_POLICY] = pl.pool[0];
@@ -604,6 +660,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 			"settings)\n", err->msg);
 		exit(2);
 	}
+start:
 	rd.pl = &pl;
 	rd.rc = 0;
 	rd.interrupted = 0;
@@ -617,8 +674,14 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 
 	pthread_join(rd.tid, NULL);
 	c->interrupted += rd.interrupted;
-	live_join(pl.live);
-	live_stats(pl.live, c->http, pl.rl);
+	if (pl.batch) {
+		batch_join(pl.batch);
+		batch_stats(pl.batch, c->http, c->exported);
+		c->batch = true;
+	} else {
+		live_join(pl.live);
+		live_stats(pl.live, c->http, pl.rl);
+	}
 	c->n_fallback = (size_t)atomic_load(&pl.env.sample.fell_back);
 	c->refused = atomic_load(&pl.env.refused);
 	c->capped = budget_reached(&pl.budget);
@@ -656,6 +719,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	writer_close(&pl.w, NULL);
 	queue_free(pl.q_write);
 	live_free(pl.live);
+	batch_free(pl.batch);
 out_in:
 	prompts_close(pl.in);
 out:

@@ -64,6 +64,8 @@ struct run_counts {
 				 * (guard.h); the line is printed */
 	int capped;		/* the spending cap stopped the run */
 	double spent;		/* USD, with a cap (budget.h) */
+	bool batch;		/* the batch executor ran (batch.h) */
+	size_t exported[2];	/* batch export: requests written */
 	double seconds;
 };
 
@@ -94,6 +96,9 @@ struct run_opts {
 	volatile sig_atomic_t *stop;	/* set by signal handlers */
 	size_t total_hint;		/* input lines, for progress; 0 = ? */
 	const struct pair_feed *feed;	/* NULL: prompts and the policy */
+	bool batch_export;		/* `caigen batch export`: the batch
+					 * executor writes the requests not
+					 * answered yet to files, sends none */
 };
 
 /*
