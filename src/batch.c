@@ -473,8 +473,12 @@ static int result_read(struct batch *b, int r, size_t at,
 
 /* ---- the end of a call ------------------------------------------------- */
 
-static void call_stopped(struct call *c)
+static void call_stopped(struct batch *b, struct call *c)
 {
+	int parked = b->env->parking;
+
+	/* export: the item is left for the run after the import */
+	b->env->parking = b->export_only;
 	c->stopped = true;
 	c->status = 0;
 	c->rc = -1;
@@ -482,6 +486,7 @@ static void call_stopped(struct call *c)
 	free(c->body);
 	c->body = NULL;
 	c->done(c);
+	b->env->parking = parked;
 }
 
 static void call_finish(struct batch *b, struct call *c, int rc,
@@ -588,7 +593,7 @@ static void bx_send(struct exec *x, struct call *c)
 	c->err.msg[0] = '\0';
 	c->reserved = 0;
 	if (item_env_stopping(b->env)) {
-		call_stopped(c);
+		call_stopped(b, c);
 		return;
 	}
 	c->cp.api = b->ep[c->role]->api;
@@ -610,7 +615,7 @@ static void drain(struct batch *b)
 		struct call *w;
 
 		if (hard_stop(b)) {
-			call_stopped(c);
+			call_stopped(b, c);
 			continue;
 		}
 		if (c->attempt == 0 && c->prepare && c->prepare(c)) {
@@ -640,7 +645,7 @@ static void drain(struct batch *b)
 					  (double)c->cp.max_tokens *
 					  (c->cp.n > 1 ? c->cp.n : 1),
 					  &c->reserved))) {
-				call_stopped(c);
+				call_stopped(b, c);
 				continue;
 			}
 			calls_push(&b->round[r], c);
@@ -721,7 +726,7 @@ static void end_calls(struct batch *b, struct call *w, const char *why,
 				budget_settle(b->env->budget, w->role,
 					      w->reserved, NULL);
 			w->reserved = 0;
-			call_stopped(w);
+			call_stopped(b, w);
 		} else {
 			err_set(&w->err, "%s", why);
 			b->stats[w->role].gave_up++;
@@ -1431,6 +1436,32 @@ void batch_free(struct batch *b)
 
 /* ---- import ------------------------------------------------------------ */
 
+/* Check one result line of an import; its role, or -1 with err. */
+static int import_line(const struct config *cfg, const char *line,
+		       size_t len, struct err *err)
+{
+	const struct endpoint *ep[ROLE_COUNT] = { &cfg->policy, &cfg->judge };
+	struct batch_result res;
+	int r = -1;
+
+	/* the role letter of the id says which results it joins */
+	if (batchapi_parse_result(API_CHAT, line, len, &res, err) < 0 &&
+	    batchapi_parse_result(API_ANTHROPIC, line, len, &res, err) < 0)
+		return -1;
+	free(res.body);
+	for (int k = 0; k < ROLE_COUNT; k++)
+		if (res.custom_id[0] == role_letters[k] &&
+		    res.custom_id[1] == '-')
+			r = k;
+	if (r < 0)
+		return err_set(err, "custom_id '%s' is not one caigen made "
+			       "(they start with p- or j-)", res.custom_id);
+	if (batchapi_parse_result(ep[r]->api, line, len, &res, err) < 0)
+		return -1;
+	free(res.body);
+	return r;
+}
+
 int batch_import(const char *dir, const struct config *cfg, const char *path,
 		 size_t *n, struct err *err)
 {
@@ -1438,84 +1469,68 @@ int batch_import(const char *dir, const struct config *cfg, const char *path,
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
-	struct buf out[ROLE_COUNT];
-	const struct endpoint *ep[ROLE_COUNT] = { &cfg->policy, &cfg->judge };
+	int fd[ROLE_COUNT] = { -1, -1 };
 	int rc = 0;
 
 	*n = 0;
 	if (!f)
 		return err_set(err, "cannot open '%s': %s", path,
 			       strerror(errno));
-	for (int r = 0; r < ROLE_COUNT; r++)
-		buf_init(&out[r], 0);
-	while ((len = getline(&line, &cap, f)) > 0) {
-		struct batch_result res;
-		struct err e;
-		int r = -1;
+	/* first every line is checked, then they are added */
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		rewind(f);
+		lineno = 0;
+		while ((len = getline(&line, &cap, f)) > 0) {
+			struct err e;
+			int r;
 
-		lineno++;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (!len)
-			continue;
-		/* the role letter of the id says which file it joins */
-		if (batchapi_parse_result(API_CHAT, line, (size_t)len, &res,
-					  &e) < 0 &&
-		    batchapi_parse_result(API_ANTHROPIC, line, (size_t)len,
-					  &res, &e) < 0) {
-			rc = err_set(err, "%s:%zu: %s", path, lineno, e.msg);
-			break;
+			lineno++;
+			while (len && (line[len - 1] == '\n' ||
+				       line[len - 1] == '\r'))
+				line[--len] = '\0';
+			if (!len)
+				continue;
+			r = import_line(cfg, line, (size_t)len, &e);
+			if (r < 0) {
+				rc = err_set(err, "%s:%zu: %s", path, lineno,
+					     e.msg);
+				break;
+			}
+			if (pass == 0)
+				continue;
+			if (fd[r] < 0) {
+				char *rp = xasprintf("%s/%s.results.jsonl",
+						     dir, role_names[r]);
+
+				if (mkdir_p(dir) == 0)
+					fd[r] = open(rp, O_WRONLY | O_CREAT |
+						     O_APPEND | O_CLOEXEC,
+						     0666);
+				if (fd[r] < 0)
+					rc = err_set(err, "cannot open '%s': "
+						     "%s", rp,
+						     strerror(errno));
+				free(rp);
+				if (rc)
+					break;
+			}
+			line[len] = '\n';
+			if (write_all(fd[r], line, (size_t)len + 1) < 0) {
+				rc = err_set(err, "cannot write to '%s': %s",
+					     dir, strerror(errno));
+				break;
+			}
+			(*n)++;
 		}
-		free(res.body);
-		for (int k = 0; k < ROLE_COUNT; k++)
-			if (res.custom_id[0] == role_letters[k] &&
-			    res.custom_id[1] == '-')
-				r = k;
-		if (r < 0) {
-			rc = err_set(err, "%s:%zu: custom_id '%s' is not one "
-				     "caigen made (it starts with p- or j-)",
-				     path, lineno, res.custom_id);
-			break;
-		}
-		if (batchapi_parse_result(ep[r]->api, line, (size_t)len, &res,
-					  &e) < 0) {
-			rc = err_set(err, "%s:%zu: %s", path, lineno, e.msg);
-			break;
-		}
-		free(res.body);
-		if (buf_add(&out[r], line, (size_t)len) < 0 ||
-		    buf_add(&out[r], "\n", 1) < 0) {
-			rc = err_set(err, "%s: too large", path);
-			break;
-		}
-		(*n)++;
 	}
 	free(line);
 	fclose(f);
-	for (int r = 0; r < ROLE_COUNT && rc == 0; r++) {
-		char *rp;
-		int fd;
-
-		if (!out[r].len)
-			continue;
-		if (mkdir_p(dir) < 0) {
-			rc = err_set(err, "cannot make '%s': %s", dir,
-				     strerror(errno));
-			break;
-		}
-		rp = xasprintf("%s/%s.results.jsonl", dir, role_names[r]);
-		fd = open(rp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-		if (fd < 0 || write_all(fd, out[r].data, out[r].len) < 0 ||
-		    fsync(fd) < 0)
-			rc = err_set(err, "cannot write '%s': %s", rp,
-				     strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(rp);
-	}
 	for (int r = 0; r < ROLE_COUNT; r++)
-		buf_release(&out[r]);
-	if (rc < 0)
-		*n = 0;
+		if (fd[r] >= 0) {
+			if (fsync(fd[r]) < 0 && rc == 0)
+				rc = err_set(err, "cannot write to '%s': %s",
+					     dir, strerror(errno));
+			close(fd[r]);
+		}
 	return rc;
 }

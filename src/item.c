@@ -59,7 +59,7 @@ static void fail(struct item *it, const char *stage, const char *msg)
 {
 	const struct config *cfg = it->env->cfg;
 
-	if (item_env_stopping(it->env)) {
+	if (item_env_stopping(it->env) || it->env->parking) {
 		it->status = ST_INTERRUPTED;
 	} else {
 		it->status = ST_FAILED;

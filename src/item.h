@@ -51,6 +51,11 @@ struct item_env {
 					 * requests in a row (guard.h) */
 	struct budget *budget;		/* the spending cap (budget.h) */
 	struct guard_counts *counts;	/* what the guards did */
+	int parking;			/* set by the batch executor while a
+					 * call it set aside for a later run
+					 * (batch export) ends: a failure
+					 * then is an interruption. Only
+					 * that executor's thread reads it */
 	void (*done)(struct item_env *env, struct item *it);
 	void *owner;
 };

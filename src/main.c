@@ -7,6 +7,7 @@
  * which a Slurm requeue script can test for).
  */
 #include "audit.h"
+#include "batch.h"
 #include "card.h"
 #include "config.h"
 #include "constitution.h"
@@ -250,12 +251,42 @@ static int run_dry(const struct config *cfg, const struct constitution *con,
 	return rc < 0 ? EXIT_USAGE : EXIT_DONE;
 }
 
-enum run_kind { KIND_RUN, KIND_LABEL, KIND_EVAL };
+enum run_kind { KIND_RUN, KIND_LABEL, KIND_EVAL, KIND_EXPORT, KIND_IMPORT };
+
+static void usage_batch(FILE *f)
+{
+	fputs("usage: caigen batch export [options]\n"
+	      "       caigen batch import [options] RESULTS.jsonl...\n"
+	      "\n"
+	      "Run the job through an offline batch runner (vllm run-batch, "
+	      "a manual\n"
+	      "upload): 'export' goes as far as the answers at hand allow "
+	      "and writes the\n"
+	      "requests still to answer, one per line in the OpenAI batch "
+	      "shape, to\n"
+	      "OUT/batch/policy.export.jsonl and OUT/batch/judge.export.jsonl; "
+	      "'import'\n"
+	      "adds the runner's result lines (matched by custom_id) and "
+	      "does the same.\n"
+	      "Repeat until the exit status is 0: each round answers one "
+	      "step of every\n"
+	      "prompt (the samples, then the judgments, ...). Records are "
+	      "written as in\n"
+	      "'caigen run'. Options: those of 'caigen run'.\n"
+	      "\n"
+	      "Exit status: 0 done, 1 failures remain, 2 usage or config "
+	      "error,\n75 requests were exported: answer them and import "
+	      "the results.\n", f);
+}
 
 static void usage_kind(FILE *f, enum run_kind kind)
 {
 	if (kind == KIND_RUN) {
 		usage_run(f);
+		return;
+	}
+	if (kind == KIND_EXPORT || kind == KIND_IMPORT) {
+		usage_batch(f);
 		return;
 	}
 	fprintf(f, "usage: caigen %s --pairs FILE [options]\n"
@@ -298,6 +329,47 @@ static void usage_kind(FILE *f, enum run_kind kind)
 	fputs("\nExit status: 0 done, 1 failures remain, 2 usage or config "
 	      "error,\n75 interrupted (run again to resume). See "
 	      "caigen(1).\n", f);
+}
+
+/* batch import: every results file into OUT/batch's results, each
+ * checked whole before any line is added. */
+static int import_results(const struct config *cfg, const char *suffix,
+			  int n, char **files)
+{
+	char *dir = xasprintf("%s/batch%s", cfg->out, suffix);
+	int rc = 0;
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		struct err err;
+		size_t got;
+
+		rc = batch_import(dir, cfg, files[i], &got, &err);
+		if (rc < 0)
+			fprintf(stderr, "caigen: %s\n", err.msg);
+		else if (!cfg->quiet)
+			fprintf(stderr, "caigen: %zu results from '%s' added "
+				"to '%s'\n", got, files[i], dir);
+	}
+	free(dir);
+	return rc;
+}
+
+/* batch export: where the requests went, and what to do next. */
+static void say_exported(const struct config *cfg, const char *suffix,
+			 const struct run_counts *c)
+{
+	static const char *const names[2] = { "policy", "judge" };
+
+	for (int r = 0; r < 2; r++)
+		if (c->exported[r])
+			fprintf(stderr, "caigen: %zu %s requests to answer in "
+				"'%s/batch%s/%s.export.jsonl'\n",
+				c->exported[r], names[r], cfg->out, suffix,
+				names[r]);
+	if (c->exported[0] + c->exported[1])
+		fprintf(stderr, "caigen: run them (e.g. vllm run-batch -i "
+			"FILE -o RESULTS --model M), then 'caigen batch "
+			"import RESULTS...' with the same options\n");
 }
 
 static int run_kind(int argc, char **argv, enum run_kind kind)
@@ -391,7 +463,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			goto out;
 		case O_PAIRS:
 			pairs_path = optarg;
-			only = kind == KIND_RUN ? "--pairs" : only;
+			only = kind != KIND_LABEL && kind != KIND_EVAL ?
+			       "--pairs" : only;
 			break;
 		case O_FORMAT:
 			format = pairs_format_parse(optarg);
@@ -402,7 +475,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 					"mt-bench)\n", optarg);
 				goto out;
 			}
-			only = kind == KIND_RUN ? "--format" : only;
+			only = kind != KIND_LABEL && kind != KIND_EVAL ?
+			       "--format" : only;
 			break;
 		case O_JSON:
 			json = true;
@@ -509,10 +583,12 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	}
 	if (only) {
 		fprintf(stderr, "caigen: %s is not an option of 'caigen %s'\n",
-			only, kind == KIND_RUN ? "run" : "label");
+			only, kind == KIND_RUN ? "run" : kind == KIND_EXPORT ?
+			"batch export" : kind == KIND_IMPORT ? "batch import" :
+			"label");
 		goto out;
 	}
-	if (kind != KIND_RUN) {
+	if (kind == KIND_LABEL || kind == KIND_EVAL) {
 		if (!pairs_path) {
 			fprintf(stderr, "caigen: %s needs --pairs FILE\n",
 				kind == KIND_LABEL ? "label" : "eval");
@@ -534,9 +610,14 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		config_set_str(&cfg.prompts, pairs_path);
 		config_set_str(&cfg.policy.model, "input");
 	}
-	if (optind < argc) {
+	if (optind < argc && kind != KIND_IMPORT) {
 		fprintf(stderr, "caigen: unexpected argument '%s'\n",
 			argv[optind]);
+		goto out;
+	}
+	if (optind == argc && kind == KIND_IMPORT) {
+		fprintf(stderr, "caigen: batch import needs the results "
+			"file(s) of the exported requests\n");
 		goto out;
 	}
 	if (nflag_const) {
@@ -552,7 +633,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
-	if (kind != KIND_RUN)
+	if (kind == KIND_LABEL || kind == KIND_EVAL)
 		cfg.policy.concurrency = 0;	/* no policy stage: the
 						 * manifest says so, preflight
 						 * skips it */
@@ -591,13 +672,15 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		rc = run_dry(&cfg, &con, shard, dry_show);
 		goto out;
 	}
-	/* a wrong URL or key: one line now, not a failure per prompt */
-	if (!no_preflight && preflight_run(&cfg, &err) < 0) {
+	/* a wrong URL or key: one line now, not a failure per prompt
+	 * (export and import send nothing) */
+	if (kind != KIND_EXPORT && kind != KIND_IMPORT && !no_preflight &&
+	    preflight_run(&cfg, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
 	memset(&ro, 0, sizeof(ro));
-	if (kind != KIND_RUN) {
+	if (kind == KIND_LABEL || kind == KIND_EVAL) {
 		if (label_feed_open(&lf, pairs_path, (enum pairs_format)format,
 				    cfg.max_line_bytes, cfg.seed, &err) < 0) {
 			fprintf(stderr, "caigen: %s\n", err.msg);
@@ -613,8 +696,12 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	ro.shard = shard;
 	ro.suffix = suffix;
 	ro.stop = &stop_requested;
+	ro.batch_export = kind == KIND_EXPORT || kind == KIND_IMPORT;
+	if (kind == KIND_IMPORT && import_results(&cfg, suffix, argc - optind,
+						  argv + optind) < 0)
+		goto out;
 	ro.total_hint = split ? split_lines :
-		count_lines(kind == KIND_RUN ? cfg.prompts : pairs_path);
+		count_lines(pairs_path ? pairs_path : cfg.prompts);
 	if (pipeline_run(&ro, &counts, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		rc = counts.lines || counts.written ? EXIT_FAILURES :
@@ -630,6 +717,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			"$%.4f spent by the replies received; the prompts not "
 			"done are left for the next run (raise --max-cost to "
 			"go on)\n", cfg.max_cost, counts.spent);
+	if (ro.batch_export)
+		say_exported(&cfg, suffix, &counts);
 	if (counts.refused)
 		rc = EXIT_USAGE;	/* a key, model or route refused */
 	else if (counts.capped)
@@ -639,6 +728,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		rc = EXIT_INTERRUPTED;
 	else if (counts.failed)
 		rc = EXIT_FAILURES;
+	else if (counts.exported[0] + counts.exported[1])
+		rc = EXIT_INTERRUPTED;	/* answer them, then import */
 	else
 		rc = EXIT_DONE;
 	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED &&
@@ -669,6 +760,24 @@ static int cmd_label(int argc, char **argv)
 static int cmd_eval(int argc, char **argv)
 {
 	return run_kind(argc, argv, KIND_EVAL);
+}
+
+static int cmd_batch(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "export"))
+		return run_kind(argc - 1, argv + 1, KIND_EXPORT);
+	if (argc >= 2 && !strcmp(argv[1], "import"))
+		return run_kind(argc - 1, argv + 1, KIND_IMPORT);
+	if (argc >= 2 && (!strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "--help"))) {
+		usage_batch(stdout);
+		return EXIT_DONE;
+	}
+	if (argc >= 2)
+		fprintf(stderr, "caigen: unknown batch command '%s' (export, "
+			"import)\n", argv[1]);
+	usage_batch(stderr);
+	return EXIT_USAGE;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -751,6 +860,8 @@ struct command {
  * this table, so a command added here is listed too. */
 static const struct command commands[] = {
 	{ "audit", audit_main, "report principle coverage, judge behaviour" },
+	{ "batch", cmd_batch, "export requests for an offline batch runner, "
+	  "import results" },
 	{ "card", card_main, "write OUT/README.md, a Hugging Face dataset card" },
 	{ "check", cmd_check, "validate constitutions and run configs" },
 	{ "eval", cmd_eval, "label pairs with human labels, grade the judge" },
