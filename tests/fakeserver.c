@@ -8,9 +8,13 @@
  *            [--stall-ms N] [--fault-hint-ms N] [--echo-headers-on-error]
  *            [--refuse-logprobs] [--completions-chat-logprobs]
  *            [--key-post-only] [--refuse-after N] [--same-answers]
+ *            [--batch-seconds S] [--batch-max-requests N]
+ *            [--batch-max-bytes N] [--batch-fail-every N]
+ *            [--batch-expire N] [--batch-junk]
  *
  *   (/v1/completions, /v1/messages, --refuse-logprobs and the judge's
- *   rationales are described above ext_route(), further down.)
+ *   rationales are described above ext_route(), further down; the batch
+ *   routes of OpenAI and Anthropic above batch_route().)
  *
  *   --port N         127.0.0.1:N (0, the default: any free port). Once it
  *                    listens it prints "fakeserver listening on 127.0.0.1:P".
@@ -57,6 +61,30 @@
  *   --same-answers   every policy choice on the chat route is the same
  *                    text whatever the seed and index (h_i = mix(key)),
  *                    as a server at temperature 0 or behind a cache.
+ *   --batch-seconds S        the time a batch takes (0.4; a real number).
+ *   --batch-max-requests N   lines a batch may hold (default 50000
+ *                            OpenAI, 100000 Anthropic).
+ *   --batch-max-bytes N      Anthropic create bodies above N bytes get
+ *                            413 (default 256 MiB). Upload and create
+ *                            bodies may be 512 MiB (others 8 MiB).
+ *   --batch-fail-every N     a request whose custom_id's FNV-1a-64 (basis
+ *                            0xcbf29ce484222325, prime 0x100000001b3)
+ *                            % N == 0 fails with a 500 server_error:
+ *                            OpenAI error-file line {response:
+ *                            {status_code: 500, body: {error: ...}},
+ *                            error: null}; Anthropic errored api_error.
+ *   --batch-expire N         the first N batches created expire instead
+ *                            of completing: requests at even 0-based
+ *                            input positions finish, the others get
+ *                            batch_expired (OpenAI error file, status
+ *                            "expired") or "expired" results (Anthropic,
+ *                            processing_status "ended").
+ *   --batch-junk             in every OpenAI batch, the last request (by
+ *                            input position), if it finished, has only a
+ *                            junk error-file line {response:
+ *                            {status_code: 0, request_id: "", body: {}},
+ *                            error: null} (counted as completed, as the
+ *                            real one was).
  * SIGTERM and SIGINT exit 0 at once.
  *
  * HTTP/1.1 keep-alive and pipelining (HTTP/1.0: close after one answer),
@@ -1088,13 +1116,6 @@ static int route(const struct request *rq, json_t *doc,
 		*resp = json_pack("{s:s}", "status", "ok");
 		return 200;
 	}
-	if (!get && opt.refuse_after >= 0 &&
-	    __atomic_fetch_add(&opt.posts, 1, __ATOMIC_RELAXED) >=
-	    opt.refuse_after) {
-		*resp = api_error(NULL, "invalid_api_key", "Incorrect API key "
-				  "provided: the key was revoked.");
-		return 401;
-	}
 	if (!get && ext_route(rq, doc, parse_error, resp, &status))
 		return status;
 	if (opt.api_key && !(get && opt.key_post_only) &&
@@ -1390,6 +1411,1310 @@ static void fail(struct conn *c, const struct request *rq, int status)
 	c->linger = true;
 }
 
+/* ---- batches (OpenAI Batch, Anthropic Message Batches) ---------------
+ *
+ * Everything lives in memory under one lock: uploaded and generated
+ * files, batches. The answer to every request of a batch is computed at
+ * create, by route() itself (the live route, with the server's key in
+ * the request's headers), so a request answers the same bytes live and
+ * in a batch; the clock then only decides which of those answers have
+ * "finished". A batch's requests finish in a shuffled order (seeded by
+ * the batch id): after fraction f of the running phase the first
+ * floor(f * M) of the M requests that will finish have, and the result
+ * lines come in that shuffled order.
+ *
+ * OpenAI (Bearer key): POST /v1/files (multipart: purpose=batch, a file
+ * part whose filename ends in .jsonl), GET /v1/files/{id}/content,
+ * POST /v1/batches {input_file_id, endpoint (/v1/chat/completions or
+ * /v1/completions), completion_window "24h", metadata}, GET
+ * /v1/batches/{id}, POST /v1/batches/{id}/cancel, GET
+ * /v1/batches?limit=N&after=ID (newest first). Over --batch-seconds S
+ * from create: validating (first 20 %, request_counts.total 0),
+ * in_progress (completed rising linearly), finalizing (last 10 %), then
+ * completed, with output_file_id (null when no line succeeded) and
+ * error_file_id (when a line failed). Validation happens at create and
+ * shows at the first poll as status "failed" with errors.data[] {code,
+ * message, param, line}: invalid_json_line, invalid_request (a line
+ * without custom_id, method POST, url or body), url_mismatch,
+ * model_mismatch, duplicate_custom_id, too_many_tasks, empty_file.
+ *
+ * Anthropic (x-api-key): POST /v1/messages/batches {"requests": [{
+ * custom_id, params}]}, GET /v1/messages/batches/{id}, GET .../results,
+ * POST .../cancel. 400 invalid_request_error at create for a custom_id
+ * not matching ^[a-zA-Z0-9_-]{1,64}$, a repeated one, no params object,
+ * no requests or too many; 413 request_too_large over --batch-max-bytes.
+ * in_progress (request_counts all processing) for S, then ended with
+ * results_url http://HOST/v1/messages/batches/{id}/results (HOST from
+ * the Host header).
+ *
+ * Cancel: cancelling (OpenAI) or canceling (Anthropic) for S / 4, then
+ * cancelled or ended; what had finished at the cancel is in the results,
+ * the rest is cancelled (OpenAI error-file code batch_cancelled;
+ * Anthropic result type canceled). A batch already ended: 400.
+ *
+ * (The --batch-* flags are in the comment at the top of the file.)
+ * With --log, one line {"batch": ID, "custom_id": CID} per request a
+ * created batch accepted, besides the request's own line.
+ */
+#define MAX_BATCH_BODY	(512u << 20)
+
+static struct {
+	double seconds;
+	long max_requests;	/* -1: the provider's */
+	long max_bytes;
+	long fail_every;	/* 0: never */
+	long expire;		/* batches still to expire */
+	bool junk;
+	unsigned port;		/* listening port, if no Host header */
+} bopt = { .seconds = 0.4, .max_requests = -1, .max_bytes = 256L << 20 };
+
+struct bfile {
+	char id[40];
+	char *name, *purpose;
+	char *data;
+	size_t len;
+	long created;
+	struct bfile *next;
+};
+
+struct breq {
+	char *cid;
+	int status;		/* of the live answer */
+	char *body;		/* the live answer, as sent */
+	bool fail;		/* --batch-fail-every */
+};
+
+struct batch {
+	char id[48];
+	bool anthropic;
+	char endpoint[32], input_file[40];
+	json_t *metadata;
+	long created_ms, created_unix;
+	size_t n;
+	struct breq *req;	/* input order */
+	size_t *perm;		/* shuffled order */
+	bool *finishes;		/* by input position: will finish */
+	size_t m;		/* how many will */
+	bool expire;
+	json_t *errors;		/* OpenAI validation: failed */
+	long cancel_ms;		/* 0: not cancelled */
+	size_t cancel_done;	/* finished when cancelled */
+	bool ended;		/* results built */
+	char out_file[40], err_file[40];
+	char *results;		/* Anthropic results */
+	size_t results_len;
+	struct batch *next;	/* newest first */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct bfile *files;
+	struct batch *batches;
+	uint64_t counter;
+} bst = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t batch_hash(const char *s)
+{
+	return fnv1a(0xcbf29ce484222325ULL, s, strlen(s));
+}
+
+/* A new id "prefix" + 16 hex digits; under bst.lock. */
+static void batch_new_id(char *out, size_t n, const char *prefix)
+{
+	snprintf(out, n, "%s%016" PRIx64, prefix,
+		 mix64(0x6261746368ULL + bst.counter++));
+}
+
+static struct bfile *file_find(const char *id, size_t n)
+{
+	for (struct bfile *f = bst.files; f; f = f->next)
+		if (strlen(f->id) == n && !memcmp(f->id, id, n))
+			return f;
+	return NULL;
+}
+
+static struct batch *batch_find(const char *id, size_t n, bool anthropic)
+{
+	for (struct batch *b = bst.batches; b; b = b->next)
+		if (b->anthropic == anthropic && strlen(b->id) == n &&
+		    !memcmp(b->id, id, n))
+			return b;
+	return NULL;
+}
+
+/* A file into the store; under bst.lock. Takes data. */
+static struct bfile *file_add(const char *name, const char *purpose,
+			      char *data, size_t len)
+{
+	struct bfile *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	batch_new_id(f->id, sizeof(f->id), "file-");
+	f->name = strdup(name);
+	f->purpose = strdup(purpose);
+	f->data = data;
+	f->len = len;
+	f->created = (long)time(NULL);
+	f->next = bst.files;
+	bst.files = f;
+	return f;
+}
+
+static json_t *file_json(const struct bfile *f)
+{
+	return json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:n}",
+			 "id", f->id, "object", "file", "bytes",
+			 (json_int_t)f->len, "created_at",
+			 (json_int_t)f->created, "filename", f->name,
+			 "purpose", f->purpose, "status", "processed",
+			 "expires_at", (json_int_t)f->created + 2592000,
+			 "status_details");
+}
+
+/* The Anthropic error envelope as a JSON text. */
+static json_t *anthropic_error(const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static json_t *anthropic_error(const char *type, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:s, s:{s:s, s:o}}", "type", "error", "error",
+			 "type", type, "message", lossy_string(msg,
+							       strlen(msg)));
+}
+
+static bool key_bearer(const struct request *rq)
+{
+	const char *a = json_string_value(json_object_get(rq->headers,
+							  "authorization"));
+
+	return !opt.api_key || (a && !strncasecmp(a, "Bearer ", 7) &&
+				!strcmp(a + 7, opt.api_key));
+}
+
+static bool key_anthropic(const struct request *rq)
+{
+	const char *k = json_string_value(json_object_get(rq->headers,
+							  "x-api-key"));
+
+	return !opt.api_key || (k && !strcmp(k, opt.api_key));
+}
+
+/* The live answer to one request of a batch: what route() says for a
+ * POST of doc to url, with the server's own key. */
+static void batch_live(struct breq *r, const char *url, bool anthropic,
+		       json_t *doc)
+{
+	struct request srq = { .method = "POST", .target = (char *)url };
+	json_t *resp = NULL;
+
+	srq.headers = json_object();
+	if (opt.api_key) {
+		char *v = NULL;
+
+		if (anthropic)
+			json_object_set_new(srq.headers, "x-api-key",
+					    json_string(opt.api_key));
+		else if (asprintf(&v, "Bearer %s", opt.api_key) >= 0)
+			json_object_set_new(srq.headers, "authorization",
+					    json_string(v));
+		free(v);
+	}
+	r->status = route(&srq, doc, "not an object", &resp);
+	r->body = resp ? json_dumps(resp, DUMP_FLAGS) : NULL;
+	if (!r->body) {
+		r->status = 500;
+		r->body = strdup("{\"error\":{\"message\":\"no answer\","
+				 "\"type\":\"server_error\",\"param\":null,"
+				 "\"code\":null}}");
+	}
+	r->fail = bopt.fail_every > 0 &&
+		  batch_hash(r->cid) % (uint64_t)bopt.fail_every == 0;
+	json_decref(resp);
+	json_decref(srq.headers);
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; b->req && i < b->n; i++) {
+		free(b->req[i].cid);
+		free(b->req[i].body);
+	}
+	free(b->req);
+	free(b->perm);
+	free(b->finishes);
+	json_decref(b->metadata);
+	json_decref(b->errors);
+	free(b->results);
+	free(b);
+}
+
+/* Shuffle, who finishes, the log lines; then into the store. */
+static void batch_start(struct batch *b)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&bst.lock);
+	batch_new_id(b->id, sizeof(b->id), b->anthropic ? "msgbatch_" :
+		     "batch_");
+	if (bopt.expire > 0) {
+		bopt.expire--;
+		b->expire = true;
+	}
+	b->created_ms = now_ms();
+	b->created_unix = (long)time(NULL);
+	b->next = bst.batches;
+	bst.batches = b;
+	pthread_mutex_unlock(&bst.lock);
+
+	b->perm = calloc(b->n ? b->n : 1, sizeof(*b->perm));
+	b->finishes = calloc(b->n ? b->n : 1, sizeof(*b->finishes));
+	if (!b->perm || !b->finishes) {
+		fprintf(stderr, "fakeserver: out of memory\n");
+		exit(1);
+	}
+	s = batch_hash(b->id);
+	for (size_t i = 0; i < b->n; i++)
+		b->perm[i] = i;
+	for (size_t i = b->n; i > 1; i--) {
+		size_t j = (size_t)(draw(&s) % i), t = b->perm[i - 1];
+
+		b->perm[i - 1] = b->perm[j];
+		b->perm[j] = t;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		b->finishes[i] = !b->expire || i % 2 == 0;
+		b->m += b->finishes[i];
+	}
+	if (log_fd >= 0 && !b->errors) {
+		for (size_t i = 0; i < b->n; i++) {
+			json_t *l = json_pack("{s:s, s:s}", "batch", b->id,
+					      "custom_id", b->req[i].cid);
+			char *t = l ? json_dumps(l, DUMP_FLAGS) : NULL;
+			size_t k;
+
+			json_decref(l);
+			if (!t)
+				continue;
+			k = strlen(t);
+			t[k++] = '\n';
+			pthread_mutex_lock(&log_lock);
+			if (write(log_fd, t, k) != (ssize_t)k)
+				fprintf(stderr, "fakeserver: log write "
+					"failed\n");
+			pthread_mutex_unlock(&log_lock);
+			free(t);
+		}
+	}
+}
+
+/* Where a batch is at time `ms`. */
+struct bview {
+	const char *status;
+	size_t done;		/* finished so far: perm's first `done` of
+				 * those that finish */
+	bool terminal, cancelled;
+};
+
+static size_t progress(const struct batch *b, double f)
+{
+	if (f <= 0)
+		return 0;
+	if (f >= 1)
+		return b->m;
+	return (size_t)(f * (double)b->m);
+}
+
+static void batch_view(const struct batch *b, long ms, struct bview *v)
+{
+	double span = bopt.seconds * 1000.0;
+	double e = span > 0 ? (double)(ms - b->created_ms) / span : 1e9;
+
+	memset(v, 0, sizeof(*v));
+	if (b->errors) {
+		v->status = "failed";
+		v->terminal = true;
+		return;
+	}
+	if (b->cancel_ms) {
+		v->done = b->cancel_done;
+		v->cancelled = (double)(ms - b->cancel_ms) >= span / 4;
+		v->terminal = v->cancelled;
+		v->status = b->anthropic ? (v->cancelled ? "ended" :
+					    "canceling") :
+			    v->cancelled ? "cancelled" : "cancelling";
+		return;
+	}
+	if (b->anthropic) {
+		v->done = progress(b, e);
+		v->terminal = e >= 1;
+		v->status = v->terminal ? "ended" : "in_progress";
+		return;
+	}
+	v->done = progress(b, (e - 0.2) / 0.7);
+	v->terminal = e >= 1;
+	v->status = e < 0.2 ? "validating" : e < 0.9 ? "in_progress" :
+		    e < 1 ? "finalizing" : b->expire ? "expired" :
+		    "completed";
+}
+
+/* Has request i (input position) finished by view v? */
+static bool batch_done(const struct batch *b, const struct bview *v,
+		       size_t i, const size_t *rank)
+{
+	return b->finishes[i] && rank[i] < v->done;
+}
+
+/* rank[i]: request i's place among those that finish, in perm order. */
+static size_t *batch_ranks(const struct batch *b)
+{
+	size_t *rank = calloc(b->n ? b->n : 1, sizeof(*rank)), k = 0;
+
+	if (!rank) {
+		fprintf(stderr, "fakeserver: out of memory\n");
+		exit(1);
+	}
+	for (size_t j = 0; j < b->n; j++)
+		if (b->finishes[b->perm[j]])
+			rank[b->perm[j]] = k++;
+	return rank;
+}
+
+/* Did request i succeed (when finished)? */
+static bool req_ok(const struct breq *r)
+{
+	return r->status == 200 && !r->fail;
+}
+
+static bool is_junk(const struct batch *b, size_t i)
+{
+	return bopt.junk && !b->anthropic && i + 1 == b->n;
+}
+
+static const char fail_body[] = "{\"error\":{\"message\":\"The server had "
+	"an error while processing your request. Sorry about that!\","
+	"\"type\":\"server_error\",\"param\":null,\"code\":null}}";
+
+/* Append to *o (an open memstream) the result line of request i. */
+static void result_line(const struct batch *b, size_t i, bool done,
+			const struct bview *v, FILE *o)
+{
+	const struct breq *r = &b->req[i];
+	json_t *cj = json_string(r->cid);
+	char *cid = json_dumps(cj, JSON_ENCODE_ANY);
+	uint64_t h = mix64(batch_hash(b->id) ^ batch_hash(r->cid));
+
+	json_decref(cj);
+	if (b->anthropic) {
+		if (!done)
+			fprintf(o, "{\"custom_id\":%s,\"result\":{\"type\":"
+				"\"%s\"}}\n", cid, v->cancelled ? "canceled" :
+				"expired");
+		else if (r->fail)
+			fprintf(o, "{\"custom_id\":%s,\"result\":{\"type\":"
+				"\"errored\",\"error\":{\"type\":\"error\","
+				"\"error\":{\"type\":\"api_error\",\"message\":"
+				"\"Internal server error\"},\"request_id\":"
+				"null}}}\n", cid);
+		else if (r->status != 200)
+			fprintf(o, "{\"custom_id\":%s,\"result\":{\"type\":"
+				"\"errored\",\"error\":%s}}\n", cid, r->body);
+		else
+			fprintf(o, "{\"custom_id\":%s,\"result\":{\"type\":"
+				"\"succeeded\",\"message\":%s}}\n", cid,
+				r->body);
+	} else if (!done) {
+		fprintf(o, "{\"id\":\"batch_req_%016" PRIx64 "\",\"custom_id\":"
+			"%s,\"response\":null,\"error\":{\"code\":\"%s\","
+			"\"message\":\"%s\"}}\n", h, cid, v->cancelled ?
+			"batch_cancelled" : "batch_expired", v->cancelled ?
+			"This request was not run: the batch was cancelled." :
+			"This request could not be executed before the "
+			"completion window expired.");
+	} else if (is_junk(b, i)) {
+		fprintf(o, "{\"id\":\"batch_req_%016" PRIx64 "\",\"custom_id\":"
+			"%s,\"response\":{\"status_code\":0,\"request_id\":"
+			"\"\",\"body\":{}},\"error\":null}\n", h, cid);
+	} else {
+		fprintf(o, "{\"id\":\"batch_req_%016" PRIx64 "\",\"custom_id\":"
+			"%s,\"response\":{\"status_code\":%d,\"request_id\":"
+			"\"req_%016" PRIx64 "\",\"body\":%s},\"error\":null}\n",
+			h, cid, r->fail ? 500 : r->status, mix64(h),
+			r->fail ? fail_body : r->body);
+	}
+	free(cid);
+}
+
+/* At the first look at an ended batch: its result files; under
+ * bst.lock. */
+static void batch_finish(struct batch *b, const struct bview *v)
+{
+	size_t *rank = batch_ranks(b);
+	char *out = NULL, *errs = NULL;
+	size_t olen = 0, elen = 0;
+	FILE *fo = open_memstream(&out, &olen);
+	FILE *fe = open_memstream(&errs, &elen);
+
+	if (!fo || !fe) {
+		fprintf(stderr, "fakeserver: out of memory\n");
+		exit(1);
+	}
+	for (size_t j = 0; j < b->n; j++) {
+		size_t i = b->perm[j];
+		bool done = batch_done(b, v, i, rank);
+
+		result_line(b, i, done, v, b->anthropic || !done ||
+			    is_junk(b, i) || !req_ok(&b->req[i]) ? fe : fo);
+	}
+	fclose(fo);
+	fclose(fe);
+	if (b->anthropic) {
+		/* one file: the errors were kept apart only for OpenAI */
+		b->results_len = olen + elen;
+		b->results = malloc(olen + elen + 1);
+		if (b->results) {
+			memcpy(b->results, out, olen);
+			memcpy(b->results + olen, errs, elen);
+		}
+		free(out);
+		free(errs);
+	} else {
+		struct bfile *f;
+
+		if (olen && (f = file_add("batch_output.jsonl",
+					  "batch_output", out, olen)))
+			snprintf(b->out_file, sizeof(b->out_file), "%s",
+				 f->id);
+		else
+			free(out);
+		if (elen && (f = file_add("batch_errors.jsonl",
+					  "batch_output", errs, elen)))
+			snprintf(b->err_file, sizeof(b->err_file), "%s",
+				 f->id);
+		else
+			free(errs);
+	}
+	free(rank);
+	b->ended = true;
+}
+
+static json_t *unix_or_null(bool set, long t)
+{
+	return set ? json_integer(t) : json_null();
+}
+
+static json_t *rfc3339(long t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char s[64];
+
+	gmtime_r(&tt, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+	return json_string(s);
+}
+
+/* The batch object as the provider shows it now; under bst.lock. */
+static json_t *batch_json(struct batch *b, const struct request *rq)
+{
+	struct bview v;
+	size_t *rank, ok = 0, bad = 0, finished = 0;
+	long now = (long)time(NULL), c = b->created_unix;
+	json_t *j;
+
+	batch_view(b, now_ms(), &v);
+	if (v.terminal && !b->ended && !b->errors)
+		batch_finish(b, &v);
+	rank = batch_ranks(b);
+	for (size_t i = 0; i < b->n && !b->errors; i++) {
+		if (!batch_done(b, &v, i, rank))
+			continue;
+		finished++;
+		if (req_ok(&b->req[i]) || is_junk(b, i))
+			ok++;
+		else
+			bad++;
+	}
+	free(rank);
+	if (b->anthropic) {
+		const char *host = json_string_value(json_object_get(
+			rq->headers, "host"));
+		char *url = NULL;
+		json_t *counts;
+
+		if (v.terminal && (host ?
+		    asprintf(&url, "http://%s/v1/messages/batches/%s/results",
+			     host, b->id) :
+		    asprintf(&url, "http://127.0.0.1:%u/v1/messages/batches/"
+			     "%s/results", bopt.port, b->id)) < 0)
+			url = NULL;
+		counts = v.terminal ?
+			json_pack("{s:i, s:I, s:I, s:I, s:I}", "processing", 0,
+				  "succeeded", (json_int_t)ok, "errored",
+				  (json_int_t)bad, "canceled",
+				  (json_int_t)(v.cancelled ? b->n - finished :
+					       0),
+				  "expired", (json_int_t)(v.cancelled ? 0 :
+							  b->n - finished)) :
+			json_pack("{s:I, s:i, s:i, s:i, s:i}", "processing",
+				  (json_int_t)b->n, "succeeded", 0, "errored",
+				  0, "canceled", 0, "expired", 0);
+		j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:n, "
+			      "s:o}", "id", b->id, "type", "message_batch",
+			      "processing_status", v.status,
+			      "request_counts", counts,
+			      "ended_at", v.terminal ? rfc3339(now) :
+			      json_null(),
+			      "created_at", rfc3339(c),
+			      "expires_at", rfc3339(c + 86400),
+			      "cancel_initiated_at", b->cancel_ms ?
+			      rfc3339(c) : json_null(),
+			      "archived_at",
+			      "results_url", url ? json_string(url) :
+			      json_null());
+		free(url);
+		return j;
+	}
+	if (v.terminal && (!strcmp(v.status, "expired") || v.cancelled))
+		bad += b->n - finished;
+	j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:I, "
+		      "s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, "
+		      "s:{s:I, s:I, s:I}, s:O}",
+		      "id", b->id, "object", "batch", "endpoint", b->endpoint,
+		      "errors", b->errors ? json_pack("{s:s, s:O}", "object",
+						      "list", "data",
+						      b->errors) : json_null(),
+		      "input_file_id", b->input_file, "completion_window",
+		      "24h", "status", v.status,
+		      "output_file_id", b->out_file[0] ?
+		      json_string(b->out_file) : json_null(),
+		      "error_file_id", b->err_file[0] ?
+		      json_string(b->err_file) : json_null(),
+		      "created_at", (json_int_t)c,
+		      "in_progress_at", unix_or_null(!b->errors &&
+			      strcmp(v.status, "validating"), c),
+		      "expires_at", (json_int_t)c + 86400,
+		      "finalizing_at", unix_or_null(!strcmp(v.status,
+			      "finalizing") || !strcmp(v.status, "completed"),
+			      now),
+		      "completed_at", unix_or_null(!strcmp(v.status,
+			      "completed"), now),
+		      "failed_at", unix_or_null(b->errors != NULL, c),
+		      "expired_at", unix_or_null(!strcmp(v.status, "expired"),
+						 now),
+		      "cancelling_at", unix_or_null(b->cancel_ms != 0, now),
+		      "cancelled_at", unix_or_null(v.cancelled, now),
+		      "request_counts", "total", (json_int_t)(b->errors ||
+			      !strcmp(v.status, "validating") ? 0 : b->n),
+		      "completed", (json_int_t)ok, "failed", (json_int_t)bad,
+		      "metadata", b->metadata ? b->metadata : json_null());
+	return j;
+}
+
+/* ---- OpenAI: upload -------------------------------------------------- */
+
+/* The value of a parameter (boundary=, name=, filename=) in a header
+ * value, quotes removed; a new string or NULL. */
+static char *header_param(const char *v, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	for (size_t i = 0; i + k < n; i++) {
+		const char *p, *e;
+
+		if (strncasecmp(v + i, name, k) != 0 ||
+		    (i > 0 && v[i - 1] != ';' && v[i - 1] != ' ' &&
+		     v[i - 1] != '\t'))
+			continue;
+		p = v + i + k;
+		if (*p == '"') {
+			p++;
+			e = memchr(p, '"', (size_t)(v + n - p));
+		} else {
+			for (e = p; e < v + n && *e != ';' && *e != ' ' &&
+			     *e != '\r'; e++)
+				;
+		}
+		return e ? strndup(p, (size_t)(e - p)) : NULL;
+	}
+	return NULL;
+}
+
+struct part {
+	char *name, *filename;
+	const char *data;
+	size_t len;
+};
+
+/* Split a multipart/form-data body into up to `max` parts; -1 if it is
+ * not one. */
+static int multipart(const char *ctype, const char *body, size_t len,
+		     struct part *parts, int max)
+{
+	char *bnd = ctype && !strncasecmp(ctype, "multipart/form-data", 19) ?
+		    header_param(ctype, strlen(ctype), "boundary=") : NULL;
+	char delim[256];
+	size_t dl;
+	const char *p, *end = body + len;
+	int n = 0;
+
+	if (!bnd || strlen(bnd) > 200) {
+		free(bnd);
+		return -1;
+	}
+	dl = (size_t)snprintf(delim, sizeof(delim), "\r\n--%s", bnd);
+	free(bnd);
+	/* the first delimiter has no CRLF before it */
+	if (len < dl - 2 || memcmp(body, delim + 2, dl - 2) != 0)
+		return -1;
+	p = body + dl - 2;
+	while (n < max) {
+		const char *hend, *next;
+		struct part *pt = &parts[n];
+
+		if (end - p >= 2 && !memcmp(p, "--", 2))
+			return n;
+		if (end - p < 2 || memcmp(p, "\r\n", 2))
+			return -1;
+		p += 2;
+		hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+		if (!hend)
+			return -1;
+		memset(pt, 0, sizeof(*pt));
+		for (const char *l = p; l < hend;) {
+			const char *le = memmem(l, (size_t)(hend + 2 - l),
+						"\r\n", 2);
+
+			if (!le)
+				le = hend;
+			if (!strncasecmp(l, "content-disposition:", 20)) {
+				pt->name = header_param(l, (size_t)(le - l),
+							"name=");
+				pt->filename = header_param(l, (size_t)(le - l),
+							    "filename=");
+			}
+			l = le + 2;
+		}
+		p = hend + 4;
+		next = memmem(p, (size_t)(end - p), delim, dl);
+		if (!next) {
+			free(pt->name);
+			free(pt->filename);
+			return -1;
+		}
+		pt->data = p;
+		pt->len = (size_t)(next - p);
+		n++;
+		p = next + dl;
+	}
+	return n;
+}
+
+static int upload(const struct request *rq, const char *body, json_t **resp)
+{
+	const char *ctype = json_string_value(json_object_get(rq->headers,
+							      "content-type"));
+	struct part parts[8];
+	const struct part *purpose = NULL, *file = NULL;
+	int n = multipart(ctype, body, rq->body_len, parts, 8), status = 200;
+	struct bfile *f;
+	char *data;
+
+	if (n < 0) {
+		*resp = api_error(NULL, NULL, "Expected a multipart/form-data "
+				  "body with a boundary");
+		return 400;
+	}
+	for (int i = 0; i < n; i++) {
+		if (parts[i].name && !strcmp(parts[i].name, "purpose"))
+			purpose = &parts[i];
+		else if (parts[i].name && !strcmp(parts[i].name, "file"))
+			file = &parts[i];
+	}
+	if (!purpose || !file) {
+		*resp = api_error(purpose ? "file" : "purpose", NULL,
+				  "Missing required parameter: '%s'.",
+				  purpose ? "file" : "purpose");
+		status = 400;
+	} else if (purpose->len != 5 || memcmp(purpose->data, "batch", 5)) {
+		*resp = api_error("purpose", NULL, "This fake takes purpose "
+				  "'batch' only, not '%.*s'.",
+				  (int)(purpose->len > 40 ? 40 : purpose->len),
+				  purpose->data);
+		status = 400;
+	} else if (!file->filename || strlen(file->filename) < 6 ||
+		   strcmp(file->filename + strlen(file->filename) - 6,
+			  ".jsonl")) {
+		*resp = api_error(NULL, NULL, "Invalid file format for Batch "
+				  "API. Must be .jsonl");
+		status = 400;
+	} else if (!(data = malloc(file->len + 1))) {
+		*resp = api_error(NULL, NULL, "out of memory");
+		status = 500;
+	} else {
+		memcpy(data, file->data, file->len);
+		data[file->len] = '\0';
+		pthread_mutex_lock(&bst.lock);
+		f = file_add(file->filename, "batch", data, file->len);
+		*resp = f ? file_json(f) : NULL;
+		pthread_mutex_unlock(&bst.lock);
+		if (!f) {
+			free(data);
+			*resp = api_error(NULL, NULL, "out of memory");
+			status = 500;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		free(parts[i].name);
+		free(parts[i].filename);
+	}
+	return status;
+}
+
+/* ---- OpenAI: create -------------------------------------------------- */
+
+/* Duplicate detection: an open-addressed table of input positions. */
+struct idtab {
+	size_t *slot;		/* position + 1; 0 empty */
+	size_t mask;
+};
+
+static void idtab_init(struct idtab *t, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	t->slot = calloc(cap, sizeof(*t->slot));
+	t->mask = cap - 1;
+	if (!t->slot) {
+		fprintf(stderr, "fakeserver: out of memory\n");
+		exit(1);
+	}
+}
+
+/* Insert request pos; false if its custom_id is there already. */
+static bool idtab_add(struct idtab *t, const struct breq *req, size_t pos)
+{
+	size_t h = (size_t)batch_hash(req[pos].cid) & t->mask;
+
+	for (; t->slot[h]; h = (h + 1) & t->mask)
+		if (!strcmp(req[t->slot[h] - 1].cid, req[pos].cid))
+			return false;
+	t->slot[h] = pos + 1;
+	return true;
+}
+
+static void add_error(json_t *errs, const char *code, long line,
+		      const char *msg)
+{
+	if (json_array_size(errs) < 1000)
+		json_array_append_new(errs, json_pack("{s:s, s:s, s:n, s:o}",
+			"code", code, "message", msg, "param", "line",
+			line > 0 ? json_integer(line) : json_null()));
+}
+
+/* Read the input file into b->req, validating as OpenAI does; the
+ * errors go to b->errors. */
+static void openai_lines(struct batch *b, const char *data, size_t len)
+{
+	long max = bopt.max_requests >= 0 ? bopt.max_requests : 50000;
+	json_t *errs = json_array();
+	const char *model = NULL;
+	json_t *first = NULL;
+	size_t cap = 0, lineno = 0;
+	struct idtab tab;
+	json_t **docs = NULL;
+
+	for (size_t pos = 0; pos < len;) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		size_t ll = (nl ? (size_t)(nl - data) : len) - pos;
+		json_t *d, *body;
+		const char *cid, *url, *method, *m;
+
+		lineno++;
+		if (ll == 0 || (ll == 1 && data[pos] == '\r')) {
+			pos += ll + 1;
+			continue;
+		}
+		d = json_loadb(data + pos, ll, 0, NULL);
+		pos += ll + 1;
+		if (!json_is_object(d)) {
+			add_error(errs, "invalid_json_line", (long)lineno,
+				  "This line is not parseable as valid JSON.");
+			json_decref(d);
+			continue;
+		}
+		cid = json_string_value(json_object_get(d, "custom_id"));
+		url = json_string_value(json_object_get(d, "url"));
+		method = json_string_value(json_object_get(d, "method"));
+		body = json_object_get(d, "body");
+		if (!cid || !url || !method || strcmp(method, "POST") ||
+		    !json_is_object(body)) {
+			add_error(errs, "invalid_request", (long)lineno,
+				  "Each line needs custom_id, method \"POST\", "
+				  "url and a body object.");
+			json_decref(d);
+			continue;
+		}
+		if (strcmp(url, b->endpoint)) {
+			add_error(errs, "url_mismatch", (long)lineno,
+				  "The URL provided for this request does not "
+				  "match the batch endpoint.");
+			json_decref(d);
+			continue;
+		}
+		m = json_string_value(json_object_get(body, "model"));
+		if (!first) {
+			first = json_incref(d);
+			model = m ? m : "";
+		} else if (strcmp(m ? m : "", model)) {
+			add_error(errs, "model_mismatch", (long)lineno,
+				  "The model of this request differs from "
+				  "the model of the first request; a file "
+				  "may hold one model only.");
+			json_decref(d);
+			continue;
+		}
+		if (b->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			b->req = realloc(b->req, cap * sizeof(*b->req));
+			docs = realloc(docs, cap * sizeof(*docs));
+			if (!b->req || !docs) {
+				fprintf(stderr, "fakeserver: out of memory\n");
+				exit(1);
+			}
+		}
+		memset(&b->req[b->n], 0, sizeof(b->req[b->n]));
+		b->req[b->n].cid = strdup(cid);
+		b->req[b->n].status = (int)lineno;	/* for now */
+		docs[b->n++] = d;
+	}
+	idtab_init(&tab, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		if (!idtab_add(&tab, b->req, i))
+			add_error(errs, "duplicate_custom_id",
+				  b->req[i].status, "The custom_id for this "
+				  "request is a duplicate of another request. "
+				  "The custom_id parameter must be unique for "
+				  "each request in a batch.");
+	free(tab.slot);
+	if (lineno == 0 || (b->n == 0 && json_array_size(errs) == 0))
+		add_error(errs, "empty_file", 0, "The batch input file is "
+			  "empty.");
+	if ((long)b->n > max) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "The batch input file has %zu "
+			 "requests; a batch may hold at most %ld.", b->n, max);
+		add_error(errs, "too_many_tasks", 0, msg);
+	}
+	if (json_array_size(errs)) {
+		b->errors = errs;
+	} else {
+		json_decref(errs);
+		for (size_t i = 0; i < b->n; i++)
+			batch_live(&b->req[i], b->endpoint, false,
+				   json_object_get(docs[i], "body"));
+	}
+	for (size_t i = 0; i < b->n; i++)
+		json_decref(docs[i]);
+	free(docs);
+	json_decref(first);
+}
+
+static int openai_create(const struct request *rq, json_t *doc,
+			 json_t **resp)
+{
+	const char *fid = json_string_value(json_object_get(doc,
+							    "input_file_id"));
+	const char *ep = json_string_value(json_object_get(doc, "endpoint"));
+	const char *win = json_string_value(json_object_get(doc,
+						"completion_window"));
+	json_t *md = json_object_get(doc, "metadata"), *v;
+	const char *k;
+	struct bfile *f;
+	struct batch *b;
+	char *data;
+	size_t len;
+
+	if (!json_is_object(doc) || !fid || !ep || !win) {
+		*resp = api_error(NULL, NULL, "input_file_id, endpoint and "
+				  "completion_window are required.");
+		return 400;
+	}
+	if (strcmp(ep, "/v1/chat/completions") &&
+	    strcmp(ep, "/v1/completions")) {
+		*resp = api_error("endpoint", NULL, "Unsupported endpoint "
+				  "'%s'.", ep);
+		return 400;
+	}
+	if (strcmp(win, "24h")) {
+		*resp = api_error("completion_window", NULL, "Invalid "
+				  "completion_window '%s': only '24h' is "
+				  "supported.", win);
+		return 400;
+	}
+	if (md && !json_is_null(md)) {
+		bool good = json_is_object(md) && json_object_size(md) <= 16;
+
+		json_object_foreach(md, k, v)
+			good &= strlen(k) <= 64 && json_is_string(v) &&
+				strlen(json_string_value(v)) <= 512;
+		if (!good) {
+			*resp = api_error("metadata", NULL, "metadata: at most "
+					  "16 string pairs, keys up to 64 and "
+					  "values up to 512 characters.");
+			return 400;
+		}
+	}
+	pthread_mutex_lock(&bst.lock);
+	f = file_find(fid, strlen(fid));
+	data = f && !strcmp(f->purpose, "batch") ? malloc(f->len + 1) : NULL;
+	len = f ? f->len : 0;
+	if (data)
+		memcpy(data, f->data, len);
+	pthread_mutex_unlock(&bst.lock);
+	if (!data) {
+		*resp = api_error("input_file_id", NULL, "No such File object: "
+				  "%s", fid);
+		return 404;
+	}
+	if (!(b = calloc(1, sizeof(*b)))) {
+		free(data);
+		*resp = api_error(NULL, NULL, "out of memory");
+		return 500;
+	}
+	snprintf(b->endpoint, sizeof(b->endpoint), "%s", ep);
+	snprintf(b->input_file, sizeof(b->input_file), "%s", fid);
+	b->metadata = json_is_object(md) ? json_incref(md) : NULL;
+	openai_lines(b, data, len);
+	free(data);
+	batch_start(b);
+	pthread_mutex_lock(&bst.lock);
+	*resp = batch_json(b, rq);
+	/* validation shows at the first poll, never at create */
+	json_object_set_new(*resp, "status", json_string("validating"));
+	json_object_set_new(*resp, "errors", json_null());
+	json_object_set_new(*resp, "failed_at", json_null());
+	pthread_mutex_unlock(&bst.lock);
+	return 200;
+}
+
+/* ---- Anthropic: create ----------------------------------------------- */
+
+static bool cid_ok(const char *s)
+{
+	size_t n = s ? strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+			      "OPQRSTUVWXYZ0123456789_-") : 0;
+
+	return s && n >= 1 && n <= 64 && !s[n];
+}
+
+static int anthropic_create(const struct request *rq, json_t *doc,
+			    json_t **resp)
+{
+	long max = bopt.max_requests >= 0 ? bopt.max_requests : 100000;
+	json_t *reqs = json_object_get(doc, "requests"), *r;
+	struct batch *b;
+	struct idtab tab;
+	size_t i, n;
+
+	if ((long)rq->body_len > bopt.max_bytes) {
+		*resp = anthropic_error("request_too_large", "Request exceeds "
+					"the maximum allowed number of bytes "
+					"(%zu > %ld).", rq->body_len,
+					bopt.max_bytes);
+		return 413;
+	}
+	if (!json_is_array(reqs) || !(n = json_array_size(reqs))) {
+		*resp = anthropic_error("invalid_request_error", "requests: "
+					"a non-empty list is required");
+		return 400;
+	}
+	if ((long)n > max) {
+		*resp = anthropic_error("invalid_request_error", "requests: "
+					"at most %ld requests in a batch, got "
+					"%zu", max, n);
+		return 400;
+	}
+	json_array_foreach(reqs, i, r) {
+		const char *cid = json_string_value(json_object_get(r,
+							"custom_id"));
+
+		if (!cid_ok(cid)) {
+			*resp = anthropic_error("invalid_request_error",
+				"requests.%zu.custom_id: String should match "
+				"pattern '^[a-zA-Z0-9_-]{1,64}$'", i);
+			return 400;
+		}
+		if (!json_is_object(json_object_get(r, "params"))) {
+			*resp = anthropic_error("invalid_request_error",
+				"requests.%zu.params: Field required", i);
+			return 400;
+		}
+	}
+	if (!(b = calloc(1, sizeof(*b))) ||
+	    !(b->req = calloc(n, sizeof(*b->req)))) {
+		fprintf(stderr, "fakeserver: out of memory\n");
+		exit(1);
+	}
+	b->anthropic = true;
+	b->n = n;
+	json_array_foreach(reqs, i, r)
+		b->req[i].cid = strdup(json_string_value(json_object_get(r,
+								"custom_id")));
+	idtab_init(&tab, n);
+	for (i = 0; i < n; i++) {
+		if (!idtab_add(&tab, b->req, i)) {
+			*resp = anthropic_error("invalid_request_error",
+				"requests.%zu.custom_id: '%s' is used more "
+				"than once; custom_ids must be unique within "
+				"a batch", i, b->req[i].cid);
+			free(tab.slot);
+			batch_free(b);
+			return 400;
+		}
+	}
+	free(tab.slot);
+	json_array_foreach(reqs, i, r)
+		batch_live(&b->req[i], "/v1/messages", true,
+			   json_object_get(r, "params"));
+	batch_start(b);
+	pthread_mutex_lock(&bst.lock);
+	*resp = batch_json(b, rq);
+	pthread_mutex_unlock(&bst.lock);
+	return 200;
+}
+
+/* ---- the routes ------------------------------------------------------ */
+
+static int batch_cancel(struct batch *b, const struct request *rq,
+			json_t **resp)
+{
+	struct bview v;
+
+	batch_view(b, now_ms(), &v);
+	if (v.terminal) {
+		*resp = b->anthropic ?
+			anthropic_error("invalid_request_error", "Batch %s "
+					"has ended and cannot be canceled",
+					b->id) :
+			api_error(NULL, NULL, "Cannot cancel a batch with "
+				  "status '%s'.", v.status);
+		return 400;
+	}
+	if (!b->cancel_ms) {
+		b->cancel_done = v.done;
+		b->cancel_ms = now_ms();
+		if (!b->cancel_ms)
+			b->cancel_ms = 1;
+	}
+	*resp = batch_json(b, rq);
+	return 200;
+}
+
+/* The value of name in target's query string (not decoded), or NULL. */
+static char *query_param(const char *target, const char *name)
+{
+	const char *q = strchr(target, '?');
+	size_t k = strlen(name);
+
+	while (q) {
+		q++;
+		if (!strncmp(q, name, k) && q[k] == '=')
+			return strndup(q + k + 1, strcspn(q + k + 1, "&"));
+		q = strchr(q, '&');
+	}
+	return NULL;
+}
+
+static int batch_list(const struct request *rq, json_t **resp)
+{
+	char *after = query_param(rq->target, "after");
+	char *lim = query_param(rq->target, "limit");
+	long limit = lim ? strtol(lim, NULL, 10) : 20;
+	json_t *data = json_array();
+	struct batch *b = bst.batches;
+	bool more = false;
+
+	if (limit < 1 || limit > 100)
+		limit = 20;
+	if (after) {
+		while (b && (b->anthropic || strcmp(b->id, after)))
+			b = b->next;
+		b = b ? b->next : NULL;
+	}
+	for (; b; b = b->next) {
+		if (b->anthropic)
+			continue;
+		if ((long)json_array_size(data) == limit) {
+			more = true;
+			break;
+		}
+		json_array_append_new(data, batch_json(b, rq));
+	}
+	*resp = json_pack("{s:s, s:o, s:o, s:o, s:b}", "object", "list",
+			  "data", data,
+			  "first_id", json_array_size(data) ?
+			  json_incref(json_object_get(json_array_get(data, 0),
+						      "id")) : json_null(),
+			  "last_id", json_array_size(data) ?
+			  json_incref(json_object_get(json_array_get(data,
+				json_array_size(data) - 1), "id")) :
+			  json_null(), "has_more", more);
+	free(after);
+	free(lim);
+	return 200;
+}
+
+/* Is this a request for the batch routes? (They may have big bodies.) */
+static bool batch_path(const char *target)
+{
+	return !strncmp(target, "/v1/files", 9) ||
+	       !strncmp(target, "/v1/batches", 11) ||
+	       !strncmp(target, "/v1/messages/batches", 20);
+}
+
+/*
+ * Answer a batch route: status and either resp (JSON) or raw bytes
+ * (*raw, *rawlen; file contents, results). False if rq is not one.
+ */
+static bool batch_route(const struct request *rq, const char *body,
+			json_t *doc, int *status, json_t **resp, char **raw,
+			size_t *rawlen)
+{
+	const char *t = rq->target;
+	size_t pl = strcspn(t, "?");
+	bool get = !strcmp(rq->method, "GET"), post = !strcmp(rq->method,
+							       "POST");
+	bool anth = !strncmp(t, "/v1/messages/batches", 20);
+	const char *id, *tail;
+	size_t idl;
+	struct batch *b;
+
+	if (!batch_path(t))
+		return false;
+	if (anth ? !key_anthropic(rq) : !key_bearer(rq)) {
+		*resp = anth ? anthropic_error("authentication_error",
+					       "invalid x-api-key") :
+			api_error(NULL, "invalid_api_key", "Incorrect API key "
+				  "provided.");
+		*status = 401;
+		return true;
+	}
+	*status = 404;
+	if (post && pl == 9 && !strncmp(t, "/v1/files", 9)) {
+		*status = upload(rq, body, resp);
+		return true;
+	}
+	if (post && pl == 11) {
+		*status = openai_create(rq, doc, resp);
+		return true;
+	}
+	if (post && pl == 20 && anth) {
+		if (!json_is_object(doc) && (long)rq->body_len <=
+		    bopt.max_bytes) {
+			*resp = anthropic_error("invalid_request_error",
+						"the body is not a JSON "
+						"object");
+			*status = 400;
+			return true;
+		}
+		*status = anthropic_create(rq, doc, resp);
+		return true;
+	}
+	if (get && pl == 11) {
+		pthread_mutex_lock(&bst.lock);
+		*status = batch_list(rq, resp);
+		pthread_mutex_unlock(&bst.lock);
+		return true;
+	}
+	/* /v1/files/{id}/content, /v1/batches/{id}[/cancel],
+	 * /v1/messages/batches/{id}[/results|/cancel] */
+	id = t + (anth ? 21 : !strncmp(t, "/v1/files/", 10) ? 10 : 12);
+	if ((anth && pl <= 21) || (!anth && pl <= 12) || id[-1] != '/') {
+		*resp = api_error(NULL, "not_found", "Unknown route: %s %s",
+				  rq->method, t);
+		return true;
+	}
+	idl = strcspn(id, "/?");
+	tail = id + idl;
+	pthread_mutex_lock(&bst.lock);
+	if (!strncmp(t, "/v1/files/", 10)) {
+		struct bfile *f = file_find(id, idl);
+
+		if (get && f && pl == (size_t)(tail - t) + 8 &&
+		    !strncmp(tail, "/content", 8)) {
+			*raw = malloc(f->len + 1);
+			if (*raw)
+				memcpy(*raw, f->data, f->len);
+			*rawlen = f->len;
+			*status = *raw ? 200 : 500;
+		} else {
+			*resp = api_error("id", NULL, "No such File object: "
+					  "%.*s", (int)idl, id);
+		}
+		pthread_mutex_unlock(&bst.lock);
+		return true;
+	}
+	b = batch_find(id, idl, anth);
+	if (!b) {
+		*resp = anth ? anthropic_error("not_found_error", "No batch "
+					       "with id %.*s", (int)idl, id) :
+			api_error(NULL, "not_found", "No batch found with id "
+				  "'%.*s'.", (int)idl, id);
+	} else if (get && (size_t)(tail - t) == pl) {
+		*resp = batch_json(b, rq);
+		*status = 200;
+	} else if (post && pl - (size_t)(tail - t) == 7 &&
+		   !strncmp(tail, "/cancel", 7)) {
+		*status = batch_cancel(b, rq, resp);
+	} else if (get && anth && pl - (size_t)(tail - t) == 8 &&
+		   !strncmp(tail, "/results", 8)) {
+		json_t *j = batch_json(b, rq);
+
+		json_decref(j);
+		if (!b->ended) {
+			*resp = anthropic_error("invalid_request_error",
+				"Batch %s has not ended: no results yet",
+				b->id);
+			*status = 400;
+		} else if ((*raw = malloc(b->results_len + 1))) {
+			memcpy(*raw, b->results, b->results_len);
+			*rawlen = b->results_len;
+			*status = 200;
+		} else {
+			*status = 500;
+		}
+	} else {
+		*resp = api_error(NULL, "not_found", "Unknown route: %s %s",
+				  rq->method, t);
+	}
+	pthread_mutex_unlock(&bst.lock);
+	return true;
+}
+
+/* A raw answer: file contents and results, as JSONL. */
+static bool send_raw(struct conn *c, int status, const char *data,
+		     size_t len, bool last)
+{
+	char head[200];
+	struct iovec iov[2] = { { head, 0 }, { (char *)data, len } };
+
+	iov[0].iov_len = (size_t)snprintf(head, sizeof(head),
+		"HTTP/1.1 %d %s\r\nContent-Type: application/binary\r\n"
+		"Content-Length: %zu\r\n%s\r\n", status, reason(status), len,
+		last ? "Connection: close\r\n" : "");
+	c->served = true;
+	return send_all(c->fd, iov, 2);
+}
+
 /* ---- faults (--faults, --echo-headers-on-error) ----------------------- */
 
 /*
@@ -1632,6 +2957,8 @@ static bool answer(struct conn *c, const struct request *rq,
 {
 	json_error_t jerr = { .text = "empty body" };
 	json_t *doc = NULL, *resp = NULL;
+	char *raw = NULL;
+	size_t rawlen = 0;
 	int status;
 	enum fault f;
 	bool ok;
@@ -1641,7 +2968,26 @@ static bool answer(struct conn *c, const struct request *rq,
 	if (log_fd >= 0)
 		log_request(rq, doc ? json_incref(doc) :
 				lossy_string(body, rq->body_len));
-	status = route(rq, doc, jerr.text, &resp);
+	if (strcmp(rq->method, "GET") && opt.refuse_after >= 0 &&
+	    __atomic_fetch_add(&opt.posts, 1, __ATOMIC_RELAXED) >=
+	    opt.refuse_after) {
+		resp = api_error(NULL, "invalid_api_key", "Incorrect API key "
+				 "provided: the key was revoked.");
+		status = 401;
+	} else if (batch_route(rq, body, doc, &status, &resp, &raw,
+			       &rawlen)) {
+		/* no latency, no faults: the batch routes are not a model */
+		if (raw)
+			ok = send_raw(c, status, raw, rawlen, rq->close);
+		else
+			ok = send_json(c, status, resp, rq->close);
+		free(raw);
+		json_decref(resp);
+		json_decref(doc);
+		return ok && !rq->close;
+	} else {
+		status = route(rq, doc, jerr.text, &resp);
+	}
 	/* after the log line, so that a test can see a request waiting */
 	if (opt.latency_ms > 0 && strcmp(rq->method, "POST") == 0)
 		sleep_ms(opt.latency_ms);
@@ -1672,7 +3018,8 @@ static bool serve_one(struct conn *c)
 		return false;
 	}
 	status = parse_head(c->buf, head - 2, &rq);
-	if (!status && (rq.chunked || rq.body_len > MAX_BODY))
+	if (!status && (rq.chunked || rq.body_len > (batch_path(rq.target) &&
+	    !strcmp(rq.method, "POST") ? MAX_BATCH_BODY : MAX_BODY)))
 		status = rq.chunked ? 411 : 413;
 	if (status) {
 		fail(c, &rq, status);
@@ -1807,7 +3154,10 @@ static void usage(void)
 	      "[--fault-hint-ms N]\n       [--echo-headers-on-error] "
 	      "[--no-models] [--key-post-only] [--refuse-after N]\n"
 	      "       [--same-answers] "
-	      "[--refuse-logprobs] [--completions-chat-logprobs]\n",
+	      "[--refuse-logprobs] [--completions-chat-logprobs]\n"
+	      "       [--batch-seconds S] [--batch-max-requests N] "
+	      "[--batch-max-bytes N]\n       [--batch-fail-every N] "
+	      "[--batch-expire N] [--batch-junk]\n",
 	      stderr);
 	exit(2);
 }
@@ -1851,6 +3201,12 @@ static void parse_args(int argc, char **argv)
 		{ "key-post-only", no_argument, NULL, 'K' },
 		{ "refuse-after", required_argument, NULL, 'r' },
 		{ "same-answers", no_argument, NULL, 's' },
+		{ "batch-seconds", required_argument, NULL, 1000 },
+		{ "batch-max-requests", required_argument, NULL, 1001 },
+		{ "batch-max-bytes", required_argument, NULL, 1002 },
+		{ "batch-fail-every", required_argument, NULL, 1003 },
+		{ "batch-expire", required_argument, NULL, 1004 },
+		{ "batch-junk", no_argument, NULL, 1005 },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -1878,6 +3234,15 @@ static void parse_args(int argc, char **argv)
 		case 'r': opt.refuse_after = (long)number(0, 1e15, false);
 			  break;
 		case 's': opt.same_answers = true; break;
+		case 1000: bopt.seconds = number(0, 1e6, true); break;
+		case 1001: bopt.max_requests = (long)number(0, 1e9, false);
+			   break;
+		case 1002: bopt.max_bytes = (long)number(0, 1e12, false);
+			   break;
+		case 1003: bopt.fail_every = (long)number(1, 1e18, false);
+			   break;
+		case 1004: bopt.expire = (long)number(0, 1e9, false); break;
+		case 1005: bopt.junk = true; break;
 		default: usage();
 		}
 	}
@@ -1941,6 +3306,7 @@ int main(int argc, char **argv)
 			"%s\n", opt.port, strerror(errno));
 		return 1;
 	}
+	bopt.port = ntohs(addr.sin_port);
 	if (opt.port_file)
 		write_port_file(ntohs(addr.sin_port));
 	printf("fakeserver listening on 127.0.0.1:%u\n", ntohs(addr.sin_port));
