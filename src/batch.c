@@ -35,9 +35,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LULL 0.05		/* seconds without a new item: start the wave */
+#define LULL 2.0		/* seconds without a new item: start the wave
+				 * with what came (the input is slow) */
 #define NAP 0.05		/* seconds between looks at the stop flag */
 #define SAY_EVERY 30.0		/* seconds between progress lines per batch */
+#define MAX_TROUBLE 10		/* failed polls or fetches in a row */
 
 static const char *const role_names[ROLE_COUNT] = { "policy", "judge" };
 static const char role_letters[ROLE_COUNT] = { 'p', 'j' };
@@ -165,6 +167,7 @@ struct open_batch {
 	struct batch_info info;
 	double next_poll, said_at;
 	char said[32];		/* the status last printed */
+	int errors;		/* polls or fetches failed in a row */
 	uint64_t *cids;		/* hkey of its custom_ids, in file order */
 	size_t ncids;
 	struct open_batch *next;
@@ -941,6 +944,24 @@ static void say_status(struct batch *b, struct open_batch *ob, double now)
 	    in->total ? in->total : (long)ob->ncids, in->failed);
 }
 
+/* A poll or fetch failed (after batchapi's own retries): try again at
+ * the next poll; MAX_TROUBLE in a row stop the run (the batch stays in
+ * the journal, the next run polls it). */
+static void trouble(struct batch *b, struct open_batch *ob, const char *what,
+		    const struct err *e)
+{
+	char msg[256];
+
+	if (++ob->errors < MAX_TROUBLE) {
+		say(b, "batch %s: %s failed (trying again at the next poll): "
+		    "%s", ob->info.id, what, e->msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "batch %s: %s failed %d times in a row",
+		 ob->info.id, what, ob->errors);
+	give_up(b, msg, e);
+}
+
 /* Poll the batches due; fetch and answer what ended. */
 static void poll_due(struct batch *b)
 {
@@ -958,8 +979,7 @@ static void poll_due(struct batch *b)
 				(0.9 + 0.2 * (double)rand() / RAND_MAX);
 		if (batchapi_poll(b->api[ob->role], ob->info.id, &ob->info,
 				  &e) < 0) {
-			say(b, "batch %s: poll failed (trying again): %s",
-			    ob->info.id, e.msg);
+			trouble(b, ob, "poll", &e);
 			continue;
 		}
 		say_status(b, ob, now);
@@ -986,10 +1006,10 @@ static void poll_due(struct batch *b)
 			continue;
 		}
 		if (harvest(b, ob, &e) < 0) {
-			say(b, "batch %s: fetching results failed (trying "
-			    "again): %s", ob->info.id, e.msg);
+			trouble(b, ob, "fetching results", &e);
 			continue;
 		}
+		ob->errors = 0;
 		answer_batch(b, ob);
 		open_remove(b, ob);
 	}
@@ -1039,7 +1059,8 @@ static size_t take_wave(struct batch *b, struct item ***out, size_t *cap)
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(LULL * 1e9);
+			ts.tv_sec += (time_t)LULL;
+			ts.tv_nsec += (long)((LULL - floor(LULL)) * 1e9);
 			if (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;

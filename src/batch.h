@@ -5,7 +5,9 @@
  * batch export`, e.g. vllm run-batch) and answered from its results file
  * later (`caigen batch import`).
  *
- * A wave: up to batch_prompts items are taken and their machines started.
+ * A wave: batch_prompts items (fewer at the end of the input, or when no
+ * new item came for 2 s) are taken and their machines started; the
+ * reader meanwhile reads the next wave (the pipeline's window holds two).
  * A call they send waits. When no machine can move, the waiting calls
  * become batches, one or more per role (split at the provider's request
  * and byte limits, or batch_max_requests / batch_max_bytes); the executor

@@ -613,8 +613,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 
 	/* items in flight: one per place of both roles (an item in flight
 	 * holds at least one place), and a little for the writer's order;
-	 * batch: a wave */
-	pl.window = pl.batch_mode ? (size_t)cfg->batch_prompts + 16 :
+	 * batch: the wave running and the next one, read meanwhile */
+	pl.window = pl.batch_mode ? 2 * (size_t)cfg->batch_prompts + 16 :
 		    (size_t)(np + nj) + 16;
 	pl.q_write = queue_new(pl.window);
 	todo = o->total_hint / (o->shard.n > 1 ? o->shard.n : 1); /* ~ours */
