@@ -45,6 +45,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 BIN     := $(O)/caigen
 FAKE    := $(O)/fakeserver
+BATCHCTL := $(O)/batchctl
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
@@ -76,6 +77,10 @@ $(FAKE): tests/fakeserver.c | $(O)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+$(BATCHCTL): tests/batchctl.c $(LIB_OBJ) | $(O)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LIBS)
+
 $(O)/tests/%: tests/unit/%.c tests/unit/harness.h $(LIB_OBJ) | $(O)
 	@mkdir -p $(O)/tests
 	@echo "  CC      $@"
@@ -86,8 +91,9 @@ $(O):
 
 # The test runner counts every PASS/FAIL line and ends with
 # "N passed, N failed". TESTS=pattern runs a subset.
-test: test-deps $(BIN) $(FAKE) $(UNIT_BIN) caigen
+test: test-deps $(BIN) $(FAKE) $(BATCHCTL) $(UNIT_BIN) caigen
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
+	 BATCHCTL=$(abspath $(BATCHCTL)) \
 	 UNIT_BINS="$(abspath $(UNIT_BIN))" SANITIZE=$(SANITIZE) \
 	 sh tests/run.sh $(TESTS)
 

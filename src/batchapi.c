@@ -1128,7 +1128,7 @@ static int download(struct batchapi *b, const char *url, int fd,
 int batchapi_fetch(struct batchapi *b, const struct batch_info *in,
 		   const char *path, struct err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	int rc = 0;
 
 	if (fd < 0)

@@ -2976,7 +2976,10 @@ static bool answer(struct conn *c, const struct request *rq,
 		status = 401;
 	} else if (batch_route(rq, body, doc, &status, &resp, &raw,
 			       &rawlen)) {
-		/* no latency, no faults: the batch routes are not a model */
+		/* no latency, no faults: the batch routes are not a model;
+		 * but an error may repeat the headers, key and all */
+		if (faults.echo_headers && status >= 400 && resp)
+			fault_echo_headers(rq, resp);
 		if (raw)
 			ok = send_raw(c, status, raw, rawlen, rq->close);
 		else
