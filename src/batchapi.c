@@ -59,7 +59,6 @@ struct batchapi {
 	uint64_t jitter;
 	int fd;			/* >= 0: a 2xx body is written here */
 	int write_errno;
-	char last;		/* last byte written to fd */
 	struct stream *st;
 };
 
@@ -416,8 +415,6 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 				}
 				off += (size_t)k;
 			}
-			if (len)
-				b->last = p[len - 1];
 			return len;
 		}
 	}
@@ -678,7 +675,7 @@ static int perform(struct batchapi *b, const struct req *rq, struct err *err)
 				cc != CURLE_ABORTED_BY_CALLBACK &&
 				cc != CURLE_READ_ERROR;
 		}
-		if (b->ep->api_key)
+		if (err && b->ep->api_key)
 			http_redact(err->msg, b->ep->api_key);
 		if (!retry || k + 1 >= attempts) {
 			if (k > 0 && err) {

@@ -1659,17 +1659,14 @@ static void batch_start(struct batch *b)
 {
 	uint64_t s;
 
+	/* the id and the expiry first; the list shows it when it is whole */
 	pthread_mutex_lock(&bst.lock);
 	batch_new_id(b->id, sizeof(b->id), b->anthropic ? "msgbatch_" :
 		     "batch_");
-	if (bopt.expire > 0) {
+	if (bopt.expire > 0 && !b->errors) {
 		bopt.expire--;
 		b->expire = true;
 	}
-	b->created_ms = now_ms();
-	b->created_unix = (long)time(NULL);
-	b->next = bst.batches;
-	bst.batches = b;
 	pthread_mutex_unlock(&bst.lock);
 
 	b->perm = calloc(b->n ? b->n : 1, sizeof(*b->perm));
@@ -1711,6 +1708,12 @@ static void batch_start(struct batch *b)
 			free(t);
 		}
 	}
+	pthread_mutex_lock(&bst.lock);
+	b->created_ms = now_ms();
+	b->created_unix = (long)time(NULL);
+	b->next = bst.batches;
+	bst.batches = b;
+	pthread_mutex_unlock(&bst.lock);
 }
 
 /* Where a batch is at time `ms`. */
@@ -2613,7 +2616,7 @@ static bool batch_route(const struct request *rq, const char *body,
 		*status = upload(rq, body, resp);
 		return true;
 	}
-	if (post && pl == 11) {
+	if (post && pl == 11 && !strncmp(t, "/v1/batches", 11)) {
 		*status = openai_create(rq, doc, resp);
 		return true;
 	}
@@ -2629,7 +2632,7 @@ static bool batch_route(const struct request *rq, const char *body,
 		*status = anthropic_create(rq, doc, resp);
 		return true;
 	}
-	if (get && pl == 11) {
+	if (get && pl == 11 && !strncmp(t, "/v1/batches", 11)) {
 		pthread_mutex_lock(&bst.lock);
 		*status = batch_list(rq, resp);
 		pthread_mutex_unlock(&bst.lock);
