@@ -15,7 +15,7 @@
  *   wait ID           poll every 20 ms until it is no longer running;
  *                     one line per status seen, the last one the end
  *   fetch ID OUT      poll, then append its results to OUT
- *   cancel ID
+ *   cancel ID         cancel, then poll at once
  *   find TAG          the newest batch with metadata.caigen TAG, or
  *                     {"found": false}
  *   parse FILE        one line per result line: {custom_id, ok, status,
@@ -206,9 +206,11 @@ int main(int argc, char **argv)
 			die(&e);
 		print_json(info_json(&in));
 	} else if (!strcmp(cmd, "cancel") && i < argc) {
-		if (batchapi_cancel(b, argv[i], &e))
+		/* the poll at once: cancelling lasts a moment only */
+		if (batchapi_cancel(b, argv[i], &e) ||
+		    batchapi_poll(b, argv[i], &in, &e))
 			die(&e);
-		print_json(json_pack("{s:b}", "cancel", 1));
+		print_json(info_json(&in));
 	} else if (!strcmp(cmd, "find") && i < argc) {
 		rc = batchapi_find(b, argv[i], &in, &e);
 		if (rc < 0)
