@@ -89,11 +89,14 @@
  *
  * HTTP/1.1 keep-alive and pipelining (HTTP/1.0: close after one answer),
  * Expect: 100-continue, bodies by Content-Length only (chunked: 411), body
- * up to 8 MiB (413), head up to 64 KiB (431), 30 s idle timeout, a detached
+ * up to 8 MiB (413; 512 MiB for POSTs to the batch routes), head up to
+ * 64 KiB (431), 30 s idle timeout, a detached
  * thread per connection. Answers are JSON with a Content-Length; errors use
  * OpenAI's {"error": {"message", "type", "param", "code"}}.
  *   GET /health -> {"status":"ok"};  GET /v1/models -> "fake-model";
- *   POST /v1/chat/completions -> below;  anything else -> 404.
+ *   POST /v1/chat/completions -> below;  the batch routes (/v1/files,
+ *   /v1/batches, /v1/messages/batches) -> above batch_route();
+ *   anything else -> 404.
  *
  * Chat fields read: model, messages [{role, content (string or null)}],
  * n (1..128), seed, max_completion_tokens or else max_tokens (>= 1),
