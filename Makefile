@@ -46,6 +46,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 BIN     := $(O)/caigen
 FAKE    := $(O)/fakeserver
 RUNBATCH := $(O)/runbatch
+BATCHCTL := $(O)/batchctl
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
@@ -81,6 +82,10 @@ $(RUNBATCH): tests/runbatch.c | $(O)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+$(BATCHCTL): tests/batchctl.c $(LIB_OBJ) | $(O)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LIBS)
+
 $(O)/tests/%: tests/unit/%.c tests/unit/harness.h $(LIB_OBJ) | $(O)
 	@mkdir -p $(O)/tests
 	@echo "  CC      $@"
@@ -91,9 +96,9 @@ $(O):
 
 # The test runner counts every PASS/FAIL line and ends with
 # "N passed, N failed". TESTS=pattern runs a subset.
-test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(UNIT_BIN) caigen
+test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(UNIT_BIN) caigen
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
-	 RUNBATCH=$(abspath $(RUNBATCH)) \
+	 RUNBATCH=$(abspath $(RUNBATCH)) BATCHCTL=$(abspath $(BATCHCTL)) \
 	 UNIT_BINS="$(abspath $(UNIT_BIN))" SANITIZE=$(SANITIZE) \
 	 sh tests/run.sh $(TESTS)
 

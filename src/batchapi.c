@@ -59,7 +59,6 @@ struct batchapi {
 	uint64_t jitter;
 	int fd;			/* >= 0: a 2xx body is written here */
 	int write_errno;
-	char last;		/* last byte written to fd */
 	struct stream *st;
 };
 
@@ -416,8 +415,6 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 				}
 				off += (size_t)k;
 			}
-			if (len)
-				b->last = p[len - 1];
 			return len;
 		}
 	}
@@ -678,7 +675,7 @@ static int perform(struct batchapi *b, const struct req *rq, struct err *err)
 				cc != CURLE_ABORTED_BY_CALLBACK &&
 				cc != CURLE_READ_ERROR;
 		}
-		if (b->ep->api_key)
+		if (err && b->ep->api_key)
 			http_redact(err->msg, b->ep->api_key);
 		if (!retry || k + 1 >= attempts) {
 			if (k > 0 && err) {
@@ -1128,7 +1125,6 @@ static int download(struct batchapi *b, const char *url, int fd,
 int batchapi_fetch(struct batchapi *b, const struct batch_info *in,
 		   const char *path, struct err *err)
 {
-	/* read too: end_line looks at the last byte */
 	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	int rc = 0;
 

@@ -89,11 +89,14 @@
  *
  * HTTP/1.1 keep-alive and pipelining (HTTP/1.0: close after one answer),
  * Expect: 100-continue, bodies by Content-Length only (chunked: 411), body
- * up to 8 MiB (413), head up to 64 KiB (431), 30 s idle timeout, a detached
+ * up to 8 MiB (413; 512 MiB for POSTs to the batch routes), head up to
+ * 64 KiB (431), 30 s idle timeout, a detached
  * thread per connection. Answers are JSON with a Content-Length; errors use
  * OpenAI's {"error": {"message", "type", "param", "code"}}.
  *   GET /health -> {"status":"ok"};  GET /v1/models -> "fake-model";
- *   POST /v1/chat/completions -> below;  anything else -> 404.
+ *   POST /v1/chat/completions -> below;  the batch routes (/v1/files,
+ *   /v1/batches, /v1/messages/batches) -> above batch_route();
+ *   anything else -> 404.
  *
  * Chat fields read: model, messages [{role, content (string or null)}],
  * n (1..128), seed, max_completion_tokens or else max_tokens (>= 1),
@@ -1659,17 +1662,14 @@ static void batch_start(struct batch *b)
 {
 	uint64_t s;
 
+	/* the id and the expiry first; the list shows it when it is whole */
 	pthread_mutex_lock(&bst.lock);
 	batch_new_id(b->id, sizeof(b->id), b->anthropic ? "msgbatch_" :
 		     "batch_");
-	if (bopt.expire > 0) {
+	if (bopt.expire > 0 && !b->errors) {
 		bopt.expire--;
 		b->expire = true;
 	}
-	b->created_ms = now_ms();
-	b->created_unix = (long)time(NULL);
-	b->next = bst.batches;
-	bst.batches = b;
 	pthread_mutex_unlock(&bst.lock);
 
 	b->perm = calloc(b->n ? b->n : 1, sizeof(*b->perm));
@@ -1711,6 +1711,12 @@ static void batch_start(struct batch *b)
 			free(t);
 		}
 	}
+	pthread_mutex_lock(&bst.lock);
+	b->created_ms = now_ms();
+	b->created_unix = (long)time(NULL);
+	b->next = bst.batches;
+	bst.batches = b;
+	pthread_mutex_unlock(&bst.lock);
 }
 
 /* Where a batch is at time `ms`. */
@@ -2613,7 +2619,7 @@ static bool batch_route(const struct request *rq, const char *body,
 		*status = upload(rq, body, resp);
 		return true;
 	}
-	if (post && pl == 11) {
+	if (post && pl == 11 && !strncmp(t, "/v1/batches", 11)) {
 		*status = openai_create(rq, doc, resp);
 		return true;
 	}
@@ -2629,7 +2635,7 @@ static bool batch_route(const struct request *rq, const char *body,
 		*status = anthropic_create(rq, doc, resp);
 		return true;
 	}
-	if (get && pl == 11) {
+	if (get && pl == 11 && !strncmp(t, "/v1/batches", 11)) {
 		pthread_mutex_lock(&bst.lock);
 		*status = batch_list(rq, resp);
 		pthread_mutex_unlock(&bst.lock);
@@ -2976,7 +2982,10 @@ static bool answer(struct conn *c, const struct request *rq,
 		status = 401;
 	} else if (batch_route(rq, body, doc, &status, &resp, &raw,
 			       &rawlen)) {
-		/* no latency, no faults: the batch routes are not a model */
+		/* no latency, no faults: the batch routes are not a model;
+		 * but an error may repeat the headers, key and all */
+		if (faults.echo_headers && status >= 400 && resp)
+			fault_echo_headers(rq, resp);
 		if (raw)
 			ok = send_raw(c, status, raw, rawlen, rq->close);
 		else
