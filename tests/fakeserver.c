@@ -79,7 +79,8 @@
  *                            batch_expired (OpenAI error file, status
  *                            "expired") or "expired" results (Anthropic,
  *                            processing_status "ended").
- *   --batch-junk             in every OpenAI batch, the last request (by
+ *   --batch-junk             in the first OpenAI batch that does not
+ *                            expire, the last request (by
  *                            input position), if it finished, has only a
  *                            junk error-file line {response:
  *                            {status_code: 0, request_id: "", body: {}},
@@ -1499,6 +1500,7 @@ struct batch {
 	bool *finishes;		/* by input position: will finish */
 	size_t m;		/* how many will */
 	bool expire;
+	bool junk;		/* --batch-junk: this batch's last line */
 	json_t *errors;		/* OpenAI validation: failed */
 	long cancel_ms;		/* 0: not cancelled */
 	size_t cancel_done;	/* finished when cancelled */
@@ -1670,6 +1672,10 @@ static void batch_start(struct batch *b)
 		bopt.expire--;
 		b->expire = true;
 	}
+	if (bopt.junk && !b->errors && !b->anthropic && !b->expire) {
+		bopt.junk = false;	/* the first such batch only */
+		b->junk = true;
+	}
 	pthread_mutex_unlock(&bst.lock);
 
 	b->perm = calloc(b->n ? b->n : 1, sizeof(*b->perm));
@@ -1799,7 +1805,7 @@ static bool req_ok(const struct breq *r)
 
 static bool is_junk(const struct batch *b, size_t i)
 {
-	return bopt.junk && !b->anthropic && i + 1 == b->n;
+	return b->junk && i + 1 == b->n;
 }
 
 static const char fail_body[] = "{\"error\":{\"message\":\"The server had "

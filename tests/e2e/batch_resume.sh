@@ -53,7 +53,7 @@ kill -9 $pid
 wait $pid 2>/dev/null
 eq kill_policy_phase "$(lines "$T/k/preferences.jsonl")" 0
 run_caigen_bg "$T/k" "$T/in.jsonl" -c "$T/batch.yaml" --policy-model pol \
-	--judge-model jud --no-preflight
+	--judge-model jud --no-preflight -q
 pid=$!
 wait_journal "$T/k" judge
 kill -9 $pid
@@ -78,7 +78,7 @@ check expire_unique_ids unique_cids "$T/e.log"
 # 400 policy requests, the 200 expired ones again as attempt 1
 eq expire_resent "$(grep -c '"custom_id":"p-[0-9a-f]*"' "$T/e.log"):$(grep \
 	-c '"custom_id":"p-[0-9a-f]*-1"' "$T/e.log")" "400:200"
-check expire_status jq -e 'select(.op == "fetched" and .status == "expired")' \
+check expire_status jq -se 'map(select(.op == "fetched" and .status == "expired")) | length == 1' \
 	"$T/e/batch/journal.jsonl"
 stop_fake
 
@@ -97,10 +97,11 @@ start_fake --batch-seconds 0.1 --batch-max-requests 100
 run "$T/v" 2>"$T/v.err"
 eq invalid_exit $? 1
 eq invalid_failed "$(lines "$T/v/failures.jsonl")" 400
-check invalid_names_reason jq -e 'select(.error | test("failed validation.*too_many_tasks"))' \
+check invalid_names_reason jq -e 'select(.reason | test("failed validation.*too_many_tasks.*400 requests"))' \
 	"$T/v/failures.jsonl"
 # told the limit, caigen splits the batch and the run goes through
 mk "$T/split.yaml" batch '' '  batch_max_requests: 100'
+printf '  batch_max_requests: 100\n' >>"$T/split.yaml"
 run_caigen "$T/v" "$T/in.jsonl" -c "$T/split.yaml" --policy-model pol \
 	--judge-model jud --no-preflight -q
 eq invalid_split_exit $? 0
