@@ -12,6 +12,7 @@
  * string map.
  */
 #include "audit.h"
+#include "agree.h"
 #include "constitution.h"
 #include "eval.h"
 #include "idset.h"
@@ -161,6 +162,7 @@ struct audit {
 	/* health */
 	uint64_t records, n_pref, n_crit, n_hf, invalid, unrecognized;
 	uint64_t duplicates, unknown_principles, unmatched;
+	struct agree panel;	/* caigen.preference/2 panels (agree.h) */
 };
 
 static size_t table_find(struct table *t, const char *name, bool *created)
@@ -222,6 +224,7 @@ void audit_free(struct audit *a)
 	for (size_t i = 0; i < a->nmethods; i++)
 		free(a->methods[i]);
 	idset_release(&a->ids);
+	agree_release(&a->panel);
 	for (size_t i = 0; i < a->ninputs; i++)
 		free(a->inputs[i]);
 	for (size_t i = 0; i < a->ndirs; i++)
@@ -552,6 +555,69 @@ static void add_preference(struct audit *a, json_t *rec)
 		tally_label(t[k], &o);
 }
 
+/* One judge's view of a comparison (i, j) of a caigen.preference/2
+ * record, tallied as a label of that judge's model. */
+static void add_view(struct audit *a, size_t pr, const char *model,
+		     json_t *resp, json_t *pair, json_t *view)
+{
+	json_t *rec = json_object(), *two = json_array();
+	struct label_obs o;
+	struct tally *t[32];
+	size_t mr, n;
+
+	json_array_append(two, json_array_get(resp, json_integer_value(
+		json_array_get(pair, 0))));
+	json_array_append(two, json_array_get(resp, json_integer_value(
+		json_array_get(pair, 1))));
+	json_object_set_new(rec, "responses", two);
+	json_object_set(rec, "p", json_object_get(view, "p"));
+	if (json_object_get(view, "p_raw"))
+		json_object_set(rec, "p_raw", json_object_get(view, "p_raw"));
+	json_object_set(rec, "judgments", json_object_get(view, "judgments"));
+	mr = table_find(&a->models, model ? model : "(none)", NULL);
+	read_label(a, rec, &o);
+	n = touched(a, pr, mr, t, ARRAY_SIZE(t));
+	for (size_t k = 0; k < n; k++)
+		tally_label(t[k], &o);
+	json_decref(rec);
+}
+
+/*
+ * A caigen.preference/2 record (ranking.h): one draw of its principle;
+ * each comparison is a label of the judge that made it (with a panel,
+ * one per member, under the member's model), and a panel's comparisons
+ * go to the agreement table. With binarize all-pairs only part 0 counts:
+ * the other parts repeat its comparisons.
+ */
+static void add_ranked(struct audit *a, json_t *rec)
+{
+	json_t *part = json_object_get(rec, "part"), *c;
+	json_t *resp = json_object_get(rec, "responses");
+	const char *judge = jstr(json_object_get(rec, "models"), "judge");
+	size_t pr, mr, i;
+
+	a->n_pref++;
+	if (json_is_integer(part) && json_integer_value(part) > 0)
+		return;
+	check_duplicate(a, 'P', rec);
+	pr = principle_row(a, json_object_get(rec, "principle"));
+	mr = model_row(a, rec, "judge");
+	add_draw(a, pr, mr, STAGE_COMPARE);
+	json_array_foreach(json_object_get(rec, "comparisons"), i, c) {
+		json_t *pair = json_object_get(c, "pair");
+		json_t *panel = json_object_get(c, "panel"), *m;
+		size_t k;
+
+		if (!json_is_array(panel)) {
+			add_view(a, pr, judge, resp, pair, c);
+			continue;
+		}
+		json_array_foreach(panel, k, m)
+			add_view(a, pr, jstr(m, "model"), resp, pair, m);
+		agree_add(&a->panel, c);
+	}
+}
+
 /* One critique round under principle row pr: before -> after lengths. */
 static void add_round(struct audit *a, size_t pr, size_t mr, double before,
 		      double after)
@@ -666,6 +732,8 @@ void audit_add_line(struct audit *a, const char *line, size_t len)
 	schema = jstr(rec, "schema");
 	if (schema && !strcmp(schema, "caigen.preference/1"))
 		add_preference(a, rec);
+	else if (schema && !strcmp(schema, "caigen.preference/2"))
+		add_ranked(a, rec);
 	else if (schema && !strcmp(schema, "caigen.critique/1"))
 		add_critique(a, rec);
 	else if (!schema && json_is_string(json_object_get(rec,
@@ -1084,6 +1152,9 @@ json_t *audit_report(struct audit *a)
 	json_object_set_new(rep, "p_histogram", json_pack("{s:f,s:o}",
 		"bin_width", 1.0 / HIST_BINS, "counts", hist));
 	json_object_set_new(rep, "near_tie_halfwidth", json_real(NEAR_TIE));
+	if (a->panel.comparisons)	/* only then, so other reports keep
+					 * their keys */
+		json_object_set_new(rep, "panel", agree_json(&a->panel));
 	return rep;
 }
 
@@ -1258,6 +1329,30 @@ static json_t *with(json_t *rows, const char *path, const char *path2)
 	return out;
 }
 
+/* The panel's agreement (agree.h): per member, then per pair. */
+static void print_panel(FILE *f, json_t *panel)
+{
+	json_t *e;
+	size_t i;
+
+	fprintf(f, "\njudge panel: %lld comparisons (agreement: the share "
+		"judged on the same side)\n", (long long)json_integer_value(
+			json_object_get(panel, "comparisons")));
+	json_array_foreach(json_object_get(panel, "members"), i, e)
+		fprintf(f, "  member %lld %-24s with the panel %.3f\n",
+			(long long)json_integer_value(json_object_get(e,
+								      "member")),
+			json_string_value(json_object_get(e, "model")),
+			json_number_value(json_object_get(e, "with_panel")));
+	json_array_foreach(json_object_get(panel, "pairs"), i, e)
+		fprintf(f, "  %s vs %s: %.3f of %lld\n",
+			json_string_value(json_object_get(e, "model_a")),
+			json_string_value(json_object_get(e, "model_b")),
+			json_number_value(json_object_get(e, "agreement")),
+			(long long)json_integer_value(json_object_get(e,
+							"comparisons")));
+}
+
 void audit_print_text(json_t *rep, FILE *f)
 {
 	static const struct {
@@ -1359,6 +1454,8 @@ void audit_print_text(json_t *rep, FILE *f)
 				(long long)json_integer_value(audit_json_at(rep,
 					"overall.labels.letter_mass_n")));
 	}
+	if (json_is_object(json_object_get(rep, "panel")))
+		print_panel(f, json_object_get(rep, "panel"));
 	if (json_integer_value(audit_json_at(rep, "overall.critiques.rounds"))) {
 		fprintf(f, "\ncritiques (lengths in bytes)\n");
 		table_print(f, all, "name", crit_cols, ARRAY_SIZE(crit_cols));

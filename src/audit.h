@@ -5,6 +5,13 @@
  * Reads JSONL files in one streaming pass (one line in memory at a time):
  *   - preference records (schema "caigen.preference/1"): one compare-stage
  *     draw of principle.id each, with the label p and the judgments;
+ *   - ranked records (schema "caigen.preference/2", ranking.h): one draw
+ *     each (with binarize all-pairs, part 0 only), and each comparison a
+ *     label of the judge that made it: with a panel one per member, in
+ *     the member's model row; the panel's comparisons also go to the
+ *     report's "panel" block (agree.h: each member's agreement with the
+ *     combined label and with each other member), present only when
+ *     there was one;
  *   - critique records (schema "caigen.critique/1"): one critique-stage
  *     draw per element of rounds[] (rounds[i].principle.id);
  *   - Hugging Face CAI recipe records (no schema, a `critic_prompt`

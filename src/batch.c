@@ -20,6 +20,7 @@
 #include "batch.h"
 #include "batchapi.h"
 #include "budget.h"
+#include "ranking.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -41,8 +42,15 @@
 #define SAY_EVERY 30.0		/* seconds between progress lines per batch */
 #define MAX_TROUBLE 10		/* failed polls or fetches in a row */
 
-static const char *const role_names[ROLE_COUNT] = { "policy", "judge" };
-static const char role_letters[ROLE_COUNT] = { 'p', 'j' };
+/* Per role (call.h; a panel's members after the judge): the name of its
+ * files and the tag that starts its custom_ids. */
+static const char *const role_names[ROLE_COUNT] = {
+	"policy", "judge", "judge1", "judge2", "judge3", "judge4", "judge5",
+	"judge6", "judge7"
+};
+static const char *const role_tags[ROLE_COUNT] = {
+	"p", "j", "j1", "j2", "j3", "j4", "j5", "j6", "j7"
+};
 
 /* ---- a map from 64-bit keys to pointers (open addressing) ------------- */
 
@@ -204,6 +212,7 @@ struct batch {
 	int export_fd[ROLE_COUNT];
 	int journal_fd;
 	unsigned seq[ROLE_COUNT];	/* last batch file number */
+	int nroles;			/* policy, judge, panel members */
 
 	struct result *res;	/* the results index: res[i - 1] */
 	size_t nres, capres;
@@ -516,11 +525,11 @@ static void make_cid(struct call *c)
 
 	sha256_hex(c->body, c->body_len, hex);
 	if (c->attempt > 0)
-		snprintf(c->cid, sizeof(c->cid), "%c-%.32s-%d",
-			 role_letters[c->role], hex, c->attempt);
+		snprintf(c->cid, sizeof(c->cid), "%s-%.32s-%d",
+			 role_tags[c->role], hex, c->attempt);
 	else
-		snprintf(c->cid, sizeof(c->cid), "%c-%.32s",
-			 role_letters[c->role], hex);
+		snprintf(c->cid, sizeof(c->cid), "%s-%.32s",
+			 role_tags[c->role], hex);
 }
 
 /* Try the call again under its next attempt's id, or fail it. */
@@ -796,7 +805,7 @@ static int make_one(struct batch *b, int r, struct err *err)
 
 	ob->role = r;
 	ob->seq = seq;
-	snprintf(tag, sizeof(tag), "%s-%c%06u", b->tag, role_letters[r], seq);
+	snprintf(tag, sizeof(tag), "%s-%s%06u", b->tag, role_tags[r], seq);
 	if (write_file(b, r, path, ob, err) < 0 ||
 	    journal(b, json_pack("{s:s,s:s,s:i,s:I}", "op", "make", "role",
 				 role_names[r], "seq", (int)seq, "n",
@@ -849,7 +858,7 @@ static void export_round(struct batch *b, int r)
 
 static void make_batches(struct batch *b)
 {
-	for (int r = 0; r < ROLE_COUNT; r++) {
+	for (int r = 0; r < b->nroles; r++) {
 		if (b->export_only) {
 			export_round(b, r);
 			continue;
@@ -1232,8 +1241,8 @@ static int replay(struct batch *b, struct err *err)
 			char tag[64];
 			int found;
 
-			snprintf(tag, sizeof(tag), "%s-%c%06u", b->tag,
-				 role_letters[r], seq);
+			snprintf(tag, sizeof(tag), "%s-%s%06u", b->tag,
+				 role_tags[r], seq);
 			found = batchapi_find(b->api[r], tag, &ob->info, err);
 			if (found <= 0) {
 				free(ob);
@@ -1286,8 +1295,9 @@ struct batch *batch_new(const struct batch_opts *o, struct err *err)
 	b->deliver = o->deliver;
 	b->owner = o->owner;
 	b->journal_fd = -1;
-	b->ep[ROLE_POLICY] = &cfg->policy;
-	b->ep[ROLE_JUDGE] = &cfg->judge;
+	b->nroles = ROLE_JUDGE + 1 + (int)cfg->nmembers;
+	for (int r = 0; r < b->nroles; r++)
+		b->ep[r] = ranking_role_endpoint(cfg, r);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->wake, NULL);
 	for (int r = 0; r < ROLE_COUNT; r++) {
@@ -1314,7 +1324,7 @@ struct batch *batch_new(const struct batch_opts *o, struct err *err)
 		if (b->journal_fd < 0)
 			goto fail;
 	}
-	for (int r = 0; r < ROLE_COUNT; r++) {
+	for (int r = 0; r < b->nroles; r++) {
 		char *rp = xasprintf("%s/%s.results.jsonl", b->dir,
 				     role_names[r]);
 		size_t bad = 0;
@@ -1409,21 +1419,38 @@ void batch_join(struct batch *b)
 	}
 }
 
-void batch_tokens(struct batch *b, struct chat_usage u[ROLE_COUNT])
+/* Panel members count as the judge. */
+static int reported(int r)
 {
+	return r < ROLE_REPORTED ? r : ROLE_JUDGE;
+}
+
+void batch_tokens(struct batch *b, struct chat_usage u[ROLE_REPORTED])
+{
+	memset(u, 0, ROLE_REPORTED * sizeof(*u));
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		u[r].prompt_tokens = atomic_load(&b->tokens[r][0]);
-		u[r].completion_tokens = atomic_load(&b->tokens[r][1]);
+		u[reported(r)].prompt_tokens += atomic_load(&b->tokens[r][0]);
+		u[reported(r)].completion_tokens +=
+			atomic_load(&b->tokens[r][1]);
 	}
 }
 
-void batch_stats(struct batch *b, struct http_stats h[ROLE_COUNT],
-		 size_t exported[ROLE_COUNT])
+void batch_stats(struct batch *b, struct http_stats h[ROLE_REPORTED],
+		 size_t exported[ROLE_REPORTED])
 {
+	memset(h, 0, ROLE_REPORTED * sizeof(*h));
+	if (exported)
+		memset(exported, 0, ROLE_REPORTED * sizeof(*exported));
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		h[r] = b->stats[r];
+		struct http_stats *t = &h[reported(r)];
+
+		t->requests += b->stats[r].requests;
+		t->ok += b->stats[r].ok;
+		t->gave_up += b->stats[r].gave_up;
+		for (int k = 0; k < RETRY_CAUSES; k++)
+			t->retries[k] += b->stats[r].retries[k];
 		if (exported)
-			exported[r] = b->exported[r];
+			exported[reported(r)] += b->exported[r];
 	}
 }
 
@@ -1461,23 +1488,27 @@ void batch_free(struct batch *b)
 static int import_line(const struct config *cfg, const char *line,
 		       size_t len, struct err *err)
 {
-	const struct endpoint *ep[ROLE_COUNT] = { &cfg->policy, &cfg->judge };
 	struct batch_result res;
 	int r = -1;
+	size_t n;
 
 	/* the role letter of the id says which results it joins */
 	if (batchapi_parse_result(API_CHAT, line, len, &res, err) < 0 &&
 	    batchapi_parse_result(API_ANTHROPIC, line, len, &res, err) < 0)
 		return -1;
 	free(res.body);
-	for (int k = 0; k < ROLE_COUNT; k++)
-		if (res.custom_id[0] == role_letters[k] &&
-		    res.custom_id[1] == '-')
+	for (int k = 0; k < ROLE_JUDGE + 1 + (int)cfg->nmembers; k++) {
+		n = strlen(role_tags[k]);
+		if (!strncmp(res.custom_id, role_tags[k], n) &&
+		    res.custom_id[n] == '-')
 			r = k;
+	}
 	if (r < 0)
-		return err_set(err, "custom_id '%s' is not one caigen made "
-			       "(they start with p- or j-)", res.custom_id);
-	if (batchapi_parse_result(ep[r]->api, line, len, &res, err) < 0)
+		return err_set(err, "custom_id '%s' is not one of this run's "
+			       "(they start with p-, j- or a panel member's "
+			       "j1-...)", res.custom_id);
+	if (batchapi_parse_result(ranking_role_endpoint(cfg, r)->api, line,
+				  len, &res, err) < 0)
 		return -1;
 	free(res.body);
 	return r;
@@ -1490,8 +1521,11 @@ int batch_import(const char *dir, const struct config *cfg, const char *path,
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
-	int fd[ROLE_COUNT] = { -1, -1 };
+	int fd[ROLE_COUNT];
 	int rc = 0;
+
+	for (int r = 0; r < ROLE_COUNT; r++)
+		fd[r] = -1;
 
 	*n = 0;
 	if (!f)

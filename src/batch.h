@@ -18,7 +18,8 @@
  * phases without naming them, and the records are the ones a live run
  * writes. The wave ends when its items are finished; then the next one.
  *
- * custom_id = role letter, '-', the first 128 bits of the SHA-256 of the
+ * custom_id = role tag (p, j, or j1... for a panel's members), '-', the
+ * first 128 bits of the SHA-256 of the
  * request body in hex, and "-N" for the Nth new attempt after a failed
  * result: "j-3f0c...-1". The body holds the prompt, the purpose and the
  * request's seed, so the same request has the same id in every run, a
@@ -30,7 +31,8 @@
  *   journal.jsonl         append-only, fsynced: each batch file made
  *                         ("make", before the create call), created
  *                         (with the provider's id), fetched, failed
- *   ROLE-NNNNNN.jsonl     the request lines of each batch
+ *   ROLE-NNNNNN.jsonl     the request lines of each batch (ROLE: policy,
+ *                         judge, or judge1... for a panel's members)
  *   ROLE.results.jsonl    every result line fetched or imported, as the
  *                         provider wrote it
  *   ROLE.export.jsonl     batch export: the requests not answered yet
@@ -91,16 +93,17 @@ void batch_item_finished(struct item_env *env, struct item *it);
 void batch_close(struct batch *b);	/* no more items */
 void batch_join(struct batch *b);
 /* Tokens of the replies fetched by this run, per role. Any thread. */
-void batch_tokens(struct batch *b, struct chat_usage u[ROLE_COUNT]);
+void batch_tokens(struct batch *b, struct chat_usage u[ROLE_REPORTED]);
 /* After batch_join: requests sent (lines in new batches), answered,
- * given up, retried; and per role the requests exported. */
-void batch_stats(struct batch *b, struct http_stats h[ROLE_COUNT],
-		 size_t exported[ROLE_COUNT]);
+ * given up, retried; and per role the requests exported. A panel's
+ * members count as the judge (call.h, ROLE_REPORTED). */
+void batch_stats(struct batch *b, struct http_stats h[ROLE_REPORTED],
+		 size_t exported[ROLE_REPORTED]);
 void batch_free(struct batch *b);	/* NULL is fine */
 
 /* `caigen batch import`: check every line of the results file `path` (an
  * OpenAI or vllm run-batch output/error file, or Anthropic results),
- * then append them to dir's ROLE.results.jsonl by the role letter of
+ * then append them to dir's ROLE.results.jsonl by the role tag of
  * their custom_id. *n gets the lines added. -1 with err "path:line:
  * what is wrong" and nothing added. */
 int batch_import(const char *dir, const struct config *cfg,

@@ -1,5 +1,6 @@
 /* budget.c - the spending cap: reservations before calls, usage after. */
 #include "budget.h"
+#include "ranking.h"
 
 #include <string.h>
 
@@ -13,19 +14,21 @@ int budget_init(struct budget *b, const struct config *cfg,
 	if (b->cap <= 0)
 		return 0;
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		const struct endpoint *ep = r == ROLE_JUDGE ? &cfg->judge :
-							      &cfg->policy;
+		/* a panel member is used when the judge is */
+		bool on = r < ROLE_REPORTED ? used[r] : used[ROLE_JUDGE] &&
+			  (size_t)(r - ROLE_JUDGE) <= cfg->nmembers;
+		const struct endpoint *ep = ranking_role_endpoint(cfg, r);
 		const char *model = ep->model;
 
-		if (!used[r])
+		if (!on)
 			continue;
 		if (!config_rates(cfg, ep, &b->in[r], &b->out[r]))
 			return err_set(err, "max_cost %.2f cannot be checked: "
 				       "model '%s' (%s) has no row in "
 				       "'prices' (add its USD per million "
 				       "tokens, input and output)", b->cap,
-				       model, r == ROLE_JUDGE ? "judge" :
-				       "policy");
+				       model, r == ROLE_POLICY ? "policy" :
+				       "judge");
 	}
 	return 0;
 }

@@ -27,7 +27,12 @@
 #include "provider.h"
 #include "util.h"
 
-enum role { ROLE_POLICY = 0, ROLE_JUDGE = 1, ROLE_COUNT };
+/* A panel of judges (ranking.h) gives member m the role ROLE_JUDGE + m,
+ * with its own endpoint, pool and limits in the executor; the run's
+ * counts keep ROLE_REPORTED roles apart, a member's calls counting as the
+ * judge's. */
+enum role { ROLE_POLICY = 0, ROLE_JUDGE = 1, ROLE_COUNT = ROLE_JUDGE + 8 };
+#define ROLE_REPORTED 2
 
 struct call;
 typedef void (*call_done_fn)(struct call *c);

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "endpoint.h"
 #include "guard.h"
+#include "rank.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -196,6 +197,20 @@ static const struct key_name identical_names[] = {
 	{ NULL, 0 }
 };
 
+static const struct key_name binarize_names[] = {
+	{ "best-worst", BIN_BEST_WORST },
+	{ "best-random", BIN_BEST_RANDOM },
+	{ "all-pairs", BIN_ALL_PAIRS },
+	{ NULL, 0 }
+};
+
+static const struct key_name panel_names[] = {
+	{ "mean", PANEL_MEAN },
+	{ "median", PANEL_MEDIAN },
+	{ "majority", PANEL_MAJORITY },
+	{ NULL, 0 }
+};
+
 static const struct key policy_keys[] = {
 	ENDPOINT_KEYS(policy, "policy", 120, 1.0, 512),
 	K_ENUM("n", n, 0, n_names, N_AUTO),
@@ -245,6 +260,10 @@ static const struct key top_keys[] = {
 	K_DBL("max_cost", max_cost, 0, 0, 1e12, 0),
 	K_DBL("batch_poll", batch_poll, KF_MIN_OPEN, 0, 86400, 30),
 	K_LL("batch_prompts", batch_prompts, 0, 1, 10000000, 10000),
+	K_INT("responses", responses, 0, 2, RANK_MAX, 2),
+	K_STR("pairs", pairs, 0, "all"),
+	K_ENUM("binarize", binarize, 0, binarize_names, BIN_BEST_WORST),
+	K_ENUM("panel", panel, 0, panel_names, PANEL_MEAN),
 	K_SECT("policy", &policy_section),
 	K_SECT("judge", &judge_section),
 	/* run-time switches, set by flags only */
@@ -257,6 +276,8 @@ static const struct key top_keys[] = {
 static const struct section top_section = {
 	NULL, top_keys, ARRAY_SIZE(top_keys), false, 0
 };
+
+static void free_members(struct config *c);
 
 /* A YAML file being loaded, for messages. */
 struct loader {
@@ -424,6 +445,7 @@ static void release_section(struct config *c, const struct section *sec)
 
 void config_release(struct config *c)
 {
+	free_members(c);
 	release_section(c, &top_section);
 	free(c->path);
 	c->path = NULL;
@@ -863,6 +885,57 @@ static int set_prices(const struct loader *ld, struct config *c,
 	return 0;
 }
 
+static void free_members(struct config *c)
+{
+	for (size_t i = 0; i < c->nmembers; i++)
+		config_release(&c->members[i]);
+	free(c->members);
+	c->members = NULL;
+	for (size_t i = 0; c->member_views && i < c->nmembers; i++)
+		free(c->member_views[i]);
+	free(c->member_views);
+	c->member_views = NULL;
+	c->nmembers = 0;
+}
+
+/*
+ * judge as a list: a panel (rank.h). The first mapping is `judge` as
+ * usual; each further one is loaded into a config of its own from the
+ * built-in defaults, so a member inherits nothing from the first.
+ */
+static int set_panel(const struct loader *ld, struct config *c,
+		     const yaml_node_t *v, struct err *err)
+{
+	yaml_document_t *doc = (yaml_document_t *)&ld->doc;
+	yaml_node_item_t *it = v->data.sequence.items.start;
+	yaml_node_item_t *top = v->data.sequence.items.top;
+	char buf[SHOW_MAX + 8];
+	size_t n = (size_t)(top - it);
+
+	free_members(c);
+	if (n < 1 || n > CONFIG_PANEL_MAX)
+		return at(ld, v->start_mark, err, "'judge' as a list (a panel) "
+			  "must name 1 to %d judges, got %zu",
+			  CONFIG_PANEL_MAX, n);
+	c->members = xcalloc(n - 1 ? n - 1 : 1, sizeof(*c->members));
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *e = yaml_document_get_node(doc, it[i]);
+		struct config *dst = i ? &c->members[i - 1] : c;
+
+		if (e->type != YAML_MAPPING_NODE)
+			return at(ld, e->start_mark, err, "each judge of a "
+				  "panel must be a mapping of judge keys, got "
+				  "%s", describe(e, buf, sizeof(buf)));
+		if (i) {
+			config_init(dst);
+			c->nmembers = i;
+		}
+		if (load_mapping(ld, dst, e, &judge_section, err))
+			return -1;
+	}
+	return 0;
+}
+
 /* Store one value; v is the value node of key k. */
 static int set_value(const struct loader *ld, struct config *c,
 		     const struct key *k, const yaml_node_t *v,
@@ -934,6 +1007,8 @@ static int set_value(const struct loader *ld, struct config *c,
 		/* `policy:` with every key commented out is no error */
 		if (is_null(v))
 			return 0;
+		if (v->type == YAML_SEQUENCE_NODE && k->sub == &judge_section)
+			return set_panel(ld, c, v, err);
 		if (v->type != YAML_MAPPING_NODE)
 			return at(ld, v->start_mark, err,
 				  "'%s' must be a mapping, got %s", k->name,
@@ -1326,6 +1401,19 @@ int config_apply_env(struct config *c, bool need_keys, struct err *err)
 		if (resolve_key(ep, sec->name, need_keys, err))
 			return -1;
 	}
+	for (size_t i = 0; i < c->nmembers; i++) {	/* a panel */
+		struct endpoint *ep = &c->members[i].judge;
+		char name[32];
+
+		anthropic_defaults(ep);
+		if (url && *url && ep->api != API_ANTHROPIC) {
+			config_set_str(&ep->base_url, url);
+			strip_slash(ep->base_url);
+		}
+		snprintf(name, sizeof(name), "judge[%zu]", i + 1);
+		if (resolve_key(ep, name, need_keys, err))
+			return -1;
+	}
 	return 0;
 }
 
@@ -1449,10 +1537,92 @@ static int validate_endpoint(const struct endpoint *ep, const char *name,
 	return 0;
 }
 
+/*
+ * The panel's members: their judge keys checked like judge's, then one
+ * view each: the run's settings with the member's judge keys (borrowed
+ * from the member, which owns them).
+ */
+static int validate_panel(struct config *c, struct err *err)
+{
+	for (size_t i = 0; c->member_views && i < c->nmembers; i++)
+		free(c->member_views[i]);
+	free(c->member_views);
+	c->member_views = NULL;
+	if (!c->nmembers)
+		return 0;
+	if (c->mode == MODE_CRITIQUES)
+		return err_set(err, "a judge panel needs mode preferences or "
+			       "both (mode critiques judges nothing)");
+	c->member_views = xcalloc(c->nmembers, sizeof(*c->member_views));
+	for (size_t i = 0; i < c->nmembers; i++) {
+		struct config *m = &c->members[i], *v;
+		char name[32];
+
+		snprintf(name, sizeof(name), "judge[%zu]", i + 1);
+		if (validate_section(m, &judge_section, err))
+			return -1;
+		anthropic_defaults(&m->judge);
+		if (validate_endpoint(&m->judge, name, err))
+			return -1;
+		if (c->jobs > 0)
+			m->judge.concurrency = c->jobs;
+		v = c->member_views[i] = xmalloc(sizeof(*v));
+		*v = *c;
+		v->members = NULL;
+		v->member_views = NULL;
+		v->nmembers = 0;
+		v->judge = m->judge;
+		v->both_orders = m->both_orders;
+		v->top_logprobs = m->top_logprobs;
+		v->scan_positions = m->scan_positions;
+		v->cot = m->cot;
+		v->cot_max_tokens = m->cot_max_tokens;
+		v->clamp = m->clamp;
+		v->votes = m->votes;
+		v->min_letter_mass = m->min_letter_mass;
+	}
+	return 0;
+}
+
+/* pairs: all, adjacent or random:m with m >= 1. */
+static int parse_pairs(struct config *c, struct err *err)
+{
+	const char *s = c->pairs ? c->pairs : "all";
+	char *end;
+	long m;
+
+	c->pairs_m = 0;
+	if (!strcmp(s, "all")) {
+		c->pairs_mode = PAIRS_ALL;
+		return 0;
+	}
+	if (!strcmp(s, "adjacent")) {
+		c->pairs_mode = PAIRS_ADJACENT;
+		return 0;
+	}
+	if (!strncmp(s, "random:", 7) && s[7] >= '0' && s[7] <= '9') {
+		errno = 0;
+		m = strtol(s + 7, &end, 10);
+		if (!*end && !errno && m >= 1 && m <= RANK_MAX_PAIRS) {
+			c->pairs_mode = PAIRS_RANDOM;
+			c->pairs_m = (int)m;
+			return 0;
+		}
+	}
+	return err_set(err, "pairs must be all, adjacent or random:m with m "
+		       "between 1 and %d, got '%.60s'", RANK_MAX_PAIRS, s);
+}
+
 int config_validate(struct config *c, struct err *err)
 {
 	if (validate_section(c, &top_section, err))
 		return -1;
+	if (parse_pairs(c, err))
+		return -1;
+	if (c->responses > 2 && c->mode != MODE_PREFERENCES)
+		return err_set(err, "responses above 2 needs mode preferences "
+			       "(critiques and both make one answer and its "
+			       "revision)");
 	for (size_t i = 0; i < top_section.nkeys; i++) {
 		const struct section *sec = top_keys[i].sub;
 
@@ -1467,7 +1637,7 @@ int config_validate(struct config *c, struct err *err)
 		c->policy.concurrency = c->jobs;
 		c->judge.concurrency = c->jobs;
 	}
-	return 0;
+	return validate_panel(c, err);
 }
 
 int config_check_file(const char *path, struct err *err)
@@ -1611,5 +1781,16 @@ json_t *config_to_json(const struct config *c)
 
 	json_object_set_new(o, "config_file", json_str(c->path));
 	section_json(c, &top_section, o);
+	if (c->nmembers) {	/* only then: other manifests keep their keys */
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < c->nmembers; i++) {
+			json_t *m = json_object();
+
+			section_json(&c->members[i], &judge_section, m);
+			json_array_append_new(a, m);
+		}
+		json_object_set_new(o, "judge_panel", a);
+	}
 	return o;
 }

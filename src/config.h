@@ -61,6 +61,19 @@
  *   prices:                        # USD per million tokens, by model name
  *     my-judge: {input: 2.5, output: 10}   # batch_input, batch_output:
  *                                  # through a batch API; default half
+ *   responses: 2                   # answers per prompt, 2..16 (rank.h)
+ *   pairs: all                     # all | adjacent | random:m
+ *   binarize: best-worst           # best-worst | best-random | all-pairs
+ *   panel: mean                    # mean | median | majority
+ *
+ * `judge` may also be a list of judge mappings (at most CONFIG_PANEL_MAX):
+ * a panel. The first is `judge` itself (flags such as --judge-url apply
+ * to it alone); each other member is loaded from the built-in defaults
+ * into `members`, its key read by config_apply_env ("judge[i]" in
+ * messages), and config_validate checks it and builds member_views[i]:
+ * the run's settings with that member's judge keys (--jobs sets its
+ * concurrency too). config_to_json adds "judge_panel", the other members'
+ * judge keys, only when there is a panel.
  *
  * Both endpoints take `executor: live | batch` (batch.h: the requests go
  * out as provider batches; api chat or anthropic, one base_url) with
@@ -91,6 +104,7 @@
 #include "util.h"
 
 enum run_mode { MODE_PREFERENCES, MODE_CRITIQUES, MODE_BOTH };
+#define CONFIG_PANEL_MAX 8	/* judges in a panel (judge as a list) */
 enum n_mode { N_AUTO = 0, N_ONE = 1, N_TWO = 2 };
 /* The HTTP API an endpoint speaks (provider.h builds and reads each). */
 enum api_kind { API_CHAT = 0, API_COMPLETIONS = 1, API_ANTHROPIC = 2 };
@@ -181,6 +195,22 @@ struct config {
 
 	struct price *prices;	/* prices: MODEL: {input, output} */
 	size_t nprices;
+
+	/* rankings (rank.h): responses: k answers per prompt (2..16);
+	 * pairs: "all", "adjacent" or "random:m", parsed by config_validate
+	 * into pairs_mode and pairs_m; binarize: enum rank_binarize */
+	int responses;
+	char *pairs;
+	int pairs_mode;		/* enum rank_pairs */
+	int pairs_m;		/* random:m */
+	int binarize;		/* enum rank_binarize */
+	int panel;		/* enum rank_panel: a panel's labels combined */
+	/* judge: as a list, members 1.. of the panel (member 0 is judge),
+	 * each the run's settings with its own judge keys; views borrow
+	 * from the run config and from the member's loaded keys */
+	struct config *members;	/* owned: the members' own loaded keys */
+	struct config **member_views;	/* built by config_validate */
+	size_t nmembers;
 
 	/* run-time switches, flags only */
 	int jobs;		/* > 0: overrides both concurrencies */

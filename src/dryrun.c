@@ -19,6 +19,7 @@
 #include "judgecall.h"
 #include "prompts.h"
 #include "provider.h"
+#include "ranking.h"
 #include "rng.h"
 #include "writer.h"
 
@@ -66,7 +67,7 @@ struct outcome {
 static const struct endpoint *role_ep(const struct config *cfg,
 				      enum role r)
 {
-	return r == ROLE_JUDGE ? &cfg->judge : &cfg->policy;
+	return ranking_role_endpoint(cfg, r);	/* a panel's members too */
 }
 
 /* The first server's base URL (a pool sends to all of them in turn). */
@@ -104,7 +105,9 @@ static void print_request(struct dryrun *d, enum role r, const char *body,
 	FILE *f = d->out;
 
 	fprintf(f, "--- request %zu: %s, prompt '%s'", d->shown + 1,
-		r == ROLE_JUDGE ? "judge" : "policy", d->id);
+		r == ROLE_POLICY ? "policy" : "judge", d->id);
+	if (r > ROLE_JUDGE)
+		fprintf(f, " (panel member %d)", (int)r - ROLE_JUDGE);
 	if (ep->nbase_urls > 1)
 		fprintf(f, " (to one of %zu servers)", ep->nbase_urls);
 	fputc('\n', f);
@@ -136,6 +139,9 @@ static void print_request(struct dryrun *d, enum role r, const char *body,
 	free(url);
 }
 
+static const struct config *role_cfg(const struct config *cfg,
+				     enum role r);
+
 /* Count (and maybe print) one request as the run would send it. */
 static void record(struct dryrun *d, enum role r, const struct chat_params *cp)
 {
@@ -150,17 +156,31 @@ static void record(struct dryrun *d, enum role r, const struct chat_params *cp)
 	nph = count_str(body, ANSWER_1, &ph_bytes) +
 	      count_str(body, ANSWER_2, &ph_bytes) +
 	      count_str(body, REPLY, &ph_bytes);
+	for (int i = 3; i <= cfg->responses; i++) {	/* ranked: more */
+		char ph[24];
+
+		snprintf(ph, sizeof(ph), "<answer %d>", i);
+		nph += count_str(body, ph, &ph_bytes);
+	}
 	nreason = count_str(body, REASONING, &ph_bytes);
 	t->requests++;
 	t->in_tokens += (double)(len - ph_bytes) / 4 +
 			(double)nph * cfg->policy.max_tokens +
-			(double)nreason * cfg->cot_max_tokens;
+			(double)nreason * role_cfg(cfg, r)->cot_max_tokens;
 	t->out_tokens += (double)cp->max_tokens * (cp->n > 1 ? cp->n : 1);
 	if (d->shown < d->o->show) {
 		print_request(d, r, body, len, flav.api);
 		d->shown++;
 	}
 	free(body);
+}
+
+/* The settings a role's calls are made with: a panel member's view. */
+static const struct config *role_cfg(const struct config *cfg, enum role r)
+{
+	size_t m = r > ROLE_JUDGE ? (size_t)(r - ROLE_JUDGE) : 0;
+
+	return m && m <= cfg->nmembers ? cfg->member_views[m - 1] : cfg;
 }
 
 /* Is this the judge's chain-of-thought call (reasoning, no letter)? */
@@ -184,14 +204,21 @@ static int placeholder_reply(const struct config *cfg, enum role r,
 {
 	json_t *choices = json_array(), *root;
 	int n = cp->n > 1 ? cp->n : 1, rc;
-	bool letter = r == ROLE_JUDGE && !reasoning_call(cfg, cp);
+	bool letter = r >= ROLE_JUDGE && !reasoning_call(role_cfg(cfg, r),
+							  cp);
 	char *s;
 
 	for (int i = 0; i < n; i++) {
 		json_t *c = json_object();
+		char more[24];
 		const char *text = letter ? "A" :
-				   r == ROLE_JUDGE ? REASONING :
+				   r >= ROLE_JUDGE ? REASONING :
 				   n > 1 ? (i ? ANSWER_2 : ANSWER_1) : REPLY;
+
+		if (n > 2 && i >= 2 && !letter && r == ROLE_POLICY) {
+			snprintf(more, sizeof(more), "<answer %d>", i + 1);
+			text = more;
+		}
 
 		json_object_set_new(c, "index", json_integer(i));
 		json_object_set_new(c, "message", json_pack("{s:s,s:s}",
@@ -250,7 +277,9 @@ static void judge_finished(struct pair_job *pj)
 }
 
 /* The policy's sampling request(s), as the pipeline's sampler builds
- * them: n=2 in one request unless policy.n is 1, then two with n=1. */
+ * them: n=2 in one request unless policy.n is 1, then two with n=1; with
+ * responses: k, n=k, or k requests with n=1 (policy.n: 1, or more answers
+ * than a reply may hold). */
 static void plan_sample(struct dryrun *d, const struct prompt *pr)
 {
 	const struct config *cfg = d->o->cfg;
@@ -263,17 +292,65 @@ static void plan_sample(struct dryrun *d, const struct prompt *pr)
 		.n = 1,
 		.has_seed = true,
 	};
+	int k = cfg->responses > 2 && cfg->mode == MODE_PREFERENCES ?
+		cfg->responses : 2;
 
-	if (cfg->n != N_ONE) {
-		cp.n = 2;
+	if (cfg->n != N_ONE && k <= PROVIDER_MAX_CHOICES) {
+		cp.n = k;
 		cp.seed = rng_u64(cfg->seed, pr->id, "sample", 0);
 		record(d, ROLE_POLICY, &cp);
 		return;
 	}
-	for (int k = 0; k < 2; k++) {
-		cp.seed = rng_u64(cfg->seed, pr->id, "sample", 1 + k);
+	for (int i = 0; i < k; i++) {
+		cp.seed = rng_u64(cfg->seed, pr->id, "sample", 1 + (uint64_t)i);
 		record(d, ROLE_POLICY, &cp);
 	}
+}
+
+static void rank_finished(struct ranking_job *rj)
+{
+	struct outcome *oc = rj->owner;
+
+	oc->rc = rj->rc;
+	oc->err = rj->err;
+	ranking_release(rj);
+}
+
+/* The judges of the run, as item.c builds them for a ranked prompt. */
+static void dry_panel(const struct config *cfg, struct ranking_panel *p,
+		      struct judge_shared *sh)
+{
+	p->n = 1 + (int)cfg->nmembers;
+	for (int m = 0; m < p->n; m++) {
+		p->cfg[m] = m ? cfg->member_views[m - 1] : cfg;
+		atomic_init(&sh[m].no_logprobs, 0);
+		sh[m].counts = NULL;
+		p->sh[m] = &sh[m];
+	}
+}
+
+/* A ranked prompt's judging (ranking.h) on placeholder answers. */
+static int plan_rank(struct dryrun *d, struct recorder *rec,
+		     const struct prompt *pr, int k, struct err *err)
+{
+	const struct config *cfg = d->o->cfg;
+	struct judge_shared sh[RANKING_MEMBERS_MAX];
+	struct ranking_panel panel;
+	struct ranking_job rj;
+	struct outcome oc = { -1, { "" } };
+	char *text[RANK_MAX];
+
+	dry_panel(cfg, &panel, sh);
+	for (int i = 0; i < k; i++)
+		text[i] = xasprintf("<answer %d>", i + 1);
+	ranking_start(&rj, &rec->x, cfg, d->o->con, &panel, pr,
+		      (const char *const *)text, NULL, k, NULL, rank_finished,
+		      &oc);
+	for (int i = 0; i < k; i++)
+		free(text[i]);
+	if (oc.rc < 0)
+		*err = oc.err;
+	return oc.rc;
 }
 
 static int plan_prompt(struct dryrun *d, const struct prompt *pr,
@@ -301,6 +378,10 @@ static int plan_prompt(struct dryrun *d, const struct prompt *pr,
 		if (cfg->mode == MODE_CRITIQUES)
 			return 0;
 	}
+	if ((cfg->responses > 2 && cfg->mode == MODE_PREFERENCES) ||
+	    cfg->nmembers > 0)
+		return plan_rank(d, &rec, pr, cfg->mode == MODE_PREFERENCES &&
+				 cfg->responses > 2 ? cfg->responses : 2, err);
 	oc.rc = -1;
 	judgecall_start(&pj, &rec.x, cfg->judge.api, cfg, o->con, &sh, pr->id,
 			pr->messages, ANSWER_1, ANSWER_2, judge_finished, &oc);
@@ -348,14 +429,35 @@ static double role_cost(const struct config *cfg, enum role r,
 	return t->in_tokens * in + t->out_tokens * out;
 }
 
+/* Ranked runs: the judge requests per prompt by the formula of rank.h. */
+static void print_rank_plan(FILE *f, const struct config *cfg)
+{
+	struct judge_shared sh[RANKING_MEMBERS_MAX];
+	struct ranking_panel panel;
+	int k = cfg->mode == MODE_PREFERENCES && cfg->responses > 2 ?
+		cfg->responses : 2;
+
+	dry_panel(cfg, &panel, sh);
+	fprintf(f, "  (responses: %d, pairs: %s: %d pairs per prompt, %s, "
+		"%d judge%s: %ld judge requests per prompt; fewer when "
+		"identical answers are collapsed)\n", k, cfg->pairs,
+		rank_npairs(cfg->pairs_mode, cfg->pairs_m, k),
+		cfg->both_orders ? "both orders" : "one order", panel.n,
+		panel.n > 1 ? "s" : "", ranking_requests(&panel, k));
+}
+
 static void print_plan(struct dryrun *d, size_t todo, size_t done,
 		       size_t rejects, size_t other_shard)
 {
 	const struct config *cfg = d->o->cfg;
-	static const char *names[ROLE_COUNT] = { "policy", "judge" };
+	int roles = ROLE_JUDGE + 1 + (int)cfg->nmembers;
+	unsigned long long requests = 0;
+	double tokens = 0;
 	double cost = 0;
 	bool unknown = false;
 	FILE *f = d->out;
+	int ks = cfg->responses > 2 && cfg->mode == MODE_PREFERENCES ?
+		 cfg->responses : 2;
 
 	fprintf(f, "plan: %zu prompts to do", todo);
 	fprintf(f, " (%zu already done in '%s', %zu input lines rejected",
@@ -363,18 +465,29 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 	if (d->o->shard.n > 1)
 		fprintf(f, ", %zu in other shards", other_shard);
 	fprintf(f, ")\n");
-	for (int r = 0; r < ROLE_COUNT; r++) {
+	for (int r = 0; r < roles; r++) {
 		const struct endpoint *ep = role_ep(cfg, (enum role)r);
 		const struct tally *t = &d->t[r];
 		double c = role_cost(cfg, (enum role)r, t);
+		char name[16];
 
-		fprintf(f, "  %-6s %s model '%s': %llu %srequests", names[r],
+		/* a panel: one row (requests, tokens, cost) per member */
+		if (r > ROLE_JUDGE)
+			snprintf(name, sizeof(name), "judge%d",
+				 r - ROLE_JUDGE);
+		else
+			snprintf(name, sizeof(name), "%s", r == ROLE_POLICY ?
+				 "policy" : "judge");
+		requests += t->requests;
+		tokens += t->in_tokens + t->out_tokens;
+		fprintf(f, "  %-6s %s model '%s': %llu %srequests", name,
 			role_base(ep), ep->model, t->requests,
 			ep->executor == EXEC_BATCH ? "batch " : "");
 		if (r == ROLE_POLICY && cfg->mode == MODE_PREFERENCES &&
 		    cfg->n == N_AUTO && t->requests)
-			fprintf(f, " (%llu if the server cannot return 2 "
-				"choices per request)", 2 * t->requests);
+			fprintf(f, " (%llu if the server cannot return %d "
+				"choices per request)", (unsigned long long)
+				ks * t->requests, ks);
 		fprintf(f, ", about %.0f input + %.0f output tokens",
 			t->in_tokens, t->out_tokens);
 		if (isnan(c)) {
@@ -390,14 +503,15 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 	if (cfg->cot)
 		fprintf(f, "  (judge.cot: each judgment is two requests, the "
 			"reasoning then the letter)\n");
+	if ((cfg->responses > 2 && cfg->mode == MODE_PREFERENCES) ||
+	    cfg->nmembers > 0)
+		print_rank_plan(f, cfg);
 	if (cfg->votes > 0)
 		fprintf(f, "  (a judge that refuses logprobs is sampled %d "
 			"times per judgment instead: judge.votes)\n",
 			cfg->votes);
-	fprintf(f, "  total: %llu requests, about %.0f tokens",
-		d->t[0].requests + d->t[1].requests,
-		d->t[0].in_tokens + d->t[0].out_tokens + d->t[1].in_tokens +
-		d->t[1].out_tokens);
+	fprintf(f, "  total: %llu requests, about %.0f tokens", requests,
+		tokens);
 	if (unknown)
 		fprintf(f, "; cost unknown: add the models to 'prices'\n");
 	else

@@ -9,6 +9,7 @@
  * prompts it drew.
  */
 #include "eval.h"
+#include "agree.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -33,7 +34,15 @@ struct eval {
 	size_t ng;
 	size_t records, no_reference;
 	long long tokens[2];
+	/* caigen.preference/2 with a panel: per member, over scored
+	 * items, hard and soft agreement with the reference; and the
+	 * members' agreement with each other (agree.h) */
+	struct agree panel;
+	double m_hard[AGREE_MAX], m_soft[AGREE_MAX];
+	size_t m_scored[AGREE_MAX];
 };
+
+static int add_one(struct eval *ev, json_t *rec, struct err *err);
 
 struct eval *eval_new(const struct eval_opts *o)
 {
@@ -55,6 +64,7 @@ void eval_free(struct eval *ev)
 		free(ev->g[i].name);
 	free(ev->it);
 	free(ev->g);
+	agree_release(&ev->panel);
 	free(ev);
 }
 
@@ -116,7 +126,106 @@ static double num_or_nan(json_t *v)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/*
+ * A caigen.preference/2 record of one pair (a judge panel labelling pairs
+ * with replies, ranking.h) as the /1 fields eval reads: p and the
+ * judgments from its one comparison (with a panel, the combined p and
+ * member 0's judgments). The members' own labels are scored against the
+ * reference here. New reference, or NULL with err.
+ */
+static json_t *ranked_view(struct eval *ev, json_t *rec, struct err *err)
+{
+	json_t *cs = json_object_get(rec, "comparisons");
+	json_t *c = json_array_get(cs, 0), *pair = json_object_get(c, "pair");
+	json_t *panel = json_object_get(c, "panel"), *ref, *pf, *m, *view;
+	size_t i;
+
+	if (json_array_size(cs) != 1 ||
+	    json_integer_value(json_array_get(pair, 0)) != 0 ||
+	    json_integer_value(json_array_get(pair, 1)) != 1 ||
+	    json_array_size(json_object_get(rec, "responses")) != 2)
+		return err_set(err, "a caigen.preference/2 record must "
+			       "compare exactly two responses, [0, 1], to "
+			       "be evaluated"), NULL;
+	view = json_copy(rec);
+	json_object_set(view, "p", json_object_get(c, "p"));
+	json_object_del(view, "p_raw");
+	json_object_set(view, "judgments", json_is_array(panel) ?
+			json_object_get(json_array_get(panel, 0),
+					"judgments") :
+			json_object_get(c, "judgments"));
+	ref = json_object_get(rec, "reference");
+	pf = json_object_get(ref, "preferred");
+	if (!json_is_array(panel) || !json_is_integer(pf))
+		return view;
+	agree_add(&ev->panel, c);
+	json_array_foreach(panel, i, m) {
+		json_int_t k = json_integer_value(json_object_get(m,
+								  "member"));
+		double p = num_or_nan(json_object_get(m, "p"));
+		double y = json_integer_value(pf) == 0 ? 1 : 0;
+
+		if (k < 0 || k >= AGREE_MAX || isnan(p))
+			continue;
+		ev->m_scored[k]++;
+		ev->m_hard[k] += p == 0.5 ? 0.5 : (p > 0.5) == (y == 1);
+		ev->m_soft[k] += y == 1 ? p : 1 - p;
+	}
+	return view;
+}
+
+/* Per member of a panel: its agreement with the reference and with the
+ * others. NULL without a panel. */
+static json_t *panel_report(const struct eval *ev)
+{
+	json_t *o, *members;
+	size_t i;
+	json_t *e;
+
+	if (!ev->panel.comparisons)
+		return NULL;
+	o = agree_json(&ev->panel);
+	members = json_object_get(o, "members");
+	json_array_foreach(members, i, e) {
+		json_int_t k = json_integer_value(json_object_get(e,
+								  "member"));
+		size_t n = ev->m_scored[k];
+
+		json_object_set_new(e, "scored", json_integer((json_int_t)n));
+		json_object_set_new(e, "agreement_hard", n ?
+				    json_real(ev->m_hard[k] / (double)n) :
+				    json_null());
+		json_object_set_new(e, "agreement_soft", n ?
+				    json_real(ev->m_soft[k] / (double)n) :
+				    json_null());
+	}
+	return o;
+}
+
 int eval_add_record(struct eval *ev, json_t *rec, struct err *err)
+{
+	const char *schema = json_string_value(json_object_get(rec,
+							       "schema"));
+
+	if (schema && !strcmp(schema, "caigen.preference/2")) {
+		json_t *view = json_is_object(json_object_get(rec,
+							      "reference")) ?
+			       ranked_view(ev, rec, err) : json_copy(rec);
+		int rc;
+
+		if (!view)
+			return -1;
+		json_object_set_new(view, "schema",
+				    json_string("caigen.preference/1"));
+		rc = eval_add_record(ev, view, err);
+		json_decref(view);
+		return rc;
+	}
+	return add_one(ev, rec, err);
+}
+
+/* A caigen.preference/1 record (or a /2 record's view of one). */
+static int add_one(struct eval *ev, json_t *rec, struct err *err)
 {
 	json_t *ref = json_object_get(rec, "reference");
 	json_t *resp = json_object_get(rec, "responses");
@@ -663,6 +772,13 @@ json_t *eval_report(struct eval *ev)
 	json_object_set_new(r, "by_input_tag", by[2]);
 	json_object_set_new(r, "by_method", by[3]);
 	free(idx);
+	{
+		json_t *pa = panel_report(ev);
+
+		if (pa)		/* only with a panel: other reports keep
+				 * their keys */
+			json_object_set_new(r, "panel", pa);
+	}
 	return r;
 }
 
@@ -702,6 +818,33 @@ static void text_row(FILE *f, const char *name, json_t *b)
 		N(6, jnum(b, "log_loss", NULL), 4),
 		N(7, jnum(b, "ece", NULL), 3),
 		N(8, jnum(b, "length", "judge_longer"), 3));
+}
+
+/* A panel's members against the reference and each other. */
+static void panel_text(FILE *f, json_t *pa)
+{
+	json_t *e;
+	size_t i;
+
+	fprintf(f, "judge panel (agreement with the reference over scored "
+		"items; with each other over %lld pairs):\n",
+		(long long)json_integer_value(json_object_get(pa,
+							      "comparisons")));
+	json_array_foreach(json_object_get(pa, "members"), i, e)
+		fprintf(f, "  member %lld %-24s hard %.4f  soft %.4f  with "
+			"the panel %.4f\n", (long long)json_integer_value(
+				json_object_get(e, "member")),
+			json_string_value(json_object_get(e, "model")),
+			json_number_value(json_object_get(e,
+							  "agreement_hard")),
+			json_number_value(json_object_get(e,
+							  "agreement_soft")),
+			json_number_value(json_object_get(e, "with_panel")));
+	json_array_foreach(json_object_get(pa, "pairs"), i, e)
+		fprintf(f, "  %s vs %s: %.4f\n",
+			json_string_value(json_object_get(e, "model_a")),
+			json_string_value(json_object_get(e, "model_b")),
+			json_number_value(json_object_get(e, "agreement")));
 }
 
 void eval_print_text(FILE *f, json_t *r)
@@ -780,4 +923,6 @@ void eval_print_text(FILE *f, json_t *r)
 		json_object_foreach(g, k, v)
 			text_row(f, k, v);
 	}
+	if (json_is_object(json_object_get(r, "panel")))
+		panel_text(f, json_object_get(r, "panel"));
 }

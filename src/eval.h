@@ -6,6 +6,13 @@
  * `caigen label` when the input had a label): reference.preferred is the
  * index into responses[] of the reply the reference prefers, null for a
  * tie. Records without it are counted (no_reference) and left out.
+ * caigen.preference/2 records of one pair (a judge panel, ranking.h) are
+ * read as /1: p and judgments from their one comparison (with a panel the
+ * combined p and member 0's judgments); and then the report gets "panel"
+ * (agree.h): per member its hard and soft agreement with the reference
+ * over the scored items ("scored", "agreement_hard", "agreement_soft"),
+ * its agreement with the combined label, and the members' agreement with
+ * each other. Without a panel the report has no "panel" key.
  *
  * Notation: p = the record's p, P(responses[0] better); y = 1 when the
  * reference prefers responses[0], 0 when responses[1], 1/2 for a tie.

@@ -19,7 +19,7 @@ void item_free(struct item *it)
 		prompt_release(&it->pr);
 	else
 		reject_release(&it->rj);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < RANK_MAX; k++) {
 		free(it->responses[k]);
 		free(it->finish[k]);
 	}
@@ -132,6 +132,66 @@ static void judged(struct pair_job *pj)
 	finish(it);
 }
 
+/* ---- rank: more answers than two, or a panel -------------------------- */
+
+/* Do this run's prompts go through the ranking machine? */
+static bool ranked(const struct config *cfg)
+{
+	return (cfg->responses > 2 && cfg->mode == MODE_PREFERENCES) ||
+	       cfg->nmembers > 0;
+}
+
+static void rank_done(struct ranking_job *rj)
+{
+	struct item *it = rj->owner;
+	struct item_env *env = it->env;
+	char **line = env->two ? &it->line2 : &it->line;
+
+	if (rj->rc < 0) {
+		struct err e = rj->err;
+
+		ranking_release(rj);
+		fail(it, "judge", e.msg);
+		return;
+	}
+	it->usage = rj->usage;	/* it started from it->usage */
+	for (int j = 0; j < rj->njobs; j++)
+		letter_mass(env, &rj->jobs[j].out);
+	*line = rj->line;
+	rj->line = NULL;
+	ranking_release(rj);
+	if (it->extra && it->line) {	/* feed: members appended */
+		char *s = xasprintf("%.*s,%s}", (int)strlen(it->line) - 1,
+				    it->line, it->extra);
+
+		free(it->line);
+		it->line = s;
+	}
+	finish(it);
+}
+
+static void rank(struct item *it)
+{
+	struct item_env *env = it->env;
+	const struct config *cfg = env->cfg;
+	struct ranking_panel *p = &it->panel;
+	int k = 0;
+
+	p->n = 1 + (int)cfg->nmembers;
+	p->cfg[0] = cfg;
+	p->sh[0] = &env->judge;
+	for (int m = 1; m < p->n; m++) {
+		p->cfg[m] = cfg->member_views[m - 1];
+		p->sh[m] = &env->members[m - 1];
+	}
+	while (k < RANK_MAX && it->responses[k])
+		k++;
+	ranking_start(&it->job.rank, it->x, cfg, env->con, p, &it->pr,
+		      (const char *const *)it->responses,
+		      (const char *const *)it->finish, k, &it->usage, rank_done,
+		      it);
+}
+
 static void judge(struct item *it)
 {
 	struct item_env *env = it->env;
@@ -139,6 +199,10 @@ static void judge(struct item *it)
 	if (item_env_stopping(env)) {
 		it->status = ST_INTERRUPTED;
 		finish(it);
+		return;
+	}
+	if (ranked(env->cfg)) {
+		rank(it);
 		return;
 	}
 	judgecall_start(&it->job.judge, it->x, env->cfg->judge.api, env->cfg,
@@ -159,7 +223,7 @@ static void sampled(struct sample_job *sj)
 		fail(it, "sample", e.msg);
 		return;
 	}
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < sj->k; k++) {
 		it->responses[k] = sj->text[k];
 		it->finish[k] = sj->finish[k];
 		sj->text[k] = sj->finish[k] = NULL;

@@ -3,6 +3,9 @@
  * that takes a prompt from its first request to its finished record.
  *
  *   preferences:  sample (sampler.h) ─► judge (judgecall.h) ─► done
+ *   ranked:       sample k ─► rank (ranking.h: pairs, panel) ─► done
+ *                 (responses > 2 or a panel of judges: every judge step
+ *                 above goes through the ranking machine instead)
  *   critiques:    critique chain (critique.h) ─────────────► done
  *   both:         critique chain ─► judge initial vs final ─► done
  *   label:        (the two replies came with the item) judge ─► done
@@ -31,6 +34,7 @@
 #include "critique.h"
 #include "judgecall.h"
 #include "prompts.h"
+#include "ranking.h"
 #include "sampler.h"
 
 enum item_kind { ITEM_PROMPT, ITEM_REJECT };
@@ -44,6 +48,8 @@ struct item_env {
 	const struct constitution *con;
 	struct sample_shared sample;	/* the policy endpoint's n mode */
 	struct judge_shared judge;	/* the judge endpoint's logprobs */
+	struct judge_shared members[RANKING_MEMBERS_MAX - 1];	/* the
+					 * panel's other members' */
 	bool two;			/* mode both: two records */
 	volatile sig_atomic_t *stop;	/* set by signal handlers */
 	atomic_int *fatal;		/* the output failed */
@@ -67,8 +73,8 @@ struct item {
 	enum item_status status;
 	struct prompt pr;
 	struct reject rj;
-	char *responses[2];
-	char *finish[2];	/* their finish reasons, NULL if unknown */
+	char *responses[RANK_MAX];	/* two, or cfg->responses */
+	char *finish[RANK_MAX];	/* their finish reasons, NULL if unknown */
 	struct chat_usage usage;
 	const char *fail_stage;
 	char *error;
@@ -83,7 +89,9 @@ struct item {
 		struct sample_job sample;
 		struct critique_job critique;
 		struct pair_job judge;
+		struct ranking_job rank;
 	} job;
+	struct ranking_panel panel;	/* ranked: the judges */
 };
 
 /* Whether the run is stopping (a signal, the output failed, an endpoint

@@ -84,6 +84,13 @@ enum phase {
 static void on_reply(struct call *c);
 static bool before_wire(struct call *c);
 
+/* The index of o's seeds: its order, plus two per pair before it, so the
+ * first pair's seeds are a two-answer prompt's. */
+static uint64_t slot(const struct pair_job *pj, const struct order_job *o)
+{
+	return 2 * (uint64_t)pj->pair + (uint64_t)o->j->order;
+}
+
 /* Set o's call up for phase ph. */
 static void order_params(struct pair_job *pj, struct order_job *o, int ph)
 {
@@ -97,7 +104,7 @@ static void order_params(struct pair_job *pj, struct order_job *o, int ph)
 	cp->max_tokens = cfg->judge.max_tokens;
 	cp->n = 1;
 	cp->has_seed = true;
-	cp->seed = rng_u64(cfg->seed, pj->id, "judge", (uint64_t)o->j->order);
+	cp->seed = rng_u64(cfg->seed, pj->id, "judge", slot(pj, o));
 	cp->messages = o->msgs;
 	cp->prompt = o->prompt;
 	switch (ph) {
@@ -106,7 +113,7 @@ static void order_params(struct pair_job *pj, struct order_job *o, int ph)
 		cp->top_p = 1;
 		cp->max_tokens = cfg->cot_max_tokens;
 		cp->seed = rng_u64(cfg->seed, pj->id, "judge-cot",
-				   (uint64_t)o->j->order);
+				   slot(pj, o));
 		break;
 	case PH_LOGPROBS:
 		cp->logprobs = true;
@@ -115,8 +122,7 @@ static void order_params(struct pair_job *pj, struct order_job *o, int ph)
 	case PH_VOTES:
 		cp->temperature = 1.0;
 		cp->seed = rng_u64(cfg->seed, pj->id, "vote",
-				   (uint64_t)o->j->order * 256 +
-				   (uint64_t)o->vote);
+				   slot(pj, o) * 256 + (uint64_t)o->vote);
 		/* fall through */
 	case PH_TEXT:
 		/* room for a reasoning model's hidden tokens or a preamble */
@@ -125,7 +131,7 @@ static void order_params(struct pair_job *pj, struct order_job *o, int ph)
 		break;
 	}
 	o->phase = ph;
-	o->call.role = ROLE_JUDGE;
+	o->call.role = pj->role;
 	o->call.done = on_reply;
 	o->call.prepare = ph == PH_LOGPROBS ? before_wire : NULL;
 	o->call.owner = pj;
@@ -347,10 +353,23 @@ void judgecall_start(struct pair_job *pj, struct exec *x, int api,
 		     const char *r1, void (*finished)(struct pair_job *),
 		     void *owner)
 {
+	judgecall_start_at(pj, x, ROLE_JUDGE, 0, api, cfg, con, sh, id,
+			   messages, r0, r1, finished, owner);
+}
+
+void judgecall_start_at(struct pair_job *pj, struct exec *x, int role,
+			unsigned pair, int api, const struct config *cfg,
+			const struct constitution *con,
+			struct judge_shared *sh, const char *id,
+			json_t *messages, const char *r0, const char *r1,
+			void (*finished)(struct pair_job *), void *owner)
+{
 	struct pair_label *out = &pj->out;
 	int n;
 
 	memset(pj, 0, sizeof(*pj));
+	pj->role = role;
+	pj->pair = pair;
 	pj->cfg = cfg;
 	pj->con = con;
 	pj->sh = sh;
@@ -367,7 +386,7 @@ void judgecall_start(struct pair_job *pj, struct exec *x, int api,
 				    rng_unit(cfg->seed, id, "principle", 0));
 	out->j[0].order = ORDER_AB;
 	out->j[1].order = ORDER_BA;
-	if (out->nj == 1 && rng_unit(cfg->seed, id, "order", 0) >= 0.5)
+	if (out->nj == 1 && rng_unit(cfg->seed, id, "order", pair) >= 0.5)
 		out->j[0].order = ORDER_BA;
 	n = out->nj;
 	pj->pending = n;
@@ -480,6 +499,25 @@ static int judgment(struct buf *b, const struct judgment *j, bool cut,
 		rc = key(b, "low_letter_mass") < 0 ||
 		     buf_addstr(b, "true") < 0 ? -1 : 0;
 	return rc < 0 ? -1 : buf_add(b, "}", 1);
+}
+
+char *judgecall_judgments(const struct config *cfg,
+			  const struct pair_label *lb)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, REC_MAX);
+	rc = buf_add(&b, "[", 1);
+	for (int i = 0; rc == 0 && i < lb->nj; i++)
+		rc = (i && buf_add(&b, ",", 1) < 0) ||
+		     judgment(&b, &lb->j[i], lb->rationale_cut[i],
+			      cfg->min_letter_mass) < 0 ? -1 : 0;
+	if (rc < 0 || buf_add(&b, "]", 1) < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
 }
 
 char *judgecall_record(const struct config *cfg, const struct prompt *pr,

@@ -101,6 +101,9 @@ struct pair_job {
 	struct judge_shared *sh;
 	struct exec *x;
 	int api;		/* enum api_kind of the judge endpoint */
+	int role;		/* the calls' role: ROLE_JUDGE, or a panel
+				 * member's (call.h) */
+	unsigned pair;		/* which of the prompt's pairs (rank.h) */
 	const char *id;		/* borrowed, as are the replies */
 	const char *resp[2];
 	void (*finished)(struct pair_job *pj);
@@ -131,6 +134,17 @@ void judgecall_start(struct pair_job *pj, struct exec *x, int api,
 		     const char *id, json_t *messages, const char *r0,
 		     const char *r1, void (*finished)(struct pair_job *),
 		     void *owner);
+/* The same for pair number `pair` of a prompt's pairs (rank.h), its
+ * calls sent as `role`: the principle is the prompt's one draw, the order
+ * (when only one is asked) rng "order", pair, and each judgment's seeds
+ * take index 2 * pair + order where a single pair takes the order, so
+ * pair 0 of role ROLE_JUDGE is exactly judgecall_start. */
+void judgecall_start_at(struct pair_job *pj, struct exec *x, int role,
+			unsigned pair, int api, const struct config *cfg,
+			const struct constitution *con,
+			struct judge_shared *sh, const char *id,
+			json_t *messages, const char *r0, const char *r1,
+			void (*finished)(struct pair_job *), void *owner);
 void judgecall_release(struct pair_job *pj);
 void pair_label_release(struct pair_label *lb);
 
@@ -142,5 +156,10 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 		       const char *const finish[2],
 		       const struct pair_label *lb,
 		       const struct chat_usage *usage);
+
+/* A label's judgments as the record's `judgments` array, alone (for
+ * ranking.h's records). Caller frees; NULL if a value is not finite. */
+char *judgecall_judgments(const struct config *cfg,
+			  const struct pair_label *lb);
 
 #endif

@@ -467,7 +467,7 @@ static void refused(struct loop *lp, struct call *c)
 {
 	struct live *lv = lp->lv;
 	const struct endpoint *ep = lv->ep[c->role];
-	const char *field = c->role == ROLE_JUDGE ? "judge" : "policy";
+	const char *field = c->role == ROLE_POLICY ? "policy" : "judge";
 	int limit = lv->cfg->stop_after_refusals;
 	int most = ep->max_attempts > GUARD_REFUSALS_DEFAULT ?
 		   ep->max_attempts : GUARD_REFUSALS_DEFAULT;
@@ -482,8 +482,8 @@ static void refused(struct loop *lp, struct call *c)
 				"done are left for the next run\n", field,
 				ep->nbase_urls ? ep->base_urls[0] :
 				ep->base_url, limit, c->err.msg, fix);
-		http_redact(msg, lv->cfg->policy.api_key);
-		http_redact(msg, lv->cfg->judge.api_key);
+		for (int r = 0; r < ROLE_COUNT; r++)
+			http_redact(msg, lv->ep[r]->api_key);
 		fputs(msg, stderr);
 		free(msg);
 	} else if (!stopping(lv) && ++c->confirms < limit &&
@@ -872,11 +872,25 @@ static int loops_for(const struct live_opts *o)
 	}
 	if (judge && (least == 0 || judge < least))
 		least = judge;
+	/* every loop needs a place of every panel member too */
+	for (size_t m = 0; judge && m < cfg->nmembers; m++)
+		if (cfg->member_views[m]->judge.concurrency < least)
+			least = cfg->member_views[m]->judge.concurrency;
 	if (n > least)
 		n = least;
 	if (n > MAX_LOOPS)
 		n = MAX_LOOPS;
 	return n > 0 ? n : 1;
+}
+
+/* Loop i's share of the panel members' places (beyond judge's). */
+static int panel_places(const struct config *cfg, int i, int n)
+{
+	int sum = 0;
+
+	for (size_t m = 0; m < cfg->nmembers; m++)
+		sum += share(cfg->member_views[m]->judge.concurrency, i, n);
+	return sum;
 }
 
 static void role_headers(struct live *lv, int r)
@@ -906,12 +920,12 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 	lv->env = o->env;
 	lv->deliver = o->deliver;
 	lv->owner = o->owner;
-	lv->streak[ROLE_POLICY].limit = cfg->stop_after_refusals;
-	lv->streak[ROLE_JUDGE].limit = cfg->stop_after_refusals;
 	lv->stop = o->stop;
-	lv->ep[ROLE_POLICY] = &cfg->policy;
-	lv->ep[ROLE_JUDGE] = &cfg->judge;
 	for (int r = 0; r < ROLE_COUNT; r++) {
+		/* a panel member's role has its endpoint; one the config
+		 * has not is judge's and never used */
+		lv->ep[r] = ranking_role_endpoint(cfg, r);
+		lv->streak[r].limit = cfg->stop_after_refusals;
 		lv->pool[r] = o->pool[r];
 		role_headers(lv, r);
 		atomic_init(&lv->tokens[r][0], 0);
@@ -956,7 +970,7 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 		curl_multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS,
 				  (long)(share(cfg->policy.concurrency, i, n) +
 					 share(cfg->judge.concurrency, i, n) +
-					 16));
+					 panel_places(cfg, i, n) + 16));
 	}
 	for (int i = 0; i < n; i++) {
 		int e = pthread_create(&lv->loops[i].tid, NULL, loop_main,
@@ -1029,37 +1043,51 @@ void live_join(struct live *lv)
 	}
 }
 
-void live_tokens(struct live *lv, struct chat_usage u[ROLE_COUNT])
+/* The reported role a role is counted under. */
+static int reported(int r)
 {
+	return r < ROLE_REPORTED ? r : ROLE_JUDGE;
+}
+
+void live_tokens(struct live *lv, struct chat_usage u[ROLE_REPORTED])
+{
+	memset(u, 0, ROLE_REPORTED * sizeof(*u));
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		u[r].prompt_tokens = atomic_load(&lv->tokens[r][0]);
-		u[r].completion_tokens = atomic_load(&lv->tokens[r][1]);
+		u[reported(r)].prompt_tokens +=
+			atomic_load(&lv->tokens[r][0]);
+		u[reported(r)].completion_tokens +=
+			atomic_load(&lv->tokens[r][1]);
 	}
 }
 
-void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
-		struct ratelimit_stats rl[ROLE_COUNT])
+void live_stats(struct live *lv, struct http_stats h[ROLE_REPORTED],
+		struct ratelimit_stats rl[ROLE_REPORTED])
 {
-	memset(h, 0, ROLE_COUNT * sizeof(*h));
-	memset(rl, 0, ROLE_COUNT * sizeof(*rl));
+	memset(h, 0, ROLE_REPORTED * sizeof(*h));
+	memset(rl, 0, ROLE_REPORTED * sizeof(*rl));
 	for (int i = 0; i < lv->nloops; i++) {
 		struct loop *lp = &lv->loops[i];
 
 		for (int r = 0; r < ROLE_COUNT; r++) {
-			struct http_stats *a = &h[r], *b = &lp->stats[r];
+			struct http_stats *a = &h[reported(r)];
+			struct http_stats *b = &lp->stats[r];
 			struct ratelimit_stats s = ratelimit_stats(&lp->rl[r]);
+			struct ratelimit_stats *t = &rl[reported(r)];
 
+			if (r >= ROLE_REPORTED &&
+			    (size_t)(r - ROLE_JUDGE) > lv->cfg->nmembers)
+				continue;	/* no such member */
 			a->requests += b->requests;
 			a->ok += b->ok;
 			a->gave_up += b->gave_up;
 			a->seconds += b->seconds;
 			for (int k = 0; k < RETRY_CAUSES; k++)
 				a->retries[k] += b->retries[k];
-			rl[r].waits += s.waits;
-			rl[r].wait_seconds += s.wait_seconds;
-			rl[r].decreases += s.decreases;
-			rl[r].min_cap += s.min_cap;
-			rl[r].cap += s.cap;
+			t->waits += s.waits;
+			t->wait_seconds += s.wait_seconds;
+			t->decreases += s.decreases;
+			t->min_cap += s.min_cap;
+			t->cap += s.cap;
 		}
 	}
 }

@@ -70,12 +70,13 @@ void live_item_finished(struct item_env *env, struct item *it);
 void live_close(struct live *lv);
 /* Wait for the loops to end. */
 void live_join(struct live *lv);
-/* Tokens of every reply so far, per role. Any thread. */
-void live_tokens(struct live *lv, struct chat_usage u[ROLE_COUNT]);
+/* Tokens of every reply so far, per role (a panel member's counted as
+ * the judge's). Any thread. */
+void live_tokens(struct live *lv, struct chat_usage u[ROLE_REPORTED]);
 /* After live_join: the HTTP counters and the limiters' counters (summed
  * over the loops; the caps are summed too). */
-void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
-		struct ratelimit_stats rl[ROLE_COUNT]);
+void live_stats(struct live *lv, struct http_stats h[ROLE_REPORTED],
+		struct ratelimit_stats rl[ROLE_REPORTED]);
 int live_loops(const struct live *lv);
 void live_free(struct live *lv);	/* NULL is fine */
 

@@ -14,6 +14,7 @@
 #include "merge.h"
 #include "idset.h"
 #include "prompts.h"
+#include "rng.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -77,8 +78,43 @@ struct merge {
  * without an id are keyed by "#index". Returns 0, or -1 if the line has
  * no integer index.
  */
+static int id_key(const char *line, size_t len, long long *index,
+		  uint64_t *key);
+
+/*
+ * The key of a line: its id's, or for one of the several records a
+ * ranked prompt writes with binarize all-pairs (ranking.h: `,"part":N,
+ * "parts":M`, which no string value can hold, since its quotes are
+ * escaped) the id's mixed with the part, so the parts are not taken for
+ * duplicates of each other.
+ */
 static int line_key(const char *line, size_t len, long long *index,
 		    uint64_t *key)
+{
+	const char *pt = NULL, *s = line, *hit;
+	long long part;
+	char *end;
+
+	if (id_key(line, len, index, key) < 0)
+		return -1;
+	while ((hit = memmem(s, (size_t)(line + len - s), ",\"part\":", 8))) {
+		pt = hit;
+		s = hit + 8;
+	}
+	if (!pt)
+		return 0;
+	errno = 0;
+	part = strtoll(pt + 8, &end, 10);
+	if (errno || end == pt + 8 || part < 0 ||
+	    (size_t)(line + len - end) < 9 || memcmp(end, ",\"parts\":", 9))
+		return 0;
+	*key = hash64(&(uint64_t[2]){ *key, (uint64_t)part },
+		      2 * sizeof(uint64_t));
+	return 0;
+}
+
+static int id_key(const char *line, size_t len, long long *index,
+		  uint64_t *key)
 {
 	const char *id = memmem(line, len, "\"id\":\"", 6);
 	const char *ix = memmem(line, len, "\"index\":", 8);

@@ -32,6 +32,7 @@
 #include "progress.h"
 #include "prompts.h"
 #include "queue.h"
+#include "ranking.h"
 #include "ratelimit.h"
 #include "rng.h"
 #include "writer.h"
@@ -76,7 +77,8 @@ struct pipeline {
 	struct progress prog;
 	struct ratelimit_stats rl[ROLE_COUNT];	/* after the join */
 	struct budget budget;	/* max_cost */
-	struct endpoint_pool *pool[2];	/* policy, judge: their servers */
+	struct endpoint_pool *pool[ROLE_COUNT];	/* policy, judge, panel
+						 * members: their servers */
 };
 
 static bool stopping(const struct pipeline *pl)
@@ -392,9 +394,11 @@ static void writer_loop(struct pipeline *pl)
 /* The servers of both roles (endpoint.h): from base_urls, else base_url. */
 static int pools_open(struct pipeline *pl, struct err *err)
 {
-	for (int r = pl->o->feed ? 1 : 0; r < 2; r++) {	/* feed: no policy */
-		const struct endpoint *ep = r ? &pl->cfg->judge
-					      : &pl->cfg->policy;
+	/* feed: no policy; a panel: a pool per member (ranking.h) */
+	int roles = ROLE_JUDGE + 1 + (int)pl->cfg->nmembers;
+
+	for (int r = pl->o->feed ? 1 : 0; r < roles; r++) {
+		const struct endpoint *ep = ranking_role_endpoint(pl->cfg, r);
 		const char *one = ep->base_url;
 		struct endpoint_tuning t = { 3, ep->cooldown, 60 };
 
@@ -411,8 +415,8 @@ static int pools_open(struct pipeline *pl, struct err *err)
 /* Keep the per-server counts in the run's counts, free the pools. */
 static void pools_close(struct pipeline *pl)
 {
-	for (int r = 0; r < 2; r++) {
-		if (pl->pool[r])
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (pl->pool[r] && r < ROLE_REPORTED)
 			pl->c->nendpoints[r] = endpoint_pool_counts(
 				pl->pool[r], pl->c->endpoints[r],
 				ENDPOINT_MAX);
@@ -580,6 +584,15 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 			budget_release(&pl.budget);
 			goto out_budget;
 		}
+		for (size_t m = 1; uj && m <= cfg->nmembers; m++)
+			if (ranking_role_endpoint(cfg, ROLE_JUDGE + (int)m)->
+			    executor != cfg->judge.executor) {
+				err_set(err, "judge[%zu].executor differs from "
+					"judge.executor: a panel's members go "
+					"out the same way", m);
+				budget_release(&pl.budget);
+				goto out_budget;
+			}
 	}
 	pl.env.done = pl.batch_mode ? batch_item_finished :
 				      live_item_finished;
@@ -645,8 +658,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	}
 	memset(&lo, 0, sizeof(lo));
 	lo.cfg = cfg;
-	lo.pool[ROLE_POLICY] = pl.pool[0];
-	lo.pool[ROLE_JUDGE] = pl.pool[1];
+	for (int r = 0; r < ROLE_COUNT; r++)
+		lo.pool[r] = pl.pool[r];
 	lo.env = &pl.env;
 	lo.stop = o->stop;
 	lo.loops = cfg->loops;

@@ -369,6 +369,16 @@ int preflight_run(const struct config *c, struct err *err)
 		pr.role = shared ? "policy and judge" : pr.field;
 		rc = probe_endpoint(&pr, err);
 	}
+	/* a judge panel (config.h): each other member's endpoint too */
+	for (size_t m = 0; m < c->nmembers && rc == 0; m++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "judge[%zu]", m + 1);
+		pr.ep = &c->member_views[m]->judge;
+		pr.field = pr.role = name;
+		pr.post_wait = 0;
+		rc = probe_endpoint(&pr, err);
+	}
 	buf_release(&pr.body);
 	curl_easy_cleanup(pr.curl);
 	return rc;

@@ -1,4 +1,4 @@
-/* sampler.c - the sampling machine: two answers per prompt. */
+/* sampler.c - the sampling machine: k answers per prompt. */
 #include "sampler.h"
 #include "rng.h"
 
@@ -38,14 +38,17 @@ static void params(struct sample_job *sj, struct call *c, int n,
 	c->tag = (int)k;
 }
 
-/* Two n=1 requests side by side. */
+/* k n=1 requests side by side. */
 static void send_two(struct sample_job *sj)
 {
-	sj->pending = 2;
-	params(sj, &sj->call[0], 1, 1);
-	params(sj, &sj->call[1], 1, 2);
-	exec_send(sj->x, &sj->call[0]);
-	exec_send(sj->x, &sj->call[1]);	/* may finish the machine */
+	int k = sj->k;
+
+	sj->pending = k;
+	for (int i = 0; i < k; i++)
+		params(sj, &sj->call[i], 1, (uint64_t)i + 1);
+	for (int i = 0; i < k; i++)
+		exec_send(sj->x, &sj->call[i]);	/* the last may finish
+						 * the machine */
 }
 
 /* Does a failed n=2 request say the server cannot do n > 1? Other 400s
@@ -64,8 +67,8 @@ static void fall_back(struct sample_job *sj)
 	if (atomic_exchange(&sj->sh->n_mode, N_ONE) != N_ONE &&
 	    atomic_exchange(&sj->sh->fell_back, 1) == 0)
 		fprintf(stderr, "caigen: the policy server does not return "
-			"2 choices per request; making two calls per "
-			"prompt\n");
+			"%d choices per request; making %s calls per "
+			"prompt\n", sj->k, sj->k == 2 ? "two" : "one-choice");
 }
 
 /* Keep choice i of r as answer k (its text and finish reason). */
@@ -100,6 +103,17 @@ static void again(struct sample_job *sj, int k, const char *purpose,
 
 static void fail(struct sample_job *sj, const char *msg);
 
+/* What answer 0 is compared with by the identical guard: answer 1 of
+ * two; of more, the first that differs from answer 0, so the guard only
+ * acts when all are the same. */
+static const char *other(const struct sample_job *sj)
+{
+	for (int i = 1; i < sj->k; i++)
+		if (!guard_same_text(sj->text[0], sj->text[i]))
+			return sj->text[i];
+	return sj->text[1];
+}
+
 /* The guards on the pair so far: cut answers, then identical ones. Sends
  * one more sample or ends the machine. */
 static void guard(struct sample_job *sj)
@@ -107,7 +121,7 @@ static void guard(struct sample_job *sj)
 	const struct config *cfg = sj->cfg;
 	struct guard_counts *g = sj->sh->counts;
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < sj->k; k++) {
 		if (sj->settled[k])
 			continue;
 		switch (guard_cut_verdict((enum guard_cut_mode)cfg->truncated,
@@ -132,7 +146,7 @@ static void guard(struct sample_job *sj)
 		sj->settled[k] = true;
 	}
 	switch (guard_same_verdict((enum guard_same_mode)cfg->identical,
-				   sj->text[0], sj->text[1], sj->resamples,
+				   sj->text[0], other(sj), sj->resamples,
 				   cfg->identical_resamples)) {
 	case GUARD_ACCEPT:
 		break;
@@ -144,7 +158,8 @@ static void guard(struct sample_job *sj)
 		/* the new answer 2 goes through the cut guard again */
 		sj->settled[1] = false;
 		sj->tries[1] = 0;
-		sj->cut_index[1] = 2 + (uint64_t)sj->resamples;
+		sj->cut_index[1] = (uint64_t)sj->k +
+				   (uint64_t)sj->resamples;
 		again(sj, 1, "identical", (uint64_t)sj->resamples++);
 		return;
 	default:
@@ -182,10 +197,10 @@ static void on_reply(struct call *c)
 {
 	struct sample_job *sj = c->owner;
 
-	if (c->tag == 0) {	/* the n=2 request */
-		if (c->rc == 0 && c->reply.n >= 2) {
-			take(sj, 0, &c->reply, 0);
-			take(sj, 1, &c->reply, 1);
+	if (c->tag == 0) {	/* the n=k request */
+		if (c->rc == 0 && c->reply.n >= (size_t)sj->k) {
+			for (int i = 0; i < sj->k; i++)
+				take(sj, i, &c->reply, (size_t)i);
 			chat_usage_add(&sj->usage, &c->reply.usage);
 			chat_reply_release(&c->reply);
 			guard(sj);
@@ -194,8 +209,14 @@ static void on_reply(struct call *c)
 		if (c->rc == 0) {
 			chat_reply_release(&c->reply);
 			if (sj->cfg->n == N_TWO) {
-				fail(sj, "the policy server returned 1 "
-				     "choice for n=2 (set policy.n: 1)");
+				if (sj->k == 2)
+					fail(sj, "the policy server returned "
+					     "1 choice for n=2 (set policy.n: "
+					     "1)");
+				else
+					fail(sj, "the policy server returned "
+					     "fewer choices than asked for "
+					     "(set policy.n: 1)");
 				sj->finished(sj);
 				return;
 			}
@@ -235,20 +256,30 @@ void sample_start(struct sample_job *sj, struct exec *x,
 	sj->sh = sh;
 	sj->finished = finished;
 	sj->owner = owner;
-	sj->cut_index[0] = 0;
-	sj->cut_index[1] = 1;
-	if (atomic_load(&sh->n_mode) == N_ONE) {
+	sj->k = cfg->responses > 2 ? cfg->responses : 2;
+	if (sj->k > RANK_MAX)
+		sj->k = RANK_MAX;
+	/* two answers keep their calls in the job, as items are many */
+	sj->call = sj->k > 2 ? xcalloc((size_t)sj->k, sizeof(*sj->call)) :
+		   sj->call2;
+	for (int i = 0; i < sj->k; i++)
+		sj->cut_index[i] = (uint64_t)i;
+	if (atomic_load(&sh->n_mode) == N_ONE ||
+	    sj->k > PROVIDER_MAX_CHOICES) {
 		send_two(sj);
 		return;
 	}
 	sj->pending = 1;
-	params(sj, &sj->call[0], 2, 0);
+	params(sj, &sj->call[0], sj->k, 0);
 	exec_send(x, &sj->call[0]);
 }
 
 void sample_job_release(struct sample_job *sj)
 {
-	for (int k = 0; k < 2; k++) {
+	if (sj->call && sj->call != sj->call2)
+		free(sj->call);
+	sj->call = NULL;
+	for (int k = 0; k < RANK_MAX; k++) {
 		free(sj->text[k]);
 		free(sj->finish[k]);
 		sj->text[k] = sj->finish[k] = NULL;

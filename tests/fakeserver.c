@@ -24,6 +24,8 @@
  *                    else 401 with OpenAI's invalid_api_key body.
  *   --no-n           a chat request with n > 1 gets llama.cpp's 400.
  *   --judge-bias-a X added to the judge's logit for reply A (default 0).
+ *   --judge-prefer-shorter  the judge's rule below with LB - LA in place
+ *                    of LA - LB: it prefers the shorter reply.
  *   --judge-lead     judge answers start with a "**" token (top_logprobs:
  *                    "**" -0.05, "The" -3.0) before the letter: "**A".
  *                    Not when max_tokens < 2.
@@ -170,7 +172,7 @@
 static struct {
 	long port, latency_ms, threads_max;
 	const char *port_file, *api_key, *log_path;
-	bool no_n, judge_lead, key_post_only, same_answers;
+	bool no_n, judge_lead, key_post_only, same_answers, prefer_shorter;
 	double bias_a;
 	long refuse_after;	/* -1: never */
 	long posts;		/* POSTs seen, for refuse_after; atomic */
@@ -528,7 +530,8 @@ static json_t *judge_response(const struct chat *ch, size_t la, size_t lb)
 	static const char *const lead_tok[2] = { "**", "The" };
 	static const double lead_lp[2] = { -0.05, -3.0 };
 	const double eps = 0.01;
-	double d = ((double)la - (double)lb) / 50.0 + opt.bias_a;
+	double d = (opt.prefer_shorter ? (double)lb - (double)la :
+		    (double)la - (double)lb) / 50.0 + opt.bias_a;
 	double pa = 1.0 / (1.0 + exp(-d)), pb = 1.0 - pa, lp[7], sorted_lp[7];
 	const char *sorted[7];
 	int pick = pa >= pb ? 0 : 3;
@@ -700,7 +703,8 @@ static struct {
 
 static double ext_pa(size_t la, size_t lb)
 {
-	double d = ((double)la - (double)lb) / 50.0 + opt.bias_a;
+	double d = (opt.prefer_shorter ? (double)lb - (double)la :
+		    (double)la - (double)lb) / 50.0 + opt.bias_a;
 
 	return 1.0 / (1.0 + exp(-d));
 }
@@ -3168,7 +3172,7 @@ static void usage(void)
 	      "       [--faults SPEC] [--fault-seed N] [--stall-ms N] "
 	      "[--fault-hint-ms N]\n       [--echo-headers-on-error] "
 	      "[--no-models] [--key-post-only] [--refuse-after N]\n"
-	      "       [--same-answers] "
+	      "       [--same-answers] [--judge-prefer-shorter] "
 	      "[--refuse-logprobs] [--completions-chat-logprobs]\n"
 	      "       [--batch-seconds S] [--batch-max-requests N] "
 	      "[--batch-max-bytes N]\n       [--batch-fail-every N] "
@@ -3222,6 +3226,7 @@ static void parse_args(int argc, char **argv)
 		{ "batch-fail-every", required_argument, NULL, 1003 },
 		{ "batch-expire", required_argument, NULL, 1004 },
 		{ "batch-junk", no_argument, NULL, 1005 },
+		{ "judge-prefer-shorter", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -3258,6 +3263,7 @@ static void parse_args(int argc, char **argv)
 			   break;
 		case 1004: bopt.expire = (long)number(0, 1e9, false); break;
 		case 1005: bopt.junk = true; break;
+		case 'P': opt.prefer_shorter = true; break;
 		default: usage();
 		}
 	}

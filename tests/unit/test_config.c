@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ranking.h"
 #include "harness.h"
 
 #define DIR "tests/data/config/"
@@ -192,7 +193,8 @@ static void test_json(void)
 		"config_file", "prompts", "out", "seed", "limit", "mode",
 		"rounds", "stop_after_refusals", "constitutions",
 		"max_line_bytes", "prices",
-		"loops", "max_cost", "policy", "judge", "jobs", "quiet",
+		"loops", "max_cost", "responses", "pairs", "binarize",
+		"panel", "policy", "judge", "jobs", "quiet",
 		"progress_interval",
 	};
 	static const char *const judge[] = {
@@ -391,8 +393,11 @@ static void test_file_errors(void)
 		  "got 'many'" },
 		{ "policy_scalar.yaml", "1:9: 'policy' must be a mapping, "
 		  "got 'fast'" },
-		{ "judge_list.yaml", "3:3: 'judge' must be a mapping, "
+		/* judge may be a list (a panel), policy may not */
+		{ "policy_list.yaml", "3:3: 'policy' must be a mapping, "
 		  "got a list" },
+		{ "judge_list_scalar.yaml", "3:5: each judge of a panel must "
+		  "be a mapping of judge keys, got 'j'" },
 		{ "top_list.yaml", "1:1: the top level must be a mapping of "
 		  "settings, got a list" },
 		{ "key_not_mapping.yaml", "1:1: a key must be a string, "
@@ -532,7 +537,8 @@ static void test_value_errors(void)
 		{ "foo: 1\n",
 		  "1:1: unknown key 'foo' (valid keys: prompts, out, seed, "
 		  "limit, mode, rounds, stop_after_refusals, constitutions, "
-		  "max_line_bytes, prices, loops, max_cost, policy, "
+		  "max_line_bytes, prices, loops, max_cost, responses, pairs, "
+		  "binarize, panel, policy, "
 		  "judge)" },
 		{ "judge:\n  model: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n  model: y\n",
@@ -846,6 +852,77 @@ static void test_secrets_never_shown(void)
 	clear_env();
 }
 
+/* judge as a list: member 0 is judge; the others start from the
+ * defaults, get their own keys, and a view with the run's settings. */
+static void test_panel(void)
+{
+	char *path = write_tmp(
+		"responses: 5\npairs: random:3\nbinarize: all-pairs\n"
+		"panel: median\nseed: 9\n"
+		"judge:\n"
+		"  - {model: j0, cot: true, base_url: 'http://a:1/v1'}\n"
+		"  - {model: j1, base_url: 'http://b:2/v1/', votes: 3,\n"
+		"     api_key_env: CAIGEN_TEST_POLICY_KEY}\n"
+		"  - {model: j2, api: anthropic}\n");
+	char *many = write_tmp("judge: [{model: a}, {model: b}, {model: c}, "
+			       "{model: d}, {model: e}, {model: f}, "
+			       "{model: g}, {model: h}, {model: i}]\n");
+	struct config c;
+	struct err e = { "" };
+	json_t *j;
+
+	clear_env();
+	setenv("CAIGEN_TEST_POLICY_KEY", "member-key", 1);
+	config_init(&c);
+	CHECK(config_load_yaml(&c, path, &e) == 0);
+	CHECK(config_apply_env(&c, false, &e) == 0);
+	c.jobs = 7;
+	CHECK(config_validate(&c, &e) == 0);
+	CHECK(c.responses == 5 && c.pairs_mode == PAIRS_RANDOM &&
+	      c.pairs_m == 3 && c.binarize == BIN_ALL_PAIRS &&
+	      c.panel == PANEL_MEDIAN);
+	CHECK_STR(c.judge.model, "j0");
+	CHECK(c.cot && c.nmembers == 2);
+	CHECK_STR(c.member_views[0]->judge.model, "j1");
+	CHECK_STR(c.member_views[0]->judge.base_url, "http://b:2/v1");
+	CHECK_STR(c.member_views[0]->judge.api_key, "member-key");
+	CHECK(c.member_views[0]->votes == 3 && !c.member_views[0]->cot);
+	CHECK(c.member_views[0]->judge.concurrency == 7);
+	CHECK(c.member_views[0]->seed == 9 &&
+	      c.member_views[0]->responses == 5);
+	CHECK(c.member_views[0]->nmembers == 0);
+	CHECK_STR(c.member_views[1]->judge.base_url,
+		  "https://api.anthropic.com/v1");
+	CHECK_STR(ranking_role_endpoint(&c, ROLE_JUDGE + 2)->model, "j2");
+	CHECK_STR(ranking_role_endpoint(&c, ROLE_JUDGE)->model, "j0");
+	CHECK_STR(ranking_role_endpoint(&c, ROLE_JUDGE + 5)->model, "j0");
+	j = config_to_json(&c);
+	CHECK(json_array_size(json_object_get(j, "judge_panel")) == 2);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(
+		json_object_get(j, "judge_panel"), 1), "model")), "j2");
+	CHECK_STR(json_string_value(json_object_get(j, "pairs")),
+		  "random:3");
+	json_decref(j);
+	config_release(&c);
+
+	/* no panel: no judge_panel key */
+	config_init(&c);
+	j = config_to_json(&c);
+	CHECK(json_object_get(j, "judge_panel") == NULL);
+	json_decref(j);
+	config_release(&c);
+
+	config_init(&c);
+	CHECK(config_load_yaml(&c, many, &e) < 0);
+	CHECK(strstr(e.msg, "must name 1 to 8 judges, got 9") != NULL);
+	config_release(&c);
+	unsetenv("CAIGEN_TEST_POLICY_KEY");
+	unlink(path);
+	unlink(many);
+	free(path);
+	free(many);
+}
+
 TESTS(
 	T(test_defaults),
 	T(test_defaults_valid),
@@ -864,4 +941,5 @@ TESTS(
 	T(test_keys),
 	T(test_keys_missing),
 	T(test_secrets_never_shown),
+	T(test_panel),
 )
