@@ -584,12 +584,12 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 			budget_release(&pl.budget);
 			goto out_budget;
 		}
-		for (size_t m = 1; uj && m <= cfg->nmembers; m++)
-			if (ranking_role_endpoint(cfg, ROLE_JUDGE + (int)m)->
+		for (size_t i = 1; uj && i <= cfg->nmembers; i++)
+			if (ranking_role_endpoint(cfg, ROLE_JUDGE + (int)i)->
 			    executor != cfg->judge.executor) {
 				err_set(err, "judge[%zu].executor differs from "
 					"judge.executor: a panel's members go "
-					"out the same way", m);
+					"out the same way", i);
 				budget_release(&pl.budget);
 				goto out_budget;
 			}
