@@ -149,8 +149,9 @@ demo: deps-check $(BIN) $(FAKE) caigen
 # test-slurm: a real one-node Slurm (installed and started as root, stopped
 # at the end) runs a 4-task caigen array; one task is interrupted and
 # requeued; the merged shards must equal one process's output.
-test-slurm: test-deps $(BIN) $(FAKE)
+test-slurm: test-deps $(BIN) $(FAKE) $(RUNBATCH)
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
+	 RUNBATCH=$(abspath $(RUNBATCH)) \
 	 sh tests/slurm/run.sh
 
 # test-real: caigen against a real llama.cpp llama-server and GGUF model

@@ -8,7 +8,9 @@
 # preemption would send it); it must exit 75, requeue itself and finish
 # on its second run. Then the shards are merged with --expect and compared
 # byte for byte with one process's output of the same input and seed.
-# Last, a plainly cancelled task must stop gracefully and stay cancelled.
+# Then a plainly cancelled task must stop gracefully and stay cancelled.
+# Last, scripts/slurm/vllm-run-batch.sbatch runs with a stand-in for vllm
+# (tests/runbatch.c against the fake server).
 # Every daemon started here is stopped at the end. Prints PASS/FAIL lines;
 # exits non-zero if anything failed. Takes about a minute (a requeued job
 # waits cred_expire = 10 s before it runs again).
@@ -167,4 +169,36 @@ check slurm_cancel_exit_75 grep -q "caigen exited with 75" "$T/logs/cancel.log"
 eq slurm_cancel_graceful "$(grep -c "signal again" "$T/logs/cancel.log")" 1
 check slurm_cancel_not_requeued grep -q "not requeueing" "$T/logs/cancel.log"
 eq slurm_cancel_one_run "$(grep -c "caigen-array: task" "$T/logs/cancel.log")" 1
+# the vllm run-batch recipe, with a stand-in for vllm that answers the
+# exported requests through the fake server (tests/runbatch.c): export,
+# run-batch, import until done; the records equal a live run's
+mkdir -p "$T/bin"
+cat >"$T/bin/vllm" <<EOF
+#!/bin/sh
+# vllm run-batch -i IN -o OUT --model M --served-model-name N
+while [ \$# -gt 0 ]; do
+	case "\$1" in -i) i=\$2; shift ;; -o) o=\$2; shift ;; esac
+	shift
+done
+echo "vllm stand-in: \$i -> \$o"
+exec "$RUNBATCH" --server "http://127.0.0.1:$FAKE_PORT" -i "\$i" -o "\$o"
+EOF
+chmod +x "$T/bin/vllm"
+head -300 "$T/in.jsonl" >"$T/in300.jsonl"
+"$CAIGEN" run -c "$T/run.yaml" --prompts "$T/in300.jsonl" --out "$T/vref" \
+	--no-preflight -q
+job3=$(sbatch --parsable -J caigen-vllm -D "$T" -o "$T/logs/vllm.log" \
+	--gres=none --mem=1G --cpus-per-task=1 --time=10 \
+	--export=ALL,CAIGEN="$CAIGEN",VLLM="$T/bin/vllm",CAIGEN_CONFIG="$T/run.yaml",CAIGEN_OUT="$T/vout",POLICY_WEIGHTS=/models/p \
+	"$ROOT/scripts/slurm/vllm-run-batch.sbatch" --prompts "$T/in300.jsonl")
+i=0
+while [ -n "$(squeue -h -j "$job3" 2>/dev/null)" ] && [ $i -lt 1200 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sed 's/^/  vllm job: /' "$T/logs/vllm.log"
+check slurm_vllm_recipe_done grep -q "caigen exited with 0 after 2 rounds" \
+	"$T/logs/vllm.log"
+check slurm_vllm_recipe_identical cmp "$T/vref/preferences.jsonl" \
+	"$T/vout/preferences.jsonl"
 echo "slurm: total $(($(date +%s) - t0)) s"

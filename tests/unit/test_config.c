@@ -6,6 +6,7 @@
  * test runner starts there). Value and range cases are small enough to
  * write to a temporary file from a table here instead.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,8 @@ static void test_json(void)
 		"config_file", "prompts", "out", "seed", "limit", "mode",
 		"rounds", "stop_after_refusals", "constitutions",
 		"max_line_bytes", "prices",
-		"loops", "max_cost", "responses", "pairs", "binarize",
+		"loops", "max_cost", "batch_poll", "batch_prompts",
+		"responses", "pairs", "binarize",
 		"panel", "policy", "judge", "jobs", "quiet",
 		"progress_interval",
 	};
@@ -202,7 +204,8 @@ static void test_json(void)
 		"api_key_file", "concurrency", "timeout", "connect_timeout",
 		"max_attempts", "backoff_base", "backoff_max",
 		"stall_timeout", "requests_per_minute", "tokens_per_minute",
-		"temperature", "top_p", "max_tokens", "api", "both_orders",
+		"temperature", "top_p", "max_tokens", "api", "executor",
+		"batch_max_requests", "batch_max_bytes", "both_orders",
 		"top_logprobs", "scan_positions", "cot", "cot_max_tokens",
 		"clamp", "votes", "min_letter_mass", "api_key_set",
 	};
@@ -374,7 +377,8 @@ static void test_file_errors(void)
 		  "model, api_key_env, api_key_file, concurrency, timeout, "
 		  "connect_timeout, max_attempts, backoff_base, backoff_max, "
 		  "stall_timeout, requests_per_minute, tokens_per_minute, "
-		  "temperature, top_p, max_tokens, api, n, truncated, "
+		  "temperature, top_p, max_tokens, api, executor, "
+		  "batch_max_requests, batch_max_bytes, n, truncated, "
 		  "identical, identical_resamples)" },
 		{ "unknown_elsewhere.yaml", "3:3: unknown key 'top_logprobs' "
 		  "in 'policy' (it goes in 'judge')" },
@@ -537,7 +541,8 @@ static void test_value_errors(void)
 		{ "foo: 1\n",
 		  "1:1: unknown key 'foo' (valid keys: prompts, out, seed, "
 		  "limit, mode, rounds, stop_after_refusals, constitutions, "
-		  "max_line_bytes, prices, loops, max_cost, responses, pairs, "
+		  "max_line_bytes, prices, loops, max_cost, batch_poll, "
+		  "batch_prompts, responses, pairs, "
 		  "binarize, panel, policy, "
 		  "judge)" },
 		{ "judge:\n  model: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -923,6 +928,64 @@ static void test_panel(void)
 	free(many);
 }
 
+/* Batch prices default to half the live ones; config_rates picks them
+ * for a batch endpoint; a batch endpoint needs a batch API and one URL. */
+static void test_batch(void)
+{
+	char *path = write_tmp(
+		"prices:\n"
+		"  m1: {input: 2, output: 8}\n"
+		"  m2: {input: 4, output: 16, batch_output: 1}\n"
+		"policy: {model: m1, executor: batch}\n"
+		"judge: {model: m2}\n");
+	char *bad1 = write_tmp("judge: {executor: batch, api: completions}\n");
+	char *bad2 = write_tmp("policy: {executor: batch, base_urls: "
+			       "[http://a/v1, http://b/v1]}\n");
+	char *bad3 = write_tmp("judge: {executor: bulk}\n");
+	struct config c;
+	struct err e = { "" };
+	double in = -1, out = -1;
+
+	clear_env();
+	config_init(&c);
+	CHECK(config_load_yaml(&c, path, &e) == 0);
+	CHECK(config_validate(&c, &e) == 0);
+	CHECK(c.policy.executor == EXEC_BATCH && c.judge.executor == EXEC_LIVE);
+	CHECK(config_rates(&c, &c.policy, &in, &out));
+	CHECK(fabs(in - 1e-6) < 1e-15 && fabs(out - 4e-6) < 1e-15);
+	CHECK(config_rates(&c, &c.judge, &in, &out));	/* live: full */
+	CHECK(fabs(in - 4e-6) < 1e-15 && fabs(out - 16e-6) < 1e-15);
+	c.judge.executor = EXEC_BATCH;	/* batch_output given, input half */
+	CHECK(config_rates(&c, &c.judge, &in, &out));
+	CHECK(fabs(in - 2e-6) < 1e-15 && fabs(out - 1e-6) < 1e-15);
+	config_set_str(&c.judge.model, "unpriced");
+	CHECK(!config_rates(&c, &c.judge, &in, &out));
+	config_release(&c);
+
+	config_init(&c);
+	CHECK(config_load_yaml(&c, bad1, &e) == 0);
+	CHECK(config_validate(&c, &e) < 0);
+	CHECK(strstr(e.msg, "judge.executor: batch needs api: chat") != NULL);
+	config_release(&c);
+	config_init(&c);
+	CHECK(config_load_yaml(&c, bad2, &e) == 0);
+	CHECK(config_validate(&c, &e) < 0);
+	CHECK(strstr(e.msg, "give base_url, not base_urls") != NULL);
+	config_release(&c);
+	config_init(&c);
+	CHECK(config_load_yaml(&c, bad3, &e) < 0);
+	CHECK(strstr(e.msg, "executor") != NULL);
+	config_release(&c);
+	unlink(path);
+	unlink(bad1);
+	unlink(bad2);
+	unlink(bad3);
+	free(path);
+	free(bad1);
+	free(bad2);
+	free(bad3);
+}
+
 TESTS(
 	T(test_defaults),
 	T(test_defaults_valid),
@@ -942,4 +1005,5 @@ TESTS(
 	T(test_keys_missing),
 	T(test_secrets_never_shown),
 	T(test_panel),
+	T(test_batch),
 )
