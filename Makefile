@@ -3,7 +3,7 @@
 #   make            build ./caigen (developer build: -Werror)
 #   make demo       run the demo against the bundled fake model server
 #   make test       build and run every test; last line "N passed, N failed"
-#   make check      tests under ASan+UBSan, pipeline tests under TSan
+#   make check      tests under ASan+UBSan, pipeline and batch tests under TSan
 #   make SANITIZE=address,undefined test    (or thread)
 #   make deps       install the Debian -dev packages we build against
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each, one by one
@@ -105,6 +105,7 @@ test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(UNIT_BIN) caigen
 check:
 	$(MAKE) test SANITIZE=address,undefined
 	$(MAKE) test SANITIZE=thread TESTS=pipeline
+	$(MAKE) test SANITIZE=thread TESTS=batch_resume
 
 # fuzz: clang libFuzzer targets in tests/fuzz/, each run FUZZ_SECONDS in
 # turn (ASan+UBSan); working corpora and crashes under $(O)/fuzz/.

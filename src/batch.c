@@ -1124,6 +1124,13 @@ static void run_wave(struct batch *b, struct item **items, size_t n)
 		if (hard_stop(b) || !b->open) {
 			/* a stop (the open batches stay with the provider
 			 * for the next run), or nothing left to wait on */
+			if (!b->waiting.n) {
+				/* a machine without a call out: a bug; do not
+				 * spin */
+				fprintf(stderr, "caigen: batch: %zu prompts "
+					"wait for nothing\n", b->items);
+				abort();
+			}
 			end_all_waiting(b);
 			continue;
 		}

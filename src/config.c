@@ -1741,15 +1741,23 @@ static void section_json(const struct config *c, const struct section *sec,
 		}
 		case KT_PRICES:
 			v = json_object();
-			for (size_t j = 0; j < c->nprices; j++)
-				json_object_set_new(v, c->prices[j].model,
-					json_pack("{s:f,s:f,s:f,s:f}",
-						  "input", c->prices[j].input,
-						  "output", c->prices[j].output,
-						  "batch_input",
-						  c->prices[j].batch_input,
-						  "batch_output",
-						  c->prices[j].batch_output));
+			for (size_t j = 0; j < c->nprices; j++) {
+				const struct price *pr = &c->prices[j];
+				json_t *row = json_pack("{s:f,s:f}", "input",
+							pr->input, "output",
+							pr->output);
+
+				/* batch prices only when not the half */
+				if (pr->batch_input != pr->input / 2 ||
+				    pr->batch_output != pr->output / 2) {
+					json_object_set_new(row, "batch_input",
+						json_real(pr->batch_input));
+					json_object_set_new(row,
+						"batch_output",
+						json_real(pr->batch_output));
+				}
+				json_object_set_new(v, pr->model, row);
+			}
 			break;
 		}
 		json_object_set_new(o, k->name, v);	/* steals */
