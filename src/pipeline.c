@@ -584,15 +584,31 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 			budget_release(&pl.budget);
 			goto out_budget;
 		}
-		for (size_t i = 1; uj && i <= cfg->nmembers; i++)
-			if (ranking_role_endpoint(cfg, ROLE_JUDGE + (int)i)->
-			    executor != cfg->judge.executor) {
-				err_set(err, "judge[%zu].executor differs from "
-					"judge.executor: a panel's members go "
-					"out the same way", i);
+		if (pl.batch_mode &&
+		    ((up && cfg->policy.api == API_COMPLETIONS) ||
+		     (uj && cfg->judge.api == API_COMPLETIONS))) {
+			err_set(err, "%s.api: completions has no batch file "
+				"format (batch mode and batch export take api: "
+				"chat or anthropic)", up &&
+				cfg->policy.api == API_COMPLETIONS ?
+				"policy" : "judge");
+			budget_release(&pl.budget);
+			goto out_budget;
+		}
+		for (size_t i = 1; uj && i <= cfg->nmembers; i++) {
+			const struct endpoint *mep = ranking_role_endpoint(cfg,
+				ROLE_JUDGE + (int)i);
+
+			if (mep->executor != cfg->judge.executor ||
+			    (pl.batch_mode && mep->api == API_COMPLETIONS)) {
+				err_set(err, "judge[%zu]: a panel's members go "
+					"out the same way as the judge, and in "
+					"batch mode not with api: completions",
+					i);
 				budget_release(&pl.budget);
 				goto out_budget;
 			}
+		}
 	}
 	pl.env.done = pl.batch_mode ? batch_item_finished :
 				      live_item_finished;

@@ -63,7 +63,10 @@ check p10k_batch_price jq -e --slurpfile l "$T/p10k.live/manifest.json" '
 			       $b.jud.completion_tokens * 4) / 1e6)' \
 	"$T/p10k.batch/manifest.json"
 
-gen_prompts 1500 "$T/in.jsonl"
+# CoT, critiques and waves on 1,500 prompts (BATCH_N=10000 for the full
+# size: about a minute more)
+N=${BATCH_N:-1500}
+gen_prompts $N "$T/in.jsonl"
 run_caigen "$T/base.live" "$T/in.jsonl" -c "$T/live.yaml" \
 	--policy-model pol --judge-model jud -q --no-preflight
 : >"$T/req.log"
@@ -83,7 +86,7 @@ check both_identical_critiques cmp "$T/both.live/critiques.jsonl" \
 	"$T/both.batch/critiques.jsonl"
 check both_identical_preferences cmp "$T/both.live/preferences.jsonl" \
 	"$T/both.batch/preferences.jsonl"
-eq both_records "$(lines "$T/both.batch/critiques.jsonl")" 1500
+eq both_records "$(lines "$T/both.batch/critiques.jsonl")" $N
 check both_unique_ids unique_cids
 
 # an Anthropic judge through Message Batches (text method, no logprobs)
@@ -104,6 +107,24 @@ eq ant_method "$(jq -r '.judgments[].method' "$T/ant.batch/preferences.jsonl" | 
 eq ant_message_batches "$(grep -c '"path":"/v1/messages/batches"' "$T/req.log")" 1
 check ant_unique_ids unique_cids
 
+# k = 3 answers ranked by a two-judge panel: each member's requests go
+# in batches of their own (files judge-*, judge1-*; ids j-, j1-)
+: >"$T/req.log"
+for k in live batch; do
+	printf 'batch_poll: 0.05\nresponses: 3\npolicy: {executor: %s, max_tokens: 64}\njudge:\n  - {executor: %s, model: j0}\n  - {executor: %s, model: j1, base_url: "%s"}\n' \
+		$k $k $k "$FAKE_URL" >"$T/panel.$k.yaml"
+	run_caigen "$T/panel.$k" "$T/in300.jsonl" -c "$T/panel.$k.yaml" -q \
+		--no-preflight
+	eq "panel_${k}_exit" $? 0
+done
+check panel_identical cmp "$T/panel.live/preferences.jsonl" \
+	"$T/panel.batch/preferences.jsonl"
+check panel_records jq -e 'select(.schema == "caigen.preference/2" and
+	(.ranking | length) == 3)' "$T/panel.batch/preferences.jsonl"
+eq panel_member_ids "$(grep -c '"custom_id":"j1-' "$T/req.log")" \
+	"$(grep -c '"custom_id":"j-' "$T/req.log")"
+check panel_unique_ids unique_cids
+
 # waves of 400 prompts and batches of at most 250 requests
 : >"$T/req.log"
 mk "$T/wave.yaml" batch 'batch_prompts: 400' '  batch_max_requests: 250'
@@ -112,10 +133,12 @@ run_caigen "$T/wave" "$T/in.jsonl" -c "$T/wave.yaml" --policy-model pol \
 eq wave_exit $? 0
 check wave_identical cmp "$T/base.live/preferences.jsonl" \
 	"$T/wave/preferences.jsonl"
-# 1500 prompts: waves of 400, 400, 400, 300; each wave's 400 policy
-# requests in two batches (250 + 150)
+# waves of 400 (1,500 prompts: 400, 400, 400, 300); a wave's 400 policy
+# requests in two batches (250 + 150), the last wave's r in ceil(r/250)
+r=$((N % 400))
 eq wave_policy_batches "$(jq -r 'select(.op == "created" and .role == "policy")' \
-	"$T/wave/batch/journal.jsonl" | grep -c policy)" 8
+	"$T/wave/batch/journal.jsonl" | grep -c policy)" \
+	$((N / 400 * 2 + (r + 249) / 250))
 check wave_unique_ids unique_cids
 
 # export / import through an offline runner
