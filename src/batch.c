@@ -186,6 +186,13 @@ struct calls {
 	size_t n;
 };
 
+/* The new requests of a round, in order. Not chained through call.next:
+ * that links the calls waiting on one custom_id. */
+struct round {
+	struct call **v;
+	size_t n, cap, at;	/* v[at..n) are left */
+};
+
 struct batch {
 	struct exec x;		/* first: machines hold &b->x */
 	const struct config *cfg;
@@ -221,7 +228,7 @@ struct batch {
 	struct hmap member;	/* cid -> open_batch holding it */
 	struct open_batch *open;
 	struct calls pending;
-	struct calls round[ROLE_COUNT];
+	struct round round[ROLE_COUNT];	/* new requests, per role */
 
 	size_t items;		/* machines running */
 	struct item **finished;
@@ -243,6 +250,29 @@ static void calls_push(struct calls *q, struct call *c)
 		q->head = c;
 	q->tail = c;
 	q->n++;
+}
+
+static void round_push(struct round *q, struct call *c)
+{
+	if (q->n == q->cap) {
+		q->cap = q->cap ? 2 * q->cap : 256;
+		q->v = xrealloc(q->v, q->cap * sizeof(*q->v));
+	}
+	q->v[q->n++] = c;
+}
+
+static struct call *round_peek(const struct round *q)
+{
+	return q->at < q->n ? q->v[q->at] : NULL;
+}
+
+static struct call *round_pop(struct round *q)
+{
+	struct call *c = round_peek(q);
+
+	if (c && ++q->at == q->n)
+		q->at = q->n = 0;
+	return c;
 }
 
 static struct call *calls_pop(struct calls *q)
@@ -660,7 +690,7 @@ static void drain(struct batch *b)
 				call_stopped(b, c);
 				continue;
 			}
-			calls_push(&b->round[r], c);
+			round_push(&b->round[r], c);
 		}
 		c->next = NULL;
 		hmap_put(&b->waiting, k, c);
@@ -762,8 +792,8 @@ static int write_file(struct batch *b, int r, const char *path,
 	if (fd < 0)
 		return err_set(err, "cannot create '%s': %s", path,
 			       strerror(errno));
-	while (b->round[r].head && (long)ob->ncids < most) {
-		struct call *c = b->round[r].head;
+	while (round_peek(&b->round[r]) && (long)ob->ncids < most) {
+		struct call *c = round_peek(&b->round[r]);
 		size_t n;
 		char *line = batchapi_line(b->api[r], c->cid, c->body,
 					   c->body_len, &n);
@@ -780,7 +810,7 @@ static int write_file(struct batch *b, int r, const char *path,
 		}
 		free(line);
 		bytes += (long long)n;
-		calls_pop(&b->round[r]);
+		round_pop(&b->round[r]);
 		if (ob->ncids == cap_ids) {
 			cap_ids = cap_ids ? 2 * cap_ids : 256;
 			ob->cids = xrealloc(ob->cids, cap_ids *
@@ -839,7 +869,7 @@ static void export_round(struct batch *b, int r)
 {
 	struct call *c;
 
-	while ((c = calls_pop(&b->round[r]))) {
+	while ((c = round_pop(&b->round[r]))) {
 		size_t n;
 		char *line = batchapi_line(b->api[r], c->cid, c->body,
 					   c->body_len, &n);
@@ -863,7 +893,7 @@ static void make_batches(struct batch *b)
 			export_round(b, r);
 			continue;
 		}
-		while (b->round[r].head) {
+		while (round_peek(&b->round[r])) {
 			struct err e;
 
 			if (hard_stop(b) || make_one(b, r, &e) < 0) {
@@ -871,7 +901,7 @@ static void make_batches(struct batch *b)
 
 				if (!hard_stop(b))
 					give_up(b, "cannot send a batch", &e);
-				while ((c = calls_pop(&b->round[r])))
+				while ((c = round_pop(&b->round[r])))
 					end_calls(b, unwait(b, hkey(c->cid)),
 						  NULL, true);
 			}
@@ -1475,6 +1505,7 @@ void batch_free(struct batch *b)
 		if (b->export_fd[r] >= 0)
 			close(b->export_fd[r]);
 		hmap_free(&b->index[r]);
+		free(b->round[r].v);
 	}
 	if (b->journal_fd >= 0)
 		close(b->journal_fd);
