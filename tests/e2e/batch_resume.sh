@@ -142,3 +142,16 @@ run_caigen "$T/c" "$T/in.jsonl" -c "$T/cap.yaml" --policy-model pol \
 eq cap_resume_exit $? 0
 check cap_identical cmp "$T/live/preferences.jsonl" "$T/c/preferences.jsonl"
 check cap_unique_ids unique_cids "$T/c.log"
+
+# the dry run prices batch requests at the batch price: half, here
+for k in live batch; do
+	"$CAIGEN" run -c "$T/$k.yaml" --prompts "$T/in.jsonl" --out "$T/dry" \
+		--policy-model pol --judge-model jud --policy-url "$FAKE_URL" \
+		--judge-url "$FAKE_URL" --dry-run >"$T/dry.$k" 2>&1
+	eq "dry_${k}_exit" $? 0
+done
+check dry_says_batch grep -q "'pol': 400 batch requests" "$T/dry.batch"
+live=$(sed -n 's/.*estimated cost \$\([0-9.]*\).*/\1/p' "$T/dry.live")
+half=$(sed -n 's/.*estimated cost \$\([0-9.]*\).*/\1/p' "$T/dry.batch")
+check dry_batch_half awk -v l="$live" -v h="$half" \
+	'BEGIN { exit !(l > 0 && (h * 2 - l) ^ 2 < 1e-6) }'
