@@ -1021,6 +1021,7 @@ static void poll_due(struct batch *b)
 			trouble(b, ob, "poll", &e);
 			continue;
 		}
+		ob->errors = 0;
 		say_status(b, ob, now);
 		if (ob->info.phase == BATCH_RUNNING)
 			continue;
@@ -1048,7 +1049,6 @@ static void poll_due(struct batch *b)
 			trouble(b, ob, "fetching results", &e);
 			continue;
 		}
-		ob->errors = 0;
 		answer_batch(b, ob);
 		open_remove(b, ob);
 	}
