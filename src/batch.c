@@ -175,7 +175,8 @@ struct open_batch {
 	struct batch_info info;
 	double next_poll, said_at;
 	char said[32];		/* the status last printed */
-	int errors;		/* polls or fetches failed in a row */
+	int poll_errors;	/* polls failed in a row */
+	int fetch_errors;	/* fetches failed in a row */
 	uint64_t *cids;		/* hkey of its custom_ids, in file order */
 	size_t ncids;
 	struct open_batch *next;
@@ -986,18 +987,18 @@ static void say_status(struct batch *b, struct open_batch *ob, double now)
 /* A poll or fetch failed (after batchapi's own retries): try again at
  * the next poll; MAX_TROUBLE in a row stop the run (the batch stays in
  * the journal, the next run polls it). */
-static void trouble(struct batch *b, struct open_batch *ob, const char *what,
-		    const struct err *e)
+static void trouble(struct batch *b, struct open_batch *ob, int *count,
+		    const char *what, const struct err *e)
 {
 	char msg[256];
 
-	if (++ob->errors < MAX_TROUBLE) {
+	if (++*count < MAX_TROUBLE) {
 		say(b, "batch %s: %s failed (trying again at the next poll): "
 		    "%s", ob->info.id, what, e->msg);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "batch %s: %s failed %d times in a row",
-		 ob->info.id, what, ob->errors);
+		 ob->info.id, what, *count);
 	give_up(b, msg, e);
 }
 
@@ -1018,10 +1019,10 @@ static void poll_due(struct batch *b)
 				(0.9 + 0.2 * (double)rand() / RAND_MAX);
 		if (batchapi_poll(b->api[ob->role], ob->info.id, &ob->info,
 				  &e) < 0) {
-			trouble(b, ob, "poll", &e);
+			trouble(b, ob, &ob->poll_errors, "poll", &e);
 			continue;
 		}
-		ob->errors = 0;
+		ob->poll_errors = 0;
 		say_status(b, ob, now);
 		if (ob->info.phase == BATCH_RUNNING)
 			continue;
@@ -1046,7 +1047,8 @@ static void poll_due(struct batch *b)
 			continue;
 		}
 		if (harvest(b, ob, &e) < 0) {
-			trouble(b, ob, "fetching results", &e);
+			trouble(b, ob, &ob->fetch_errors, "fetching results",
+				&e);
 			continue;
 		}
 		answer_batch(b, ob);
