@@ -294,8 +294,9 @@ static struct call *calls_pop(struct calls *q)
  * (The spending cap alone does not: what was sent is paid for.) */
 static bool hard_stop(const struct batch *b)
 {
-	return (b->stop && *b->stop) || atomic_load(b->env->fatal) ||
-	       atomic_load(&b->env->refused);
+	/* the flag is set by a signal handler: read it atomically */
+	return (b->stop && __atomic_load_n(b->stop, __ATOMIC_RELAXED)) ||
+	       atomic_load(b->env->fatal) || atomic_load(&b->env->refused);
 }
 
 static void say(const struct batch *b, const char *fmt, ...)
