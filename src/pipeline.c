@@ -516,6 +516,44 @@ static char *manifest_json(const struct pipeline *pl, double started)
 	return s;
 }
 
+/* Live or batch (`executor:`, or batch export): one for the whole run,
+ * every role it uses on it, and batch needs a batch file format. */
+static int choose_executor(struct pipeline *pl, struct err *err)
+{
+	const struct config *cfg = pl->cfg;
+	bool up = !pl->o->feed, uj = cfg->mode != MODE_CRITIQUES;
+	bool bp = up && cfg->policy.executor == EXEC_BATCH;
+	bool bj = uj && cfg->judge.executor == EXEC_BATCH;
+
+	pl->batch_mode = pl->o->batch_export || bp || bj;
+	if (pl->batch_mode && !pl->o->batch_export &&
+	    ((up && !bp) || (uj && !bj)))
+		return err_set(err, "%s.executor is batch but %s.executor is "
+			       "live: a run uses one executor, set both to "
+			       "batch (or run the two stages as two runs)",
+			       bp ? "policy" : "judge", bp ? "judge" : "policy");
+	if (pl->batch_mode &&
+	    ((up && cfg->policy.api == API_COMPLETIONS) ||
+	     (uj && cfg->judge.api == API_COMPLETIONS)))
+		return err_set(err, "%s.api: completions has no batch file "
+			       "format (batch mode and batch export take api: "
+			       "chat or anthropic)", up &&
+			       cfg->policy.api == API_COMPLETIONS ? "policy" :
+			       "judge");
+	for (size_t i = 1; uj && i <= cfg->nmembers; i++) {
+		const struct endpoint *mep = ranking_role_endpoint(cfg,
+			ROLE_JUDGE + (int)i);
+
+		if (mep->executor != cfg->judge.executor ||
+		    (pl->batch_mode && mep->api == API_COMPLETIONS))
+			return err_set(err, "judge[%zu]: a panel's members go "
+				       "out the same way as the judge, and in "
+				       "batch mode not with api: completions",
+				       i);
+	}
+	return 0;
+}
+
 int pipeline_run(const struct run_opts *o, struct run_counts *c,
 		 struct err *err)
 {
@@ -568,47 +606,9 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 			goto out_budget;
 		pl.env.budget = &pl.budget;
 	}
-	{
-		bool up = !o->feed, uj = cfg->mode != MODE_CRITIQUES;
-		bool bp = up && cfg->policy.executor == EXEC_BATCH;
-		bool bj = uj && cfg->judge.executor == EXEC_BATCH;
-
-		pl.batch_mode = o->batch_export || bp || bj;
-		if (pl.batch_mode && !o->batch_export &&
-		    ((up && !bp) || (uj && !bj))) {
-			err_set(err, "%s.executor is batch but %s.executor is "
-				"live: a run uses one executor, set both to "
-				"batch (or run the two stages as two runs)",
-				bp ? "policy" : "judge",
-				bp ? "judge" : "policy");
-			budget_release(&pl.budget);
-			goto out_budget;
-		}
-		if (pl.batch_mode &&
-		    ((up && cfg->policy.api == API_COMPLETIONS) ||
-		     (uj && cfg->judge.api == API_COMPLETIONS))) {
-			err_set(err, "%s.api: completions has no batch file "
-				"format (batch mode and batch export take api: "
-				"chat or anthropic)", up &&
-				cfg->policy.api == API_COMPLETIONS ?
-				"policy" : "judge");
-			budget_release(&pl.budget);
-			goto out_budget;
-		}
-		for (size_t i = 1; uj && i <= cfg->nmembers; i++) {
-			const struct endpoint *mep = ranking_role_endpoint(cfg,
-				ROLE_JUDGE + (int)i);
-
-			if (mep->executor != cfg->judge.executor ||
-			    (pl.batch_mode && mep->api == API_COMPLETIONS)) {
-				err_set(err, "judge[%zu]: a panel's members go "
-					"out the same way as the judge, and in "
-					"batch mode not with api: completions",
-					i);
-				budget_release(&pl.budget);
-				goto out_budget;
-			}
-		}
+	if (choose_executor(&pl, err) < 0) {
+		budget_release(&pl.budget);
+		goto out_budget;
 	}
 	pl.env.done = pl.batch_mode ? batch_item_finished :
 				      live_item_finished;
