@@ -21,6 +21,7 @@
 #include "batchapi.h"
 #include "budget.h"
 #include "ranking.h"
+#include "rng.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -60,12 +61,11 @@ struct hmap {
 	size_t cap, n;
 };
 
+/* The key of a custom_id (rng.h's hash64; 0 marks an empty slot). */
 static uint64_t hkey(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = hash64(s, strlen(s));
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
 	return h ? h : 1;
 }
 
