@@ -12,6 +12,7 @@
 #include "card.h"
 #include "config.h"
 #include "constitution.h"
+#include "datadir.h"
 #include "dryrun.h"
 #include "import.h"
 #include "label.h"
@@ -799,10 +800,24 @@ static int cmd_check(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		struct err err;
 		struct constitution con;
-		FILE *f = fopen(argv[i], "r");
+		char *found = NULL;
+		const char *path = argv[i];
+		FILE *f;
 		char line[4096];
 		bool is_con = false;
 		int rc;
+
+		/* a short name ("harmless") is a shipped constitution */
+		if (access(path, F_OK) != 0) {
+			if (datadir_constitution(path, &found, &err) == 0) {
+				path = found;
+			} else if (!strchr(path, '.')) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				bad = 1;
+				continue;
+			}
+		}
+		f = fopen(path, "r");
 
 		/* a constitution has a top-level "principles:" key */
 		while (f && fgets(line, sizeof(line), f))
@@ -830,6 +845,7 @@ static int cmd_check(int argc, char **argv)
 			fprintf(stderr, "%s\n", err.msg);
 			bad = 1;
 		}
+		free(found);
 	}
 	return bad ? EXIT_USAGE : EXIT_DONE;
 }
