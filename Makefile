@@ -188,18 +188,29 @@ bench-cluster: deps-check $(BIN)
 	@CAIGEN=$(abspath $(BIN)) sh scripts/bench/cluster.sh
 
 # install: PREFIX/bin/caigen, the man page, the constitutions, the JSON
-# Schemas and the Slurm template (when present) under PREFIX/share.
+# Schemas and the Slurm, Kubernetes and AWS Batch templates under
+# PREFIX/share/caigen. The installed program is linked here with PREFIX
+# compiled into datadir.o, so `--constitution harmless` finds
+# PREFIX/share/caigen/constitution/harmless.yaml from any folder.
 SHARE   = $(DESTDIR)$(PREFIX)/share
-SBATCH  := $(wildcard scripts/slurm/caigen-array.sbatch)
+IDIR    = $(O)/install
 install: $(BIN)
+	@mkdir -p $(IDIR)
+	@$(CC) $(ALL_CFLAGS) -DCAIGEN_SHARE_DIR='"$(PREFIX)/share/caigen"' \
+		-c -o $(IDIR)/datadir.o src/datadir.c
+	@$(CC) -o $(IDIR)/caigen $(filter-out $(O)/datadir.o,$(LIB_OBJ)) \
+		$(O)/main.o $(IDIR)/datadir.o $(LIBS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 \
-		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/caigen
+		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas \
+		$(SHARE)/caigen/slurm $(SHARE)/caigen/k8s $(SHARE)/caigen/aws
+	install -m 755 $(IDIR)/caigen $(DESTDIR)$(PREFIX)/bin/caigen
 	install -m 644 caigen.1 $(SHARE)/man/man1/caigen.1
 	install -m 644 constitution/*.yaml $(SHARE)/caigen/constitution/
 	install -m 644 schemas/*.schema.json $(SHARE)/caigen/schemas/
-	$(if $(SBATCH),install -d $(SHARE)/caigen/slurm)
-	$(if $(SBATCH),install -m 644 $(SBATCH) $(SHARE)/caigen/slurm/)
+	install -m 755 scripts/slurm/caigen-array.sbatch \
+		scripts/slurm/vllm-run-batch.sbatch $(SHARE)/caigen/slurm/
+	install -m 644 scripts/k8s/*.yaml $(SHARE)/caigen/k8s/
+	install -m 644 scripts/aws/README.md $(SHARE)/caigen/aws/
 
 clean:
 	rm -rf obj caigen
