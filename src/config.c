@@ -243,6 +243,7 @@ static const struct section judge_section = {
 
 static const struct key top_keys[] = {
 	K_STR("prompts", prompts, 0, "datasets/sample/prompts.jsonl"),
+	K_STR("prompt_field", prompt_field, 0, "prompt"),
 	K_STR("out", out, 0, "datasets/out"),
 	K_ULL("seed", seed, 0, 1),
 	K_LL("limit", limit, 0, 0, NO_MAX, 0),
