@@ -8,6 +8,7 @@
  */
 #include "audit.h"
 #include "batch.h"
+#include "calibrate.h"
 #include "card.h"
 #include "config.h"
 #include "constitution.h"
@@ -913,6 +914,8 @@ static const struct command commands[] = {
 	{ "audit", audit_main, "report principle coverage, judge behaviour" },
 	{ "batch", cmd_batch, "export requests for an offline batch runner, "
 	  "import results" },
+	{ "calibrate", calibrate_main, "fit the judge's calibration to "
+	  "references, apply it" },
 	{ "card", card_main, "write OUT/README.md, a Hugging Face dataset card" },
 	{ "check", cmd_check, "validate constitutions and run configs" },
 	{ "eval", cmd_eval, "label pairs with human labels, grade the judge" },
