@@ -17,6 +17,7 @@
 #include "merge.h"
 #include "pipeline.h"
 #include "preflight.h"
+#include "promptgen.h"
 #include "shard.h"
 #include "split.h"
 #include "status.h"
@@ -868,6 +869,8 @@ static const struct command commands[] = {
 	{ "import", import_main, "convert a published constitution to YAML" },
 	{ "label", cmd_label, "judge existing preference pairs" },
 	{ "merge", merge_main, "merge the shard files of a job array" },
+	{ "prompts", prompts_cmd_main, "make prompt sets: generate, persuade, "
+	  "dedup, decontaminate" },
 	{ "run", cmd_run, "generate preference pairs from a prompts file" },
 	{ "split", split_main, "split a prompts file for an N-task job array" },
 	{ "status", status_main, "per-shard progress of a job array's output" },
