@@ -633,6 +633,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
+	/* the report must not replace an input or a record file: said
+	 * now, before any request is paid for */
+	if (html && report_out_check(html, (const char *const *)
+				     cfg.constitutions, cfg.nconstitutions,
+				     &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	if (html && report_out_check(html, (const char *const *)&pairs_path,
+				     1, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
 	if (kind == KIND_LABEL || kind == KIND_EVAL)
 		cfg.policy.concurrency = 0;	/* no policy stage: the
 						 * manifest says so, preflight

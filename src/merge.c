@@ -568,15 +568,8 @@ static int write_manifest(struct merge *m)
 				     : json_null()));
 	ins = found = shards = NULL;
 	s = json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-	tmp = xasprintf("%s.tmp", path);
-	{
-		FILE *f = fopen(tmp, "w");
-
-		if (!f || fputs(s, f) == EOF || fputc('\n', f) == EOF ||
-		    fclose(f) != 0 || rename(tmp, path) < 0)
-			rc = err_set(&m->err, "cannot write '%s': %s", path,
-				     strerror(errno));
-	}
+	tmp = xasprintf("%s\n", s);
+	rc = write_file_atomic(path, tmp, strlen(tmp), &m->err);
 	free(tmp);
 	free(s);
 done:
@@ -655,6 +648,7 @@ int merge_main(int argc, char **argv)
 	};
 	struct merge m;
 	char *tmp = NULL;
+	struct wfile wf;
 	FILE *o = NULL;
 	int c, rc = 2;
 
@@ -703,27 +697,14 @@ int merge_main(int argc, char **argv)
 	for (int i = 0; i < m.nin; i++)
 		if (scan_file(&m, i) < 0)
 			goto fail;
-	tmp = xasprintf("%s.tmp", m.out);
-	o = fopen(tmp, "w");
-	if (!o) {
-		err_set(&m.err, "cannot create '%s': %s", tmp,
-			strerror(errno));
+	o = wfile_open(&wf, m.out, &m.err);	/* never through a link */
+	if (!o)
 		goto fail;
-	}
 	if (merge_files(&m, o) < 0)
 		goto fail;
-	c = fflush(o) != 0 || fsync(fileno(o)) < 0;
-	c |= fclose(o) != 0;
 	o = NULL;
-	if (c) {
-		err_set(&m.err, "cannot write '%s': %s", tmp, strerror(errno));
+	if (wfile_commit(&wf, &m.err) < 0)
 		goto fail;
-	}
-	if (rename(tmp, m.out) < 0) {
-		err_set(&m.err, "cannot rename '%s' to '%s': %s", tmp, m.out,
-			strerror(errno));
-		goto fail;
-	}
 	if (m.expect && check_expected(&m) < 0)
 		goto fail;
 	if (m.manifest && write_manifest(&m) < 0)
@@ -744,9 +725,7 @@ int merge_main(int argc, char **argv)
 fail:
 	fprintf(stderr, "caigen: %s\n", m.err.msg);
 	if (o)
-		fclose(o);
-	if (tmp)
-		unlink(tmp);
+		wfile_abort(&wf);
 out:
 	free(tmp);
 	free(m.st);
