@@ -13,7 +13,7 @@
 
 CC      ?= cc
 PKGS    := libcurl jansson yaml-0.1
-DEBPKGS := libcurl4-openssl-dev libjansson-dev libyaml-dev pkg-config
+DEBPKGS := libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev pkg-config
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PREFIX  ?= /usr/local
 
@@ -50,7 +50,7 @@ BATCHCTL := $(O)/batchctl
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
-	fuzz fuzz-deps test-slurm test-real bench-cluster
+	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -155,6 +155,13 @@ test-slurm: test-deps $(BIN) $(FAKE) $(RUNBATCH)
 	 RUNBATCH=$(abspath $(RUNBATCH)) \
 	 sh tests/slurm/run.sh
 
+# test-fresh: the README's build and test commands on a minimal Debian 12
+# (debootstrap: git, make and gcc only) made under $(O)/fresh, in a chroot,
+# on a clone of the current commit: every program `make test` needs must be
+# installed by it. Root; about 10 minutes.
+test-fresh:
+	@sh tests/fresh.sh $(abspath $(O)/fresh)
+
 # test-real: caigen against a real llama.cpp llama-server and GGUF model
 # ($LLAMA_SERVER, $LLAMA_MODEL; unset or missing is a failure, not a
 # skip): every mode, CoT, completions, n=2, --api-key, a restart mid-run,
@@ -181,18 +188,29 @@ bench-cluster: deps-check $(BIN)
 	@CAIGEN=$(abspath $(BIN)) sh scripts/bench/cluster.sh
 
 # install: PREFIX/bin/caigen, the man page, the constitutions, the JSON
-# Schemas and the Slurm template (when present) under PREFIX/share.
+# Schemas and the Slurm, Kubernetes and AWS Batch templates under
+# PREFIX/share/caigen. The installed program is linked here with PREFIX
+# compiled into datadir.o, so `--constitution harmless` finds
+# PREFIX/share/caigen/constitution/harmless.yaml from any folder.
 SHARE   = $(DESTDIR)$(PREFIX)/share
-SBATCH  := $(wildcard scripts/slurm/caigen-array.sbatch)
+IDIR    = $(O)/install
 install: $(BIN)
+	@mkdir -p $(IDIR)
+	@$(CC) $(ALL_CFLAGS) -DCAIGEN_SHARE_DIR='"$(PREFIX)/share/caigen"' \
+		-c -o $(IDIR)/datadir.o src/datadir.c
+	@$(CC) -o $(IDIR)/caigen $(filter-out $(O)/datadir.o,$(LIB_OBJ)) \
+		$(O)/main.o $(IDIR)/datadir.o $(LIBS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 \
-		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/caigen
+		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas \
+		$(SHARE)/caigen/slurm $(SHARE)/caigen/k8s $(SHARE)/caigen/aws
+	install -m 755 $(IDIR)/caigen $(DESTDIR)$(PREFIX)/bin/caigen
 	install -m 644 caigen.1 $(SHARE)/man/man1/caigen.1
 	install -m 644 constitution/*.yaml $(SHARE)/caigen/constitution/
 	install -m 644 schemas/*.schema.json $(SHARE)/caigen/schemas/
-	$(if $(SBATCH),install -d $(SHARE)/caigen/slurm)
-	$(if $(SBATCH),install -m 644 $(SBATCH) $(SHARE)/caigen/slurm/)
+	install -m 755 scripts/slurm/caigen-array.sbatch \
+		scripts/slurm/vllm-run-batch.sbatch $(SHARE)/caigen/slurm/
+	install -m 644 scripts/k8s/*.yaml $(SHARE)/caigen/k8s/
+	install -m 644 scripts/aws/README.md $(SHARE)/caigen/aws/
 
 clean:
 	rm -rf obj caigen

@@ -26,6 +26,7 @@
  * endpoint.api_key, and config_release wipes it before freeing.
  */
 #include "config.h"
+#include "calibrate.h"
 #include "endpoint.h"
 #include "guard.h"
 #include "rank.h"
@@ -231,6 +232,7 @@ static const struct key judge_keys[] = {
 	  .dnum = CLAMP_AUTO },
 	K_INT("votes", votes, 0, 0, 100, 0),
 	K_DBL("min_letter_mass", min_letter_mass, 0, 0, 1, 0.5),
+	K_STR("calibration", calibration, KF_NULLABLE, NULL),
 };
 
 static const struct section policy_section = {
@@ -445,6 +447,11 @@ static void release_section(struct config *c, const struct section *sec)
 
 void config_release(struct config *c)
 {
+	if (c->calib) {
+		calibration_release(c->calib);
+		free(c->calib);
+		c->calib = NULL;
+	}
 	free_members(c);
 	release_section(c, &top_section);
 	free(c->path);
@@ -1613,6 +1620,29 @@ static int parse_pairs(struct config *c, struct err *err)
 		       "between 1 and %d, got '%.60s'", RANK_MAX_PAIRS, s);
 }
 
+/* judge.calibration: load the file, refuse one of another judge */
+static int validate_calibration(struct config *c, struct err *err)
+{
+	struct calibration *cal;
+
+	if (!c->calibration || c->calib)
+		return 0;
+	if (c->responses > 2 || c->nmembers)
+		return err_set(err, "judge.calibration applies to runs of two "
+			       "answers and one judge (not responses: %d, "
+			       "nor a judge panel)", c->responses);
+	cal = xcalloc(1, sizeof(*cal));
+	if (calibration_load(cal, c->calibration, err) < 0 ||
+	    calibration_check(cal, c->calibration, c->judge.model, c->cot,
+			      err) < 0) {
+		calibration_release(cal);
+		free(cal);
+		return -1;
+	}
+	c->calib = cal;
+	return 0;
+}
+
 int config_validate(struct config *c, struct err *err)
 {
 	if (validate_section(c, &top_section, err))
@@ -1637,6 +1667,8 @@ int config_validate(struct config *c, struct err *err)
 		c->policy.concurrency = c->jobs;
 		c->judge.concurrency = c->jobs;
 	}
+	if (validate_calibration(c, err))
+		return -1;
 	return validate_panel(c, err);
 }
 

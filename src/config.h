@@ -186,6 +186,8 @@ struct config {
 	struct clamp clamp;
 	int votes;		/* judge.votes: 0 = off, else k samples */
 	double min_letter_mass;	/* judge.min_letter_mass: flag below it */
+	char *calibration;	/* judge.calibration: a calibrate.h file */
+	struct calibration *calib;	/* loaded by config_validate */
 
 	int rounds;		/* critique/revision rounds per prompt */
 	int loops;		/* event-loop threads; 0: one per core */

@@ -8,9 +8,11 @@
  */
 #include "audit.h"
 #include "batch.h"
+#include "calibrate.h"
 #include "card.h"
 #include "config.h"
 #include "constitution.h"
+#include "datadir.h"
 #include "dryrun.h"
 #include "import.h"
 #include "label.h"
@@ -811,10 +813,24 @@ static int cmd_check(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		struct err err;
 		struct constitution con;
-		FILE *f = fopen(argv[i], "r");
+		char *found = NULL;
+		const char *path = argv[i];
+		FILE *f;
 		char line[4096];
 		bool is_con = false;
 		int rc;
+
+		/* a short name ("harmless") is a shipped constitution */
+		if (access(path, F_OK) != 0) {
+			if (datadir_constitution(path, &found, &err) == 0) {
+				path = found;
+			} else if (!strchr(path, '.')) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				bad = 1;
+				continue;
+			}
+		}
+		f = fopen(path, "r");
 
 		/* a constitution has a top-level "principles:" key */
 		while (f && fgets(line, sizeof(line), f))
@@ -842,6 +858,7 @@ static int cmd_check(int argc, char **argv)
 			fprintf(stderr, "%s\n", err.msg);
 			bad = 1;
 		}
+		free(found);
 	}
 	return bad ? EXIT_USAGE : EXIT_DONE;
 }
@@ -875,6 +892,8 @@ static const struct command commands[] = {
 	{ "audit", audit_main, "report principle coverage, judge behaviour" },
 	{ "batch", cmd_batch, "export requests for an offline batch runner, "
 	  "import results" },
+	{ "calibrate", calibrate_main, "fit the judge's calibration to "
+	  "references, apply it" },
 	{ "card", card_main, "write OUT/README.md, a Hugging Face dataset card" },
 	{ "check", cmd_check, "validate constitutions and run configs" },
 	{ "eval", cmd_eval, "label pairs with human labels, grade the judge" },

@@ -127,37 +127,44 @@ double now_sec(void)
 
 /* ---- files written whole ---- */
 
-FILE *wfile_open(struct wfile *w, const char *path, struct err *err)
+FILE *fopen_excl_tmp(const char *path, char **tmp, struct err *err)
 {
 	int fd = -1;
+	FILE *f;
 
-	memset(w, 0, sizeof(*w));
+	*tmp = NULL;
 	for (unsigned i = 0; i < 100 && fd < 0; i++) {
-		free(w->tmp);
-		w->tmp = i ? xasprintf("%s.tmp.%ld.%u", path, (long)getpid(), i)
-			   : xasprintf("%s.tmp", path);
-		fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		free(*tmp);
+		*tmp = i ? xasprintf("%s.tmp.%ld.%u", path, (long)getpid(), i)
+			 : xasprintf("%s.tmp", path);
+		fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 			  O_CLOEXEC, 0666);
 		if (fd < 0 && errno != EEXIST)
 			break;
 	}
 	if (fd < 0) {
-		err_set(err, "cannot create '%s': %s", w->tmp,
-			strerror(errno));
-		free(w->tmp);
-		w->tmp = NULL;
+		err_set(err, "cannot create '%s': %s", *tmp, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
 		return NULL;
 	}
-	w->f = fdopen(fd, "w");
-	if (!w->f) {
-		err_set(err, "cannot write '%s': %s", w->tmp, strerror(errno));
+	f = fdopen(fd, "w");
+	if (!f) {
+		err_set(err, "cannot write '%s': %s", *tmp, strerror(errno));
 		close(fd);
-		unlink(w->tmp);
-		free(w->tmp);
-		w->tmp = NULL;
-		return NULL;
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
 	}
-	w->path = xstrdup(path);
+	return f;
+}
+
+FILE *wfile_open(struct wfile *w, const char *path, struct err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->f = fopen_excl_tmp(path, &w->tmp, err);
+	if (w->f)
+		w->path = xstrdup(path);
 	return w->f;
 }
 

@@ -56,6 +56,10 @@ double now_sec(void);
  *
  * wfile_commit and wfile_abort free everything; after either, w is done.
  */
+/* The first step alone: PATH.tmp (or PATH.tmp.PID.N when that name is
+ * taken) created exclusively, its heap name in *tmp; NULL with err. */
+FILE *fopen_excl_tmp(const char *path, char **tmp, struct err *err)
+	__attribute__((warn_unused_result));
 struct wfile {
 	char *path, *tmp;
 	FILE *f;

@@ -4,6 +4,7 @@
  *
  * fakeserver [--port N] [--port-file F] [--latency-ms N] [--api-key KEY]
  *            [--no-n] [--judge-bias-a X] [--judge-lead] [--log FILE]
+ *            [--judge-overconfidence T]
  *            [--threads-max N] [--faults SPEC] [--fault-seed N]
  *            [--stall-ms N] [--fault-hint-ms N] [--echo-headers-on-error]
  *            [--refuse-logprobs] [--completions-chat-logprobs]
@@ -26,6 +27,10 @@
  *   --judge-bias-a X added to the judge's logit for reply A (default 0).
  *   --judge-prefer-shorter  the judge's rule below with LB - LA in place
  *                    of LA - LB: it prefers the shorter reply.
+ *   --judge-overconfidence T  the judge's d below is multiplied by T
+ *                    (default 1): T > 1 is a judge T times too sure of
+ *                    itself, whose labels temperature scaling with
+ *                    temperature T (caigen calibrate) makes true again.
  *   --judge-lead     judge answers start with a "**" token (top_logprobs:
  *                    "**" -0.05, "The" -3.0) before the letter: "**A".
  *                    Not when max_tokens < 2.
@@ -174,6 +179,7 @@ static struct {
 	const char *port_file, *api_key, *log_path;
 	bool no_n, judge_lead, key_post_only, same_answers, prefer_shorter;
 	double bias_a;
+	double overconfidence;	/* 0: 1 */
 	long refuse_after;	/* -1: never */
 	long posts;		/* POSTs seen, for refuse_after; atomic */
 } opt = { .threads_max = 8192, .refuse_after = -1 };
@@ -530,8 +536,9 @@ static json_t *judge_response(const struct chat *ch, size_t la, size_t lb)
 	static const char *const lead_tok[2] = { "**", "The" };
 	static const double lead_lp[2] = { -0.05, -3.0 };
 	const double eps = 0.01;
-	double d = (opt.prefer_shorter ? (double)lb - (double)la :
-		    (double)la - (double)lb) / 50.0 + opt.bias_a;
+	double d = ((opt.prefer_shorter ? (double)lb - (double)la :
+		     (double)la - (double)lb) / 50.0 + opt.bias_a) *
+		   (opt.overconfidence > 0 ? opt.overconfidence : 1);
 	double pa = 1.0 / (1.0 + exp(-d)), pb = 1.0 - pa, lp[7], sorted_lp[7];
 	const char *sorted[7];
 	int pick = pa >= pb ? 0 : 3;
@@ -703,8 +710,9 @@ static struct {
 
 static double ext_pa(size_t la, size_t lb)
 {
-	double d = (opt.prefer_shorter ? (double)lb - (double)la :
-		    (double)la - (double)lb) / 50.0 + opt.bias_a;
+	double d = ((opt.prefer_shorter ? (double)lb - (double)la :
+		     (double)la - (double)lb) / 50.0 + opt.bias_a) *
+		   (opt.overconfidence > 0 ? opt.overconfidence : 1);
 
 	return 1.0 / (1.0 + exp(-d));
 }
@@ -3227,6 +3235,7 @@ static void parse_args(int argc, char **argv)
 		{ "batch-expire", required_argument, NULL, 1004 },
 		{ "batch-junk", no_argument, NULL, 1005 },
 		{ "judge-prefer-shorter", no_argument, NULL, 'P' },
+		{ "judge-overconfidence", required_argument, NULL, 1006 },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -3263,6 +3272,8 @@ static void parse_args(int argc, char **argv)
 			   break;
 		case 1004: bopt.expire = (long)number(0, 1e9, false); break;
 		case 1005: bopt.junk = true; break;
+		case 1006: opt.overconfidence = number(1e-3, 1e3, true);
+			   break;
 		case 'P': opt.prefer_shorter = true; break;
 		default: usage();
 		}

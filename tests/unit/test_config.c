@@ -207,7 +207,8 @@ static void test_json(void)
 		"temperature", "top_p", "max_tokens", "api", "executor",
 		"batch_max_requests", "batch_max_bytes", "both_orders",
 		"top_logprobs", "scan_positions", "cot", "cot_max_tokens",
-		"clamp", "votes", "min_letter_mass", "api_key_set",
+		"clamp", "votes", "min_letter_mass", "calibration",
+		"api_key_set",
 	};
 	struct config c;
 	struct err e = { "" };
