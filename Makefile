@@ -12,8 +12,9 @@
 #   make bench-cluster  task starts of a 1,000-task array, split or not
 
 CC      ?= cc
-PKGS    := libcurl jansson yaml-0.1
-DEBPKGS := libcurl4-openssl-dev libjansson-dev libyaml-dev pkg-config
+PKGS    := libcurl jansson yaml-0.1 libmicrohttpd
+DEBPKGS := libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev \
+	pkg-config
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PREFIX  ?= /usr/local
 
