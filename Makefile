@@ -13,8 +13,8 @@
 
 CC      ?= cc
 PKGS    := libcurl jansson yaml-0.1 libmicrohttpd
-DEBPKGS := libcurl4-openssl-dev libjansson-dev libyaml-dev libmicrohttpd-dev \
-	pkg-config
+DEBPKGS := libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
+	libmicrohttpd-dev pkg-config
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PREFIX  ?= /usr/local
 
@@ -51,7 +51,7 @@ BATCHCTL := $(O)/batchctl
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
-	fuzz fuzz-deps test-slurm test-real bench-cluster
+	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -155,6 +155,13 @@ test-slurm: test-deps $(BIN) $(FAKE) $(RUNBATCH)
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
 	 RUNBATCH=$(abspath $(RUNBATCH)) \
 	 sh tests/slurm/run.sh
+
+# test-fresh: the README's build and test commands on a minimal Debian 12
+# (debootstrap: git, make and gcc only) made under $(O)/fresh, in a chroot,
+# on a clone of the current commit: every program `make test` needs must be
+# installed by it. Root; about 10 minutes.
+test-fresh:
+	@sh tests/fresh.sh $(abspath $(O)/fresh)
 
 # test-real: caigen against a real llama.cpp llama-server and GGUF model
 # ($LLAMA_SERVER, $LLAMA_MODEL; unset or missing is a failure, not a

@@ -416,6 +416,21 @@ static void init_section(struct config *c, const struct section *sec)
 			break;
 		}
 	}
+	if (sec->endpoint) {
+		struct endpoint *ep = section_endpoint(c, sec);
+
+		ep->concurrency_auto = true;
+		ep->concurrency_floor = CONCURRENCY_FLOOR;
+		ep->concurrency_ceiling = CONCURRENCY_CEILING;
+	}
+}
+
+int endpoint_max_concurrency(const struct endpoint *ep)
+{
+	if (!ep->concurrency_auto || ep->concurrency <= 0)
+		return ep->concurrency;	/* 0: a stage that does not run */
+	return ep->concurrency_ceiling > ep->concurrency ?
+	       ep->concurrency_ceiling : ep->concurrency;
 }
 
 void config_init(struct config *c)
@@ -723,6 +738,53 @@ static int set_list(const struct loader *ld, struct config *c,
 
 static int set_integer(const struct loader *ld, struct config *c,
 		       const struct key *k, const yaml_node_t *v,
+		       struct err *err);
+
+/* An endpoint's concurrency: `auto`, `[floor, ceiling]` (auto between
+ * them) or an integer (fixed). */
+static int set_concurrency(const struct loader *ld, struct config *c,
+			   const struct key *k, const yaml_node_t *v,
+			   struct err *err)
+{
+	struct endpoint *ep = (struct endpoint *)(void *)
+		((char *)FIELD(c, k, int) - offsetof(struct endpoint,
+						     concurrency));
+	const yaml_node_item_t *it;
+	int saved = *FIELD(c, k, int), x[2];
+
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "auto")) {
+		ep->concurrency_auto = true;
+		return 0;
+	}
+	if (v->type != YAML_SEQUENCE_NODE ||
+	    v->data.sequence.items.top - v->data.sequence.items.start != 2) {
+		if (set_integer(ld, c, k, v, err))
+			return -1;
+		ep->concurrency_auto = false;
+		return 0;
+	}
+	it = v->data.sequence.items.start;
+	for (int i = 0; i < 2; i++) {
+		const yaml_node_t *e = yaml_document_get_node(
+			(yaml_document_t *)&ld->doc, it[i]);
+
+		if (!e || set_integer(ld, c, k, e, err))
+			return -1;
+		x[i] = *FIELD(c, k, int);
+	}
+	*FIELD(c, k, int) = saved;
+	if (x[0] > x[1])
+		return at(ld, v->start_mark, err, "'%s' [floor, ceiling] "
+			  "needs floor <= ceiling, got [%d, %d]", k->name,
+			  x[0], x[1]);
+	ep->concurrency_auto = true;
+	ep->concurrency_floor = x[0];
+	ep->concurrency_ceiling = x[1];
+	return 0;
+}
+
+static int set_integer(const struct loader *ld, struct config *c,
+		       const struct key *k, const yaml_node_t *v,
 		       struct err *err)
 {
 	char buf[SHOW_MAX + 8], range[96];
@@ -971,6 +1033,8 @@ static int set_value(const struct loader *ld, struct config *c,
 	case KT_INT:
 	case KT_LLONG:
 	case KT_SIZE:
+		if (!strcmp(k->name, "concurrency"))
+			return set_concurrency(ld, c, k, v, err);
 		return set_integer(ld, c, k, v, err);
 	case KT_ULLONG:
 		if (!s || !parse_ull(s, &u))
@@ -1571,8 +1635,10 @@ static int validate_panel(struct config *c, struct err *err)
 		anthropic_defaults(&m->judge);
 		if (validate_endpoint(&m->judge, name, err))
 			return -1;
-		if (c->jobs > 0)
+		if (c->jobs > 0) {
 			m->judge.concurrency = c->jobs;
+			m->judge.concurrency_auto = false;
+		}
 		v = c->member_views[i] = xmalloc(sizeof(*v));
 		*v = *c;
 		v->members = NULL;
@@ -1666,6 +1732,8 @@ int config_validate(struct config *c, struct err *err)
 	if (c->jobs > 0) {
 		c->policy.concurrency = c->jobs;
 		c->judge.concurrency = c->jobs;
+		c->policy.concurrency_auto = false;
+		c->judge.concurrency_auto = false;
 	}
 	if (validate_calibration(c, err))
 		return -1;

@@ -146,7 +146,19 @@ struct endpoint {
 	int executor;		/* enum executor_kind */
 	int batch_max_requests;	/* requests per batch; 0: the provider's */
 	long long batch_max_bytes;	/* bytes per batch; 0: the provider's */
+	/* `concurrency: auto` (the default) or `[floor, ceiling]`: the
+	 * limiter (limiter.h) moves the places in flight between these,
+	 * starting at `concurrency`; an integer or --jobs fixes it */
+	bool concurrency_auto;
+	int concurrency_floor, concurrency_ceiling;
 };
+
+#define CONCURRENCY_FLOOR 1	/* defaults of concurrency: auto */
+#define CONCURRENCY_CEILING 2048
+
+/* The most calls an endpoint may have in flight: the ceiling when the
+ * limiter moves it, else the fixed concurrency. */
+int endpoint_max_concurrency(const struct endpoint *ep);
 
 /* One row of the price table (`prices:` in the YAML), in USD per million
  * tokens. */

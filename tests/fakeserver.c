@@ -11,7 +11,7 @@
  *            [--key-post-only] [--refuse-after N] [--same-answers]
  *            [--batch-seconds S] [--batch-max-requests N]
  *            [--batch-max-bytes N] [--batch-fail-every N]
- *            [--batch-expire N] [--batch-junk]
+ *            [--batch-expire N] [--batch-junk] [--max-inflight N]
  *
  *   (/v1/completions, /v1/messages, --refuse-logprobs and the judge's
  *   rationales are described above ext_route(), further down; the batch
@@ -37,6 +37,10 @@
  *   --log FILE       append a JSON line per request, before answering it:
  *                    {"method", "path", "headers": {lowercase name: value},
  *                    "body": the parsed JSON, else the text}.
+ *   --max-inflight N a POST that arrives while N others are being answered
+ *                    gets a 429 at once (no latency, no hint), as a server
+ *                    limiting concurrent requests does (nginx
+ *                    limit_conn).
  *   --threads-max N  at most N connections at once (default 8192); others
  *                    wait in the listen queue, and connections idle for
  *                    250 ms close to make room for them.
@@ -182,6 +186,8 @@ static struct {
 	double overconfidence;	/* 0: 1 */
 	long refuse_after;	/* -1: never */
 	long posts;		/* POSTs seen, for refuse_after; atomic */
+	long max_inflight;	/* 0: no limit */
+	long busy;		/* POSTs being answered; atomic */
 } opt = { .threads_max = 8192, .refuse_after = -1 };
 
 static int log_fd = -1;
@@ -2985,7 +2991,7 @@ static bool answer(struct conn *c, const struct request *rq,
 	size_t rawlen = 0;
 	int status;
 	enum fault f;
-	bool ok;
+	bool ok, busy = false;
 
 	if (rq->body_len)
 		doc = json_loadb(body, rq->body_len, JSON_DECODE_ANY, &jerr);
@@ -3015,6 +3021,21 @@ static bool answer(struct conn *c, const struct request *rq,
 	} else {
 		status = route(rq, doc, jerr.text, &resp);
 	}
+	if (opt.max_inflight > 0 && strcmp(rq->method, "POST") == 0) {
+		if (__atomic_add_fetch(&opt.busy, 1, __ATOMIC_RELAXED) >
+		    opt.max_inflight) {
+			__atomic_sub_fetch(&opt.busy, 1, __ATOMIC_RELAXED);
+			json_decref(resp);
+			resp = api_error(NULL, "rate_limit_exceeded", "Too many "
+					 "concurrent requests: at most %ld",
+					 opt.max_inflight);
+			ok = send_json(c, 429, resp, rq->close);
+			json_decref(resp);
+			json_decref(doc);
+			return ok;
+		}
+		busy = true;
+	}
 	/* after the log line, so that a test can see a request waiting */
 	if (opt.latency_ms > 0 && strcmp(rq->method, "POST") == 0)
 		sleep_ms(opt.latency_ms);
@@ -3024,6 +3045,8 @@ static bool answer(struct conn *c, const struct request *rq,
 		ok = fault_answer(c, rq, doc, f, status, resp);
 	else
 		ok = send_json(c, status, resp, rq->close);
+	if (busy)
+		__atomic_sub_fetch(&opt.busy, 1, __ATOMIC_RELAXED);
 	json_decref(resp);
 	json_decref(doc);
 	return ok;
@@ -3236,6 +3259,7 @@ static void parse_args(int argc, char **argv)
 		{ "batch-junk", no_argument, NULL, 1005 },
 		{ "judge-prefer-shorter", no_argument, NULL, 'P' },
 		{ "judge-overconfidence", required_argument, NULL, 1006 },
+		{ "max-inflight", required_argument, NULL, 1016 },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -3265,6 +3289,8 @@ static void parse_args(int argc, char **argv)
 		case 's': opt.same_answers = true; break;
 		case 1000: bopt.seconds = number(0, 1e6, true); break;
 		case 1001: bopt.max_requests = (long)number(0, 1e9, false);
+			   break;
+		case 1016: opt.max_inflight = (long)number(1, 1e9, false);
 			   break;
 		case 1002: bopt.max_bytes = (long)number(0, 1e12, false);
 			   break;

@@ -6,9 +6,12 @@
  * measured: the clock is a number the test moves.
  */
 #include "harness.h"
+#include "config.h"
+#include "http.h"
 #include "limiter.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #define MAXC 8192
 
@@ -313,6 +316,87 @@ static void test_trace_lines(void)
 	free(s);
 }
 
+/* the servers' counts reach the limiter through http.h's hints */
+static void test_remaining_headers(void)
+{
+	static const char *const lines[] = {
+		"x-ratelimit-remaining-requests: 59\r\n",
+		"x-ratelimit-remaining-tokens: 149984\r\n",
+		"x-ratelimit-reset-requests: 1s\r\n",
+		"x-ratelimit-reset-tokens: 6m0s\r\n",
+	};
+	struct http_hints h;
+
+	http_hints_reset(&h);
+	CHECK(h.remaining_requests < 0 && h.remaining_tokens < 0 &&
+	      h.remaining_reset < 0);
+	for (size_t i = 0; i < 4; i++)
+		http_hints_header(&h, lines[i], strlen(lines[i]));
+	CHECK_NEAR(h.remaining_requests, 59, 0);
+	CHECK_NEAR(h.remaining_tokens, 149984, 0);
+	CHECK_NEAR(h.remaining_reset, 1, 1e-9);	/* the requests' reset */
+	http_hints_reset(&h);
+	http_hints_header(&h, "anthropic-ratelimit-requests-remaining: 3\r\n",
+			  44);
+	http_hints_header(&h, "x-ratelimit-remaining-tokens: lots\r\n", 36);
+	CHECK_NEAR(h.remaining_requests, 3, 0);
+	CHECK(h.remaining_tokens < 0);
+}
+
+/* concurrency: auto (the default), [floor, ceiling], or a fixed number */
+static void test_concurrency_config(void)
+{
+	static const struct { const char *yaml; bool autom; int c, lo, hi; }
+	cases[] = {
+		{ "policy:\n  model: m\n", true, 8, 1, 2048 },
+		{ "policy:\n  concurrency: auto\n", true, 8, 1, 2048 },
+		{ "policy:\n  concurrency: [4, 300]\n", true, 8, 4, 300 },
+		{ "policy:\n  concurrency: 32\n", false, 32, 1, 2048 },
+	};
+	char path[] = "/tmp/test_limiter_XXXXXX";
+	int fd = mkstemp(path);
+	struct config c;
+	struct err e = { "" };
+
+	CHECK(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = fopen(path, "w");
+
+		fputs(cases[i].yaml, f);
+		fclose(f);
+		config_init(&c);
+		CHECK(config_load_yaml(&c, path, &e) == 0);
+		CHECK(c.policy.concurrency_auto == cases[i].autom);
+		CHECK(c.policy.concurrency == cases[i].c);
+		CHECK(c.policy.concurrency_floor == cases[i].lo);
+		CHECK(c.policy.concurrency_ceiling == cases[i].hi);
+		CHECK(endpoint_max_concurrency(&c.policy) ==
+		      (cases[i].autom ? cases[i].hi : cases[i].c));
+		CHECK(c.judge.concurrency_auto);
+		config_release(&c);
+	}
+	/* --jobs fixes both */
+	config_init(&c);
+	c.jobs = 5;
+	CHECK(config_validate(&c, &e) == 0);
+	CHECK(!c.policy.concurrency_auto && !c.judge.concurrency_auto);
+	CHECK(endpoint_max_concurrency(&c.judge) == 5);
+	config_release(&c);
+	/* a floor above the ceiling is refused with its place */
+	{
+		FILE *f = fopen(path, "w");
+
+		fputs("judge:\n  concurrency: [9, 3]\n", f);
+		fclose(f);
+	}
+	config_init(&c);
+	CHECK(config_load_yaml(&c, path, &e) != 0);
+	CHECK(strstr(e.msg, ":2:") && strstr(e.msg, "floor <= ceiling"));
+	config_release(&c);
+	unlink(path);
+}
+
 TESTS(T(test_slow_start_reaches_the_ceiling),
       T(test_quiet_stage_does_not_grow),
       T(test_drop_cuts_once_a_round_trip),
@@ -322,4 +406,6 @@ TESTS(T(test_slow_start_reaches_the_ceiling),
       T(test_fixed_never_moves),
       T(test_retry_after_pauses),
       T(test_remaining_requests_and_tokens),
-      T(test_trace_lines))
+      T(test_trace_lines),
+      T(test_remaining_headers),
+      T(test_concurrency_config))
