@@ -12,9 +12,9 @@
 #   make bench-cluster  task starts of a 1,000-task array, split or not
 
 CC      ?= cc
-PKGS    := libcurl jansson yaml-0.1 libmicrohttpd
+PKGS    := libcurl jansson yaml-0.1 zlib libmicrohttpd
 DEBPKGS := libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
-	libmicrohttpd-dev pkg-config
+	zlib1g-dev libmicrohttpd-dev pkg-config
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PREFIX  ?= /usr/local
 

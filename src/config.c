@@ -72,6 +72,9 @@ enum key_flags {
 	KF_URL = 1 << 1,	/* KT_STR: one trailing '/' is dropped */
 	KF_FLAG_ONLY = 1 << 2,	/* set by command-line flags, not in YAML */
 	KF_MIN_OPEN = 1 << 3,	/* KT_DOUBLE: must be greater than dmin */
+	KF_QUIET_DEFAULT = 1 << 4,	/* KT_STR: config_to_json leaves it out
+					 * at its default (a key added later:
+					 * older manifests read the same) */
 };
 
 struct key_name {
@@ -245,6 +248,7 @@ static const struct section judge_section = {
 
 static const struct key top_keys[] = {
 	K_STR("prompts", prompts, 0, "datasets/sample/prompts.jsonl"),
+	K_STR("prompt_field", prompt_field, KF_QUIET_DEFAULT, "prompt"),
 	K_STR("out", out, 0, "datasets/out"),
 	K_ULL("seed", seed, 0, 1),
 	K_LL("limit", limit, 0, 0, NO_MAX, 0),
@@ -1793,6 +1797,10 @@ static void section_json(const struct config *c, const struct section *sec,
 
 		switch (k->type) {
 		case KT_STR:
+			if ((k->flags & KF_QUIET_DEFAULT) && k->dstr &&
+			    *CFIELD(c, k, char *) &&
+			    !strcmp(*CFIELD(c, k, char *), k->dstr))
+				continue;
 			v = json_str(*CFIELD(c, k, char *));
 			break;
 		case KT_STRLIST:

@@ -10,6 +10,7 @@
  * nearest valid key):
  *
  *   prompts: datasets/sample/prompts.jsonl
+ *   prompt_field: prompt           # the JSONL key holding the prompt
  *   out: datasets/out
  *   seed: 1
  *   limit: 0                      # 0 = all
@@ -173,6 +174,7 @@ struct price {
 struct config {
 	char *path;		/* the YAML file, or NULL */
 	char *prompts;
+	char *prompt_field;	/* JSONL key holding the prompt (prompts.h) */
 	char *out;
 	unsigned long long seed;
 	long long limit;

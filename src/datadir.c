@@ -24,8 +24,8 @@ static bool readable(const char *path)
 	return access(path, R_OK) == 0;
 }
 
-/* BIN/../share/caigen, BIN the running program's folder; NULL if unknown */
-static char *exe_share(void)
+/* The running program's folder, or NULL. */
+static char *exe_dir(void)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -38,7 +38,17 @@ static char *exe_share(void)
 	if (!slash)
 		return NULL;
 	*slash = '\0';
-	return xasprintf("%s/../share/caigen", exe);
+	return xstrdup(exe);
+}
+
+/* DIR when it is a caigen source tree (a build run from elsewhere) */
+static char *source_tree(const char *dir)
+{
+	char *mark = xasprintf("%s/src/datadir.h", dir);
+	bool is = readable(mark);
+
+	free(mark);
+	return is ? xstrdup(dir) : NULL;
 }
 
 int datadir_constitution(const char *name, char **path, struct err *err)
@@ -48,7 +58,7 @@ int datadir_constitution(const char *name, char **path, struct err *err)
 	size_t len = strlen(name);
 	bool has_ext = len > 5 && (!strcmp(name + len - 5, ".yaml") ||
 				   (len > 4 && !strcmp(name + len - 4, ".yml")));
-	char *dirs[4];
+	char *dirs[6], *bin = exe_dir();
 	size_t nd = 0;
 	char *tried = xstrdup("");
 	int rc = -1;
@@ -62,8 +72,18 @@ int datadir_constitution(const char *name, char **path, struct err *err)
 	if (env && *env)
 		dirs[nd++] = xstrdup(env);
 	dirs[nd++] = xstrdup(".");
-	if ((dirs[nd] = exe_share()))
-		nd++;
+	if (bin) {
+		char *up = xasprintf("%s/../..", bin);
+
+		/* ./caigen and obj/default/caigen of a source tree */
+		if ((dirs[nd] = source_tree(bin)))
+			nd++;
+		if ((dirs[nd] = source_tree(up)))
+			nd++;
+		dirs[nd++] = xasprintf("%s/../share/caigen", bin);
+		free(up);
+		free(bin);
+	}
 	dirs[nd++] = xstrdup(CAIGEN_SHARE_DIR);
 	for (size_t i = 0; i < nd && rc < 0; i++) {
 		/* a short name lives in DIR/constitution; a relative path

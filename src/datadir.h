@@ -9,9 +9,12 @@
  *   1. $CAIGEN_DATA_DIR/constitution/  (an override; $CAIGEN_DATA_DIR/PATH
  *      for a relative path)
  *   2. ./constitution/                 (the source tree, run from it)
- *   3. BIN/../share/caigen/constitution/, BIN the folder of the running
- *      program (an installed tree moved or staged with DESTDIR)
- *   4. PREFIX/share/caigen/constitution/, PREFIX compiled in by
+ *   3. the source tree the running program was built in, when it is
+ *      BIN or BIN/../.. (./caigen, obj/default/caigen), BIN the folder of
+ *      the running program
+ *   4. BIN/../share/caigen/constitution/ (an installed tree moved or
+ *      staged with DESTDIR)
+ *   5. PREFIX/share/caigen/constitution/, PREFIX compiled in by
  *      `make install` (CAIGEN_SHARE_DIR; /usr/local by default)
  *
  * The first file found wins. A short name found nowhere is an error that

@@ -276,10 +276,19 @@ static void judge_finished(struct pair_job *pj)
 	judgecall_release(pj);
 }
 
+/* Whether the sampler asks for all answers in one request (sampler.c:
+ * sample_shared_init and sample_start): not with policy.n: 1, not on
+ * Anthropic's API, which has no n, and not for more answers than a reply
+ * may hold. */
+static bool policy_uses_n(const struct config *cfg, int k)
+{
+	return cfg->n != N_ONE && cfg->policy.api != API_ANTHROPIC &&
+	       k <= PROVIDER_MAX_CHOICES;
+}
+
 /* The policy's sampling request(s), as the pipeline's sampler builds
  * them: n=2 in one request unless policy.n is 1, then two with n=1; with
- * responses: k, n=k, or k requests with n=1 (policy.n: 1, or more answers
- * than a reply may hold). */
+ * responses: k, n=k, or k requests with n=1 (see policy_uses_n). */
 static void plan_sample(struct dryrun *d, const struct prompt *pr)
 {
 	const struct config *cfg = d->o->cfg;
@@ -295,7 +304,7 @@ static void plan_sample(struct dryrun *d, const struct prompt *pr)
 	int k = cfg->responses > 2 && cfg->mode == MODE_PREFERENCES ?
 		cfg->responses : 2;
 
-	if (cfg->n != N_ONE && k <= PROVIDER_MAX_CHOICES) {
+	if (policy_uses_n(cfg, k)) {
 		cp.n = k;
 		cp.seed = rng_u64(cfg->seed, pr->id, "sample", 0);
 		record(d, ROLE_POLICY, &cp);
@@ -484,7 +493,8 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 			role_base(ep), ep->model, t->requests,
 			ep->executor == EXEC_BATCH ? "batch " : "");
 		if (r == ROLE_POLICY && cfg->mode == MODE_PREFERENCES &&
-		    cfg->n == N_AUTO && t->requests)
+		    cfg->n == N_AUTO && policy_uses_n(cfg, ks) &&
+		    t->requests)
 			fprintf(f, " (%llu if the server cannot return %d "
 				"choices per request)", (unsigned long long)
 				ks * t->requests, ks);

@@ -44,6 +44,7 @@ void limiter_init(struct limiter *l, int floor, int ceiling, int start,
 	l->t0 = now;
 	l->trace = trace;
 	l->hint_left = -1;
+	l->full_at = -1e300;
 }
 
 void limiter_release(struct limiter *l)
@@ -76,6 +77,8 @@ double limiter_take(struct limiter *l, double now, double tokens)
 		l->inflight++;
 		if (l->inflight > l->win_peak)
 			l->win_peak = l->inflight;
+		if (l->inflight >= (int)l->limit - (int)(l->limit / 10))
+			l->full_at = now;	/* the limit binds */
 		if (l->hint_left >= 0)
 			l->hint_left -= 1;
 		/* the mean size of a call, for the token hints */
@@ -93,8 +96,7 @@ static void step(struct limiter *l, double now)
 	double tput = dt > 0 ? l->win_ok / dt : 0;
 	double avg = l->win_ok ? l->win_rtt_sum / l->win_ok : 0;
 	double before = l->limit;
-	bool reached = l->win_peak >= (int)l->limit - (int)(l->limit / 10) ||
-		       l->win_peak >= (int)l->limit - 1;
+	bool reached = l->full_at >= l->win_start;
 
 	l->calm++;
 	if (fixed(l)) {
@@ -114,7 +116,7 @@ static void step(struct limiter *l, double now)
 		/* demand-limited: the limit says nothing */
 	} else if (avg <= l->rtt_floor * FLOOR_SLACK + FLOOR_SLACK_ABS) {
 		if (l->slow_start)
-			l->limit *= 2;
+			;	/* grown with every answer (limiter_done) */
 		else if (l->plateau > 0 && l->limit < l->plateau * 0.95)
 			l->limit += (l->plateau * 0.95 - l->limit) / 2 + 1;
 		else if (l->plateau > 0 && l->calm < PROBE_EVERY)
@@ -161,6 +163,16 @@ void limiter_done(struct limiter *l, double now, double rtt,
 		if (l->rtt_floor == 0 || rtt < l->rtt_floor)
 			l->rtt_floor = rtt;
 		l->srtt = l->srtt > 0 ? 0.9 * l->srtt + 0.1 * rtt : rtt;
+		/* slow start: one more place per answer that met no queue
+		 * while the limit was reached, as TCP's slow start: the
+		 * limit doubles every round trip, without waiting for the
+		 * window */
+		if (l->slow_start && !fixed(l) && l->win_drops == 0 &&
+		    now - l->full_at <= 1.5 * fmax(rtt, l->srtt) &&
+		    rtt <= l->rtt_floor * FLOOR_SLACK + FLOOR_SLACK_ABS) {
+			l->limit += 1;
+			clamp(l);
+		}
 	} else if (o == LIMITER_DROP) {
 		l->win_drops++;
 		l->stats.drops++;

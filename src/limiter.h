@@ -9,18 +9,23 @@
  * on what the window saw:
  *
  *   - a drop (429, 5xx, time-out, refused connection): the limit falls
- *     to 0.8 of itself (0.5 when most of the window dropped), at most once
- *     a round trip; the limit it fell from becomes the plateau;
+ *     to 0.8 of itself (0.5 when nothing went through), at once, then
+ *     not again for two round trips (the calls sent before the cut come
+ *     back refused too); the limit it fell from becomes the plateau;
  *   - the limit was not reached (the run had fewer calls to send): no
  *     change, so a quiet stage never inflates its limit;
  *   - latency near its floor (the lowest seen, slowly forgotten), within
- *     25 % plus 1 ms: no queue is building, so the limit grows; doubling
- *     while it has never been cut (slow start), half way to the plateau
- *     below it, and by 5 % (at least 1) above it;
+ *     25 % plus 1 ms: no queue is building, so the limit grows: half
+ *     way to 0.95 of the plateau below it, near it by 2 % (at least 1)
+ *     every PROBE_EVERY windows, and by 5 % without a plateau;
  *   - latency above that but throughput up by 5 % since the last step up:
  *     more in flight still pays (a batching server), so up by 10 %;
  *   - latency above and throughput flat: a queue is building for
  *     nothing, so down by 10 %.
+ *
+ * Until the first cut or the first rise of latency (slow start, as TCP's)
+ * every answer that met no queue, the limit having been reached within
+ * the last round trip and a half, adds a place at once: the limit doubles every round trip.
  *
  * The limit stays within [floor, ceiling]. A fixed limiter (floor =
  * ceiling) never moves but still obeys the servers' hints:
@@ -73,6 +78,7 @@ struct limiter {
 	/* the window */
 	double win_start;
 	int win_ok, win_drops, win_peak;
+	double full_at;		/* when a take last met the limit */
 	double win_rtt_sum;
 	/* what the windows learnt */
 	double rtt_floor;	/* lowest latency seen; 0 none yet */

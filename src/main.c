@@ -20,9 +20,11 @@
 #include "merge.h"
 #include "pipeline.h"
 #include "preflight.h"
+#include "prompts.h"
 #include "shard.h"
 #include "split.h"
 #include "status.h"
+#include "usable.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 enum exit_code {
 	EXIT_DONE = 0,
@@ -104,15 +107,17 @@ static void install_signals(void)
 	pthread_detach(t);
 }
 
-/* Lines in a regular file (for progress and ETA); 0 if unknown. */
+/* Lines in a regular file (for progress and ETA), gzip-compressed or
+ * not; 0 if unknown. */
 static size_t count_lines(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	static char block[1 << 16];
 	size_t n = 0;
-	ssize_t got;
+	int got;
 	char last = '\n';
 	struct stat st;
+	gzFile gz;
 
 	if (fd < 0)
 		return 0;
@@ -120,14 +125,20 @@ static size_t count_lines(const char *path)
 		close(fd);
 		return 0;
 	}
-	while ((got = read(fd, block, sizeof(block))) > 0) {
+	gz = gzdopen(fd, "rb");	/* reads a plain file as it is */
+	if (!gz) {
+		close(fd);
+		return 0;
+	}
+	gzbuffer(gz, 1 << 16);
+	while ((got = gzread(gz, block, sizeof(block))) > 0) {
 		for (char *p = block; (p = memchr(p, '\n',
 				  (size_t)(block + got - p))); p++)
 			n++;
 		last = block[got - 1];
 	}
-	close(fd);
-	return n + (last != '\n');
+	gzclose(gz);
+	return got < 0 ? 0 : n + (last != '\n');
 }
 
 static void usage_run(FILE *f)
@@ -180,10 +191,15 @@ static void usage_run(FILE *f)
 	      "      --out DIR            output folder\n"
 	      "      --policy-model M     policy model name\n"
 	      "      --policy-url URL     policy base URL\n"
+	      "      --prompt-field KEY   the JSONL key holding the prompt "
+	      "(default\n"
+	      "                           prompt; a string or a message "
+	      "list)\n"
 	      "      --prompts FILE       prompts: JSONL or plain text, "
-	      "'-' for stdin, or\n"
-	      "                           a folder written by 'caigen "
-	      "split'\n"
+	      "'-' for stdin,\n"
+	      "                           gzip-compressed or not, or a "
+	      "folder written\n"
+	      "                           by 'caigen split'\n"
 	      "  -q, --quiet              no progress lines or summary\n"
 	      "      --seed S             run seed: same seed and input, "
 	      "same draws\n"
@@ -385,7 +401,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	enum { O_PROMPTS = 256, O_OUT, O_SEED, O_LIMIT, O_GRACE, O_PURL,
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
-	       O_MAXCOST };
+	       O_MAXCOST, O_PFIELD };
 	static const struct option opts[] = {
 		{ "bootstrap", required_argument, NULL, O_BOOT },
 		{ "config", required_argument, NULL, 'c' },
@@ -407,6 +423,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		{ "pairs", required_argument, NULL, O_PAIRS },
 		{ "policy-model", required_argument, NULL, O_PMODEL },
 		{ "policy-url", required_argument, NULL, O_PURL },
+		{ "prompt-field", required_argument, NULL, O_PFIELD },
 		{ "prompts", required_argument, NULL, O_PROMPTS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "seed", required_argument, NULL, O_SEED },
@@ -525,6 +542,11 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		case O_PROMPTS:
 			config_set_str(&cfg.prompts, optarg);
 			break;
+		case O_PFIELD:
+			config_set_str(&cfg.prompt_field, optarg);
+			only = kind == KIND_LABEL || kind == KIND_EVAL ?
+			       "--prompt-field" : only;
+			break;
 		case O_OUT:
 			config_set_str(&cfg.out, optarg);
 			break;
@@ -593,7 +615,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		fprintf(stderr, "caigen: %s is not an option of 'caigen %s'\n",
 			only, kind == KIND_RUN ? "run" : kind == KIND_EXPORT ?
 			"batch export" : kind == KIND_IMPORT ? "batch import" :
-			"label");
+			kind == KIND_EVAL ? "eval" : "label");
 		goto out;
 	}
 	if (kind == KIND_EVAL && !pairs_path && optind == argc) {
@@ -651,6 +673,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
+	prompts_set_field(cfg.prompt_field);
 	if (kind == KIND_LABEL || kind == KIND_EVAL)
 		cfg.policy.concurrency = 0;	/* no policy stage: the
 						 * manifest says so, preflight
@@ -750,7 +773,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		rc = EXIT_INTERRUPTED;	/* answer them, then import */
 	else
 		rc = EXIT_DONE;
-	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED &&
+	if (rc == EXIT_DONE && usable_none(&counts)) {
+		/* lines read, none usable: not a success (usable.h) */
+		char *rej = xasprintf("%s/rejects%s.jsonl", cfg.out, suffix);
+		char *why = usable_explain(pairs_path ? "pairs" : "prompts",
+					   rej, pairs_path ? NULL :
+					   cfg.prompts, !pairs_path);
+
+		fprintf(stderr, "caigen: %s\n", why);
+		free(why);
+		free(rej);
+		rc = EXIT_USAGE;
+	}
+	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED && rc != EXIT_USAGE &&
 	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
 		rc = EXIT_FAILURES;
 out:
