@@ -10,6 +10,7 @@
 #   make soak       200 kill -9 of a faulty run, then exactly-once checks
 #   make bench      benchmark against nginx and wrk (minutes; not in test)
 #   make bench-cluster  task starts of a 1,000-task array, split or not
+#   make bench-dedup    prompts dedup: recall/precision, 1M prompts, Python
 
 CC      ?= cc
 PKGS    := libcurl jansson yaml-0.1 zlib libmicrohttpd
@@ -51,7 +52,7 @@ BATCHCTL := $(O)/batchctl
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
-	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh
+	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh bench-dedup
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -187,6 +188,18 @@ bench: deps-check $(BIN)
 # measures an older binary too). Not part of `make test`.
 bench-cluster: deps-check $(BIN)
 	@CAIGEN=$(abspath $(BIN)) sh scripts/bench/cluster.sh
+
+# bench-dedup: `caigen prompts dedup` on 20,000 prompts with planted near
+# duplicates (recall and precision against exact Jaccard, and the Python
+# MinHash script's time) and on 1M prompts (time, peak RSS). A minute or
+# two; not part of `make test`. Table in obj/bench/dedup.md.
+$(O)/dedup_planted: scripts/bench/dedup_planted.c tests/unit/planted.h $(LIB_OBJ)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LIBS)
+
+bench-dedup: deps-check $(BIN) $(O)/dedup_planted
+	@CAIGEN=$(abspath $(BIN)) PLANTED=$(abspath $(O)/dedup_planted) \
+	 sh scripts/bench/dedup.sh
 
 # install: PREFIX/bin/caigen, the man page, the constitutions, the JSON
 # Schemas and the Slurm, Kubernetes and AWS Batch templates under

@@ -121,7 +121,6 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 	struct reviews rv;
 	json_t *rep = NULL;
 	char *text = NULL;
-	FILE *f;
 	struct err err;
 	int rc = -1;
 
@@ -144,11 +143,10 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		      counts->written);
 	rep = eval_report(ev);
 	text = json_dumps(rep, JSON_INDENT(2));
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0 ||
-	    rename(tmp, jpath) < 0) {
-		fprintf(stderr, "caigen: cannot write '%s': %s\n", jpath,
-			strerror(errno));
+	free(tmp);
+	tmp = xasprintf("%s\n", text);
+	if (write_file_atomic(jpath, tmp, strlen(tmp), &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
 	if (html && eval_html_write(rep, html, &err) < 0) {

@@ -20,7 +20,9 @@
 #include "merge.h"
 #include "pipeline.h"
 #include "preflight.h"
+#include "promptgen.h"
 #include "prompts.h"
+#include "rank.h"
 #include "shard.h"
 #include "split.h"
 #include "status.h"
@@ -159,9 +161,11 @@ static void usage_run(FILE *f)
 	      "\n"
 	      "options:\n"
 	      "  -c, --config FILE        settings from a YAML run config\n"
-	      "      --constitution FILE  constitution to draw from "
-	      "(repeatable; replaces\n"
-	      "                           the config's list)\n"
+	      "      --constitution FILE  constitution to draw from: a file "
+	      "or a short\n"
+	      "                           name (harmless); repeatable, "
+	      "replaces the\n"
+	      "                           config's list\n"
 	      "      --dry-run            print the first requests as they "
 	      "would be sent (key\n"
 	      "                           shown as ***), the number of "
@@ -186,6 +190,8 @@ static void usage_run(FILE *f)
 	      "http://host:8000/v1\n"
 	      "      --limit N            read at most N input lines "
 	      "(0: all)\n"
+	      "      --mode M             preferences (default), critiques "
+	      "or both\n"
 	      "      --no-preflight       skip the start-up probe of each "
 	      "endpoint\n"
 	      "      --out DIR            output folder\n"
@@ -201,6 +207,10 @@ static void usage_run(FILE *f)
 	      "folder written\n"
 	      "                           by 'caigen split'\n"
 	      "  -q, --quiet              no progress lines or summary\n"
+	      "      --responses K        answers per prompt, 2..16 (above "
+	      "2: rankings)\n"
+	      "      --rounds N           critique/revision rounds per "
+	      "prompt\n"
 	      "      --seed S             run seed: same seed and input, "
 	      "same draws\n"
 	      "      --shard K/N          do shard K (0-based) of N; "
@@ -401,7 +411,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	enum { O_PROMPTS = 256, O_OUT, O_SEED, O_LIMIT, O_GRACE, O_PURL,
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
-	       O_MAXCOST, O_PFIELD };
+	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES };
 	static const struct option opts[] = {
 		{ "bootstrap", required_argument, NULL, O_BOOT },
 		{ "config", required_argument, NULL, 'c' },
@@ -418,6 +428,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		{ "judge-url", required_argument, NULL, O_JURL },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "max-cost", required_argument, NULL, O_MAXCOST },
+		{ "mode", required_argument, NULL, O_MODE },
 		{ "no-preflight", no_argument, NULL, O_NOPRE },
 		{ "out", required_argument, NULL, O_OUT },
 		{ "pairs", required_argument, NULL, O_PAIRS },
@@ -426,6 +437,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		{ "prompt-field", required_argument, NULL, O_PFIELD },
 		{ "prompts", required_argument, NULL, O_PROMPTS },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "responses", required_argument, NULL, O_RESPONSES },
+		{ "rounds", required_argument, NULL, O_ROUNDS },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "shard", required_argument, NULL, O_SHARD },
 		{ NULL, 0, NULL, 0 },
@@ -541,6 +554,31 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			break;
 		case O_PROMPTS:
 			config_set_str(&cfg.prompts, optarg);
+			break;
+		case O_MODE:
+			if (!strcmp(optarg, "preferences"))
+				cfg.mode = MODE_PREFERENCES;
+			else if (!strcmp(optarg, "critiques"))
+				cfg.mode = MODE_CRITIQUES;
+			else if (!strcmp(optarg, "both"))
+				cfg.mode = MODE_BOTH;
+			else {
+				fprintf(stderr, "caigen: unknown --mode '%s' "
+					"(preferences, critiques, both)\n",
+					optarg);
+				goto out;
+			}
+			break;
+		case O_ROUNDS:
+			if (parse_long(optarg, 1, 64, "--rounds", &v) < 0)
+				goto out;
+			cfg.rounds = (int)v;
+			break;
+		case O_RESPONSES:
+			if (parse_long(optarg, 2, RANK_MAX, "--responses",
+				       &v) < 0)
+				goto out;
+			cfg.responses = (int)v;
 			break;
 		case O_PFIELD:
 			config_set_str(&cfg.prompt_field, optarg);
@@ -670,6 +708,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		nflag_const = 0;
 	}
 	if (config_validate(&cfg, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	/* the report must not replace an input or a record file: said
+	 * now, before any request is paid for */
+	if (html && report_out_check(html, (const char *const *)
+				     cfg.constitutions, cfg.nconstitutions,
+				     &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	if (html && report_out_check(html, (const char *const *)&pairs_path,
+				     1, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
@@ -938,6 +989,8 @@ static const struct command commands[] = {
 	{ "import", import_main, "convert a published constitution to YAML" },
 	{ "label", cmd_label, "judge existing preference pairs" },
 	{ "merge", merge_main, "merge the shard files of a job array" },
+	{ "prompts", prompts_cmd_main, "make prompt sets: generate, persuade, "
+	  "dedup, decontaminate" },
 	{ "review", review_main, "blind human review of records in the "
 	  "browser" },
 	{ "run", cmd_run, "generate preference pairs from a prompts file" },
