@@ -52,7 +52,8 @@ BATCHCTL := $(O)/batchctl
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
-	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh bench-dedup
+	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh bench-dedup \
+	bench-limiter
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -182,6 +183,16 @@ bench: deps-check $(BIN)
 	 CAIGEN_BEFORE="$(if $(CAIGEN_BEFORE),$(abspath $(CAIGEN_BEFORE)))" \
 	 BENCH_RESULTS="$(abspath $(or $(BENCH_RESULTS),obj/bench/results.md))" \
 	 sh scripts/bench/run.sh
+	@$(MAKE) --no-print-directory bench-limiter
+
+# bench-limiter: adaptive concurrency (the default) against fixed --jobs 8 to
+# 2048 on nginx at 0 ms, 100 ms, 1 s and behind limit_req / limit_conn, 10,000
+# in flight at 1 s; the limiter's traces as SVGs. Table in
+# obj/bench/limiter.md (BENCH_QUICK=1: short runs). Part of `make bench`.
+bench-limiter: deps-check $(BIN)
+	@CAIGEN="$(abspath $(or $(CAIGEN),$(BIN)))" \
+	 BENCH_RESULTS_LIMITER="$(abspath $(or $(BENCH_RESULTS_LIMITER),obj/bench/limiter.md))" \
+	 sh scripts/bench/limiter.sh
 
 # bench-cluster: 1M prompts over 1,000 tasks, split and unsplit: bytes read,
 # peak RSS and wall time per task start (minutes; BASE=path/to/old/caigen

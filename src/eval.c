@@ -290,10 +290,17 @@ static int add_one(struct eval *ev, json_t *rec, struct err *err)
 		const char *m = json_string_value(json_object_get(j,
 								  "method"));
 
+		json_t *pa = json_object_get(j, "p_a");
+
+		if (pa && !json_is_null(pa) && (!json_is_number(pa) ||
+		    !(json_number_value(pa) >= 0 &&
+		      json_number_value(pa) <= 1)))
+			return err_set(err, "'judgments[%zu].p_a' must be a "
+				       "number in [0, 1]", i);
 		if (ord && !strcmp(ord, "AB"))
-			it.q[0] = num_or_nan(json_object_get(j, "p_a"));
+			it.q[0] = num_or_nan(pa);
 		else if (ord && !strcmp(ord, "BA"))
-			it.q[1] = num_or_nan(json_object_get(j, "p_a"));
+			it.q[1] = num_or_nan(pa);
 		if (m)
 			method = !method || !strcmp(method, m) ? m : "mixed";
 	}
@@ -828,11 +835,34 @@ static const char *fmtn(char *buf, double v, int prec)
 
 #define N(i, v, prec) fmtn(nb[i], (v), (prec))
 
+/* name in a column of width code points: cut after the last whole
+ * character that fits (never inside one), padded with spaces. */
+static void put_column(FILE *f, const char *name, size_t width)
+{
+	size_t i = 0, cps = 0;
+
+	while (name[i]) {
+		size_t n = 1;
+
+		while ((name[i + n] & 0xC0) == 0x80)
+			n++;
+		if (cps == width)
+			break;
+		fwrite(name + i, 1, n, f);
+		i += n;
+		cps++;
+	}
+	for (; cps < width; cps++)
+		fputc(' ', f);
+}
+
 static void text_row(FILE *f, const char *name, json_t *b)
 {
 	char nb[9][32];
 
-	fprintf(f, "  %-28.28s %6s %6s [%5s, %5s] %6s %7s %7s %6s %6s\n", name,
+	fputs("  ", f);
+	put_column(f, name, 28);
+	fprintf(f, " %6s %6s [%5s, %5s] %6s %7s %7s %6s %6s\n",
 		N(0, jnum(b, "scored", NULL), 0),
 		N(1, jnum(b, "agreement_hard", "value"), 3),
 		N(2, jnum(b, "agreement_hard", "ci_low"), 3),

@@ -838,7 +838,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	}
 	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED && rc != EXIT_USAGE &&
 	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
-		rc = EXIT_FAILURES;
+		rc = EXIT_USAGE;	/* records it cannot read, or I/O */
 out:
 	if (lf_open)
 		label_feed_close(&lf);
