@@ -15,8 +15,9 @@
 #   make bench-dedup    prompts dedup: recall/precision, 1M prompts, Python
 
 CC      ?= cc
-PKGS    := libcurl jansson yaml-0.1 zlib
-DEBPKGS := libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev zlib1g-dev pkg-config
+PKGS    := libcurl jansson yaml-0.1 zlib libmicrohttpd
+DEBPKGS := libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
+	zlib1g-dev libmicrohttpd-dev pkg-config
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PREFIX  ?= /usr/local
 
