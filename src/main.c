@@ -259,9 +259,10 @@ static int parse_long(const char *s, long long lo, long long hi,
 
 /* --dry-run: print what the run would send; nothing is sent. */
 static int run_dry(const struct config *cfg, const struct constitution *con,
-		   struct shard shard, size_t show)
+		   struct shard shard, size_t show,
+		   const struct pair_feed *feed)
 {
-	struct dryrun_opts o = { cfg, con, shard, NULL, show };
+	struct dryrun_opts o = { cfg, con, shard, NULL, show, feed };
 	struct err err;
 	char *suffix;
 	int rc;
@@ -672,11 +673,6 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 				kind == KIND_LABEL ? "label" : "eval");
 			goto out;
 		}
-		if (dry_run) {
-			fprintf(stderr, "caigen: --dry-run is an option of "
-				"'caigen run' only\n");
-			goto out;
-		}
 		if (cfg.mode != MODE_PREFERENCES) {
 			fprintf(stderr, "caigen: %s judges pairs: mode must "
 				"be preferences\n", kind == KIND_LABEL ?
@@ -761,7 +757,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		cfg.prompts = split_path;
 	}
 	if (dry_run) {
-		rc = run_dry(&cfg, &con, shard, dry_show);
+		if (kind == KIND_LABEL || kind == KIND_EVAL) {
+			/* the pairs as the run reads them */
+			if (label_feed_open(&lf, pairs_path,
+					    (enum pairs_format)format,
+					    cfg.max_line_bytes, cfg.seed,
+					    &err) < 0) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				goto out;
+			}
+			lf_open = true;
+		}
+		rc = run_dry(&cfg, &con, shard, dry_show,
+			     lf_open ? &lf.feed : NULL);
 		goto out;
 	}
 	/* a wrong URL or key: one line now, not a failure per prompt
