@@ -4,6 +4,7 @@
 #include "label.h"
 #include "cost.h"
 #include "eval.h"
+#include "review.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool label_swapped(unsigned long long seed, const char *id)
 {
@@ -115,11 +117,21 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 	char *path = xasprintf("%s/preferences%s.jsonl", cfg->out, suffix);
 	char *jpath = xasprintf("%s/eval%s.json", cfg->out, suffix);
 	char *tmp = xasprintf("%s.tmp", jpath);
+	char *rpath = xasprintf("%s/%s", cfg->out, REVIEWS_FILE);
+	struct reviews rv;
 	json_t *rep = NULL;
 	char *text = NULL;
 	struct err err;
 	int rc = -1;
 
+	reviews_init(&rv);
+	if (access(rpath, F_OK) == 0) {	/* caigen review's, if any */
+		if (reviews_read(&rv, rpath, &err) < 0) {
+			fprintf(stderr, "caigen: %s\n", err.msg);
+			goto out;
+		}
+		eval_set_reviews(ev, &rv);
+	}
 	if (eval_read_file(ev, path, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
@@ -151,6 +163,8 @@ out:
 	free(text);
 	json_decref(rep);
 	eval_free(ev);
+	reviews_release(&rv);
+	free(rpath);
 	free(path);
 	free(jpath);
 	free(tmp);
