@@ -742,42 +742,20 @@ static bool ours_or_absent(const char *path)
 int card_write(const char *dir, bool force, struct err *err)
 {
 	char *path = join(dir, "README.md");
-	char *tmp = join(dir, "README.md.tmp");
-	FILE *f = NULL;
+	struct wfile w;
+	FILE *f;
 	int rc = -1;
 
 	if (!force && !ours_or_absent(path)) {
 		err_set(err, "'%s' was not written by caigen card: keeping "
 			"it (--force replaces it)", path);
-		goto out;
+	} else if ((f = wfile_open(&w, path, err))) {
+		if (card_render(dir, f, err) < 0)
+			wfile_abort(&w);
+		else
+			rc = wfile_commit(&w, err);
 	}
-	f = fopen(tmp, "w");
-	if (!f) {
-		err_set(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (card_render(dir, f, err) < 0)
-		goto out_unlink;
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-		err_set(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out_unlink;
-	}
-	rc = fclose(f);
-	f = NULL;
-	if (rc != 0 || rename(tmp, path) < 0) {
-		rc = err_set(err, "cannot write '%s': %s", path,
-			     strerror(errno));
-		goto out_unlink;
-	}
-	rc = 0;
-	goto out;
-out_unlink:
-	if (f)
-		fclose(f);
-	unlink(tmp);
-out:
 	free(path);
-	free(tmp);
 	return rc;
 }
 

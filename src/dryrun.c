@@ -101,8 +101,11 @@ static void print_request(struct dryrun *d, enum role r, const char *body,
 			  size_t len, int api)
 {
 	const struct endpoint *ep = role_ep(d->o->cfg, r);
-	char *url = provider_url(role_base(ep), api);
+	char *raw = provider_url(role_base(ep), api);
+	char *url = url_mask(raw);	/* shown: no password */
 	FILE *f = d->out;
+
+	free(raw);
 
 	fprintf(f, "--- request %zu: %s, prompt '%s'", d->shown + 1,
 		r == ROLE_POLICY ? "policy" : "judge", d->id);
@@ -489,9 +492,12 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 				 "policy" : "judge");
 		requests += t->requests;
 		tokens += t->in_tokens + t->out_tokens;
+		char *shown = url_mask(role_base(ep));
+
 		fprintf(f, "  %-6s %s model '%s': %llu %srequests", name,
-			role_base(ep), ep->model, t->requests,
+			shown, ep->model, t->requests,
 			ep->executor == EXEC_BATCH ? "batch " : "");
+		free(shown);
 		if (r == ROLE_POLICY && cfg->mode == MODE_PREFERENCES &&
 		    cfg->n == N_AUTO && policy_uses_n(cfg, ks) &&
 		    t->requests)

@@ -149,14 +149,11 @@ static void step(struct limiter *l, double now)
 	l->win_rtt_sum = 0;
 }
 
-void limiter_done(struct limiter *l, double now, double rtt,
+static void learn(struct limiter *l, double now, double rtt,
 		  enum limiter_outcome o)
 {
 	double need;
 
-	pthread_mutex_lock(&l->lock);
-	if (l->inflight > 0)
-		l->inflight--;
 	if (o == LIMITER_OK && rtt >= 0) {
 		l->win_ok++;
 		l->win_rtt_sum += rtt;
@@ -196,6 +193,23 @@ void limiter_done(struct limiter *l, double now, double rtt,
 		}
 		step(l, now);
 	}
+}
+
+void limiter_done(struct limiter *l, double now, double rtt,
+		  enum limiter_outcome o)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->inflight > 0)
+		l->inflight--;
+	learn(l, now, rtt, o);
+	pthread_mutex_unlock(&l->lock);
+}
+
+void limiter_learn(struct limiter *l, double now, double rtt,
+		   enum limiter_outcome o)
+{
+	pthread_mutex_lock(&l->lock);
+	learn(l, now, rtt, o);
 	pthread_mutex_unlock(&l->lock);
 }
 

@@ -114,6 +114,11 @@ double limiter_take(struct limiter *l, double now, double tokens);
 void limiter_done(struct limiter *l, double now, double rtt,
 		  enum limiter_outcome o);
 
+/* An attempt of a call that keeps its place (it will be retried) ended
+ * after `rtt` seconds: learn from it. */
+void limiter_learn(struct limiter *l, double now, double rtt,
+		   enum limiter_outcome o);
+
 /* A server's hints from the reply just read, each < 0 when absent:
  * retry_after (seconds, from a 429 or 503), the remaining requests and
  * tokens, and the seconds until they reset. */

@@ -11,6 +11,7 @@
 #include "calibrate.h"
 #include "card.h"
 #include "checkrun.h"
+#include "review.h"
 #include "config.h"
 #include "constitution.h"
 #include "datadir.h"
@@ -20,6 +21,7 @@
 #include "merge.h"
 #include "pipeline.h"
 #include "preflight.h"
+#include "promptgen.h"
 #include "prompts.h"
 #include "rank.h"
 #include "shard.h"
@@ -339,7 +341,12 @@ static void usage_kind(FILE *f, enum run_kind kind)
 		      "position and length bias,\n"
 		      "per principle, tag and method, price and time per 1000 "
 		      "pairs. The report\n"
-		      "is printed and written to OUT/eval.json.\n", f);
+		      "is printed and written to OUT/eval.json. OUT/reviews.jsonl "
+		      "('caigen review')\n"
+		      "replaces the references of the records it reviewed; "
+		      "without --pairs, eval\n"
+		      "reports on the records already in OUT and sends "
+		      "nothing.\n", f);
 	fputs("\noptions (and those of 'caigen run' for the judge, output "
 	      "and run):\n"
 	      "      --pairs FILE         the pairs (JSONL), '-' for stdin\n"
@@ -650,6 +657,16 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			kind == KIND_EVAL ? "eval" : "label");
 		goto out;
 	}
+	if (kind == KIND_EVAL && !pairs_path && optind == argc) {
+		/* no pairs: the report on the records already in OUT (a
+		 * run's, graded against OUT/reviews.jsonl), no requests */
+		struct run_counts none;
+
+		memset(&none, 0, sizeof(none));
+		rc = label_eval_report(&cfg, "", &none, boot, json, html) < 0 ?
+		     EXIT_USAGE : EXIT_DONE;
+		goto out;
+	}
 	if (kind == KIND_LABEL || kind == KIND_EVAL) {
 		if (!pairs_path) {
 			fprintf(stderr, "caigen: %s needs --pairs FILE\n",
@@ -692,6 +709,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		nflag_const = 0;
 	}
 	if (config_validate(&cfg, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	/* the report must not replace an input or a record file: said
+	 * now, before any request is paid for */
+	if (html && report_out_check(html, (const char *const *)
+				     cfg.constitutions, cfg.nconstitutions,
+				     &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	if (html && report_out_check(html, (const char *const *)&pairs_path,
+				     1, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
@@ -809,7 +839,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	}
 	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED && rc != EXIT_USAGE &&
 	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
-		rc = EXIT_FAILURES;
+		rc = EXIT_USAGE;	/* records it cannot read, or I/O */
 out:
 	if (lf_open)
 		label_feed_close(&lf);
@@ -958,6 +988,10 @@ static const struct command commands[] = {
 	{ "import", import_main, "convert a published constitution to YAML" },
 	{ "label", cmd_label, "judge existing preference pairs" },
 	{ "merge", merge_main, "merge the shard files of a job array" },
+	{ "prompts", prompts_cmd_main, "make prompt sets: generate, persuade, "
+	  "dedup, decontaminate" },
+	{ "review", review_main, "blind human review of records in the "
+	  "browser" },
 	{ "run", cmd_run, "generate preference pairs from a prompts file" },
 	{ "split", split_main, "split a prompts file for an N-task job array" },
 	{ "status", status_main, "per-shard progress of a job array's output" },

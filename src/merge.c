@@ -778,14 +778,9 @@ done:
 
 static int save_manifest(struct merge *m, const char *text)
 {
-	char *path = manifest_of(m->out), *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	int rc = 0;
+	char *path = manifest_of(m->out), *tmp = xasprintf("%s\n", text);
+	int rc = write_file_atomic(path, tmp, strlen(tmp), &m->err);
 
-	if (!f || fputs(text, f) == EOF || fputc('\n', f) == EOF ||
-	    fclose(f) != 0 || rename(tmp, path) < 0)
-		rc = err_set(&m->err, "cannot write '%s': %s", path,
-			     strerror(errno));
 	free(tmp);
 	free(path);
 	return rc;
@@ -947,13 +942,9 @@ int merge_main(int argc, char **argv)
 	for (int i = 0; i < m.nin; i++)
 		if (scan_file(&m, i) < 0)
 			goto fail;
-	tmp = xasprintf("%s.tmp", m.out);
-	o = fopen(tmp, "w");
-	if (!o) {
-		err_set(&m.err, "cannot create '%s': %s", tmp,
-			strerror(errno));
+	o = fopen_excl_tmp(m.out, &tmp, &m.err);	/* never a link */
+	if (!o)
 		goto fail;
-	}
 	if (merge_files(&m, o) < 0)
 		goto fail;
 	c = fflush(o) != 0 || fsync(fileno(o)) < 0;
