@@ -67,7 +67,7 @@ deps:
 	@sh tests/deps.sh $(DEBPKGS)
 
 test-deps:
-	@sh tests/deps.sh $(DEBPKGS) jq
+	@sh tests/deps.sh $(DEBPKGS) jq cmark-gfm
 
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || sh tests/deps.sh $(DEBPKGS)

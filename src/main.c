@@ -11,6 +11,7 @@
 #include "calibrate.h"
 #include "card.h"
 #include "catalog.h"
+#include "checkrun.h"
 #include "review.h"
 #include "config.h"
 #include "constitution.h"
@@ -954,9 +955,7 @@ static int cmd_check(int argc, char **argv)
 				       con.stage_n[STAGE_CRITIQUE]);
 			constitution_release(&con);
 		} else {
-			rc = config_check_file(argv[i], &err);
-			if (rc == 0)
-				printf("%s: ok: run config\n", argv[i]);
+			rc = checkrun_file(argv[i], stdout, &err);
 		}
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err.msg);
