@@ -69,8 +69,9 @@
  *   --refuse-after N every POST after the first N gets 401 with OpenAI's
  *                    invalid_api_key body, as when a key is revoked
  *                    during a run.
- *   --same-answers   every policy choice on the chat route is the same
- *                    text whatever the seed and index (h_i = mix(key)),
+ *   --same-answers   every policy choice (chat, completions and Anthropic
+ *                    routes) is the same text whatever the seed, index
+ *                    and temperature (h_i = mix(key)),
  *                    as a server at temperature 0 or behind a cache.
  *   --batch-seconds S        the time a batch takes (0.4; a real number).
  *   --batch-max-requests N   lines a batch may hold (default 50000
@@ -910,8 +911,9 @@ static int ext_completions(json_t *doc, json_t **resp)
 			const char *finish;
 			json_int_t w;
 			size_t len;
-			char *t = ext_policy(&ch, choice_hash(&ch, i), &len,
-					     &finish, &w);
+			char *t = ext_policy(&ch, opt.same_answers ?
+					     mix64(ch.key) : choice_hash(&ch, i),
+					     &len, &finish, &w);
 
 			json_array_append_new(choices, json_pack(
 				"{s:s%, s:I, s:n, s:s}", "text", t ? t : "",
@@ -1033,7 +1035,7 @@ static int ext_messages(const struct request *rq, json_t *doc,
 		uint64_t h = mix64(ch.key);
 
 		/* sampled: no seed, so two samples differ (a counter) */
-		if (temp > 0) {
+		if (temp > 0 && !opt.same_answers) {
 			pthread_mutex_lock(&ext.lock);
 			h = mix64(ch.key + ext.votes++);
 			pthread_mutex_unlock(&ext.lock);
