@@ -10,6 +10,7 @@
 #include "batch.h"
 #include "calibrate.h"
 #include "card.h"
+#include "checkrun.h"
 #include "review.h"
 #include "config.h"
 #include "constitution.h"
@@ -939,9 +940,7 @@ static int cmd_check(int argc, char **argv)
 				       con.stage_n[STAGE_CRITIQUE]);
 			constitution_release(&con);
 		} else {
-			rc = config_check_file(argv[i], &err);
-			if (rc == 0)
-				printf("%s: ok: run config\n", argv[i]);
+			rc = checkrun_file(argv[i], stdout, &err);
 		}
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err.msg);
