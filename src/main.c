@@ -10,6 +10,8 @@
 #include "batch.h"
 #include "calibrate.h"
 #include "card.h"
+#include "catalog.h"
+#include "checkrun.h"
 #include "review.h"
 #include "config.h"
 #include "constitution.h"
@@ -890,8 +892,10 @@ static int cmd_check(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs("usage: caigen check [options] FILE.yaml...\n\n"
-		      "Validate constitutions and run configs (a file with a "
-		      "top-level\n'principles:' key is a constitution). "
+		      "Validate constitutions, run configs and prompts "
+		      "catalogs (a file with a\ntop-level 'principles:' key "
+		      "is a constitution, one with 'categories:' or\n"
+		      "'techniques:' a catalog of `caigen prompts`). "
 		      "Mistakes are printed as\nfile:line:col: message.\n\n"
 		      "options:\n"
 		      "  -h, --help   print this help and exit\n\n"
@@ -906,7 +910,7 @@ static int cmd_check(int argc, char **argv)
 		const char *path = argv[i];
 		FILE *f;
 		char line[4096];
-		bool is_con = false;
+		bool is_con = false, is_cat = false;
 		int rc;
 
 		/* a short name ("harmless") is a shipped constitution */
@@ -925,9 +929,21 @@ static int cmd_check(int argc, char **argv)
 		while (f && fgets(line, sizeof(line), f))
 			if (!strncmp(line, "principles:", 11))
 				is_con = true;
+			else if (!strncmp(line, "categories:", 11) ||
+				 !strncmp(line, "techniques:", 11))
+				is_cat = true;
 		if (f)
 			fclose(f);
-		if (is_con) {
+		if (is_cat && !is_con) {
+			struct catalog cat = { 0 };
+
+			rc = catalog_load(&cat, path, &err);
+			if (rc == 0)
+				printf("%s: ok: prompts catalog, %zu categories"
+				       ", %zu techniques\n", argv[i], cat.ncat,
+				       cat.ntech);
+			catalog_release(&cat);
+		} else if (is_con) {
 			constitution_init(&con);
 			rc = constitution_load(&con, argv[i], &err);
 			if (rc == 0)
@@ -939,9 +955,7 @@ static int cmd_check(int argc, char **argv)
 				       con.stage_n[STAGE_CRITIQUE]);
 			constitution_release(&con);
 		} else {
-			rc = config_check_file(argv[i], &err);
-			if (rc == 0)
-				printf("%s: ok: run config\n", argv[i]);
+			rc = checkrun_file(argv[i], stdout, &err);
 		}
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err.msg);
