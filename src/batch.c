@@ -20,6 +20,8 @@
 #include "batch.h"
 #include "batchapi.h"
 #include "budget.h"
+#include "callkey.h"
+#include "live.h"
 #include "ranking.h"
 #include "rng.h"
 #include "sha256.h"
@@ -198,6 +200,13 @@ struct batch {
 	struct exec x;		/* first: machines hold &b->x */
 	const struct config *cfg;
 	struct item_env *env;
+	struct budget *budget;
+	struct live *live;		/* a mixed run: live roles' calls */
+	bool live_role[ROLE_COUNT];
+	pthread_mutex_t back_lock;	/* back, back_cond */
+	pthread_cond_t back_cond;
+	struct call *back;		/* calls live has ended, to run */
+	size_t at_live;			/* calls out at live (own thread) */
 	volatile sig_atomic_t *stop;
 	char *dir;
 	char tag[24];		/* the folder's random id */
@@ -536,8 +545,8 @@ static void call_stopped(struct batch *b, struct call *c)
 static void call_finish(struct batch *b, struct call *c, int rc,
 			const struct chat_usage *paid)
 {
-	if (b->env->budget)
-		budget_settle(b->env->budget, c->role, c->reserved, paid);
+	if (b->budget)
+		budget_settle(b->budget, c->role, c->reserved, paid);
 	c->reserved = 0;
 	if (paid) {
 		atomic_fetch_add(&b->tokens[c->role][0], paid->prompt_tokens);
@@ -553,14 +562,14 @@ static void call_finish(struct batch *b, struct call *c, int rc,
 /* custom_id of c's current attempt. */
 static void make_cid(struct call *c)
 {
-	char hex[65];
+	char hex[CALLKEY_HEX + 1];
 
-	sha256_hex(c->body, c->body_len, hex);
+	callkey_hex(c, hex);	/* the draw and the body (callkey.h) */
 	if (c->attempt > 0)
-		snprintf(c->cid, sizeof(c->cid), "%s-%.32s-%d",
+		snprintf(c->cid, sizeof(c->cid), "%s-%s-%d",
 			 role_tags[c->role], hex, c->attempt);
 	else
-		snprintf(c->cid, sizeof(c->cid), "%s-%.32s",
+		snprintf(c->cid, sizeof(c->cid), "%s-%s",
 			 role_tags[c->role], hex);
 }
 
@@ -626,9 +635,76 @@ static void answer(struct batch *b, struct call *c, size_t at)
 
 /* ---- sending ----------------------------------------------------------- */
 
+/* A live role's call is over (on a live loop's thread): back to ours. */
+static void from_live(struct call *c)
+{
+	struct batch *b = c->relay_to;
+
+	pthread_mutex_lock(&b->back_lock);
+	c->next = b->back;
+	b->back = c;
+	pthread_cond_signal(&b->back_cond);
+	pthread_mutex_unlock(&b->back_lock);
+}
+
+/* Run the machines' steps of the calls live has ended, in the order
+ * they ended. */
+static bool take_back(struct batch *b)
+{
+	struct call *c, *rev = NULL, *next;
+
+	if (!b->at_live)
+		return false;
+	pthread_mutex_lock(&b->back_lock);
+	c = b->back;
+	b->back = NULL;
+	pthread_mutex_unlock(&b->back_lock);
+	for (; c; c = next) {
+		next = c->next;
+		c->next = rev;
+		rev = c;
+	}
+	for (c = rev; c; c = next) {
+		next = c->next;
+		b->at_live--;
+		c->done = c->relay;
+		c->relay = NULL;
+		c->done(c);
+	}
+	return rev != NULL;
+}
+
+/* Wait up to s seconds for live to end a call. */
+static void wait_back(struct batch *b, double s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)s;
+	ts.tv_nsec += (long)((s - floor(s)) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&b->back_lock);
+	if (!b->back)
+		pthread_cond_timedwait(&b->back_cond, &b->back_lock, &ts);
+	pthread_mutex_unlock(&b->back_lock);
+}
+
 static void bx_send(struct exec *x, struct call *c)
 {
 	struct batch *b = (struct batch *)x;
+
+	if (b->live_role[c->role]) {
+		/* a mixed run: live sends it; its done comes back here */
+		c->relay = c->done;
+		c->relay_to = b;
+		c->done = from_live;
+		b->at_live++;
+		live_post(b->live, c);
+		return;
+	}
 
 	c->attempt = 0;
 	c->stopped = false;
@@ -682,13 +758,17 @@ static void drain(struct batch *b)
 		}
 		if (!hmap_get(&b->member, k)) {
 			/* a new request: it goes into this round's batch */
-			if (item_env_stopping(b->env) ||
-			    (b->env->budget && !b->export_only &&
-			     !budget_take(b->env->budget, r,
-					  (double)c->body_len / 4.0,
-					  (double)c->cp.max_tokens *
-					  (c->cp.n > 1 ? c->cp.n : 1),
-					  &c->reserved))) {
+			if (item_env_stopping(b->env)) {
+				call_stopped(b, c);
+				continue;
+			}
+			if (b->budget && !b->export_only &&
+			    !budget_take(b->budget, r,
+					 (double)c->body_len / 4.0,
+					 (double)c->cp.max_tokens *
+					 (c->cp.n > 1 ? c->cp.n : 1),
+					 &c->reserved)) {
+				atomic_store(&b->env->capped, 1);
 				call_stopped(b, c);
 				continue;
 			}
@@ -766,8 +846,8 @@ static void end_calls(struct batch *b, struct call *w, const char *why,
 
 		w->next = NULL;
 		if (stopped) {
-			if (b->env->budget)
-				budget_settle(b->env->budget, w->role,
+			if (b->budget)
+				budget_settle(b->budget, w->role,
 					      w->reserved, NULL);
 			w->reserved = 0;
 			call_stopped(b, w);
@@ -1147,13 +1227,23 @@ static void run_wave(struct batch *b, struct item **items, size_t n)
 	for (size_t i = 0; i < n; i++)
 		item_start(items[i], b->env, &b->x);
 	for (;;) {
+		take_back(b);
 		drain(b);
-		make_batches(b);
+		/* batches are made when no machine can move: none has a
+		 * call out at live that may still send more */
+		if (!b->at_live)
+			make_batches(b);
 		flush_finished(b);
 		if (!b->items)
 			break;
 		if (b->pending.head)
 			continue;
+		if (b->at_live) {
+			wait_back(b, NAP);
+			if (b->open && !hard_stop(b))
+				poll_due(b);
+			continue;
+		}
 		if (hard_stop(b) || !b->open) {
 			/* a stop (the open batches stay with the provider
 			 * for the next run), or nothing left to wait on */
@@ -1329,6 +1419,12 @@ struct batch *batch_new(const struct batch_opts *o, struct err *err)
 	b->x.send = bx_send;
 	b->cfg = cfg;
 	b->env = o->env;
+	b->budget = o->budget;
+	b->live = o->live;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		b->live_role[r] = o->live && o->live_role[r];
+	pthread_mutex_init(&b->back_lock, NULL);
+	pthread_cond_init(&b->back_cond, NULL);
 	b->stop = o->stop;
 	b->dir = xstrdup(o->dir);
 	b->export_only = o->export_only;
@@ -1365,9 +1461,12 @@ struct batch *batch_new(const struct batch_opts *o, struct err *err)
 			goto fail;
 	}
 	for (int r = 0; r < b->nroles; r++) {
-		char *rp = xasprintf("%s/%s.results.jsonl", b->dir,
-				     role_names[r]);
+		char *rp;
 		size_t bad = 0;
+
+		if (b->live_role[r])
+			continue;	/* its calls go to live */
+		rp = xasprintf("%s/%s.results.jsonl", b->dir, role_names[r]);
 
 		b->results_fd[r] = open(rp, O_RDWR | O_CREAT | O_CLOEXEC,
 					0666);
@@ -1459,38 +1558,21 @@ void batch_join(struct batch *b)
 	}
 }
 
-/* Panel members count as the judge. */
-static int reported(int r)
+void batch_tokens(struct batch *b, struct chat_usage u[ROLE_COUNT])
 {
-	return r < ROLE_REPORTED ? r : ROLE_JUDGE;
-}
-
-void batch_tokens(struct batch *b, struct chat_usage u[ROLE_REPORTED])
-{
-	memset(u, 0, ROLE_REPORTED * sizeof(*u));
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		u[reported(r)].prompt_tokens += atomic_load(&b->tokens[r][0]);
-		u[reported(r)].completion_tokens +=
-			atomic_load(&b->tokens[r][1]);
+		u[r].prompt_tokens = atomic_load(&b->tokens[r][0]);
+		u[r].completion_tokens = atomic_load(&b->tokens[r][1]);
 	}
 }
 
-void batch_stats(struct batch *b, struct http_stats h[ROLE_REPORTED],
-		 size_t exported[ROLE_REPORTED])
+void batch_stats(struct batch *b, struct http_stats h[ROLE_COUNT],
+		 size_t exported[ROLE_COUNT])
 {
-	memset(h, 0, ROLE_REPORTED * sizeof(*h));
-	if (exported)
-		memset(exported, 0, ROLE_REPORTED * sizeof(*exported));
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		struct http_stats *t = &h[reported(r)];
-
-		t->requests += b->stats[r].requests;
-		t->ok += b->stats[r].ok;
-		t->gave_up += b->stats[r].gave_up;
-		for (int k = 0; k < RETRY_CAUSES; k++)
-			t->retries[k] += b->stats[r].retries[k];
+		h[r] = b->stats[r];
 		if (exported)
-			exported[reported(r)] += b->exported[r];
+			exported[r] = b->exported[r];
 	}
 }
 
@@ -1510,6 +1592,8 @@ void batch_free(struct batch *b)
 		hmap_free(&b->index[r]);
 		free(b->round[r].v);
 	}
+	pthread_mutex_destroy(&b->back_lock);
+	pthread_cond_destroy(&b->back_cond);
 	if (b->journal_fd >= 0)
 		close(b->journal_fd);
 	hmap_free(&b->waiting);

@@ -67,14 +67,20 @@
 
 #include "call.h"
 #include "config.h"
+#include "budget.h"
 #include "http.h"
 #include "item.h"
+#include "live.h"
 
 struct batch;
 
 struct batch_opts {
 	const struct config *cfg;
 	struct item_env *env;		/* borrowed */
+	struct budget *budget;		/* the spending cap, or NULL */
+	struct live *live;		/* a mixed run (live.h): calls of the
+					 * roles in live_role go there */
+	bool live_role[ROLE_COUNT];
 	volatile sig_atomic_t *stop;
 	const char *dir;		/* the state folder, made if missing */
 	bool export_only;		/* write requests to ROLE.export.jsonl,
@@ -92,13 +98,13 @@ void batch_submit(struct batch *b, struct item *it);
 void batch_item_finished(struct item_env *env, struct item *it);
 void batch_close(struct batch *b);	/* no more items */
 void batch_join(struct batch *b);
-/* Tokens of the replies fetched by this run, per role. Any thread. */
-void batch_tokens(struct batch *b, struct chat_usage u[ROLE_REPORTED]);
-/* After batch_join: requests sent (lines in new batches), answered,
- * given up, retried; and per role the requests exported. A panel's
- * members count as the judge (call.h, ROLE_REPORTED). */
-void batch_stats(struct batch *b, struct http_stats h[ROLE_REPORTED],
-		 size_t exported[ROLE_REPORTED]);
+/* Tokens of the replies fetched by this run, per role (each panel
+ * member its own). Any thread. */
+void batch_tokens(struct batch *b, struct chat_usage u[ROLE_COUNT]);
+/* After batch_join: per role, requests sent (lines in new batches),
+ * answered, given up, retried; and the requests exported. */
+void batch_stats(struct batch *b, struct http_stats h[ROLE_COUNT],
+		 size_t exported[ROLE_COUNT]);
 void batch_free(struct batch *b);	/* NULL is fine */
 
 /* `caigen batch import`: check every line of the results file `path` (an

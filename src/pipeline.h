@@ -29,6 +29,7 @@
 #include "constitution.h"
 #include "endpoint.h"
 #include "guard.h"
+#include "call.h"
 #include "http.h"
 #include "prompts.h"
 #include "provider.h"
@@ -55,8 +56,9 @@ struct run_counts {
 	struct endpoint_count endpoints[2][ENDPOINT_MAX];
 	size_t nendpoints[2];
 	struct chat_usage usage;
-	struct chat_usage usage_role[2];	/* every reply received, failed
-						 * prompts' too: policy, judge */
+	struct chat_usage usage_role[ROLE_COUNT];	/* every reply
+				 * received, failed prompts' too, per role
+				 * (call.h): policy, judge, panel members */
 	struct http_stats http[2];	/* policy, judge */
 	struct guard_counts guards;	/* cut, identical, no logprobs */
 	int refused;		/* stopped: an endpoint refused
