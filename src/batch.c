@@ -936,7 +936,10 @@ static int make_one(struct batch *b, int r, struct err *err)
 	open_add(b, ob);
 	return 0;
 fail:
-	/* not sent: its calls end stopped (the caller gives up) */
+	/* not sent: the run stops first, so its calls end stopped and
+	 * their prompts are left for the next run, not failed */
+	if (!hard_stop(b))
+		give_up(b, "cannot send a batch", err);
 	for (size_t i = 0; i < ob->ncids; i++)
 		end_calls(b, unwait(b, ob->cids[i]), NULL, true);
 	free(ob->cids);

@@ -64,6 +64,32 @@ done
 check mixed_panel_identical cmp "$T/panel.live/preferences.jsonl" \
 	"$T/panel.mixed/preferences.jsonl"
 check mixed_panel_member_batched grep -q '"custom_id":"j1-' "$T/req.log"
+# usage and cost per member: each model its row; j1 has no price: null
+printf 'prices:\n  pol: {input: 1, output: 1}\n  j0: {input: 2, output: 2}\n  j2: {input: 3, output: 3}\n' \
+	>"$T/prices.yaml"
+cat "$T/panel.live.yaml" >>"$T/prices.yaml"
+run_caigen "$T/panel.priced" "$T/in.jsonl" -c "$T/prices.yaml" -q \
+	--no-preflight --policy-model pol 2>/dev/null
+eq panel_priced_exit $? 0
+check panel_usage_per_member jq -e '.usage_by_model as $u |
+	($u | keys) == ["j0", "j1", "j2", "pol"] and
+	([$u.j0, $u.j1, $u.j2][] | .completion_tokens > 0) and
+	$u.j1.cost_usd == null and $u.j0.cost_usd > 0 and $u.j2.cost_usd > 0
+	and .cost_usd == null' "$T/panel.priced/manifest.json"
+# with every model priced, the cap's spending is the summary's cost
+printf 'prices:\n  pol: {input: 1, output: 1}\n  j0: {input: 2, output: 2}\n  j1: {input: 5, output: 5}\n  j2: {input: 3, output: 3}\n' \
+	>"$T/prices2.yaml"
+cat "$T/panel.live.yaml" >>"$T/prices2.yaml"
+run_caigen "$T/panel.capped" "$T/in.jsonl" -c "$T/prices2.yaml" -q \
+	--no-preflight --policy-model pol --max-cost 1000 2>/dev/null
+eq panel_capped_exit $? 0
+check panel_spent_is_cost jq -e '.cost_usd > 0 and
+	((.max_cost.spent_usd - .cost_usd) / .cost_usd | . * . < 1e-10)' \
+	"$T/panel.capped/manifest.json"
+check panel_cost_sums_members jq -e '([.usage_by_model[].cost_usd] | add)
+	as $s | (($s - .cost_usd) / $s | . * . < 1e-10) and
+	.usage_by_model.j1.cost_usd > .usage_by_model.j0.cost_usd' \
+	"$T/panel.capped/manifest.json"
 eq mixed_panel_others_live "$(grep -c '"custom_id":"j-\|"custom_id":"j2-' "$T/req.log")" 0
 stop_fake
 
@@ -121,4 +147,32 @@ eq rule_used_refused "$(tr '\n' ' ' <"$T/rule.preferences.rc")" "2 2 2 "
 check rule_says grep -q "judge.*completions" "$T/rule.preferences.check"
 eq rule_unused_accepted "$(tr '\n' ' ' <"$T/rule.critiques.rc")" "0 0 0 "
 eq rule_nothing_sent_when_refused "$(cat "$T/rule.preferences.posts")" 0
+stop_fake
+
+# an error of the batch API (nothing listens) leaves the prompts for the
+# next run: none failed, all interrupted, exit 2; the next run does them
+printf 'batch_poll: 0.05\npolicy: {executor: batch, max_tokens: 64}\njudge: {executor: batch}\n' \
+	>"$T/down.yaml"
+"$CAIGEN" run --prompts "$T/in.jsonl" --out "$T/down" -c "$T/down.yaml" -q \
+	--no-preflight --policy-url http://127.0.0.1:1/v1 \
+	--judge-url http://127.0.0.1:1/v1 2>"$T/down.err"
+eq api_error_exit $? 2
+eq api_error_no_failures "$(cat "$T/down/failures.jsonl" | wc -l | tr -d ' ')" 0
+eq api_error_counts "$(jq -c '[.counts.failed, .counts.interrupted]' "$T/down/manifest.json")" "[0,30]"
+check api_error_says grep -q "left for the next run" "$T/down.err"
+start_fake --batch-seconds 0.1
+run_caigen "$T/down" "$T/in.jsonl" -c "$T/down.yaml" -q --no-preflight
+eq api_error_next_run_exit $? 0
+eq api_error_next_run_records "$(lines "$T/down/preferences.jsonl")" 30
+
+# batch export writes the OpenAI shape only: an Anthropic endpoint is
+# refused up front, before any file is written
+printf 'policy: {api: anthropic, base_url: "%s", max_tokens: 64}\n' \
+	"$FAKE_URL" >"$T/exp.yaml"
+"$CAIGEN" batch export --prompts "$T/in.jsonl" --out "$T/exp" -c "$T/exp.yaml" \
+	--judge-url "$FAKE_URL" -q --no-preflight 2>"$T/exp.err"
+eq export_anthropic_exit $? 2
+check export_anthropic_says grep -q "policy.api: anthropic: batch export writes the OpenAI batch format" "$T/exp.err"
+check export_anthropic_nothing_written test ! -e "$T/exp/batch/policy.export.jsonl"
+check export_help_says sh -c "'$CAIGEN' batch --help | grep -q 'anthropic and completions'"
 stop_fake
