@@ -21,6 +21,7 @@
 #include "batchapi.h"
 #include "budget.h"
 #include "callkey.h"
+#include "idset.h"
 #include "live.h"
 #include "ranking.h"
 #include "rng.h"
@@ -29,6 +30,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1480,8 +1482,17 @@ struct batch *batch_new(const struct batch_opts *o, struct err *err)
 			goto fail;
 		}
 		free(rp);
-		if (index_results(b, r, 0, false, &bad, err) < 0)
-			goto fail;
+		{
+			size_t before = b->nres;
+
+			if (index_results(b, r, 0, false, &bad, err) < 0)
+				goto fail;
+			/* imported just now: paid for by this run */
+			for (size_t i = before; o->imported && i < b->nres;
+			     i++)
+				if (b->res[i].off >= o->imported[r])
+					b->res[i].fresh = true;
+		}
 		if (b->ep[r]->api == API_COMPLETIONS)
 			continue;	/* no batch API (config refuses it
 					 * for a batch endpoint) */
@@ -1612,59 +1623,173 @@ void batch_free(struct batch *b)
 
 /* ---- import ------------------------------------------------------------ */
 
-/* Check one result line of an import; its role, or -1 with err. */
+/* The role of a result line by its custom_id's tag, with the line
+ * parsed in that role's flavour into *res (res->body: caller frees). */
 static int import_line(const struct config *cfg, const char *line,
-		       size_t len, struct err *err)
+		       size_t len, struct batch_result *res, struct err *err)
 {
-	struct batch_result res;
 	int r = -1;
 	size_t n;
 
 	/* the role letter of the id says which results it joins */
-	if (batchapi_parse_result(API_CHAT, line, len, &res, err) < 0 &&
-	    batchapi_parse_result(API_ANTHROPIC, line, len, &res, err) < 0)
+	if (batchapi_parse_result(API_CHAT, line, len, res, err) < 0 &&
+	    batchapi_parse_result(API_ANTHROPIC, line, len, res, err) < 0)
 		return -1;
-	free(res.body);
+	free(res->body);
+	res->body = NULL;
 	for (int k = 0; k < ROLE_JUDGE + 1 + (int)cfg->nmembers; k++) {
 		n = strlen(role_tags[k]);
-		if (!strncmp(res.custom_id, role_tags[k], n) &&
-		    res.custom_id[n] == '-')
+		if (!strncmp(res->custom_id, role_tags[k], n) &&
+		    res->custom_id[n] == '-')
 			r = k;
 	}
 	if (r < 0)
 		return err_set(err, "custom_id '%s' is not one of this run's "
 			       "(they start with p-, j- or a panel member's "
-			       "j1-...)", res.custom_id);
+			       "j1-...)", res->custom_id);
 	if (batchapi_parse_result(ranking_role_endpoint(cfg, r)->api, line,
-				  len, &res, err) < 0)
+				  len, res, err) < 0)
 		return -1;
-	free(res.body);
 	return r;
 }
 
+/* What a result says, as one number: the answer texts of a success, the
+ * error of a failure. Two lines of one custom_id that differ here are
+ * two different answers. */
+static uint64_t result_sig(int api, const struct batch_result *res)
+{
+	struct chat_reply rep;
+	struct err e;
+	uint64_t h;
+
+	if (!res->ok)
+		return hash64(res->error, strlen(res->error)) ^ 1;
+	if (provider_parse(api, res->body, false, &rep, &e) < 0)
+		return hash64(res->body, strlen(res->body));
+	h = 0x9e3779b97f4a7c15ULL;
+	for (size_t i = 0; i < rep.n; i++) {
+		const char *t = rep.text[i] ? rep.text[i] : "";
+
+		h = (h ^ hash64(t, strlen(t))) * 0x100000001b3ULL;
+	}
+	chat_reply_release(&rep);
+	return h ? h : 2;
+}
+
+/* Add the custom_ids of the request file `path` (lines with
+ * "custom_id":"...") to ids. */
+static void request_ids(const char *path, struct idmap *ids)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *p, *q;
+	size_t cap = 0;
+
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		p = strstr(line, "\"custom_id\":\"");
+		if (!p)
+			continue;
+		p += strlen("\"custom_id\":\"");
+		q = strchr(p, '"');
+		if (q)
+			idmap_put(ids, hash64(p, (size_t)(q - p)) | 1, 1, NULL);
+	}
+	free(line);
+	fclose(f);
+}
+
+/* The requests this run made for role r: its batch files and its export
+ * file in dir. */
+static void run_requests(const char *dir, int r, struct idmap *ids)
+{
+	char *pat = xasprintf("%s/%s-[0-9]*.jsonl", dir, role_names[r]);
+	char *ex = xasprintf("%s/%s.export.jsonl", dir, role_names[r]);
+	glob_t g;
+
+	if (glob(pat, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			request_ids(g.gl_pathv[i], ids);
+		globfree(&g);
+	}
+	request_ids(ex, ids);
+	free(pat);
+	free(ex);
+}
+
+/* The results kept for role r: custom_id -> result_sig (ok results with
+ * the low bit clear, failures set). */
+static void kept_results(const char *dir, const struct config *cfg, int r,
+			 struct idmap *kept)
+{
+	char *path = xasprintf("%s/%s.results.jsonl", dir, role_names[r]);
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int api = ranking_role_endpoint(cfg, r)->api;
+
+	free(path);
+	if (!f)
+		return;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		struct batch_result res;
+		struct err e;
+		uint64_t k, old;
+
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (!len || batchapi_parse_result(api, line, (size_t)len, &res,
+						  &e) < 0)
+			continue;
+		k = hash64(res.custom_id, strlen(res.custom_id)) | 1;
+		/* a success wins over a failure */
+		if (!idmap_get(kept, k, &old) || (old & 1))
+			idmap_set(kept, k, (result_sig(api, &res) & ~1ULL) |
+				  !res.ok);
+		free(res.body);
+	}
+	free(line);
+	fclose(f);
+}
+
 int batch_import(const char *dir, const struct config *cfg, const char *path,
-		 size_t *n, struct err *err)
+		 size_t *n, uint64_t from[ROLE_COUNT], struct err *err)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, lineno = 0, nroles = ROLE_JUDGE + 1 + cfg->nmembers;
 	ssize_t len;
 	int fd[ROLE_COUNT];
+	struct idmap asked[ROLE_COUNT], kept[ROLE_COUNT], here;
+	struct idset skip;	/* line numbers not to append */
+	struct err sem;		/* the first line that is not ours */
+	bool bad = false;
 	int rc = 0;
-
-	for (int r = 0; r < ROLE_COUNT; r++)
-		fd[r] = -1;
 
 	*n = 0;
 	if (!f)
 		return err_set(err, "cannot open '%s': %s", path,
 			       strerror(errno));
+	for (size_t r = 0; r < ROLE_COUNT; r++) {
+		fd[r] = -1;
+		idmap_init(&asked[r]);
+		idmap_init(&kept[r]);
+		if (r < nroles) {
+			run_requests(dir, (int)r, &asked[r]);
+			kept_results(dir, cfg, (int)r, &kept[r]);
+		}
+	}
+	idmap_init(&here);	/* custom_id -> line number << 1 | sig bit */
+	idset_init(&skip);
 	/* first every line is checked, then they are added */
 	for (int pass = 0; pass < 2 && rc == 0; pass++) {
 		rewind(f);
 		lineno = 0;
 		while ((len = getline(&line, &cap, f)) > 0) {
+			struct batch_result res;
 			struct err e;
+			uint64_t k, sig, old;
 			int r;
 
 			lineno++;
@@ -1673,14 +1798,74 @@ int batch_import(const char *dir, const struct config *cfg, const char *path,
 				line[--len] = '\0';
 			if (!len)
 				continue;
-			r = import_line(cfg, line, (size_t)len, &e);
+			if (pass == 1) {
+				if (idset_has(&skip, lineno))
+					continue;
+				r = import_line(cfg, line, (size_t)len, &res,
+						&e);
+				free(res.body);
+				goto append;
+			}
+			r = import_line(cfg, line, (size_t)len, &res, &e);
 			if (r < 0) {
 				rc = err_set(err, "%s:%zu: %s", path, lineno,
 					     e.msg);
 				break;
 			}
-			if (pass == 0)
+			k = hash64(res.custom_id, strlen(res.custom_id)) | 1;
+			sig = (result_sig(ranking_role_endpoint(cfg, r)->api,
+					  &res) & ~1ULL) | !res.ok;
+			free(res.body);
+			/* a line that is no results line is said before
+			 * one that is not this run's (the first found) */
+			if (bad)
 				continue;
+			if (!idmap_has(&asked[r], k) &&
+			    !idmap_has(&kept[r], k)) {
+				bad = true;
+				err_set(&sem, "%s:%zu: custom_id '%s' is "
+					"no request of this run (not in "
+					"%s's batch, export or results "
+					"files): "
+					"results of another run or "
+					"config?", path, lineno,
+					res.custom_id, dir);
+				continue;
+			}
+			if (idmap_get(&here, k, &old)) {
+				/* the same id twice in this file */
+				if (old != sig) {
+					bad = true;
+					err_set(&sem, "%s:%zu: custom_id '%s' "
+						"again with another answer: "
+						"refused (keep one of the two "
+						"lines)", path, lineno,
+						res.custom_id);
+					continue;
+				}
+				idset_add(&skip, lineno);
+				continue;
+			}
+			idmap_set(&here, k, sig);
+			if (idmap_get(&kept[r], k, &old)) {
+				if (old == sig || (!(old & 1) && (sig & 1))) {
+					/* kept already, or a failure where a
+					 * success is kept: nothing to add */
+					idset_add(&skip, lineno);
+					continue;
+				}
+				if (!(old & 1) && !(sig & 1)) {
+					bad = true;
+					err_set(&sem, "%s:%zu: custom_id '%s' "
+						"has another answer kept in "
+						"%s/%s.results.jsonl: refused",
+						path, lineno, res.custom_id,
+						dir, role_names[r]);
+					continue;
+				}
+			}
+			continue;
+append:
 			if (fd[r] < 0) {
 				char *rp = xasprintf("%s/%s.results.jsonl",
 						     dir, role_names[r]);
@@ -1696,6 +1881,12 @@ int batch_import(const char *dir, const struct config *cfg, const char *path,
 				free(rp);
 				if (rc)
 					break;
+				if (from) {
+					off_t end = lseek(fd[r], 0, SEEK_END);
+
+					if (end >= 0 && (uint64_t)end < from[r])
+						from[r] = (uint64_t)end;
+				}
 			}
 			line[len] = '\n';
 			if (write_all(fd[r], line, (size_t)len + 1) < 0) {
@@ -1705,15 +1896,24 @@ int batch_import(const char *dir, const struct config *cfg, const char *path,
 			}
 			(*n)++;
 		}
+		if (pass == 0 && rc == 0 && bad) {
+			*err = sem;
+			rc = -1;
+		}
 	}
 	free(line);
 	fclose(f);
-	for (int r = 0; r < ROLE_COUNT; r++)
+	for (int r = 0; r < ROLE_COUNT; r++) {
 		if (fd[r] >= 0) {
 			if (fsync(fd[r]) < 0 && rc == 0)
 				rc = err_set(err, "cannot write to '%s': %s",
 					     dir, strerror(errno));
 			close(fd[r]);
 		}
+		idmap_release(&asked[r]);
+		idmap_release(&kept[r]);
+	}
+	idmap_release(&here);
+	idset_release(&skip);
 	return rc;
 }

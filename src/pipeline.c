@@ -741,6 +741,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 		bo.stop = o->stop;
 		bo.dir = dir;
 		bo.export_only = o->batch_export;
+		bo.imported = o->imported;
 		bo.deliver = deliver;
 		bo.owner = &pl;
 		pl.batch = batch_new(&bo, err);

@@ -101,6 +101,7 @@ struct run_opts {
 	bool batch_export;		/* `caigen batch export`: the batch
 					 * executor writes the requests not
 					 * answered yet to files, sends none */
+	const uint64_t *imported;	/* batch import: batch_opts.imported */
 };
 
 /*
