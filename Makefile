@@ -10,10 +10,14 @@
 #   make soak       200 kill -9 of a faulty run, then exactly-once checks
 #   make bench      benchmark against nginx and wrk (minutes; not in test)
 #   make bench-cluster  task starts of a 1,000-task array, split or not
+#   make test-matrix    every combination of backends, executors, panels and
+#                       modes (pairwise and 3-wise) against the fake server
+#   make bench-dedup    prompts dedup: recall/precision, 1M prompts, Python
 
 CC      ?= cc
-PKGS    := libcurl jansson yaml-0.1
-DEBPKGS := libcurl4-openssl-dev libjansson-dev libyaml-dev pkg-config
+PKGS    := libcurl jansson yaml-0.1 zlib libmicrohttpd
+DEBPKGS := libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
+	zlib1g-dev libmicrohttpd-dev pkg-config
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PREFIX  ?= /usr/local
 
@@ -47,10 +51,12 @@ BIN     := $(O)/caigen
 FAKE    := $(O)/fakeserver
 RUNBATCH := $(O)/runbatch
 BATCHCTL := $(O)/batchctl
+ALLPAIRS := $(O)/allpairs
 
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
-	fuzz fuzz-deps test-slurm test-real bench-cluster
+	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh bench-dedup \
+	bench-limiter test-matrix
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -61,7 +67,7 @@ deps:
 	@sh tests/deps.sh $(DEBPKGS)
 
 test-deps:
-	@sh tests/deps.sh $(DEBPKGS) jq
+	@sh tests/deps.sh $(DEBPKGS) jq cmark-gfm
 
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || sh tests/deps.sh $(DEBPKGS)
@@ -82,6 +88,10 @@ $(RUNBATCH): tests/runbatch.c | $(O)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+$(ALLPAIRS): tests/matrix/allpairs.c | $(O)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $<
+
 $(BATCHCTL): tests/batchctl.c $(LIB_OBJ) | $(O)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LIBS)
@@ -101,6 +111,14 @@ test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(UNIT_BIN) caigen
 	 RUNBATCH=$(abspath $(RUNBATCH)) BATCHCTL=$(abspath $(BATCHCTL)) \
 	 UNIT_BINS="$(abspath $(UNIT_BIN))" SANITIZE=$(SANITIZE) \
 	 sh tests/run.sh $(TESTS)
+
+# test-matrix: the combination matrix (tests/matrix): the pairwise set with
+# every check, then the 3-wise set; checks that fail for a defect listed in
+# tests/matrix/known print XFAIL with the defect (minutes; `make test` runs
+# the pairwise set with fewer checks, tests/e2e/matrix_pairwise.sh).
+test-matrix: test-deps $(BIN) $(FAKE) $(ALLPAIRS) caigen
+	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
+	 ALLPAIRS=$(abspath $(ALLPAIRS)) sh tests/matrix/test.sh
 
 check:
 	$(MAKE) test SANITIZE=address,undefined
@@ -155,6 +173,13 @@ test-slurm: test-deps $(BIN) $(FAKE) $(RUNBATCH)
 	 RUNBATCH=$(abspath $(RUNBATCH)) \
 	 sh tests/slurm/run.sh
 
+# test-fresh: the README's build and test commands on a minimal Debian 12
+# (debootstrap: git, make and gcc only) made under $(O)/fresh, in a chroot,
+# on a clone of the current commit: every program `make test` needs must be
+# installed by it. Root; about 10 minutes.
+test-fresh:
+	@sh tests/fresh.sh $(abspath $(O)/fresh)
+
 # test-real: caigen against a real llama.cpp llama-server and GGUF model
 # ($LLAMA_SERVER, $LLAMA_MODEL; unset or missing is a failure, not a
 # skip): every mode, CoT, completions, n=2, --api-key, a restart mid-run,
@@ -173,6 +198,16 @@ bench: deps-check $(BIN)
 	 CAIGEN_BEFORE="$(if $(CAIGEN_BEFORE),$(abspath $(CAIGEN_BEFORE)))" \
 	 BENCH_RESULTS="$(abspath $(or $(BENCH_RESULTS),obj/bench/results.md))" \
 	 sh scripts/bench/run.sh
+	@$(MAKE) --no-print-directory bench-limiter
+
+# bench-limiter: adaptive concurrency (the default) against fixed --jobs 8 to
+# 2048 on nginx at 0 ms, 100 ms, 1 s and behind limit_req / limit_conn, 10,000
+# in flight at 1 s; the limiter's traces as SVGs. Table in
+# obj/bench/limiter.md (BENCH_QUICK=1: short runs). Part of `make bench`.
+bench-limiter: deps-check $(BIN)
+	@CAIGEN="$(abspath $(or $(CAIGEN),$(BIN)))" \
+	 BENCH_RESULTS_LIMITER="$(abspath $(or $(BENCH_RESULTS_LIMITER),obj/bench/limiter.md))" \
+	 sh scripts/bench/limiter.sh
 
 # bench-cluster: 1M prompts over 1,000 tasks, split and unsplit: bytes read,
 # peak RSS and wall time per task start (minutes; BASE=path/to/old/caigen
@@ -180,19 +215,42 @@ bench: deps-check $(BIN)
 bench-cluster: deps-check $(BIN)
 	@CAIGEN=$(abspath $(BIN)) sh scripts/bench/cluster.sh
 
+# bench-dedup: `caigen prompts dedup` on 20,000 prompts with planted near
+# duplicates (recall and precision against exact Jaccard, and the Python
+# MinHash script's time) and on 1M prompts (time, peak RSS). A minute or
+# two; not part of `make test`. Table in obj/bench/dedup.md.
+$(O)/dedup_planted: scripts/bench/dedup_planted.c tests/unit/planted.h $(LIB_OBJ)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LIBS)
+
+bench-dedup: deps-check $(BIN) $(O)/dedup_planted
+	@CAIGEN=$(abspath $(BIN)) PLANTED=$(abspath $(O)/dedup_planted) \
+	 sh scripts/bench/dedup.sh
+
 # install: PREFIX/bin/caigen, the man page, the constitutions, the JSON
-# Schemas and the Slurm template (when present) under PREFIX/share.
+# Schemas and the Slurm, Kubernetes and AWS Batch templates under
+# PREFIX/share/caigen. The installed program is linked here with PREFIX
+# compiled into datadir.o, so `--constitution harmless` finds
+# PREFIX/share/caigen/constitution/harmless.yaml from any folder.
 SHARE   = $(DESTDIR)$(PREFIX)/share
-SBATCH  := $(wildcard scripts/slurm/caigen-array.sbatch)
+IDIR    = $(O)/install
 install: $(BIN)
+	@mkdir -p $(IDIR)
+	@$(CC) $(ALL_CFLAGS) -DCAIGEN_SHARE_DIR='"$(PREFIX)/share/caigen"' \
+		-c -o $(IDIR)/datadir.o src/datadir.c
+	@$(CC) -o $(IDIR)/caigen $(filter-out $(O)/datadir.o,$(LIB_OBJ)) \
+		$(O)/main.o $(IDIR)/datadir.o $(LIBS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 \
-		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/caigen
+		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas \
+		$(SHARE)/caigen/slurm $(SHARE)/caigen/k8s $(SHARE)/caigen/aws
+	install -m 755 $(IDIR)/caigen $(DESTDIR)$(PREFIX)/bin/caigen
 	install -m 644 caigen.1 $(SHARE)/man/man1/caigen.1
 	install -m 644 constitution/*.yaml $(SHARE)/caigen/constitution/
 	install -m 644 schemas/*.schema.json $(SHARE)/caigen/schemas/
-	$(if $(SBATCH),install -d $(SHARE)/caigen/slurm)
-	$(if $(SBATCH),install -m 644 $(SBATCH) $(SHARE)/caigen/slurm/)
+	install -m 755 scripts/slurm/caigen-array.sbatch \
+		scripts/slurm/vllm-run-batch.sbatch $(SHARE)/caigen/slurm/
+	install -m 644 scripts/k8s/*.yaml $(SHARE)/caigen/k8s/
+	install -m 644 scripts/aws/README.md $(SHARE)/caigen/aws/
 
 clean:
 	rm -rf obj caigen

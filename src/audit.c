@@ -1550,6 +1550,11 @@ int audit_main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
+	if (html && report_out_check(html, (const char *const *)argv + optind,
+				     (size_t)(argc - optind), &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
 	for (int i = optind; i < argc; i++) {
 		if (audit_scan_file(a, argv[i], &err) < 0) {
 			fprintf(stderr, "caigen: %s\n", err.msg);

@@ -26,6 +26,7 @@
  * endpoint.api_key, and config_release wipes it before freeing.
  */
 #include "config.h"
+#include "calibrate.h"
 #include "runrules.h"
 #include "endpoint.h"
 #include "guard.h"
@@ -72,6 +73,9 @@ enum key_flags {
 	KF_URL = 1 << 1,	/* KT_STR: one trailing '/' is dropped */
 	KF_FLAG_ONLY = 1 << 2,	/* set by command-line flags, not in YAML */
 	KF_MIN_OPEN = 1 << 3,	/* KT_DOUBLE: must be greater than dmin */
+	KF_QUIET_DEFAULT = 1 << 4,	/* KT_STR: config_to_json leaves it out
+					 * at its default (a key added later:
+					 * older manifests read the same) */
 };
 
 struct key_name {
@@ -232,6 +236,7 @@ static const struct key judge_keys[] = {
 	  .dnum = CLAMP_AUTO },
 	K_INT("votes", votes, 0, 0, 100, 0),
 	K_DBL("min_letter_mass", min_letter_mass, 0, 0, 1, 0.5),
+	K_STR("calibration", calibration, KF_NULLABLE, NULL),
 };
 
 static const struct section policy_section = {
@@ -244,6 +249,7 @@ static const struct section judge_section = {
 
 static const struct key top_keys[] = {
 	K_STR("prompts", prompts, 0, "datasets/sample/prompts.jsonl"),
+	K_STR("prompt_field", prompt_field, KF_QUIET_DEFAULT, "prompt"),
 	K_STR("out", out, 0, "datasets/out"),
 	K_ULL("seed", seed, 0, 1),
 	K_LL("limit", limit, 0, 0, NO_MAX, 0),
@@ -415,6 +421,21 @@ static void init_section(struct config *c, const struct section *sec)
 			break;
 		}
 	}
+	if (sec->endpoint) {
+		struct endpoint *ep = section_endpoint(c, sec);
+
+		ep->concurrency_auto = true;
+		ep->concurrency_floor = CONCURRENCY_FLOOR;
+		ep->concurrency_ceiling = CONCURRENCY_CEILING;
+	}
+}
+
+int endpoint_max_concurrency(const struct endpoint *ep)
+{
+	if (!ep->concurrency_auto || ep->concurrency <= 0)
+		return ep->concurrency;	/* 0: a stage that does not run */
+	return ep->concurrency_ceiling > ep->concurrency ?
+	       ep->concurrency_ceiling : ep->concurrency;
 }
 
 void config_init(struct config *c)
@@ -446,6 +467,11 @@ static void release_section(struct config *c, const struct section *sec)
 
 void config_release(struct config *c)
 {
+	if (c->calib) {
+		calibration_release(c->calib);
+		free(c->calib);
+		c->calib = NULL;
+	}
 	free_members(c);
 	release_section(c, &top_section);
 	free(c->path);
@@ -717,6 +743,53 @@ static int set_list(const struct loader *ld, struct config *c,
 
 static int set_integer(const struct loader *ld, struct config *c,
 		       const struct key *k, const yaml_node_t *v,
+		       struct err *err);
+
+/* An endpoint's concurrency: `auto`, `[floor, ceiling]` (auto between
+ * them) or an integer (fixed). */
+static int set_concurrency(const struct loader *ld, struct config *c,
+			   const struct key *k, const yaml_node_t *v,
+			   struct err *err)
+{
+	struct endpoint *ep = (struct endpoint *)(void *)
+		((char *)FIELD(c, k, int) - offsetof(struct endpoint,
+						     concurrency));
+	const yaml_node_item_t *it;
+	int saved = *FIELD(c, k, int), x[2];
+
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "auto")) {
+		ep->concurrency_auto = true;
+		return 0;
+	}
+	if (v->type != YAML_SEQUENCE_NODE ||
+	    v->data.sequence.items.top - v->data.sequence.items.start != 2) {
+		if (set_integer(ld, c, k, v, err))
+			return -1;
+		ep->concurrency_auto = false;
+		return 0;
+	}
+	it = v->data.sequence.items.start;
+	for (int i = 0; i < 2; i++) {
+		const yaml_node_t *e = yaml_document_get_node(
+			(yaml_document_t *)&ld->doc, it[i]);
+
+		if (!e || set_integer(ld, c, k, e, err))
+			return -1;
+		x[i] = *FIELD(c, k, int);
+	}
+	*FIELD(c, k, int) = saved;
+	if (x[0] > x[1])
+		return at(ld, v->start_mark, err, "'%s' [floor, ceiling] "
+			  "needs floor <= ceiling, got [%d, %d]", k->name,
+			  x[0], x[1]);
+	ep->concurrency_auto = true;
+	ep->concurrency_floor = x[0];
+	ep->concurrency_ceiling = x[1];
+	return 0;
+}
+
+static int set_integer(const struct loader *ld, struct config *c,
+		       const struct key *k, const yaml_node_t *v,
 		       struct err *err)
 {
 	char buf[SHOW_MAX + 8], range[96];
@@ -965,6 +1038,8 @@ static int set_value(const struct loader *ld, struct config *c,
 	case KT_INT:
 	case KT_LLONG:
 	case KT_SIZE:
+		if (!strcmp(k->name, "concurrency"))
+			return set_concurrency(ld, c, k, v, err);
 		return set_integer(ld, c, k, v, err);
 	case KT_ULLONG:
 		if (!s || !parse_ull(s, &u))
@@ -1567,8 +1642,10 @@ static int validate_panel(struct config *c, struct err *err)
 		anthropic_defaults(&m->judge);
 		if (validate_endpoint(&m->judge, name, true, err))
 			return -1;
-		if (c->jobs > 0)
+		if (c->jobs > 0) {
 			m->judge.concurrency = c->jobs;
+			m->judge.concurrency_auto = false;
+		}
 		v = c->member_views[i] = xmalloc(sizeof(*v));
 		*v = *c;
 		v->members = NULL;
@@ -1616,6 +1693,29 @@ static int parse_pairs(struct config *c, struct err *err)
 		       "between 1 and %d, got '%.60s'", RANK_MAX_PAIRS, s);
 }
 
+/* judge.calibration: load the file, refuse one of another judge */
+static int validate_calibration(struct config *c, struct err *err)
+{
+	struct calibration *cal;
+
+	if (!c->calibration || c->calib)
+		return 0;
+	if (c->responses > 2 || c->nmembers)
+		return err_set(err, "judge.calibration applies to runs of two "
+			       "answers and one judge (not responses: %d, "
+			       "nor a judge panel)", c->responses);
+	cal = xcalloc(1, sizeof(*cal));
+	if (calibration_load(cal, c->calibration, err) < 0 ||
+	    calibration_check(cal, c->calibration, c->judge.model, c->cot,
+			      err) < 0) {
+		calibration_release(cal);
+		free(cal);
+		return -1;
+	}
+	c->calib = cal;
+	return 0;
+}
+
 int config_validate(struct config *c, struct err *err)
 {
 	if (validate_section(c, &top_section, err))
@@ -1640,7 +1740,11 @@ int config_validate(struct config *c, struct err *err)
 	if (c->jobs > 0) {
 		c->policy.concurrency = c->jobs;
 		c->judge.concurrency = c->jobs;
+		c->policy.concurrency_auto = false;
+		c->judge.concurrency_auto = false;
 	}
+	if (validate_calibration(c, err))
+		return -1;
 	return validate_panel(c, err);
 }
 
@@ -1698,6 +1802,10 @@ static void section_json(const struct config *c, const struct section *sec,
 
 		switch (k->type) {
 		case KT_STR:
+			if ((k->flags & KF_QUIET_DEFAULT) && k->dstr &&
+			    *CFIELD(c, k, char *) &&
+			    !strcmp(*CFIELD(c, k, char *), k->dstr))
+				continue;
 			v = json_str(*CFIELD(c, k, char *));
 			break;
 		case KT_STRLIST:

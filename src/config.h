@@ -10,6 +10,7 @@
  * nearest valid key):
  *
  *   prompts: datasets/sample/prompts.jsonl
+ *   prompt_field: prompt           # the JSONL key holding the prompt
  *   out: datasets/out
  *   seed: 1
  *   limit: 0                      # 0 = all
@@ -146,7 +147,19 @@ struct endpoint {
 	int executor;		/* enum executor_kind */
 	int batch_max_requests;	/* requests per batch; 0: the provider's */
 	long long batch_max_bytes;	/* bytes per batch; 0: the provider's */
+	/* `concurrency: auto` (the default) or `[floor, ceiling]`: the
+	 * limiter (limiter.h) moves the places in flight between these,
+	 * starting at `concurrency`; an integer or --jobs fixes it */
+	bool concurrency_auto;
+	int concurrency_floor, concurrency_ceiling;
 };
+
+#define CONCURRENCY_FLOOR 1	/* defaults of concurrency: auto */
+#define CONCURRENCY_CEILING 2048
+
+/* The most calls an endpoint may have in flight: the ceiling when the
+ * limiter moves it, else the fixed concurrency. */
+int endpoint_max_concurrency(const struct endpoint *ep);
 
 /* One row of the price table (`prices:` in the YAML), in USD per million
  * tokens. */
@@ -161,6 +174,7 @@ struct price {
 struct config {
 	char *path;		/* the YAML file, or NULL */
 	char *prompts;
+	char *prompt_field;	/* JSONL key holding the prompt (prompts.h) */
 	char *out;
 	unsigned long long seed;
 	long long limit;
@@ -186,6 +200,8 @@ struct config {
 	struct clamp clamp;
 	int votes;		/* judge.votes: 0 = off, else k samples */
 	double min_letter_mass;	/* judge.min_letter_mass: flag below it */
+	char *calibration;	/* judge.calibration: a calibrate.h file */
+	struct calibration *calib;	/* loaded by config_validate */
 
 	int rounds;		/* critique/revision rounds per prompt */
 	int loops;		/* event-loop threads; 0: one per core */

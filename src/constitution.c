@@ -20,6 +20,7 @@
  * cumulative weight above x, clamped to the last entry.
  */
 #include "constitution.h"
+#include "datadir.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -950,9 +951,17 @@ int constitution_load(struct constitution *c, const char *path,
 	char hex[65];
 	size_t n = 0, i;
 	int rc = -1, have_doc = 0;
+	char *found = NULL;
 
-	if (slurp(path, &raw, &n, err) < 0)
+	/* a short name ("harmless") or the default relative path, from the
+	 * installed share folder when not here (datadir.h) */
+	if (datadir_constitution(path, &found, err) < 0)
 		return -1;
+	path = l.path = found;
+	if (slurp(path, &raw, &n, err) < 0) {
+		free(found);
+		return -1;
+	}
 	l.raw = raw;
 	l.rawlen = n;
 	l.doc = &doc;
@@ -1002,6 +1011,7 @@ out:
 	yaml_parser_delete(&parser);
 	free(name);
 	free(raw);
+	free(found);
 	return rc;
 }
 

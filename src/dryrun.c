@@ -102,8 +102,11 @@ static void print_request(struct dryrun *d, enum role r, const char *body,
 			  size_t len, int api)
 {
 	const struct endpoint *ep = role_ep(d->o->cfg, r);
-	char *url = provider_url(role_base(ep), api);
+	char *raw = provider_url(role_base(ep), api);
+	char *url = url_mask(raw);	/* shown: no password */
 	FILE *f = d->out;
+
+	free(raw);
 
 	fprintf(f, "--- request %zu: %s, prompt '%s'", d->shown + 1,
 		r == ROLE_POLICY ? "policy" : "judge", d->id);
@@ -277,10 +280,19 @@ static void judge_finished(struct pair_job *pj)
 	judgecall_release(pj);
 }
 
+/* Whether the sampler asks for all answers in one request (sampler.c:
+ * sample_shared_init and sample_start): not with policy.n: 1, not on
+ * Anthropic's API, which has no n, and not for more answers than a reply
+ * may hold. */
+static bool policy_uses_n(const struct config *cfg, int k)
+{
+	return cfg->n != N_ONE && cfg->policy.api != API_ANTHROPIC &&
+	       k <= PROVIDER_MAX_CHOICES;
+}
+
 /* The policy's sampling request(s), as the pipeline's sampler builds
  * them: n=2 in one request unless policy.n is 1, then two with n=1; with
- * responses: k, n=k, or k requests with n=1 (policy.n: 1, or more answers
- * than a reply may hold). */
+ * responses: k, n=k, or k requests with n=1 (see policy_uses_n). */
 static void plan_sample(struct dryrun *d, const struct prompt *pr)
 {
 	const struct config *cfg = d->o->cfg;
@@ -296,7 +308,7 @@ static void plan_sample(struct dryrun *d, const struct prompt *pr)
 	int k = cfg->responses > 2 && cfg->mode == MODE_PREFERENCES ?
 		cfg->responses : 2;
 
-	if (cfg->n != N_ONE && k <= PROVIDER_MAX_CHOICES) {
+	if (policy_uses_n(cfg, k)) {
 		cp.n = k;
 		cp.seed = rng_u64(cfg->seed, pr->id, "sample", 0);
 		record(d, ROLE_POLICY, &cp);
@@ -481,11 +493,15 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 				 "policy" : "judge");
 		requests += t->requests;
 		tokens += t->in_tokens + t->out_tokens;
+		char *shown = url_mask(role_base(ep));
+
 		fprintf(f, "  %-6s %s model '%s': %llu %srequests", name,
-			role_base(ep), ep->model, t->requests,
+			shown, ep->model, t->requests,
 			ep->executor == EXEC_BATCH ? "batch " : "");
+		free(shown);
 		if (r == ROLE_POLICY && cfg->mode == MODE_PREFERENCES &&
-		    cfg->n == N_AUTO && t->requests)
+		    cfg->n == N_AUTO && policy_uses_n(cfg, ks) &&
+		    t->requests)
 			fprintf(f, " (%llu if the server cannot return %d "
 				"choices per request)", (unsigned long long)
 				ks * t->requests, ks);

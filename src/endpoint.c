@@ -25,6 +25,7 @@ enum ep_state { EP_IN, EP_COOLING, EP_PROBING };
 struct ep_entry {
 	const char *base;
 	char *url;
+	char *shown;		/* url without a password, for messages */
 	enum ep_state state;
 	int inflight;
 	int fails_in_row;
@@ -40,6 +41,33 @@ struct endpoint_pool {
 	size_t next;		/* round-robin start for ties */
 	struct ep_entry e[];
 };
+
+/* A base URL for the counts, which outlive the pool: the configured
+ * string itself, or when it holds a password a masked copy kept for the
+ * life of the program (a handful at most: one per configured server). */
+static const char *shown_base(const char *base)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char **kept;
+	static size_t nkept;
+	char *m;
+
+	if (!strchr(base, '@'))
+		return base;
+	m = url_mask(base);
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nkept; i++)
+		if (!strcmp(kept[i], m)) {
+			free(m);
+			m = kept[i];
+			goto out;
+		}
+	kept = xrealloc(kept, (nkept + 1) * sizeof(*kept));
+	kept[nkept++] = m;
+out:
+	pthread_mutex_unlock(&lock);
+	return m;
+}
 
 struct endpoint_pool *endpoint_pool_new(const char *const *bases, size_t n,
 					int api,
@@ -75,7 +103,8 @@ struct endpoint_pool *endpoint_pool_new(const char *const *bases, size_t n,
 		p->e[i].url = provider_url(base, api);
 		free(base);
 		p->e[i].cooldown = p->t.cooldown;
-		p->e[i].count.url = bases[i];
+		p->e[i].shown = url_mask(p->e[i].url);
+		p->e[i].count.url = shown_base(bases[i]);
 	}
 	return p;
 }
@@ -84,8 +113,10 @@ void endpoint_pool_free(struct endpoint_pool *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		free(p->e[i].url);
+		free(p->e[i].shown);
+	}
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -98,6 +129,11 @@ size_t endpoint_pool_size(const struct endpoint_pool *p)
 const char *endpoint_url(const struct endpoint_pool *p, size_t i)
 {
 	return p->e[i].url;
+}
+
+const char *endpoint_shown_url(const struct endpoint_pool *p, size_t i)
+{
+	return p->e[i].shown;
 }
 
 size_t endpoint_pick(struct endpoint_pool *p, bool *backoff)

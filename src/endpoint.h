@@ -34,7 +34,8 @@
 #define ENDPOINT_MAX 64		/* servers per pool */
 
 struct endpoint_count {
-	const char *url;	/* base URL as configured (borrowed) */
+	const char *url;	/* base URL as configured, a password in it
+				 * masked (owned by the pool) */
 	uint64_t requests;	/* attempts sent to it */
 	uint64_t failures;	/* attempts that failed (see above) */
 	uint64_t cooldowns;	/* times it was taken out */
@@ -52,7 +53,7 @@ struct endpoint_pool;
  * A pool over base URLs (each like "http://h:8000/v1"; one trailing '/' is
  * dropped); each entry's request URL is provider_url(base, api). The base
  * strings must
- * outlive the pool (they are reported by endpoint_pool_counts). Returns
+ * outlive the pool. Returns
  * NULL with err when n is 0 or above ENDPOINT_MAX. Free with
  * endpoint_pool_free (NULL is safe).
  */
@@ -71,6 +72,9 @@ size_t endpoint_pool_size(const struct endpoint_pool *p);
 size_t endpoint_pick(struct endpoint_pool *p, bool *backoff);
 /* The request URL of entry i. Valid until endpoint_pool_free. */
 const char *endpoint_url(const struct endpoint_pool *p, size_t i);
+/* The same with a password in it masked (util.h url_mask): the one for
+ * messages. */
+const char *endpoint_shown_url(const struct endpoint_pool *p, size_t i);
 /*
  * Report how attempt i ended: ok, or failed. Only server trouble
  * (`server_fault`: no answer, timeout, 5xx, unreadable 2xx) counts towards

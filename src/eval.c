@@ -10,6 +10,7 @@
  */
 #include "eval.h"
 #include "agree.h"
+#include "review.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -40,6 +41,9 @@ struct eval {
 	struct agree panel;
 	double m_hard[AGREE_MAX], m_soft[AGREE_MAX];
 	size_t m_scored[AGREE_MAX];
+	/* review.h: reviews that replace records' references */
+	const struct reviews *rv;
+	size_t from_reviews;
 };
 
 static int add_one(struct eval *ev, json_t *rec, struct err *err);
@@ -236,6 +240,8 @@ static int add_one(struct eval *ev, json_t *rec, struct err *err)
 	size_t ng = 0, i;
 	const char *method = NULL;
 	char *prompt;
+	bool by_review;
+	double ry = 0;
 
 	if (!json_is_object(rec))
 		return err_set(err, "not a JSON object");
@@ -243,7 +249,10 @@ static int add_one(struct eval *ev, json_t *rec, struct err *err)
 		rec, "usage"), "prompt_tokens"));
 	ev->tokens[1] += json_integer_value(json_object_get(json_object_get(
 		rec, "usage"), "completion_tokens"));
-	if (!json_is_object(ref)) {
+	by_review = ev->rv && json_is_string(json_object_get(rec, "id")) &&
+		    reviews_reference(ev->rv, json_string_value(
+			    json_object_get(rec, "id")), &ry);
+	if (!json_is_object(ref) && !by_review) {
 		ev->no_reference++;
 		ev->records++;
 		return 0;
@@ -260,7 +269,9 @@ static int add_one(struct eval *ev, json_t *rec, struct err *err)
 	    !json_is_string(json_array_get(resp, 0)) ||
 	    !json_is_string(json_array_get(resp, 1)))
 		return err_set(err, "'responses' must be two strings");
-	if (json_is_null(pf))
+	if (by_review)
+		it.y = ry;	/* the reviewers' majority wins */
+	else if (json_is_null(pf))
 		it.y = 0.5;
 	else if (json_is_integer(pf) && json_integer_value(pf) == 0)
 		it.y = 1;
@@ -279,10 +290,17 @@ static int add_one(struct eval *ev, json_t *rec, struct err *err)
 		const char *m = json_string_value(json_object_get(j,
 								  "method"));
 
+		json_t *pa = json_object_get(j, "p_a");
+
+		if (pa && !json_is_null(pa) && (!json_is_number(pa) ||
+		    !(json_number_value(pa) >= 0 &&
+		      json_number_value(pa) <= 1)))
+			return err_set(err, "'judgments[%zu].p_a' must be a "
+				       "number in [0, 1]", i);
 		if (ord && !strcmp(ord, "AB"))
-			it.q[0] = num_or_nan(json_object_get(j, "p_a"));
+			it.q[0] = num_or_nan(pa);
 		else if (ord && !strcmp(ord, "BA"))
-			it.q[1] = num_or_nan(json_object_get(j, "p_a"));
+			it.q[1] = num_or_nan(pa);
 		if (m)
 			method = !method || !strcmp(method, m) ? m : "mixed";
 	}
@@ -311,9 +329,15 @@ static int add_one(struct eval *ev, json_t *rec, struct err *err)
 	groups[ng] = own[ng];
 	ng++;
 	eval_add(ev, &it, groups, ng);
+	ev->from_reviews += by_review;
 	for (i = 0; i < ng; i++)
 		free(own[i]);
 	return 1;
+}
+
+void eval_set_reviews(struct eval *ev, const struct reviews *rv)
+{
+	ev->rv = rv;
 }
 
 void eval_tokens(const struct eval *ev, long long *prompt_tokens,
@@ -779,6 +803,13 @@ json_t *eval_report(struct eval *ev)
 				 * their keys */
 			json_object_set_new(r, "panel", pa);
 	}
+	if (ev->rv) {		/* only with reviews, likewise */
+		json_t *rs = reviews_summary(ev->rv);
+
+		json_object_set_new(rs, "references_from_reviews",
+				    json_integer((json_int_t)ev->from_reviews));
+		json_object_set_new(r, "reviews", rs);
+	}
 	return r;
 }
 
@@ -804,11 +835,34 @@ static const char *fmtn(char *buf, double v, int prec)
 
 #define N(i, v, prec) fmtn(nb[i], (v), (prec))
 
+/* name in a column of width code points: cut after the last whole
+ * character that fits (never inside one), padded with spaces. */
+static void put_column(FILE *f, const char *name, size_t width)
+{
+	size_t i = 0, cps = 0;
+
+	while (name[i]) {
+		size_t n = 1;
+
+		while ((name[i + n] & 0xC0) == 0x80)
+			n++;
+		if (cps == width)
+			break;
+		fwrite(name + i, 1, n, f);
+		i += n;
+		cps++;
+	}
+	for (; cps < width; cps++)
+		fputc(' ', f);
+}
+
 static void text_row(FILE *f, const char *name, json_t *b)
 {
 	char nb[9][32];
 
-	fprintf(f, "  %-28.28s %6s %6s [%5s, %5s] %6s %7s %7s %6s %6s\n", name,
+	fputs("  ", f);
+	put_column(f, name, 28);
+	fprintf(f, " %6s %6s [%5s, %5s] %6s %7s %7s %6s %6s\n",
 		N(0, jnum(b, "scored", NULL), 0),
 		N(1, jnum(b, "agreement_hard", "value"), 3),
 		N(2, jnum(b, "agreement_hard", "ci_low"), 3),
@@ -861,6 +915,17 @@ void eval_print_text(FILE *f, json_t *r)
 		jnum(r, "counts", "items"), jnum(r, "counts", "scored"),
 		jnum(r, "counts", "reference_ties"),
 		jnum(r, "counts", "no_reference"));
+	if ((v = json_object_get(r, "reviews")))
+		fprintf(f, "reviews: %.0f by %zu reviewer(s) on %.0f records, "
+			"the reference of %.0f items; %.0f records reviewed "
+			"twice or more, reviewers agree in %s of %.0f "
+			"pairs\n", jnum(v, "reviews", NULL),
+			json_array_size(json_object_get(v, "reviewers")),
+			jnum(v, "records", NULL),
+			jnum(v, "references_from_reviews", NULL),
+			jnum(v, "multi_reviewed", NULL),
+			N(0, jnum(v, "agreement", NULL), 4),
+			jnum(v, "reviewer_pairs", NULL));
 	fprintf(f, "agreement (hard): %s  95%% CI [%s, %s]  (judge ties %.0f, "
 		"half credit)\n", N(0, jnum(o, "agreement_hard", "value"), 4),
 		N(1, jnum(o, "agreement_hard", "ci_low"), 4),

@@ -117,6 +117,13 @@ void eval_free(struct eval *ev);	/* NULL is safe */
  */
 int eval_add_record(struct eval *ev, json_t *rec, struct err *err)
 	__attribute__((warn_unused_result));
+/* Before reading records: reviews (review.h, borrowed) whose majority
+ * replaces the reference of the records they reviewed, by record id, and
+ * gives a reference to records without one. The report then has
+ * "reviews": review.h's summary (agreement between reviewers) plus
+ * "references_from_reviews", the items whose reference came from them. */
+struct reviews;
+void eval_set_reviews(struct eval *ev, const struct reviews *rv);
 /* Tokens of the records added so far (their "usage"). */
 void eval_tokens(const struct eval *ev, long long *prompt_tokens,
 		 long long *completion_tokens);

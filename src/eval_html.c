@@ -280,12 +280,12 @@ static void summary(FILE *f, json_t *rep)
 
 int eval_html_write(json_t *rep, const char *path, struct err *err)
 {
-	FILE *f = fopen(path, "w");
-	int rc = 0;
+	struct wfile w;
+	FILE *f;
 
-	if (!f)
-		return err_set(err, "cannot write '%s': %s", path,
-			       strerror(errno));
+	if (report_out_check(path, NULL, 0, err) < 0 ||
+	    !(f = wfile_open(&w, path, err)))
+		return -1;
 	fprintf(f, "<!DOCTYPE html>\n<html lang='en'><head><meta "
 		"charset='utf-8'><title>caigen eval</title><style>%s</style>"
 		"</head><body>\n<h1>caigen eval: the judge against the "
@@ -302,11 +302,5 @@ int eval_html_write(json_t *rep, const char *path, struct err *err)
 	group_table(f, rep, "by_input_tag", "Per input tag");
 	group_table(f, rep, "by_method", "Per judge method");
 	fputs("</body></html>\n", f);
-	if (ferror(f))
-		rc = err_set(err, "cannot write '%s': %s", path,
-			     strerror(errno));
-	if (fclose(f) != 0 && rc == 0)
-		rc = err_set(err, "cannot write '%s': %s", path,
-			     strerror(errno));
-	return rc;
+	return wfile_commit(&w, err);
 }

@@ -217,6 +217,20 @@ void http_hints_reset(struct http_hints *h)
 	h->retry_after = -1;
 	h->reset_hint = -1;
 	h->should_retry = -1;
+	h->remaining_requests = -1;
+	h->remaining_tokens = -1;
+	h->remaining_reset = -1;
+}
+
+/* A count header's value: a non-negative number, else -1. */
+static double count_value(const char *v)
+{
+	char *end;
+	double x = strtod(v, &end);
+
+	while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+		end++;
+	return end != v && *end == '\0' && isfinite(x) && x >= 0 ? x : -1;
 }
 
 void http_hints_header(struct http_hints *h, const char *p, size_t len)
@@ -242,13 +256,27 @@ void http_hints_header(struct http_hints *h, const char *p, size_t len)
 			v++;
 		h->should_retry = strncasecmp(v, "true", 4) == 0 ? 1 :
 				  strncasecmp(v, "false", 5) == 0 ? 0 : -1;
-	} else if (header_is(tmp, len, "x-ratelimit-reset-requests", &v) ||
-		   header_is(tmp, len, "x-ratelimit-reset-tokens", &v)) {
+	} else if (header_is(tmp, len, "x-ratelimit-reset-requests", &v)) {
 		note_hint(h, http_parse_duration(v));
+		h->remaining_reset = http_parse_duration(v);
+	} else if (header_is(tmp, len, "x-ratelimit-reset-tokens", &v)) {
+		note_hint(h, http_parse_duration(v));
+		if (h->remaining_reset < 0)
+			h->remaining_reset = http_parse_duration(v);
+	} else if (header_is(tmp, len, "x-ratelimit-remaining-requests", &v) ||
+		   header_is(tmp, len, "anthropic-ratelimit-requests-remaining",
+			     &v)) {
+		h->remaining_requests = count_value(v);
+	} else if (header_is(tmp, len, "x-ratelimit-remaining-tokens", &v) ||
+		   header_is(tmp, len, "anthropic-ratelimit-tokens-remaining",
+			     &v)) {
+		h->remaining_tokens = count_value(v);
 	} else if (strncasecmp(tmp, "anthropic-ratelimit-", 20) == 0 &&
 		   (v = memchr(tmp, ':', len)) && v - tmp > 26 &&
 		   strncasecmp(v - 6, "-reset", 6) == 0) {
 		note_hint(h, http_parse_rfc3339(v + 1));
+		if (h->remaining_reset < 0)
+			h->remaining_reset = http_parse_rfc3339(v + 1);
 	}
 }
 

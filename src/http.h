@@ -55,6 +55,11 @@ struct http_hints {
 	double retry_after;	/* retry-after(-ms), seconds; < 0 none */
 	double reset_hint;	/* x-ratelimit-reset-*, anthropic-*-reset */
 	int should_retry;	/* x-should-retry: -1 absent, 0 false, 1 true */
+	/* x-ratelimit-remaining-requests / -tokens (anthropic-ratelimit-
+	 * requests-remaining / tokens-remaining); < 0 absent. The reset
+	 * of the requests' (else the tokens') window in seconds, < 0
+	 * absent. Read on every reply, for the limiter (limiter.h). */
+	double remaining_requests, remaining_tokens, remaining_reset;
 };
 
 /* Forget every hint (before a new response). */

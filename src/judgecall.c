@@ -1,5 +1,6 @@
 /* judgecall.c - one pair judged in both orders; the preference record. */
 #include "judgecall.h"
+#include "calibrate.h"
 #include "jsonw.h"
 #include "rng.h"
 
@@ -180,6 +181,22 @@ static void letter_send(struct pair_job *pj, struct order_job *o,
 		   m == M_TEXT ? PH_TEXT : PH_VOTES);
 }
 
+/* judge.calibration when it covers this label: the run's judge (its
+ * model checked by config_validate) and every judgment of the file's
+ * method; else NULL (calibrate.h). */
+static const struct calibration *label_calibration(const struct config *cfg,
+						   const struct pair_label *lb)
+{
+	const struct calibration *c = cfg->calib;
+
+	if (!c || !lb->nj || strcmp(cfg->judge.model, c->judge_model))
+		return NULL;
+	for (int i = 0; i < lb->nj; i++)
+		if (!calibration_covers(c, lb->j[i].method))
+			return NULL;
+	return c;
+}
+
 /* One order is over (rc 0) or failed (err filled): when both are, tell
  * the owner. Nothing may touch pj after the last one. */
 static void order_end(struct pair_job *pj, int rc, const struct err *err)
@@ -195,9 +212,12 @@ static void order_end(struct pair_job *pj, int rc, const struct err *err)
 
 		out->p_raw = judge_combine(out->j, out->nj);
 		out->p = out->p_raw;
+		out->cal = label_calibration(pj->cfg, out);
+		if (out->cal)
+			out->p = calibration_apply(out->cal, out->p_raw);
 		out->clamped = judgecall_clamp(pj->cfg, &out->lo, &out->hi);
 		if (out->clamped)
-			out->p = judge_clamp(out->p_raw, out->lo, out->hi);
+			out->p = judge_clamp(out->p, out->lo, out->hi);
 	} else {
 		pair_label_release(&pj->out);
 	}
@@ -588,6 +608,15 @@ char *judgecall_record(const struct config *cfg, const struct prompt *pr,
 		snprintf(num, sizeof(num), "%llu", cfg->seed);
 		rc = jsonw_cstr(&b, num);
 	}
+	/* last, and only when in force: records of an uncalibrated run
+	 * keep their bytes; calibrate apply writes the same */
+	if (rc == 0 && lb->cal)
+		rc = key(&b, "calibration") < 0 || buf_add(&b, "{", 1) < 0 ||
+		     real(&b, "temperature", lb->cal->temperature) < 0 ||
+		     real(&b, "bias", lb->cal->bias) < 0 ||
+		     str(&b, "judge", lb->cal->judge_model) < 0 ||
+		     str(&b, "method", lb->cal->judge_method) < 0 ||
+		     buf_add(&b, "}", 1) < 0 ? -1 : 0;
 	if (rc < 0 || buf_add(&b, "}", 1) < 0) {
 		/* over 256 MiB or a value that is not finite: no record */
 		buf_release(&b);

@@ -74,6 +74,8 @@ struct pair_label {
 	double p_raw;		/* unclamped */
 	bool clamped;		/* a clamp was in force */
 	double lo, hi;
+	/* judge.calibration applied to p (calibrate.h), else NULL */
+	const struct calibration *cal;
 	bool rationale_cut[2];	/* per judgment: CoT rationale cut */
 	struct chat_usage usage;
 };

@@ -4,6 +4,7 @@
 #include "label.h"
 #include "cost.h"
 #include "eval.h"
+#include "review.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool label_swapped(unsigned long long seed, const char *id)
 {
@@ -116,12 +118,21 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 	char *path = xasprintf("%s/preferences%s.jsonl", cfg->out, suffix);
 	char *jpath = xasprintf("%s/eval%s.json", cfg->out, suffix);
 	char *tmp = xasprintf("%s.tmp", jpath);
+	char *rpath = xasprintf("%s/%s", cfg->out, REVIEWS_FILE);
+	struct reviews rv;
 	json_t *rep = NULL;
 	char *text = NULL;
-	FILE *f;
 	struct err err;
 	int rc = -1;
 
+	reviews_init(&rv);
+	if (access(rpath, F_OK) == 0) {	/* caigen review's, if any */
+		if (reviews_read(&rv, rpath, &err) < 0) {
+			fprintf(stderr, "caigen: %s\n", err.msg);
+			goto out;
+		}
+		eval_set_reviews(ev, &rv);
+	}
 	if (eval_read_file(ev, path, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
@@ -149,11 +160,10 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		      counts->written);
 	rep = eval_report(ev);
 	text = json_dumps(rep, JSON_INDENT(2));
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0 ||
-	    rename(tmp, jpath) < 0) {
-		fprintf(stderr, "caigen: cannot write '%s': %s\n", jpath,
-			strerror(errno));
+	free(tmp);
+	tmp = xasprintf("%s\n", text);
+	if (write_file_atomic(jpath, tmp, strlen(tmp), &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
 	if (html && eval_html_write(rep, html, &err) < 0) {
@@ -170,6 +180,8 @@ out:
 	free(text);
 	json_decref(rep);
 	eval_free(ev);
+	reviews_release(&rv);
+	free(rpath);
 	free(path);
 	free(jpath);
 	free(tmp);

@@ -415,7 +415,7 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 	const struct endpoint *ep = lv->ep[c->role];
 	struct endpoint_pool *pool = lv->pool[c->role];
 	struct http_stats *st = &lp->stats[c->role];
-	const char *url = endpoint_url(pool, c->server);
+	const char *url = endpoint_shown_url(pool, c->server);
 	long status = 0;
 	bool retry, several = endpoint_pool_size(pool) > 1;
 	enum retry_cause cause;
@@ -532,13 +532,16 @@ static void refused(struct loop *lp, struct call *c)
 	if (guard_streak_refused(&lv->streak[c->role]) &&
 	    atomic_exchange(&lv->env->refused, 1) == 0) {
 		char fix[300], *msg;
+		/* a password in the URL is masked (util.h) */
+		char *shown = url_mask(ep->nbase_urls ? ep->base_urls[0] :
+				       ep->base_url);
 
 		preflight_advice(ep, field, c->status, fix, sizeof(fix));
 		msg = xasprintf("caigen: %s endpoint %s: %d requests in a row "
 				"refused (%s): %s; stopping: the prompts not "
 				"done are left for the next run\n", field,
-				ep->nbase_urls ? ep->base_urls[0] :
-				ep->base_url, limit, c->err.msg, fix);
+				shown, limit, c->err.msg, fix);
+		free(shown);
 		for (int r = 0; r < ROLE_COUNT; r++)
 			http_redact(msg, lv->ep[r]->api_key);
 		fputs(msg, stderr);

@@ -8,18 +8,25 @@
  */
 #include "audit.h"
 #include "batch.h"
+#include "calibrate.h"
 #include "card.h"
+#include "review.h"
 #include "config.h"
 #include "constitution.h"
+#include "datadir.h"
 #include "dryrun.h"
 #include "import.h"
 #include "label.h"
 #include "merge.h"
 #include "pipeline.h"
 #include "preflight.h"
+#include "promptgen.h"
+#include "prompts.h"
+#include "rank.h"
 #include "shard.h"
 #include "split.h"
 #include "status.h"
+#include "usable.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -33,6 +40,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 enum exit_code {
 	EXIT_DONE = 0,
@@ -101,15 +109,17 @@ static void install_signals(void)
 	pthread_detach(t);
 }
 
-/* Lines in a regular file (for progress and ETA); 0 if unknown. */
+/* Lines in a regular file (for progress and ETA), gzip-compressed or
+ * not; 0 if unknown. */
 static size_t count_lines(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	static char block[1 << 16];
 	size_t n = 0;
-	ssize_t got;
+	int got;
 	char last = '\n';
 	struct stat st;
+	gzFile gz;
 
 	if (fd < 0)
 		return 0;
@@ -117,14 +127,20 @@ static size_t count_lines(const char *path)
 		close(fd);
 		return 0;
 	}
-	while ((got = read(fd, block, sizeof(block))) > 0) {
+	gz = gzdopen(fd, "rb");	/* reads a plain file as it is */
+	if (!gz) {
+		close(fd);
+		return 0;
+	}
+	gzbuffer(gz, 1 << 16);
+	while ((got = gzread(gz, block, sizeof(block))) > 0) {
 		for (char *p = block; (p = memchr(p, '\n',
 				  (size_t)(block + got - p))); p++)
 			n++;
 		last = block[got - 1];
 	}
-	close(fd);
-	return n + (last != '\n');
+	gzclose(gz);
+	return got < 0 ? 0 : n + (last != '\n');
 }
 
 static void usage_run(FILE *f)
@@ -145,9 +161,11 @@ static void usage_run(FILE *f)
 	      "\n"
 	      "options:\n"
 	      "  -c, --config FILE        settings from a YAML run config\n"
-	      "      --constitution FILE  constitution to draw from "
-	      "(repeatable; replaces\n"
-	      "                           the config's list)\n"
+	      "      --constitution FILE  constitution to draw from: a file "
+	      "or a short\n"
+	      "                           name (harmless); repeatable, "
+	      "replaces the\n"
+	      "                           config's list\n"
 	      "      --dry-run            print the first requests as they "
 	      "would be sent (key\n"
 	      "                           shown as ***), the number of "
@@ -172,16 +190,27 @@ static void usage_run(FILE *f)
 	      "http://host:8000/v1\n"
 	      "      --limit N            read at most N input lines "
 	      "(0: all)\n"
+	      "      --mode M             preferences (default), critiques "
+	      "or both\n"
 	      "      --no-preflight       skip the start-up probe of each "
 	      "endpoint\n"
 	      "      --out DIR            output folder\n"
 	      "      --policy-model M     policy model name\n"
 	      "      --policy-url URL     policy base URL\n"
+	      "      --prompt-field KEY   the JSONL key holding the prompt "
+	      "(default\n"
+	      "                           prompt; a string or a message "
+	      "list)\n"
 	      "      --prompts FILE       prompts: JSONL or plain text, "
-	      "'-' for stdin, or\n"
-	      "                           a folder written by 'caigen "
-	      "split'\n"
+	      "'-' for stdin,\n"
+	      "                           gzip-compressed or not, or a "
+	      "folder written\n"
+	      "                           by 'caigen split'\n"
 	      "  -q, --quiet              no progress lines or summary\n"
+	      "      --responses K        answers per prompt, 2..16 (above "
+	      "2: rankings)\n"
+	      "      --rounds N           critique/revision rounds per "
+	      "prompt\n"
 	      "      --seed S             run seed: same seed and input, "
 	      "same draws\n"
 	      "      --shard K/N          do shard K (0-based) of N; "
@@ -315,7 +344,12 @@ static void usage_kind(FILE *f, enum run_kind kind)
 		      "position and length bias,\n"
 		      "per principle, tag and method, price and time per 1000 "
 		      "pairs. The report\n"
-		      "is printed and written to OUT/eval.json.\n", f);
+		      "is printed and written to OUT/eval.json. OUT/reviews.jsonl "
+		      "('caigen review')\n"
+		      "replaces the references of the records it reviewed; "
+		      "without --pairs, eval\n"
+		      "reports on the records already in OUT and sends "
+		      "nothing.\n", f);
 	fputs("\noptions (and those of 'caigen run' for the judge, output "
 	      "and run):\n"
 	      "      --pairs FILE         the pairs (JSONL), '-' for stdin\n"
@@ -381,7 +415,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	enum { O_PROMPTS = 256, O_OUT, O_SEED, O_LIMIT, O_GRACE, O_PURL,
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
-	       O_MAXCOST };
+	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES };
 	uint64_t imported[ROLE_COUNT];	/* batch import: where it began */
 	static const struct option opts[] = {
 		{ "bootstrap", required_argument, NULL, O_BOOT },
@@ -399,13 +433,17 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		{ "judge-url", required_argument, NULL, O_JURL },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "max-cost", required_argument, NULL, O_MAXCOST },
+		{ "mode", required_argument, NULL, O_MODE },
 		{ "no-preflight", no_argument, NULL, O_NOPRE },
 		{ "out", required_argument, NULL, O_OUT },
 		{ "pairs", required_argument, NULL, O_PAIRS },
 		{ "policy-model", required_argument, NULL, O_PMODEL },
 		{ "policy-url", required_argument, NULL, O_PURL },
+		{ "prompt-field", required_argument, NULL, O_PFIELD },
 		{ "prompts", required_argument, NULL, O_PROMPTS },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "responses", required_argument, NULL, O_RESPONSES },
+		{ "rounds", required_argument, NULL, O_ROUNDS },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "shard", required_argument, NULL, O_SHARD },
 		{ NULL, 0, NULL, 0 },
@@ -522,6 +560,36 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		case O_PROMPTS:
 			config_set_str(&cfg.prompts, optarg);
 			break;
+		case O_MODE:
+			if (!strcmp(optarg, "preferences"))
+				cfg.mode = MODE_PREFERENCES;
+			else if (!strcmp(optarg, "critiques"))
+				cfg.mode = MODE_CRITIQUES;
+			else if (!strcmp(optarg, "both"))
+				cfg.mode = MODE_BOTH;
+			else {
+				fprintf(stderr, "caigen: unknown --mode '%s' "
+					"(preferences, critiques, both)\n",
+					optarg);
+				goto out;
+			}
+			break;
+		case O_ROUNDS:
+			if (parse_long(optarg, 1, 64, "--rounds", &v) < 0)
+				goto out;
+			cfg.rounds = (int)v;
+			break;
+		case O_RESPONSES:
+			if (parse_long(optarg, 2, RANK_MAX, "--responses",
+				       &v) < 0)
+				goto out;
+			cfg.responses = (int)v;
+			break;
+		case O_PFIELD:
+			config_set_str(&cfg.prompt_field, optarg);
+			only = kind == KIND_LABEL || kind == KIND_EVAL ?
+			       "--prompt-field" : only;
+			break;
 		case O_OUT:
 			config_set_str(&cfg.out, optarg);
 			break;
@@ -590,7 +658,17 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		fprintf(stderr, "caigen: %s is not an option of 'caigen %s'\n",
 			only, kind == KIND_RUN ? "run" : kind == KIND_EXPORT ?
 			"batch export" : kind == KIND_IMPORT ? "batch import" :
-			"label");
+			kind == KIND_EVAL ? "eval" : "label");
+		goto out;
+	}
+	if (kind == KIND_EVAL && !pairs_path && optind == argc) {
+		/* no pairs: the report on the records already in OUT (a
+		 * run's, graded against OUT/reviews.jsonl), no requests */
+		struct run_counts none;
+
+		memset(&none, 0, sizeof(none));
+		rc = label_eval_report(&cfg, "", &none, boot, json, html) < 0 ?
+		     EXIT_USAGE : EXIT_DONE;
 		goto out;
 	}
 	if (kind == KIND_LABEL || kind == KIND_EVAL) {
@@ -638,6 +716,20 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
+	/* the report must not replace an input or a record file: said
+	 * now, before any request is paid for */
+	if (html && report_out_check(html, (const char *const *)
+				     cfg.constitutions, cfg.nconstitutions,
+				     &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	if (html && report_out_check(html, (const char *const *)&pairs_path,
+				     1, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	prompts_set_field(cfg.prompt_field);
 	if (kind == KIND_LABEL || kind == KIND_EVAL)
 		cfg.policy.concurrency = 0;	/* no policy stage: the
 						 * manifest says so, preflight
@@ -740,9 +832,21 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		rc = EXIT_INTERRUPTED;	/* answer them, then import */
 	else
 		rc = EXIT_DONE;
-	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED &&
+	if (rc == EXIT_DONE && usable_none(&counts)) {
+		/* lines read, none usable: not a success (usable.h) */
+		char *rej = xasprintf("%s/rejects%s.jsonl", cfg.out, suffix);
+		char *why = usable_explain(pairs_path ? "pairs" : "prompts",
+					   rej, pairs_path ? NULL :
+					   cfg.prompts, !pairs_path);
+
+		fprintf(stderr, "caigen: %s\n", why);
+		free(why);
+		free(rej);
+		rc = EXIT_USAGE;
+	}
+	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED && rc != EXIT_USAGE &&
 	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
-		rc = EXIT_FAILURES;
+		rc = EXIT_USAGE;	/* records it cannot read, or I/O */
 out:
 	if (lf_open)
 		label_feed_close(&lf);
@@ -806,10 +910,24 @@ static int cmd_check(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		struct err err;
 		struct constitution con;
-		FILE *f = fopen(argv[i], "r");
+		char *found = NULL;
+		const char *path = argv[i];
+		FILE *f;
 		char line[4096];
 		bool is_con = false;
 		int rc;
+
+		/* a short name ("harmless") is a shipped constitution */
+		if (access(path, F_OK) != 0) {
+			if (datadir_constitution(path, &found, &err) == 0) {
+				path = found;
+			} else if (!strchr(path, '.')) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				bad = 1;
+				continue;
+			}
+		}
+		f = fopen(path, "r");
 
 		/* a constitution has a top-level "principles:" key */
 		while (f && fgets(line, sizeof(line), f))
@@ -837,6 +955,7 @@ static int cmd_check(int argc, char **argv)
 			fprintf(stderr, "%s\n", err.msg);
 			bad = 1;
 		}
+		free(found);
 	}
 	return bad ? EXIT_USAGE : EXIT_DONE;
 }
@@ -870,12 +989,18 @@ static const struct command commands[] = {
 	{ "audit", audit_main, "report principle coverage, judge behaviour" },
 	{ "batch", cmd_batch, "export requests for an offline batch runner, "
 	  "import results" },
+	{ "calibrate", calibrate_main, "fit the judge's calibration to "
+	  "references, apply it" },
 	{ "card", card_main, "write OUT/README.md, a Hugging Face dataset card" },
 	{ "check", cmd_check, "validate constitutions and run configs" },
 	{ "eval", cmd_eval, "label pairs with human labels, grade the judge" },
 	{ "import", import_main, "convert a published constitution to YAML" },
 	{ "label", cmd_label, "judge existing preference pairs" },
 	{ "merge", merge_main, "merge the shard files of a job array" },
+	{ "prompts", prompts_cmd_main, "make prompt sets: generate, persuade, "
+	  "dedup, decontaminate" },
+	{ "review", review_main, "blind human review of records in the "
+	  "browser" },
 	{ "run", cmd_run, "generate preference pairs from a prompts file" },
 	{ "split", split_main, "split a prompts file for an N-task job array" },
 	{ "status", status_main, "per-shard progress of a job array's output" },

@@ -15,12 +15,15 @@
 #include "idset.h"
 #include "prompts.h"
 #include "rng.h"
+#include "shard.h"
+#include "split.h"
 #include "writer.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +50,8 @@ struct cursor {
 	size_t cap;
 	ssize_t len;
 	long long index;
-	uint64_t key;		/* id hash */
+	uint64_t key;		/* id hash (mixed with the part, if any) */
+	uint64_t plain;		/* the plain id's hash */
 };
 
 struct merge {
@@ -55,13 +59,14 @@ struct merge {
 	int nin;
 	const char *out;
 	const char *expect;
-	bool manifest, quiet;
+	bool manifest, quiet, allow_partial;
 
 	struct stretch *st;
 	size_t nst;
 	struct cursor **heap;
 	size_t nheap;
 	struct idmap seen;	/* id hash -> index << 20 | input number */
+	struct idset ids;	/* plain ids written (for --expect) */
 
 	size_t written, duplicates, unreadable, partial, missing;
 	size_t conflicts;	/* duplicates from different input lines */
@@ -89,7 +94,7 @@ static int id_key(const char *line, size_t len, long long *index,
  * duplicates of each other.
  */
 static int line_key(const char *line, size_t len, long long *index,
-		    uint64_t *key)
+		    uint64_t *key, uint64_t *plain)
 {
 	const char *pt = NULL, *s = line, *hit;
 	long long part;
@@ -97,6 +102,7 @@ static int line_key(const char *line, size_t len, long long *index,
 
 	if (id_key(line, len, index, key) < 0)
 		return -1;
+	*plain = *key;
 	while ((hit = memmem(s, (size_t)(line + len - s), ",\"part\":", 8))) {
 		pt = hit;
 		s = hit + 8;
@@ -176,7 +182,7 @@ static int scan_file(struct merge *m, int file)
 	ssize_t n;
 	off_t pos = 0, start = 0;
 	long long prev = -1, index;
-	uint64_t key;
+	uint64_t key, plain;
 	int nth = 0;
 
 	if (!f)
@@ -190,7 +196,7 @@ static int scan_file(struct merge *m, int file)
 				n);
 			break;
 		}
-		if (line_key(line, (size_t)n - 1, &index, &key) == 0) {
+		if (line_key(line, (size_t)n - 1, &index, &key, &plain) == 0) {
 			if (index < prev) {
 				add_stretch(m, file, nth++, start, pos);
 				start = pos;
@@ -270,7 +276,7 @@ static bool cursor_next(struct merge *m, struct cursor *c)
 		if (c->line[c->len - 1] == '\n')
 			c->line[--c->len] = '\0';
 		if (c->len && line_key(c->line, (size_t)c->len, &c->index,
-				       &c->key) == 0)
+				       &c->key, &c->plain) == 0)
 			return true;
 		if (c->len) {
 			m->unreadable++;
@@ -339,8 +345,11 @@ static int merge_files(struct merge *m, FILE *o)
 		} else if (write_all(o, c->line, (size_t)c->len) < 0)
 			rc = err_set(&m->err, "cannot write '%s': %s", m->out,
 				     strerror(errno));
-		else
+		else {
 			m->written++;
+			if (m->expect)
+				idset_add(&m->ids, c->plain);
+		}
 		if (cursor_next(m, c))
 			heap_push(m, c);
 	}
@@ -357,14 +366,14 @@ static int merge_files(struct merge *m, FILE *o)
 
 /* ---- --expect ------------------------------------------------------- */
 
-static int check_expected(struct merge *m)
+/* Check one prompts file (or split shard file) against the ids written. */
+static int expect_file(struct merge *m, const char *path, size_t *total)
 {
 	struct err err;
-	struct prompts *r = prompts_open(m->expect, 0, &err);
+	struct prompts *r = prompts_open(path, 0, &err);
 	struct prompt p;
 	struct reject rj;
 	enum prompts_status st;
-	size_t total = 0;
 
 	if (!r)
 		return err_set(&m->err, "%s", err.msg);
@@ -374,8 +383,10 @@ static int check_expected(struct merge *m)
 			return err_set(&m->err, "%s", err.msg);
 		}
 		if (st == PROMPTS_OK) {
-			total++;
-			if (!idmap_has(&m->seen, idset_hash(p.id)) &&
+			(*total)++;
+			/* the plain id: binarize all-pairs writes a prompt's
+			 * parts under one id */
+			if (!idset_has(&m->ids, idset_hash(p.id)) &&
 			    ++m->missing <= MISSING_SHOWN)
 				fprintf(stderr, "caigen: missing: id '%s' "
 					"(line %zu)\n", p.id, p.index + 1);
@@ -384,6 +395,50 @@ static int check_expected(struct merge *m)
 		reject_release(&rj);
 	}
 	prompts_close(r);
+	return 0;
+}
+
+/* --expect names a prompts file or a split folder (split.h): every
+ * shard file of the split is read. */
+static int check_expected(struct merge *m)
+{
+	size_t total = 0;
+	struct stat st;
+
+	if (stat(m->expect, &st) == 0 && S_ISDIR(st.st_mode)) {
+		char *idx = xasprintf("%s/split.json", m->expect);
+		json_t *j = json_load_file(idx, 0, NULL);
+		json_int_t n = json_integer_value(json_object_get(j, "n"));
+
+		json_decref(j);
+		free(idx);
+		if (n < 1 || n > SHARD_MAX)
+			return err_set(&m->err, "--expect '%s': a folder, but "
+				       "not a whole split (no readable "
+				       "split.json): name the prompts file or "
+				       "the folder of caigen split",
+				       m->expect);
+		for (json_int_t k = 0; k < n; k++) {
+			struct shard sh = { (unsigned)k, (unsigned)n };
+			struct err err;
+			char *file = NULL;
+			size_t lines;
+			int rc = split_resolve(m->expect, &sh, &file, &lines,
+					       &err);
+
+			if (rc <= 0) {
+				free(file);
+				return err_set(&m->err, "--expect: %s",
+					       rc < 0 ? err.msg : "not a split");
+			}
+			rc = expect_file(m, file, &total);
+			free(file);
+			if (rc < 0)
+				return -1;
+		}
+	} else if (expect_file(m, m->expect, &total) < 0) {
+		return -1;
+	}
 	if (m->missing)
 		fprintf(stderr, "caigen: %zu of the %zu prompts in '%s' have "
 			"no record%s\n", m->missing, total, m->expect,
@@ -391,6 +446,124 @@ static int check_expected(struct merge *m)
 	else if (!m->quiet)
 		fprintf(stderr, "caigen: every one of the %zu prompts in '%s' "
 			"has a record\n", total, m->expect);
+	return 0;
+}
+
+/* ---- the shard set -------------------------------------------------- */
+
+/* "DIR/NAME.shard-0000K-of-0000N.jsonl": K, N, and where NAME (the
+ * base name up to ".shard-") starts and how long it is. False for any
+ * other name. */
+static bool shard_name(const char *path, unsigned *k, unsigned *n,
+		       size_t *at, size_t *len)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	const char *p = strstr(base, ".shard-");
+	int used = 0;
+
+	if (!p || sscanf(p, ".shard-%u-of-%u%n", k, n, &used) < 2 ||
+	    !used || *k >= *n || *n > SHARD_MAX)
+		return false;
+	*at = (size_t)(base - path);
+	*len = (size_t)(p - base);
+	return true;
+}
+
+/* Two shard names of one set: the same NAME (shards of one job may sit
+ * in different folders). */
+static bool same_set(const char *a, size_t aat, size_t alen, const char *b,
+		     size_t bat, size_t blen)
+{
+	return alen == blen && !memcmp(a + aat, b + bat, alen);
+}
+
+/* Logs that only the tasks with something to log write. */
+static bool shard_log(const char *path, size_t at, size_t len)
+{
+	return (len == 8 && !memcmp(path + at, "failures", 8)) ||
+	       (len == 7 && !memcmp(path + at, "rejects", 7));
+}
+
+/*
+ * Shard files of one job hold one N: files of two N come from two runs
+ * of the array over one OUT, and merging them would count records twice.
+ * Record files must be all N of their set, unless --allow-partial (or
+ * --expect, which then says which prompts are missing).
+ * Returns 0, or -1 with m->err.
+ */
+static int check_shard_set(struct merge *m)
+{
+	int first = -1;
+	unsigned n0 = 0, k0 = 0;
+
+	for (int i = 0; i < m->nin; i++) {
+		unsigned k, n;
+		size_t at, len;
+
+		if (!shard_name(m->in[i], &k, &n, &at, &len))
+			continue;
+		if (first < 0) {
+			first = i;
+			n0 = n;
+			k0 = k;
+		} else if (n != n0) {
+			return err_set(&m->err, "'%s' is shard %u of %u but "
+				       "'%s' is of %u: the files come from "
+				       "runs of different shard counts; "
+				       "merge the files of one count",
+				       m->in[first], k0, n0, m->in[i], n);
+		}
+	}
+	if (first < 0 || m->allow_partial)
+		return 0;
+	for (int i = 0; i < m->nin; i++) {
+		unsigned k, n, k2, n2, have = 0, miss = 0;
+		size_t at, len, at2, len2;
+		bool *got, seen = false;
+		char list[160] = "";
+
+		if (!shard_name(m->in[i], &k, &n, &at, &len) ||
+		    shard_log(m->in[i], at, len))
+			continue;
+		for (int j = 0; j < i && !seen; j++)
+			seen = shard_name(m->in[j], &k2, &n2, &at2, &len2) &&
+			       same_set(m->in[i], at, len, m->in[j], at2,
+					len2);
+		if (seen)
+			continue;	/* this set is checked already */
+		got = xcalloc(n, sizeof(*got));
+		for (int j = i; j < m->nin; j++)
+			if (shard_name(m->in[j], &k2, &n2, &at2, &len2) &&
+			    same_set(m->in[i], at, len, m->in[j], at2, len2) &&
+			    !got[k2]) {
+				got[k2] = true;
+				have++;
+			}
+		for (unsigned j = 0; j < n; j++) {
+			size_t used = strlen(list);
+
+			if (!got[j] && ++miss <= 5)
+				snprintf(list + used, sizeof(list) - used,
+					 "%s%u", miss > 1 ? ", " : "", j);
+		}
+		free(got);
+		if (!miss)
+			continue;
+		if (m->expect) {
+			fprintf(stderr, "caigen: %u of the %u shard files of "
+				"'%.*s' given (missing shard %s%s): --expect "
+				"tells which prompts have no record\n", have,
+				n, (int)len, m->in[i] + at, list,
+				miss > 5 ? ", ..." : "");
+			continue;
+		}
+		return err_set(&m->err, "%u of the %u shard files of '%.*s' "
+			       "given (missing shard %s%s): merge all %u, or "
+			       "pass --allow-partial to merge these anyway",
+			       have, n, (int)len, m->in[i] + at, list,
+			       miss > 5 ? ", ..." : "", n);
+	}
 	return 0;
 }
 
@@ -415,25 +588,34 @@ static char *manifest_of(const char *path)
 }
 
 /* Add src's numbers into dst: objects key by key, arrays of objects with
- * a "url" by url; keys only in src are copied. */
-static void json_add(json_t *dst, json_t *src)
+ * a "url" by url; keys only in src are copied. A sum that overflows (a
+ * crafted or corrupt manifest) sets *bad to the key. */
+static void json_add(json_t *dst, json_t *src, const char **bad)
 {
 	const char *k;
 	json_t *v;
 
 	json_object_foreach(src, k, v) {
 		json_t *d = json_object_get(dst, k);
+		json_int_t sum;
 
 		if (!d)
 			json_object_set_new(dst, k, json_deep_copy(v));
-		else if (json_is_integer(d) && json_is_integer(v))
-			json_integer_set(d, json_integer_value(d) +
-					 json_integer_value(v));
-		else if (json_is_number(d) && json_is_number(v))
-			json_object_set_new(dst, k, json_real(
-				json_number_value(d) + json_number_value(v)));
-		else if (json_is_object(d) && json_is_object(v))
-			json_add(d, v);
+		else if (json_is_integer(d) && json_is_integer(v)) {
+			if (__builtin_add_overflow(json_integer_value(d),
+						   json_integer_value(v), &sum))
+				*bad = k;
+			else
+				json_integer_set(d, sum);
+		} else if (json_is_number(d) && json_is_number(v)) {
+			double x = json_number_value(d) + json_number_value(v);
+
+			if (!isfinite(x))
+				*bad = k;
+			else
+				json_object_set_new(dst, k, json_real(x));
+		} else if (json_is_object(d) && json_is_object(v))
+			json_add(d, v, bad);
 		else if (json_is_array(d) && json_is_array(v)) {
 			size_t i, j;
 			json_t *e, *f;
@@ -447,7 +629,7 @@ static void json_add(json_t *dst, json_t *src)
 					if (u && json_is_object(f) &&
 					    json_equal(json_object_get(f, "url"),
 						       json_object_get(e, "url"))) {
-						json_add(f, e);
+						json_add(f, e, bad);
 						hit = true;
 					}
 				if (!hit)
@@ -460,7 +642,7 @@ static void json_add(json_t *dst, json_t *src)
 
 /* Add one manifest's counts into sum; "lines" and "blank" keep the
  * largest (every shard reads the whole file). */
-static void add_counts(json_t *sum, json_t *one)
+static void add_counts(json_t *sum, json_t *one, const char **bad)
 {
 	static const char *const per_file[] = { "lines", "blank" };
 	json_int_t before[2];
@@ -468,7 +650,7 @@ static void add_counts(json_t *sum, json_t *one)
 	for (int i = 0; i < 2; i++)
 		before[i] = json_integer_value(json_object_get(sum,
 							       per_file[i]));
-	json_add(sum, one);
+	json_add(sum, one, bad);
 	for (int i = 0; i < 2; i++) {
 		json_int_t b = json_integer_value(json_object_get(one,
 							       per_file[i]));
@@ -478,7 +660,12 @@ static void add_counts(json_t *sum, json_t *one)
 	}
 }
 
-static int write_manifest(struct merge *m)
+/*
+ * The merged manifest as text in *text (NULL when no input has a
+ * manifest). Returns 0, or -1 with m->err when a manifest's numbers do
+ * not add up (a sum past 2^63 or an infinite one), naming the file.
+ */
+static int build_manifest(struct merge *m, char **text)
 {
 	json_t *out = NULL, *counts = json_object(), *usage = json_object();
 	json_t *http[2] = { json_object(), json_object() };
@@ -487,9 +674,11 @@ static int write_manifest(struct merge *m)
 	static const char *hk[2] = { "policy_http", "judge_http" };
 	static const char *ek[2] = { "policy_endpoints", "judge_endpoints" };
 	double wall = 0;
-	char *path = manifest_of(m->out), *tmp, *s;
+	char *path = manifest_of(m->out);
+	const char *bad = NULL;
 	int rc = 0;
 
+	*text = NULL;
 	for (int i = 0; i < m->nin; i++) {
 		char *mp = manifest_of(m->in[i]);
 		json_t *j = json_load_file(mp, 0, NULL);
@@ -519,30 +708,34 @@ static int write_manifest(struct merge *m)
 		}
 		if (json_is_object(json_object_get(j, "shard")))
 			json_array_append(shards, json_object_get(j, "shard"));
-		add_counts(counts, c);
-		json_add(usage, json_object_get(j, "usage"));
+		add_counts(counts, c, &bad);
+		json_add(usage, json_object_get(j, "usage"), &bad);
 		for (int r = 0; r < 2; r++) {
-			json_add(http[r], json_object_get(j, hk[r]));
+			json_add(http[r], json_object_get(j, hk[r]), &bad);
 			if (json_is_array(json_object_get(j, ek[r]))) {
 				json_t *wrap = json_pack("{s:O}", "a",
 					json_object_get(j, ek[r]));
 				json_t *into = json_pack("{s:O}", "a", eps[r]);
 
-				json_add(into, wrap);
+				json_add(into, wrap, &bad);
 				json_decref(wrap);
 				json_decref(into);
 			}
 		}
 		wall = w > wall ? w : wall;
 		json_decref(j);
+		if (bad) {
+			rc = err_set(&m->err, "'%s': the numbers under '%s' "
+				     "overflow when added to the other "
+				     "shards' (a damaged or forged "
+				     "manifest): nothing written", mp, bad);
+			free(mp);
+			goto done;
+		}
 		free(mp);
 	}
-	if (!out) {
-		if (!m->quiet)
-			fprintf(stderr, "caigen: no shard manifests found: "
-				"'%s' not written\n", path);
+	if (!out)
 		goto done;
-	}
 	/* every shard read the whole file: "other_shard" no longer means
 	 * anything once they are together */
 	json_object_del(counts, "other_shard");
@@ -567,18 +760,7 @@ static int write_manifest(struct merge *m)
 		"missing", m->expect ? json_integer((json_int_t)m->missing)
 				     : json_null()));
 	ins = found = shards = NULL;
-	s = json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-	tmp = xasprintf("%s.tmp", path);
-	{
-		FILE *f = fopen(tmp, "w");
-
-		if (!f || fputs(s, f) == EOF || fputc('\n', f) == EOF ||
-		    fclose(f) != 0 || rename(tmp, path) < 0)
-			rc = err_set(&m->err, "cannot write '%s': %s", path,
-				     strerror(errno));
-	}
-	free(tmp);
-	free(s);
+	*text = json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 done:
 	json_decref(out);
 	json_decref(counts);
@@ -594,13 +776,49 @@ done:
 	return rc;
 }
 
+static int save_manifest(struct merge *m, const char *text)
+{
+	char *path = manifest_of(m->out), *tmp = xasprintf("%s\n", text);
+	int rc = write_file_atomic(path, tmp, strlen(tmp), &m->err);
+
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/*
+ * OUT's manifest name (manifest_of) may be a run's own manifest.json, as
+ * with `-o OUT/preferences.jsonl` in the folder of a one-process run:
+ * only a manifest an earlier merge wrote (it has "merge") is replaced.
+ */
+static int check_manifest_target(struct merge *m)
+{
+	char *path = manifest_of(m->out);
+	json_t *j;
+	int rc = 0;
+
+	if (access(path, F_OK) == 0) {
+		j = json_load_file(path, 0, NULL);
+		if (!json_is_object(json_object_get(j, "merge")))
+			rc = err_set(&m->err, "'%s' is there and was not "
+				     "written by a merge (a run's manifest?): "
+				     "merge would replace it with OUT's; "
+				     "choose another -o, or --no-manifest",
+				     path);
+		json_decref(j);
+	}
+	free(path);
+	return rc;
+}
+
 /* ---- the command ---------------------------------------------------- */
 
 static void usage(FILE *f)
 {
 	fputs("usage: caigen merge SHARD.jsonl... -o OUT.jsonl "
-	      "[--expect PROMPTS]\n"
-	      "                    [--no-manifest] [--quiet]\n"
+	      "[--expect PROMPTS|SPLIT-DIR]\n"
+	      "                    [--allow-partial] [--no-manifest] "
+	      "[--quiet]\n"
 	      "\n"
 	      "Merge the shard files of a job array into OUT, in input order, "
 	      "each id\n"
@@ -611,16 +829,27 @@ static void usage(FILE *f)
 	      "options:\n"
 	      "  -o, --out FILE       the merged file (written whole, then "
 	      "renamed)\n"
-	      "      --expect FILE    the prompts file: list ids with no "
-	      "record (exit 1)\n"
+	      "      --expect FILE    the prompts file or split folder: list "
+	      "ids with no\n"
+	      "                       record (then exit 1, OUT not "
+	      "written)\n"
+	      "      --allow-partial  merge some of the shard files of a set "
+	      "(K-of-N names)\n"
 	      "      --no-manifest    do not write a merged manifest (for "
 	      "failures and\n"
 	      "                       rejects files)\n"
 	      "  -q, --quiet          no summary\n"
 	      "  -h, --help           print this help and exit\n"
 	      "\n"
-	      "Exit status: 0 merged, 1 ids missing or lines unreadable, "
-	      "2 usage or I/O\nerror.\n", f);
+	      "OUT's manifest is OUT's folder/manifest{OUT's suffix}.json; "
+	      "one that a\n"
+	      "merge did not write is never replaced.\n"
+	      "\n"
+	      "Exit status: 0 merged, 1 ids missing (OUT not written) or "
+	      "lines unreadable,\n"
+	      "2 usage or I/O error, a shard set incomplete or of mixed "
+	      "counts, a manifest\n"
+	      "in the way or one whose numbers overflow.\n", f);
 }
 
 /* A 1,000-task array means 1,000 open files: lift the soft limit. */
@@ -644,8 +873,9 @@ static bool same_file(const char *a, const char *b)
 
 int merge_main(int argc, char **argv)
 {
-	enum { O_EXPECT = 256, O_NO_MANIFEST };
+	enum { O_EXPECT = 256, O_NO_MANIFEST, O_ALLOW_PARTIAL };
 	static const struct option opts[] = {
+		{ "allow-partial", no_argument, NULL, O_ALLOW_PARTIAL },
 		{ "expect", required_argument, NULL, O_EXPECT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "no-manifest", no_argument, NULL, O_NO_MANIFEST },
@@ -654,13 +884,14 @@ int merge_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct merge m;
-	char *tmp = NULL;
+	char *tmp = NULL, *manifest = NULL;
 	FILE *o = NULL;
 	int c, rc = 2;
 
 	memset(&m, 0, sizeof(m));
 	m.manifest = true;
 	idmap_init(&m.seen);
+	idset_init(&m.ids);
 	optind = 0;	/* GNU: start afresh, also on a second call */
 	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
 		switch (c) {
@@ -679,6 +910,9 @@ int merge_main(int argc, char **argv)
 			break;
 		case O_NO_MANIFEST:
 			m.manifest = false;
+			break;
+		case O_ALLOW_PARTIAL:
+			m.allow_partial = true;
 			break;
 		default:
 			usage(stderr);
@@ -699,17 +933,18 @@ int merge_main(int argc, char **argv)
 				"the output\n", m.out);
 			goto out;
 		}
+	if (check_shard_set(&m) < 0 ||
+	    (m.manifest && check_manifest_target(&m) < 0)) {
+		fprintf(stderr, "caigen: %s\n", m.err.msg);
+		goto out;
+	}
 	raise_nofile();
 	for (int i = 0; i < m.nin; i++)
 		if (scan_file(&m, i) < 0)
 			goto fail;
-	tmp = xasprintf("%s.tmp", m.out);
-	o = fopen(tmp, "w");
-	if (!o) {
-		err_set(&m.err, "cannot create '%s': %s", tmp,
-			strerror(errno));
+	o = fopen_excl_tmp(m.out, &tmp, &m.err);	/* never a link */
+	if (!o)
 		goto fail;
-	}
 	if (merge_files(&m, o) < 0)
 		goto fail;
 	c = fflush(o) != 0 || fsync(fileno(o)) < 0;
@@ -719,15 +954,33 @@ int merge_main(int argc, char **argv)
 		err_set(&m.err, "cannot write '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}
+	if (m.expect && check_expected(&m) < 0)
+		goto fail;
+	if (m.missing) {
+		/* an incomplete result is not left where a complete one
+		 * would be looked for */
+		unlink(tmp);
+		fprintf(stderr, "caigen: '%s' not written: run or merge what "
+			"holds the missing prompts too\n", m.out);
+		rc = 1;
+		goto out;
+	}
+	if (m.manifest && build_manifest(&m, &manifest) < 0)
+		goto fail;
 	if (rename(tmp, m.out) < 0) {
 		err_set(&m.err, "cannot rename '%s' to '%s': %s", tmp, m.out,
 			strerror(errno));
 		goto fail;
 	}
-	if (m.expect && check_expected(&m) < 0)
+	if (manifest && save_manifest(&m, manifest) < 0)
 		goto fail;
-	if (m.manifest && write_manifest(&m) < 0)
-		goto fail;
+	if (m.manifest && !manifest && !m.quiet) {
+		char *mp = manifest_of(m.out);
+
+		fprintf(stderr, "caigen: no shard manifests found: '%s' not "
+			"written\n", mp);
+		free(mp);
+	}
 	if (m.conflicts)
 		fprintf(stderr, "caigen: %zu ids are on two different input "
 			"lines%s: was the prompts file changed between the "
@@ -749,7 +1002,9 @@ fail:
 		unlink(tmp);
 out:
 	free(tmp);
+	free(manifest);
 	free(m.st);
 	idmap_release(&m.seen);
+	idset_release(&m.ids);
 	return rc;
 }

@@ -301,6 +301,12 @@ static int parse_chosen_rejected(json_t *o, struct pair *p, struct err *err)
 		json_t *sc = json_object_get(o, "score_chosen");
 		json_t *sr = json_object_get(o, "score_rejected");
 
+		if ((sc && !json_is_number(sc) && !json_is_null(sc)) ||
+		    (sr && !json_is_number(sr) && !json_is_null(sr)))
+			return err_set(err, "'%s' must be a number",
+				       sc && !json_is_number(sc) &&
+				       !json_is_null(sc) ? "score_chosen" :
+				       "score_rejected");
 		if (json_is_number(sc) && json_is_number(sr) &&
 		    json_number_value(sc) == json_number_value(sr))
 			p->label = PAIR_TIE;
@@ -321,32 +327,89 @@ static int parse_chosen_rejected(json_t *o, struct pair *p, struct err *err)
 		       "both message lists");
 }
 
-static int parse_caigen(json_t *o, struct pair *p, struct err *err)
+/* The label of a caigen record's pair from "reference".preferred (an
+ * index into responses[], null for a tie) or else from "chosen_index":
+ * which of the two replies taken (indexes first, second) it names. */
+static int caigen_label(json_t *o, json_int_t first, json_int_t second,
+			struct pair *p, struct err *err)
 {
-	json_t *resp = json_object_get(o, "responses");
-	json_t *ci = json_object_get(o, "chosen_index");
 	json_t *ref = json_object_get(o, "reference");
-	json_t *prompt = json_object_get(o, "prompt");
+	json_t *ci = json_object_get(o, "chosen_index");
+	json_t *v = ci;
+	const char *what = "chosen_index";
 
-	if (json_array_size(resp) != 2 ||
-	    !json_is_string(json_array_get(resp, 0)) ||
-	    !json_is_string(json_array_get(resp, 1)))
-		return err_set(err, "'responses' must be a list of two "
-			       "strings");
+	if (ref && !json_is_object(ref))
+		return err_set(err, "'reference' must be an object");
 	if (json_is_object(ref)) {
-		json_t *pf = json_object_get(ref, "preferred");
-
-		p->label = json_is_integer(pf) ? (int)json_integer_value(pf) :
-			   PAIR_TIE;
+		v = json_object_get(ref, "preferred");
+		what = "reference.preferred";
+		if (!v || json_is_null(v)) {
+			p->label = PAIR_TIE;
+			v = NULL;
+		}
 		if (json_is_array(json_object_get(ref, "tags")))
 			json_array_extend(p->tags, json_object_get(ref,
 								   "tags"));
-	} else if (json_is_integer(ci)) {
-		p->label = (int)json_integer_value(ci);
+	} else if (json_is_null(v)) {
+		v = NULL;	/* unlabelled */
 	}
-	if (p->label != PAIR_NONE && p->label != PAIR_FIRST &&
-	    p->label != PAIR_SECOND && p->label != PAIR_TIE)
-		return err_set(err, "'chosen_index' must be 0 or 1");
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return err_set(err, "'%s' must be an integer index of "
+			       "'responses'%s", what, ref ? " or null" : "");
+	if (json_integer_value(v) == first)
+		p->label = PAIR_FIRST;
+	else if (json_integer_value(v) == second)
+		p->label = PAIR_SECOND;
+	else if (first == 0 && second == 1)
+		return err_set(err, "'%s' must be 0 or 1", what);
+	return 0;
+}
+
+/*
+ * caigen.preference/1, or /2 (ranked, ranking.h): a /2 record of two
+ * responses is read as /1; one of more is the pair it binarized, chosen
+ * then rejected (its label: chosen, the run's judge's choice, unless a
+ * reference says otherwise). Each part of binarize all-pairs is a pair of
+ * its own: its id gets "#part" (the parts share the prompt's id).
+ */
+static int parse_caigen(json_t *o, struct pair *p, struct err *err)
+{
+	json_t *resp = json_object_get(o, "responses");
+	json_t *prompt = json_object_get(o, "prompt");
+	const char *schema = json_string_value(json_object_get(o, "schema"));
+	json_t *ci = json_object_get(o, "chosen_index");
+	json_t *ri = json_object_get(o, "rejected_index");
+	json_int_t first = 0, second = 1;
+	const char *a, *b;
+
+	if (schema && !strcmp(schema, "caigen.preference/2") &&
+	    json_array_size(resp) > 2) {
+		size_t k = json_array_size(resp);
+
+		if (!json_is_integer(ci) || !json_is_integer(ri) ||
+		    json_integer_value(ci) < 0 ||
+		    (size_t)json_integer_value(ci) >= k ||
+		    json_integer_value(ri) < 0 ||
+		    (size_t)json_integer_value(ri) >= k)
+			return err_set(err, "'chosen_index' and "
+				       "'rejected_index' must index the %zu "
+				       "'responses'", k);
+		first = json_integer_value(ci);
+		second = json_integer_value(ri);
+		if (!json_object_get(o, "reference"))
+			p->label = PAIR_FIRST;
+	} else if (json_array_size(resp) != 2) {
+		return err_set(err, "'responses' must be a list of two "
+			       "strings");
+	}
+	a = json_string_value(json_array_get(resp, (size_t)first));
+	b = json_string_value(json_array_get(resp, (size_t)second));
+	if (!a || !b)
+		return err_set(err, "'responses' must be a list of strings");
+	if (caigen_label(o, first, second, p, err) < 0)
+		return -1;
 	if (json_is_string(prompt))
 		set_prompt_text(p, json_string_value(prompt),
 				json_string_length(prompt));
@@ -355,8 +418,8 @@ static int parse_caigen(json_t *o, struct pair *p, struct err *err)
 				     err) < 0)
 		return err_set(err, "'prompt' is not a string or a message "
 			       "list ending with a user turn");
-	p->resp[0] = xstrdup(json_string_value(json_array_get(resp, 0)));
-	p->resp[1] = xstrdup(json_string_value(json_array_get(resp, 1)));
+	p->resp[0] = xstrdup(a);
+	p->resp[1] = xstrdup(b);
 	return 0;
 }
 
@@ -421,7 +484,8 @@ static enum pairs_format detect(json_t *o)
 	json_t *c = json_object_get(o, "chosen");
 	json_t *r = json_object_get(o, "rejected");
 
-	if (schema && !strcmp(schema, "caigen.preference/1"))
+	if (schema && (!strcmp(schema, "caigen.preference/1") ||
+		       !strcmp(schema, "caigen.preference/2")))
 		return PAIRS_CAIGEN;
 	if (json_object_get(o, "conversation_a"))
 		return PAIRS_MTBENCH;
@@ -508,6 +572,22 @@ int pairs_parse(json_t *o, enum pairs_format f, struct pair *out,
 	}
 	if (read_id(o, out, err) < 0)
 		goto fail;
+	if (out->format == PAIRS_CAIGEN && out->id &&
+	    json_integer_value(json_object_get(o, "parts")) > 1) {
+		json_t *part = json_object_get(o, "part");
+		char *id;
+
+		if (!json_is_integer(part) || json_integer_value(part) < 0) {
+			err_set(err, "'part' must be an integer >= 0 when "
+				"'parts' is above 1");
+			goto fail;
+		}
+		/* binarize all-pairs: the parts of a prompt share its id */
+		id = xasprintf("%s#%lld", out->id,
+			       (long long)json_integer_value(part));
+		free(out->id);
+		out->id = id;
+	}
 	read_tags(o, out->tags);
 	return 0;
 fail:

@@ -18,7 +18,14 @@
  *                  are a tie.
  *   caigen         "schema": "caigen.preference/1": prompt + responses;
  *                  label: its chosen_index (another judge's label), or its
- *                  "reference" when it has one.
+ *                  "reference" when it has one (an integer index, or null
+ *                  for a tie; any other value is rejected). A /2 record of
+ *                  two responses is read the same way; one of more gives
+ *                  the pair it binarized (responses[chosen_index], then
+ *                  responses[rejected_index]; label: the first), and a part
+ *                  of binarize all-pairs ("parts" > 1) has the id
+ *                  "ID#PART".
+ *   (UltraFeedback's score_chosen / score_rejected must be numbers.)
  *   hhh            the Constitutional AI paper's HHH evaluation:
  *                  "text_correct" + "text_incorrect" transcripts (hh-rlhf
  *                  style). Label: the correct one.

@@ -126,6 +126,7 @@ static int fail(struct probe *pr, const char *url, struct err *err,
 {
 	err_set(err, "%s endpoint %s: %s: %s", pr->role, url, what, fix);
 	redact_keys(pr->cfg, err->msg);
+	err_mask_urls(err);
 	return FATAL;
 }
 

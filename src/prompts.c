@@ -38,6 +38,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define BLOCK_SIZE (64 * 1024)
 #define DEFAULT_MAX_LINE ((size_t)1 << 20)
@@ -82,10 +83,31 @@ struct prompts {
 	bool only_own;		/* remember only the ids of `shard` */
 	struct shard shard;
 
+	z_stream *z;		/* gzip input: inflated into block; NULL:
+				 * plain */
+	unsigned char *zin;	/* compressed bytes read ahead */
+	bool zdone;		/* the last gzip member ended */
+	const char *zerr;	/* a bad gzip stream: the reason */
+
 	bool split;		/* a shard file of `caigen split` */
 	bool split_end;		/* its last line (the trailer) was read */
 	size_t split_lines, split_blank;	/* from the trailer */
 };
+
+/* The key holding the prompt (prompts_set_field); NULL: "prompt". */
+static char *prompt_field;
+
+static const char *field_name(void)
+{
+	return prompt_field ? prompt_field : "prompt";
+}
+
+void prompts_set_field(const char *name)
+{
+	free(prompt_field);
+	prompt_field = name && *name && strcmp(name, "prompt") ?
+		       xstrdup(name) : NULL;
+}
 
 /* jansson returns NULL only when malloc fails: end the program as xmalloc
  * would rather than thread a third kind of failure through every caller. */
@@ -113,11 +135,94 @@ static bool has_suffix(const char *s, const char *suffix)
 /* The format a file's name promises, or FORMAT_UNKNOWN. */
 static enum format format_of_name(const char *path)
 {
-	if (has_suffix(path, ".jsonl") || has_suffix(path, ".json"))
-		return FORMAT_JSONL;
-	if (has_suffix(path, ".txt"))
-		return FORMAT_TEXT;
-	return FORMAT_UNKNOWN;
+	size_t n = strlen(path);
+	char *base = has_suffix(path, ".gz") ? xstrndup(path, n - 3) :
+		     xstrdup(path);
+	enum format f = FORMAT_UNKNOWN;
+
+	if (has_suffix(base, ".jsonl") || has_suffix(base, ".json"))
+		f = FORMAT_JSONL;
+	else if (has_suffix(base, ".txt"))
+		f = FORMAT_TEXT;
+	free(base);
+	return f;
+}
+
+/* The reason a read failed, for messages. */
+static const char *read_error(const struct prompts *r)
+{
+	return r->zerr ? r->zerr : strerror(r->read_errno);
+}
+
+/*
+ * Inflate gzip input into dst (at most cap bytes), reading compressed
+ * bytes with read(2) as they come (a pipe is never waited on for more
+ * than it has). Concatenated members are one stream, as gzip -d reads
+ * them. Returns as read(2) does; a bad stream sets r->zerr.
+ */
+static ssize_t inflate_some(struct prompts *r, char *dst, size_t cap)
+{
+	z_stream *z = r->z;
+
+	z->next_out = (unsigned char *)dst;
+	z->avail_out = (uInt)cap;
+	while (z->avail_out == cap) {
+		int zr;
+
+		if (z->avail_in == 0) {
+			ssize_t n;
+
+			do
+				n = read(r->fd, r->zin, BLOCK_SIZE);
+			while (n < 0 && errno == EINTR);
+			if (n < 0)
+				return -1;
+			if (n == 0) {
+				if (r->zdone)
+					return 0;
+				r->zerr = "the gzip stream is cut short";
+				errno = EIO;
+				return -1;
+			}
+			z->next_in = r->zin;
+			z->avail_in = (uInt)n;
+		}
+		if (r->zdone) {
+			/* more bytes after a member: the next member */
+			if (inflateReset(z) != Z_OK) {
+				r->zerr = "the gzip stream is damaged";
+				errno = EIO;
+				return -1;
+			}
+			r->zdone = false;
+		}
+		zr = inflate(z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END) {
+			r->zdone = true;
+		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			r->zerr = "the gzip stream is damaged";
+			errno = EIO;
+			return -1;
+		}
+	}
+	return (ssize_t)(cap - z->avail_out);
+}
+
+/* The first bytes are gzip's magic: inflate from here on. The bytes read
+ * so far go back in as compressed input. */
+static void start_gzip(struct prompts *r)
+{
+	r->z = xcalloc(1, sizeof(*r->z));
+	if (inflateInit2(r->z, 16 + MAX_WBITS) != Z_OK) {
+		fprintf(stderr, "caigen: out of memory\n");
+		exit(2);
+	}
+	r->zin = xmalloc(BLOCK_SIZE);
+	memcpy(r->zin, r->block + r->pos, r->end - r->pos);
+	r->z->next_in = r->zin;
+	r->z->avail_in = (uInt)(r->end - r->pos);
+	r->pos = r->end = 0;
+	r->eof = false;
 }
 
 /*
@@ -138,9 +243,13 @@ static ssize_t fill(struct prompts *r)
 		r->end -= r->pos;
 		r->pos = 0;
 	}
-	do
-		n = read(r->fd, r->block + r->end, BLOCK_SIZE - r->end);
-	while (n < 0 && errno == EINTR);
+	if (r->z)
+		n = inflate_some(r, r->block + r->end, BLOCK_SIZE - r->end);
+	else
+		do
+			n = read(r->fd, r->block + r->end,
+				 BLOCK_SIZE - r->end);
+		while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		r->read_errno = errno ? errno : EIO;
 		return -1;
@@ -402,6 +511,7 @@ static char *parse_jsonl(const char *line, size_t len, struct prompt *p)
 {
 	json_error_t je;
 	json_t *root, *prompt, *messages, *id;
+	const char *f = field_name();
 	char *reason = NULL;
 
 	/* DECODE_ANY so that a scalar gets "not a JSON object" rather than
@@ -419,25 +529,30 @@ static char *parse_jsonl(const char *line, size_t len, struct prompt *p)
 		reason = xstrdup("not a JSON object");
 		goto out;
 	}
-	prompt = json_object_get(root, "prompt");
+	prompt = json_object_get(root, f);
 	messages = json_object_get(root, "messages");
 	id = json_object_get(root, "id");
+	/* a named field may hold a message list itself */
+	if (prompt_field && json_is_array(prompt) && !messages) {
+		messages = prompt;
+		prompt = NULL;
+	}
 	if (!prompt && !messages) {
-		reason = xstrdup("missing 'prompt' or 'messages'");
+		reason = xasprintf("missing '%s' or 'messages'", f);
 		goto out;
 	}
 	if (prompt && messages) {
-		reason = xstrdup("both 'prompt' and 'messages' given");
+		reason = xasprintf("both '%s' and 'messages' given", f);
 		goto out;
 	}
 	if (prompt) {
 		if (!json_is_string(prompt)) {
-			reason = xstrdup("'prompt' must be a string");
+			reason = xasprintf("'%s' must be a string", f);
 			goto out;
 		}
 		/* whitespace is no prompt, as a blank line is none */
 		if (only_space(json_string_value(prompt))) {
-			reason = xstrdup("'prompt' is empty");
+			reason = xasprintf("'%s' is empty", f);
 			goto out;
 		}
 		p->text = xstrndup(json_string_value(prompt),
@@ -608,12 +723,21 @@ struct prompts *prompts_open(const char *path, size_t max_line,
 	buf_init(&r->line, max_line + 1);
 	idset_init(&r->seen);
 
+	/* gzip's magic bytes: the file is compressed (hh-rlhf ships
+	 * .jsonl.gz); it is read as it is */
+	while (r->end < 2 && !r->eof) {
+		if (fill(r) < 0)
+			break;	/* the read below says it */
+	}
+	if (r->end >= 2 && (unsigned char)r->block[0] == 0x1f &&
+	    (unsigned char)r->block[1] == 0x8b)
+		start_gzip(r);
 	/* Read ahead to see a BOM (a pipe may hand out fewer than 3 bytes
 	 * at a time) and, usually, the first non-blank byte. */
 	while (r->end < 3 && !r->eof) {
 		if (fill(r) < 0) {
 			err_set(err, "error reading '%s': %s", r->name,
-				strerror(r->read_errno));
+				read_error(r));
 			prompts_close(r);
 			return NULL;
 		}
@@ -656,7 +780,7 @@ enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
 
 		if (ls == LINE_ERROR) {
 			err_set(err, "error reading '%s': %s", r->name,
-				strerror(r->read_errno));
+				read_error(r));
 			return PROMPTS_ERROR;
 		}
 		if (ls == LINE_EOF && r->split && !r->split_end) {
@@ -778,6 +902,11 @@ void prompts_close(struct prompts *r)
 		return;
 	if (r->own_fd)
 		close(r->fd);
+	if (r->z) {
+		inflateEnd(r->z);
+		free(r->z);
+	}
+	free(r->zin);
 	free(r->name);
 	free(r->block);
 	buf_release(&r->line);

@@ -10,7 +10,10 @@
  *          decimal text). Other keys are ignored.
  *   text:  one prompt per line.
  * Both: a UTF-8 BOM at the start is skipped, CRLF is read as LF, blank lines
- * are skipped (counted in `blank`).
+ * are skipped (counted in `blank`). Input that starts with gzip's magic
+ * bytes is inflated as it is read (zlib; concatenated members are one
+ * stream; the name's ".gz" is ignored when choosing the format), from a
+ * file or a pipe.
  *
  * A bad line does not stop the reader: prompts_next returns PROMPTS_REJECT
  * with the 1-based line number and the reason, and reading goes on. Reasons
@@ -110,6 +113,12 @@ char *prompts_dup_reason(const char *id);
  * is sniffed only when prompts_next reaches its first non-blank line;
  * until then this says "jsonl". Static string. */
 const char *prompts_format(const struct prompts *r);
+/* The key that holds the prompt in JSONL input, for every reader opened
+ * after the call (process-wide: main.c sets it from prompt_field before
+ * any reader opens); NULL or "prompt" is the default. A named key may hold
+ * a string or a message list. Reasons name it: "missing 'question' or
+ * 'messages'". */
+void prompts_set_field(const char *name);
 /* Closes the file (not stdin) and frees r; NULL is safe. */
 void prompts_close(struct prompts *r);
 

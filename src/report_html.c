@@ -370,14 +370,19 @@ static const char css[] =
 
 int report_html_write(json_t *rep, const char *path, struct err *err)
 {
-	FILE *f = fopen(path, "w");
 	json_t *in = json_object_get(rep, "inputs"), *v;
-	size_t i;
-	int rc = 0;
+	size_t i, n = json_array_size(in);
+	const char **names = xcalloc(n + 1, sizeof(*names));
+	struct wfile w;
+	FILE *f;
+	int rc;
 
-	if (!f)
-		return err_set(err, "cannot write '%s': %s", path,
-			       strerror(errno));
+	json_array_foreach(in, i, v)
+		names[i] = json_string_value(v);
+	rc = report_out_check(path, names, n, err);
+	free(names);
+	if (rc < 0 || !(f = wfile_open(&w, path, err)))
+		return -1;
 	fprintf(f, "<!DOCTYPE html>\n<html lang='en'><head>"
 		"<meta charset='utf-8'><title>caigen audit</title>"
 		"<style>%s</style></head><body>\n<h1>caigen audit</h1>\n"
@@ -398,11 +403,5 @@ int report_html_write(json_t *rep, const char *path, struct err *err)
 	principle_table(f, rep);
 	health_table(f, rep);
 	fputs("</body></html>\n", f);
-	if (ferror(f))
-		rc = err_set(err, "cannot write '%s': %s", path,
-			     strerror(errno));
-	if (fclose(f) != 0 && rc == 0)
-		rc = err_set(err, "cannot write '%s': %s", path,
-			     strerror(errno));
-	return rc;
+	return wfile_commit(&w, err);
 }

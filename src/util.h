@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * A user-facing error. Messages are lower-case, without a full stop, and
@@ -39,6 +40,68 @@ size_t edit_distance(const char *a, const char *b);
 
 /* Monotonic seconds. */
 double now_sec(void);
+
+/*
+ * A file written whole (an HTML report, a card, a merged output, a
+ * manifest): the bytes go to a temporary file in the same folder, created
+ * exclusively (O_CREAT|O_EXCL|O_NOFOLLOW, so a planted file or symlink of
+ * that name is never written through; another name is tried instead),
+ * then fsynced and renamed over the target. A reader sees the old file or
+ * the new one, whole; a crash leaves at most a NAME.tmp* file behind.
+ *
+ *	struct wfile w;
+ *	FILE *f = wfile_open(&w, path, err);	// NULL with err
+ *	... write to f ...
+ *	wfile_commit(&w, err);			// or wfile_abort(&w)
+ *
+ * wfile_commit and wfile_abort free everything; after either, w is done.
+ */
+/* The first step alone: PATH.tmp (or PATH.tmp.PID.N when that name is
+ * taken) created exclusively, its heap name in *tmp; NULL with err. */
+FILE *fopen_excl_tmp(const char *path, char **tmp, struct err *err)
+	__attribute__((warn_unused_result));
+struct wfile {
+	char *path, *tmp;
+	FILE *f;
+};
+FILE *wfile_open(struct wfile *w, const char *path, struct err *err)
+	__attribute__((warn_unused_result));
+int wfile_commit(struct wfile *w, struct err *err)
+	__attribute__((warn_unused_result));
+void wfile_abort(struct wfile *w);
+/* The whole of data (len bytes) as path, through a wfile. */
+int write_file_atomic(const char *path, const char *data, size_t len,
+		      struct err *err) __attribute__((warn_unused_result));
+
+/* Whether a and b name one existing file (same device and inode). */
+bool is_same_file(const char *a, const char *b);
+/*
+ * Whether out may be written as a report (HTML) of the files in[0..n-1]:
+ * -1 with err when out is one of them, or names a data or settings file
+ * (NAME.jsonl, .json, .yaml, .yml: records, logs, manifests, configs).
+ */
+int report_out_check(const char *out, const char *const *in, size_t n,
+		     struct err *err) __attribute__((warn_unused_result));
+
+/*
+ * URLs with a password: in "http://user:secret@host/v1" the userinfo is
+ * replaced by three stars and the '@' kept. url_mask does one URL;
+ * text_mask_urls every URL in a text (a message, a JSON document, a log
+ * line). Both return a new heap string.
+ */
+char *url_mask(const char *url);
+char *text_mask_urls(const char *text);
+/* The same on an error's message, in place. */
+void err_mask_urls(struct err *e);
+
+/*
+ * A string from data (an id, a tag, a model name, a file name) as it may
+ * go to a terminal: control characters (C0, DEL, C1 as UTF-8 or raw) as
+ * \xNN, so ESC sequences cannot retitle, clear or recolour it. The
+ * result lives in one of 8 per-thread buffers, reused in turn: enough
+ * for the arguments of one printf.
+ */
+const char *tty_safe(const char *s);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

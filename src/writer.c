@@ -314,8 +314,21 @@ int writer_put(struct writer *w, enum out_file f, const char *line,
 	       size_t len, struct err *err)
 {
 	struct buf *b = &w->pending[f];
+	char *masked = NULL;
+	int rc;
 
-	if (buf_add(b, line, len) < 0 || buf_add(b, "\n", 1) < 0)
+	/* a failure's reason may quote a URL: never with its password */
+	if (f == OUT_FAILURES && memchr(line, '@', len)) {
+		char *raw = xstrndup(line, len);
+
+		masked = text_mask_urls(raw);
+		free(raw);
+		line = masked;
+		len = strlen(masked);
+	}
+	rc = buf_add(b, line, len) < 0 || buf_add(b, "\n", 1) < 0;
+	free(masked);
+	if (rc)
 		return err_set(err, "record of %zu bytes is too large", len);
 	if (b->len >= BATCH_BYTES)
 		return write_all(w, f, err);
@@ -338,42 +351,15 @@ int writer_flush(struct writer *w, int sync, struct err *err)
 
 int writer_manifest(struct writer *w, const char *json, struct err *err)
 {
-	char *tmp = xasprintf("%s.tmp", w->manifest_path);
-	size_t len = strlen(json), off = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	int rc = -1;
+	char *text = text_mask_urls(json);	/* no password of a URL */
+	size_t len = strlen(text);
+	int rc;
 
-	if (fd < 0) {
-		err_set(err, "cannot open '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, json + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err_set(err, "cannot write '%s': %s", tmp,
-				strerror(n < 0 ? errno : EIO));
-			goto out_close;
-		}
-		off += (size_t)n;
-	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-		err_set(err, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out_close;
-	}
-	if (rename(tmp, w->manifest_path) < 0) {
-		err_set(err, "cannot rename '%s': %s", tmp, strerror(errno));
-		goto out_close;
-	}
-	rc = 0;
-out_close:
-	close(fd);
-	if (rc < 0)
-		unlink(tmp);
-out:
-	free(tmp);
+	text = xrealloc(text, len + 2);
+	text[len++] = '\n';
+	text[len] = '\0';
+	rc = write_file_atomic(w->manifest_path, text, len, err);
+	free(text);
 	return rc;
 }
 

@@ -4,13 +4,14 @@
  *
  * fakeserver [--port N] [--port-file F] [--latency-ms N] [--api-key KEY]
  *            [--no-n] [--judge-bias-a X] [--judge-lead] [--log FILE]
+ *            [--judge-overconfidence T]
  *            [--threads-max N] [--faults SPEC] [--fault-seed N]
  *            [--stall-ms N] [--fault-hint-ms N] [--echo-headers-on-error]
  *            [--refuse-logprobs] [--completions-chat-logprobs]
  *            [--key-post-only] [--refuse-after N] [--same-answers]
  *            [--batch-seconds S] [--batch-max-requests N]
  *            [--batch-max-bytes N] [--batch-fail-every N]
- *            [--batch-expire N] [--batch-junk]
+ *            [--batch-expire N] [--batch-junk] [--max-inflight N]
  *
  *   (/v1/completions, /v1/messages, --refuse-logprobs and the judge's
  *   rationales are described above ext_route(), further down; the batch
@@ -26,12 +27,20 @@
  *   --judge-bias-a X added to the judge's logit for reply A (default 0).
  *   --judge-prefer-shorter  the judge's rule below with LB - LA in place
  *                    of LA - LB: it prefers the shorter reply.
+ *   --judge-overconfidence T  the judge's d below is multiplied by T
+ *                    (default 1): T > 1 is a judge T times too sure of
+ *                    itself, whose labels temperature scaling with
+ *                    temperature T (caigen calibrate) makes true again.
  *   --judge-lead     judge answers start with a "**" token (top_logprobs:
  *                    "**" -0.05, "The" -3.0) before the letter: "**A".
  *                    Not when max_tokens < 2.
  *   --log FILE       append a JSON line per request, before answering it:
  *                    {"method", "path", "headers": {lowercase name: value},
  *                    "body": the parsed JSON, else the text}.
+ *   --max-inflight N a POST that arrives while N others are being answered
+ *                    gets a 429 at once (no latency, no hint), as a server
+ *                    limiting concurrent requests does (nginx
+ *                    limit_conn).
  *   --threads-max N  at most N connections at once (default 8192); others
  *                    wait in the listen queue, and connections idle for
  *                    250 ms close to make room for them.
@@ -60,8 +69,9 @@
  *   --refuse-after N every POST after the first N gets 401 with OpenAI's
  *                    invalid_api_key body, as when a key is revoked
  *                    during a run.
- *   --same-answers   every policy choice on the chat route is the same
- *                    text whatever the seed and index (h_i = mix(key)),
+ *   --same-answers   every policy choice (chat, completions and Anthropic
+ *                    routes) is the same text whatever the seed, index
+ *                    and temperature (h_i = mix(key)),
  *                    as a server at temperature 0 or behind a cache.
  *   --batch-seconds S        the time a batch takes (0.4; a real number).
  *   --batch-max-requests N   lines a batch may hold (default 50000
@@ -174,8 +184,11 @@ static struct {
 	const char *port_file, *api_key, *log_path;
 	bool no_n, judge_lead, key_post_only, same_answers, prefer_shorter;
 	double bias_a;
+	double overconfidence;	/* 0: 1 */
 	long refuse_after;	/* -1: never */
 	long posts;		/* POSTs seen, for refuse_after; atomic */
+	long max_inflight;	/* 0: no limit */
+	long busy;		/* POSTs being answered; atomic */
 } opt = { .threads_max = 8192, .refuse_after = -1 };
 
 static int log_fd = -1;
@@ -530,8 +543,9 @@ static json_t *judge_response(const struct chat *ch, size_t la, size_t lb)
 	static const char *const lead_tok[2] = { "**", "The" };
 	static const double lead_lp[2] = { -0.05, -3.0 };
 	const double eps = 0.01;
-	double d = (opt.prefer_shorter ? (double)lb - (double)la :
-		    (double)la - (double)lb) / 50.0 + opt.bias_a;
+	double d = ((opt.prefer_shorter ? (double)lb - (double)la :
+		     (double)la - (double)lb) / 50.0 + opt.bias_a) *
+		   (opt.overconfidence > 0 ? opt.overconfidence : 1);
 	double pa = 1.0 / (1.0 + exp(-d)), pb = 1.0 - pa, lp[7], sorted_lp[7];
 	const char *sorted[7];
 	int pick = pa >= pb ? 0 : 3;
@@ -703,8 +717,9 @@ static struct {
 
 static double ext_pa(size_t la, size_t lb)
 {
-	double d = (opt.prefer_shorter ? (double)lb - (double)la :
-		    (double)la - (double)lb) / 50.0 + opt.bias_a;
+	double d = ((opt.prefer_shorter ? (double)lb - (double)la :
+		     (double)la - (double)lb) / 50.0 + opt.bias_a) *
+		   (opt.overconfidence > 0 ? opt.overconfidence : 1);
 
 	return 1.0 / (1.0 + exp(-d));
 }
@@ -896,8 +911,9 @@ static int ext_completions(json_t *doc, json_t **resp)
 			const char *finish;
 			json_int_t w;
 			size_t len;
-			char *t = ext_policy(&ch, choice_hash(&ch, i), &len,
-					     &finish, &w);
+			char *t = ext_policy(&ch, opt.same_answers ?
+					     mix64(ch.key) : choice_hash(&ch, i),
+					     &len, &finish, &w);
 
 			json_array_append_new(choices, json_pack(
 				"{s:s%, s:I, s:n, s:s}", "text", t ? t : "",
@@ -1019,7 +1035,7 @@ static int ext_messages(const struct request *rq, json_t *doc,
 		uint64_t h = mix64(ch.key);
 
 		/* sampled: no seed, so two samples differ (a counter) */
-		if (temp > 0) {
+		if (temp > 0 && !opt.same_answers) {
 			pthread_mutex_lock(&ext.lock);
 			h = mix64(ch.key + ext.votes++);
 			pthread_mutex_unlock(&ext.lock);
@@ -2977,7 +2993,7 @@ static bool answer(struct conn *c, const struct request *rq,
 	size_t rawlen = 0;
 	int status;
 	enum fault f;
-	bool ok;
+	bool ok, busy = false;
 
 	if (rq->body_len)
 		doc = json_loadb(body, rq->body_len, JSON_DECODE_ANY, &jerr);
@@ -3007,6 +3023,21 @@ static bool answer(struct conn *c, const struct request *rq,
 	} else {
 		status = route(rq, doc, jerr.text, &resp);
 	}
+	if (opt.max_inflight > 0 && strcmp(rq->method, "POST") == 0) {
+		if (__atomic_add_fetch(&opt.busy, 1, __ATOMIC_RELAXED) >
+		    opt.max_inflight) {
+			__atomic_sub_fetch(&opt.busy, 1, __ATOMIC_RELAXED);
+			json_decref(resp);
+			resp = api_error(NULL, "rate_limit_exceeded", "Too many "
+					 "concurrent requests: at most %ld",
+					 opt.max_inflight);
+			ok = send_json(c, 429, resp, rq->close);
+			json_decref(resp);
+			json_decref(doc);
+			return ok;
+		}
+		busy = true;
+	}
 	/* after the log line, so that a test can see a request waiting */
 	if (opt.latency_ms > 0 && strcmp(rq->method, "POST") == 0)
 		sleep_ms(opt.latency_ms);
@@ -3016,6 +3047,8 @@ static bool answer(struct conn *c, const struct request *rq,
 		ok = fault_answer(c, rq, doc, f, status, resp);
 	else
 		ok = send_json(c, status, resp, rq->close);
+	if (busy)
+		__atomic_sub_fetch(&opt.busy, 1, __ATOMIC_RELAXED);
 	json_decref(resp);
 	json_decref(doc);
 	return ok;
@@ -3227,6 +3260,8 @@ static void parse_args(int argc, char **argv)
 		{ "batch-expire", required_argument, NULL, 1004 },
 		{ "batch-junk", no_argument, NULL, 1005 },
 		{ "judge-prefer-shorter", no_argument, NULL, 'P' },
+		{ "judge-overconfidence", required_argument, NULL, 1006 },
+		{ "max-inflight", required_argument, NULL, 1016 },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -3257,12 +3292,16 @@ static void parse_args(int argc, char **argv)
 		case 1000: bopt.seconds = number(0, 1e6, true); break;
 		case 1001: bopt.max_requests = (long)number(0, 1e9, false);
 			   break;
+		case 1016: opt.max_inflight = (long)number(1, 1e9, false);
+			   break;
 		case 1002: bopt.max_bytes = (long)number(0, 1e12, false);
 			   break;
 		case 1003: bopt.fail_every = (long)number(1, 1e18, false);
 			   break;
 		case 1004: bopt.expire = (long)number(0, 1e9, false); break;
 		case 1005: bopt.junk = true; break;
+		case 1006: opt.overconfidence = number(1e-3, 1e3, true);
+			   break;
 		case 'P': opt.prefer_shorter = true; break;
 		default: usage();
 		}

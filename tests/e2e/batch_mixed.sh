@@ -176,3 +176,13 @@ check export_anthropic_says grep -q "policy.api: anthropic: batch export writes 
 check export_anthropic_nothing_written test ! -e "$T/exp/batch/policy.export.jsonl"
 check export_help_says sh -c "'$CAIGEN' batch --help | grep -q 'anthropic and completions'"
 stop_fake
+
+# a password in a base URL stays out of the live executor's messages
+start_fake --api-key other
+u=$(printf '%s' "$FAKE_URL" | sed 's|http://|http://u:sk-pw@|')
+"$CAIGEN" run --prompts "$T/in.jsonl" --out "$T/pw" --policy-url "$u" \
+	--judge-url "$u" -q --no-preflight 2>"$T/pw.err"
+eq url_password_exit $? 2
+check url_password_masked_stderr sh -c "! grep -q sk-pw '$T/pw.err'"
+check url_password_said grep -q "requests in a row refused" "$T/pw.err"
+stop_fake

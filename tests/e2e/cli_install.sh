@@ -80,3 +80,55 @@ for k in $keys; do
 done
 check install_man_found_keys test -n "$keys"
 eq install_man_every_yaml_key "$missing" ""
+
+# Installed use, from an empty folder far from the source tree: the
+# default constitution and short names come from PREFIX/share/caigen
+# (compiled in by `make install`), CAIGEN_DATA_DIR overrides.
+E=$T/empty
+mkdir -p "$E"
+gen_prompts 3 "$T/in.jsonl"
+start_fake
+(cd "$E" && "$P/bin/caigen" run --prompts "$T/in.jsonl" --out "$T/o1" \
+	--policy-url "$FAKE_URL" --judge-url "$FAKE_URL" -q) 2>"$T/i1.err"
+eq installed_run_default_constitution $? 0
+eq installed_run_records "$(lines "$T/o1/preferences.jsonl" 2>/dev/null)" 3
+(cd "$E" && "$P/bin/caigen" run --prompts "$T/in.jsonl" --out "$T/o2" \
+	--policy-url "$FAKE_URL" --judge-url "$FAKE_URL" -q \
+	--constitution udhr) 2>"$T/i2.err"
+eq installed_run_short_name $? 0
+check installed_run_short_name_used grep -q '"udhr@sha256' "$T/o2/manifest.json"
+(cd "$E" && "$P/bin/caigen" check harmless helpful-honest.yaml) \
+	>"$T/i3.out" 2>&1
+eq installed_check_short_names $? 0
+# a copy of the tree moved elsewhere finds its share folder next to bin/
+cp -r "$P" "$T/moved"
+rm -rf "$P/share/caigen/constitution"
+(cd "$E" && "$T/moved/bin/caigen" check harmless) >"$T/i4.out" 2>&1
+eq installed_moved_tree $? 0
+(cd "$E" && "$P/bin/caigen" check harmless) >"$T/i5.out" 2>&1
+eq installed_missing_short_name_exit $? 2
+check installed_missing_short_name_says grep -q "no constitution 'harmless' (looked in" "$T/i5.out"
+mkdir -p "$T/data/constitution"
+cp "$ROOT/constitution/udhr.yaml" "$T/data/constitution/mine.yaml"
+(cd "$E" && CAIGEN_DATA_DIR=$T/data "$P/bin/caigen" check mine) \
+	>"$T/i6.out" 2>&1
+eq installed_data_dir_env $? 0
+# the Slurm template as installed: one task of a two-task array, caigen
+# from PATH, run.yaml in the submit folder, no constitution path given
+printf 'prompts: %s\nout: %s\npolicy: {base_url: "%s"}\njudge: {base_url: "%s"}\n' \
+	"$T/in.jsonl" "$T/o3" "$FAKE_URL" "$FAKE_URL" >"$E/run.yaml"
+(cd "$E" && CAIGEN=caigen PATH=$T/moved/bin:$PATH SLURM_ARRAY_TASK_ID=1 \
+	SLURM_ARRAY_TASK_COUNT=2 SLURM_ARRAY_TASK_MIN=0 \
+	SLURM_ARRAY_TASK_MAX=1 SLURM_ARRAY_JOB_ID=7 \
+	bash "$T/moved/share/caigen/slurm/caigen-array.sbatch" -q) \
+	>"$T/i7.out" 2>&1 || { cat "$T/i7.out"; false; }
+eq installed_sbatch_exit $? 0
+check installed_sbatch_shard test -s "$T/o3/preferences.shard-00001-of-00002.jsonl"
+check installed_k8s_template test -s "$T/moved/share/caigen/k8s/caigen-indexed-job.yaml"
+check installed_aws_notes test -s "$T/moved/share/caigen/aws/README.md"
+# the Kubernetes Indexed Job's environment, as its args run it
+(cd "$E" && JOB_COMPLETION_INDEX=0 CAIGEN_SHARD_COUNT=2 \
+	"$T/moved/bin/caigen" run -c "$E/run.yaml" --grace 90 -q) \
+	>"$T/i8.out" 2>&1
+eq installed_k8s_exit $? 0
+check installed_k8s_shard test -s "$T/o3/preferences.shard-00000-of-00002.jsonl"

@@ -207,7 +207,8 @@ static void test_json(void)
 		"temperature", "top_p", "max_tokens", "api", "executor",
 		"batch_max_requests", "batch_max_bytes", "both_orders",
 		"top_logprobs", "scan_positions", "cot", "cot_max_tokens",
-		"clamp", "votes", "min_letter_mass", "api_key_set",
+		"clamp", "votes", "min_letter_mass", "calibration",
+		"api_key_set",
 	};
 	struct config c;
 	struct err e = { "" };
@@ -539,7 +540,7 @@ static void test_value_errors(void)
 		  "2:3: unknown key 'modle' in 'policy' "
 		  "(did you mean 'model'?)" },
 		{ "foo: 1\n",
-		  "1:1: unknown key 'foo' (valid keys: prompts, out, seed, "
+		  "1:1: unknown key 'foo' (valid keys: prompts, prompt_field, out, seed, "
 		  "limit, mode, rounds, stop_after_refusals, constitutions, "
 		  "max_line_bytes, prices, loops, max_cost, batch_poll, "
 		  "batch_prompts, responses, pairs, "

@@ -1,0 +1,283 @@
+#!/bin/sh
+# limiter.sh - the adaptive-concurrency benchmark behind `make bench` (after
+# run.sh) and `make bench-limiter`. It starts nginx on loopback with the
+# canned chat completion on five ports:
+#
+#   fast   no delay
+#   slow   100 ms (echo_sleep)
+#   huge   1 s
+#   rate   100 ms, 429 beyond LIMITER_RATE requests/s (limit_req, burst of
+#          a tenth of a second's worth, nodelay)
+#   conn   100 ms, 429 beyond LIMITER_CONN requests at once (limit_conn)
+#
+# and runs caigen on each at its default settings (concurrency: auto) and at
+# --jobs 8, 32, 128, 512, 2048, each run on the same prompts and stopped
+# (SIGTERM, then its grace) after BENCH_LIMITER_SECONDS: prompts written per
+# second of the run, requests refused with a 429, prompts failed. The
+# default is compared with the best fixed setting on the same server. Then
+# 10,000 in flight at 1 s (--jobs 5000): time against the ideal, failures,
+# peak RSS. The default runs write the limiter's trace
+# (CAIGEN_LIMITER_TRACE); the traces of the rate, conn and huge servers
+# become SVG plots (trace_svg.awk) next to the table.
+#
+# Environment: CAIGEN (./caigen), BENCH_LIMITER_SECONDS (30; quick 12),
+# BENCH_LIMITER_HUGE_SECONDS (60; quick 25: the 1 s server needs longer to
+# ramp), BENCH_LIMITER_JOBS ("8 32 128 512 2048"), BENCH_LIMITER_SERVERS
+# ("fast slow huge rate conn"), LIMITER_RATE (400), LIMITER_CONN (64),
+# BENCH_FLIGHT_PROMPTS (50000; quick 20000), BENCH_RESULTS_LIMITER
+# (obj/bench/limiter.md; the SVGs beside it). BENCH_QUICK=1: the short
+# timings. Everything it starts is stopped on exit.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+CAIGEN=$(abs "${CAIGEN:-$ROOT/caigen}")
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	SECS=${BENCH_LIMITER_SECONDS:-12}
+	HUGE_SECS=${BENCH_LIMITER_HUGE_SECONDS:-25}
+	FLIGHT_N=${BENCH_FLIGHT_PROMPTS:-20000}
+else
+	SECS=${BENCH_LIMITER_SECONDS:-30}
+	HUGE_SECS=${BENCH_LIMITER_HUGE_SECONDS:-60}
+	FLIGHT_N=${BENCH_FLIGHT_PROMPTS:-50000}
+fi
+JOBS=${BENCH_LIMITER_JOBS:-8 32 128 512 2048}
+SERVERS=${BENCH_LIMITER_SERVERS:-fast slow huge rate conn}
+RATE=${LIMITER_RATE:-400}
+CONN=${LIMITER_CONN:-64}
+RESULTS=$(abs "${BENCH_RESULTS_LIMITER:-$ROOT/obj/bench/limiter.md}")
+OUTDIR=$(dirname "$RESULTS")
+PY=/usr/bin/python3
+
+sh "$ROOT/tests/deps.sh" nginx libnginx-mod-http-echo time curl || exit 2
+ECHO_SO=/usr/lib/nginx/modules/ngx_http_echo_module.so
+[ -f "$ECHO_SO" ] || { echo "bench: no '$ECHO_SO'" >&2; exit 2; }
+[ -x "$CAIGEN" ] || { echo "bench: no caigen at '$CAIGEN'" >&2; exit 2; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+mkdir -p "$OUTDIR"
+
+T=$(mktemp -d /tmp/caigen-limiter.XXXXXX)
+NGINX_PID=""
+cleanup() {
+	if [ -n "$NGINX_PID" ]; then
+		kill "$NGINX_PID" 2>/dev/null
+		wait "$NGINX_PID" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+calc() { awk "BEGIN { printf \"%.6g\", ($1) }"; }
+fmt() { awk -v x="$1" -v d="$2" 'BEGIN { printf "%.*f", d, x }'; }
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+		awk 'BEGIN { srand(); print 20000 + int(rand() * 30000) }'
+}
+
+# ---- nginx ----------------------------------------------------------------
+BODY=$(cat "$HERE/completion.json")
+mkdir -p "$T/nginx/logs" "$T/nginx/tmp"
+for s in fast slow huge rate conn; do
+	eval "PORT_$s=\$(free_port)"
+done
+# a delayed location: read the body, sleep, answer
+delayed() {
+	printf '\t\t\techo_read_request_body;\n\t\t\techo_sleep %s;\n' "$1"
+	printf "\t\t\techo '%s';\n" "$BODY"
+}
+cat >"$T/nginx/nginx.conf" <<EOF
+load_module $ECHO_SO;
+worker_processes 2;
+worker_rlimit_nofile 65536;
+error_log $T/nginx/logs/error.log error;
+pid $T/nginx/nginx.pid;
+events { worker_connections 32768; }
+http {
+	access_log off;
+	default_type application/json;
+	keepalive_requests 100000000;
+	keepalive_timeout 600s;
+	client_body_buffer_size 1m;
+	client_body_temp_path $T/nginx/tmp/body;
+	proxy_temp_path $T/nginx/tmp/proxy;
+	fastcgi_temp_path $T/nginx/tmp/fastcgi;
+	uwsgi_temp_path $T/nginx/tmp/uwsgi;
+	scgi_temp_path $T/nginx/tmp/scgi;
+	limit_req_zone \$server_port zone=rq:1m rate=${RATE}r/s;
+	limit_conn_zone \$server_port zone=cn:1m;
+	limit_req_status 429;
+	limit_conn_status 429;
+	server {
+		listen 127.0.0.1:$PORT_fast backlog=4096;
+		location / { return 200 '$BODY'; }
+	}
+	server {
+		listen 127.0.0.1:$PORT_slow backlog=4096;
+		location / {
+$(delayed 0.1)
+		}
+	}
+	server {
+		listen 127.0.0.1:$PORT_huge backlog=4096;
+		location / {
+$(delayed 1.0)
+		}
+	}
+	server {
+		listen 127.0.0.1:$PORT_rate backlog=4096;
+		location / {
+			limit_req zone=rq burst=$((RATE / 10)) nodelay;
+$(delayed 0.1)
+		}
+	}
+	server {
+		listen 127.0.0.1:$PORT_conn backlog=4096;
+		location / {
+			limit_conn cn $CONN;
+$(delayed 0.1)
+		}
+	}
+}
+EOF
+nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' \
+	>"$T/nginx/logs/stdout" 2>&1 &
+NGINX_PID=$!
+for s in fast slow huge rate conn; do
+	eval "_p=\$PORT_$s"
+	_i=0
+	until curl -sf -o /dev/null -X POST -d '{}' \
+		"http://127.0.0.1:$_p/v1/chat/completions"; do
+		_i=$((_i + 1))
+		if [ $_i -ge 100 ] || ! kill -0 "$NGINX_PID" 2>/dev/null; then
+			echo "bench: nginx did not start:" >&2
+			cat "$T/nginx/logs/"* >&2
+			exit 2
+		fi
+		sleep 0.05
+	done
+done
+
+gen() {
+	awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
+		printf "{\"id\":\"l%07d\",\"prompt\":\"Question %d: what is " \
+		       "a sensible, polite way to deal with a leaking tap, " \
+		       "and what should I avoid doing so that it does not " \
+		       "get worse?\"}\n", i, i }' >"$2"
+}
+
+# timed LABEL URL SECONDS PROMPTS [flags...]: caigen for at most SECONDS,
+# then SIGTERM (its grace lets the calls on the wire finish). Sets PPS
+# (prompts written a second of the whole run), R429, FAILED, RSS_KB, WALL.
+timed() {
+	_lb=$1 _url=$2 _s=$3 _in=$4
+	shift 4
+	rm -rf "$T/out.$_lb"
+	_t0=$(date +%s.%N)
+	/usr/bin/time -f '%M' -o "$T/time.$_lb" \
+		timeout -s TERM -k 60 "$_s" \
+		"$CAIGEN" run --prompts "$_in" --out "$T/out.$_lb" \
+		--policy-url "$_url" --judge-url "$_url" \
+		--policy-model bench-policy --judge-model bench-judge \
+		--constitution "$ROOT/constitution/harmless.yaml" "$@" \
+		>"$T/log.$_lb" 2>&1
+	_t1=$(date +%s.%N)
+	WALL=$(calc "$_t1 - $_t0")
+	RSS_KB=$(tail -n 1 "$T/time.$_lb")
+	_done=0
+	[ -f "$T/out.$_lb/preferences.jsonl" ] &&
+		_done=$(wc -l <"$T/out.$_lb/preferences.jsonl" | tr -d ' ')
+	DONE=$_done
+	PPS=$(calc "$_done / $WALL")
+	# "caigen: judge: N requests, M retries 429=K 5xx=L"
+	R429=$(awk '/^caigen: (policy|judge): [0-9]+ requests/ {
+		for (i = 1; i <= NF; i++) if ($i ~ /^429=/) {
+			x = $i; sub(/^429=/, "", x); s += x } }
+		END { print s + 0 }' "$T/log.$_lb")
+	REQS=$(awk '/^caigen: (policy|judge): [0-9]+ requests/ { s += $3 }
+		END { print s + 0 }' "$T/log.$_lb")
+	FAILED=$(awk '/^caigen: [0-9]+ lines read/ {
+		for (i = 1; i < NF; i++) if ($(i + 1) ~ /^failed/) print $i }' \
+		"$T/log.$_lb" | tail -n 1)
+	FAILED=${FAILED:-0}
+	rm -rf "$T/out.$_lb"
+}
+
+TABLE=$T/table.md
+{
+	echo "| server | default: prompts/s (429s, failed) | best fixed: --jobs, prompts/s | default / best | 429s of requests (default) | met |"
+	echo "|---|---|---|---|---|---|"
+} >"$TABLE"
+DETAIL=$T/detail.md
+{
+	echo "| server | setting | prompts/s | requests | 429s | failed | peak RSS MB |"
+	echo "|---|---|---|---|---|---|---|"
+} >"$DETAIL"
+
+echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %T UTC')"
+echo "bench: limiter runs of ${SECS} s (1 s server: ${HUGE_SECS} s)"
+gen 200000 "$T/prompts.jsonl"
+for s in $SERVERS; do
+	eval "_url=http://127.0.0.1:\$PORT_$s/v1"
+	_secs=$SECS
+	[ "$s" = huge ] && _secs=$HUGE_SECS
+	best=0 bestj=-
+	for j in default $JOBS; do
+		if [ "$j" = default ]; then
+			CAIGEN_LIMITER_TRACE=$T/trace.$s \
+				timed "$s.$j" "$_url" "$_secs" "$T/prompts.jsonl"
+		else
+			timed "$s.$j" "$_url" "$_secs" "$T/prompts.jsonl" \
+				--jobs "$j"
+		fi
+		echo "limiter: $s: $j: $DONE prompts in $(fmt "$WALL" 1) s:" \
+			"$(fmt "$PPS" 1) prompts/s, $REQS requests, $R429 429s," \
+			"$FAILED failed, peak RSS $(fmt "$(calc "$RSS_KB / 1024")" 1) MB"
+		echo "| $s | $j | $(fmt "$PPS" 1) | $REQS | $R429 | $FAILED | $(fmt "$(calc "$RSS_KB / 1024")" 1) |" >>"$DETAIL"
+		if [ "$j" = default ]; then
+			dpps=$PPS d429=$R429 dreq=$REQS dfail=$FAILED
+		elif awk "BEGIN { exit !($PPS > $best) }"; then
+			best=$PPS bestj=$j
+		fi
+	done
+	ratio=$(calc "$best > 0 ? $dpps / $best : 0")
+	frac=$(calc "$dreq > 0 ? $d429 / $dreq : 0")
+	met=$(awk "BEGIN { print ($ratio >= 0.9 && $frac <= 0.02 && \"$dfail\" == \"0\") ? \"yes\" : \"no\" }")
+	echo "| $s | $(fmt "$dpps" 1) ($d429, $dfail) | $bestj, $(fmt "$best" 1) | $(fmt "$ratio" 2) | $(fmt "$(calc "$frac * 100")" 2) % | $met |" >>"$TABLE"
+	if [ -s "$T/trace.$s" ]; then
+		cp "$T/trace.$s" "$OUTDIR/limiter-trace-$s.txt"
+		awk -v title="caigen default (concurrency: auto) against the $s server" \
+			-f "$HERE/trace_svg.awk" "$T/trace.$s" \
+			>"$OUTDIR/limiter-trace-$s.svg"
+	fi
+done
+
+# ---- 10,000 in flight at 1 s ------------------------------------------------
+gen "$FLIGHT_N" "$T/flight.jsonl"
+PORT=$PORT_huge
+timed flight "http://127.0.0.1:$PORT/v1" 3600 "$T/flight.jsonl" --jobs 5000
+# a prompt: one policy request and two judge requests: 3N requests at
+# 10,000 a second, plus one round trip
+ideal=$(calc "3 * $FLIGHT_N / 10000 + 1")
+fr=$(calc "$ideal / $WALL")
+echo "limiter: 10,000 in flight at 1 s: $DONE of $FLIGHT_N prompts in" \
+	"$(fmt "$WALL" 2) s (ideal $(fmt "$ideal" 2) s): $(fmt "$fr" 3) of" \
+	"ideal, $FAILED failed, peak RSS $(fmt "$(calc "$RSS_KB / 1024")" 1) MB"
+FLIGHT_ROW="| 1 s, --jobs 5000 (10,000 in flight), $FLIGHT_N prompts | $(fmt "$WALL" 2) s (ideal $(fmt "$ideal" 2) s) | $(fmt "$fr" 3) of ideal | $FAILED failed | $(fmt "$(calc "$RSS_KB / 1024")" 1) MB peak RSS |"
+
+{
+	echo "Limiter bench, $(date -u '+%F %T UTC'), $(nproc) cores, load after: $(cut -d' ' -f1-3 /proc/loadavg); runs of ${SECS} s (1 s server ${HUGE_SECS} s); rate server: $RATE requests/s, conn server: $CONN at once."
+	echo
+	cat "$TABLE"
+	echo
+	echo "| run | time | throughput | failures | memory |"
+	echo "|---|---|---|---|---|"
+	echo "$FLIGHT_ROW"
+	echo
+	cat "$DETAIL"
+} >"$RESULTS"
+echo
+cat "$RESULTS"
+echo
+echo "bench: table in $RESULTS; traces in $OUTDIR/limiter-trace-*.svg"

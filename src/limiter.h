@@ -1,0 +1,133 @@
+/*
+ * limiter.h - an adaptive cap on the requests in flight to one server,
+ * shared by every role (policy, judge, panel members) and every event
+ * loop that sends there, so the stage with more work takes the places
+ * the other does not need.
+ *
+ * The limit moves once per window (about one round trip: at least the
+ * smoothed latency and at least WINDOW_MIN seconds, and enough answers)
+ * on what the window saw:
+ *
+ *   - a drop (429, 5xx, time-out, refused connection): the limit falls
+ *     to 0.8 of itself (0.5 when nothing went through), at once, then
+ *     not again for two round trips (the calls sent before the cut come
+ *     back refused too); the limit it fell from becomes the plateau;
+ *   - the limit was not reached (the run had fewer calls to send): no
+ *     change, so a quiet stage never inflates its limit;
+ *   - latency near its floor (the lowest seen, slowly forgotten), within
+ *     25 % plus 1 ms: no queue is building, so the limit grows: half
+ *     way to 0.95 of the plateau below it, near it by 2 % (at least 1)
+ *     every PROBE_EVERY windows, and by 5 % without a plateau;
+ *   - latency above that but throughput up by 5 % since the last step up:
+ *     more in flight still pays (a batching server), so up by 10 %;
+ *   - latency above and throughput flat: a queue is building for
+ *     nothing, so down by 10 %.
+ *
+ * Until the first cut or the first rise of latency (slow start, as TCP's)
+ * every answer that met no queue, the limit having been reached within
+ * the last round trip and a half, adds a place at once: the limit doubles every round trip.
+ *
+ * The limit stays within [floor, ceiling]. A fixed limiter (floor =
+ * ceiling) never moves but still obeys the servers' hints:
+ *
+ *   - retry-after on a 429 or 503 pauses every call to the server until
+ *     then (at most 120 s);
+ *   - x-ratelimit-remaining-requests (or anthropic-ratelimit-requests-
+ *     remaining) R with its reset T: at most R more calls start before T
+ *     (1 s when no reset is given); remaining tokens count the same way
+ *     in calls of the average estimated size.
+ *
+ * Time is passed in by the caller (seconds on any monotonic clock), so
+ * tests drive the limiter with a fake clock. The trace (when a FILE is
+ * given) gets one line per window: time since the start, the limit,
+ * calls in flight at most, answers per second, mean and floor latency in
+ * ms, drops.
+ *
+ * Thread-safety: every function may be called from any thread; a mutex
+ * guards the struct. Errors: none.
+ */
+#ifndef CAIGEN_LIMITER_H
+#define CAIGEN_LIMITER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define LIMITER_WINDOW_MIN 0.005	/* seconds: the shortest window */
+
+/* How one call's attempt ended, for the limiter. */
+enum limiter_outcome {
+	LIMITER_OK,	/* an answer (any 2xx, or a 4xx that is not load) */
+	LIMITER_DROP,	/* 429, 5xx, time-out, refused: the server is full */
+	LIMITER_IGNORE,	/* ended without a measurement (stopped) */
+};
+
+struct limiter_stats {
+	uint64_t cuts;		/* times the limit was cut */
+	uint64_t drops;		/* attempts that ended in a drop */
+	uint64_t paused;	/* takes refused by a server's hint */
+	int min_limit, max_limit, limit;	/* lowest, highest, at the end */
+};
+
+struct limiter {
+	pthread_mutex_t lock;
+	int floor, ceiling;
+	double limit;
+	int inflight;
+	/* the window */
+	double win_start;
+	int win_ok, win_drops, win_peak;
+	double full_at;		/* when a take last met the limit */
+	double win_rtt_sum;
+	/* what the windows learnt */
+	double rtt_floor;	/* lowest latency seen; 0 none yet */
+	double srtt;		/* smoothed latency; 0 none yet */
+	double last_tput;	/* answers/s of the window before the step */
+	double plateau;		/* the server's ceiling as last seen; 0 none */
+	int calm;		/* windows since the last drop or probe */
+	bool slow_start;
+	double cut_after;	/* no second cut before this */
+	/* the servers' hints */
+	double pause_until;
+	double hint_left;	/* calls allowed before hint_until */
+	double hint_until;
+	double tokens_avg;	/* mean estimated tokens of a call */
+	double t0;
+	FILE *trace;		/* borrowed; NULL: none */
+	struct limiter_stats stats;
+};
+
+/* start: the first limit, clamped to [floor, ceiling]; floor == ceiling
+ * makes a fixed limiter. now: the clock's current time. */
+void limiter_init(struct limiter *l, int floor, int ceiling, int start,
+		  double now, FILE *trace);
+void limiter_release(struct limiter *l);
+
+/* Take a place for a call estimated at `tokens`: 0 when taken; -1 when
+ * every place is taken (try again after a limiter_done); else the
+ * seconds until a server's hint allows it. */
+double limiter_take(struct limiter *l, double now, double tokens);
+
+/* The call taken has ended its attempt after `rtt` seconds on the wire:
+ * give its place back and learn from the outcome. */
+void limiter_done(struct limiter *l, double now, double rtt,
+		  enum limiter_outcome o);
+
+/* An attempt of a call that keeps its place (it will be retried) ended
+ * after `rtt` seconds: learn from it. */
+void limiter_learn(struct limiter *l, double now, double rtt,
+		   enum limiter_outcome o);
+
+/* A server's hints from the reply just read, each < 0 when absent:
+ * retry_after (seconds, from a 429 or 503), the remaining requests and
+ * tokens, and the seconds until they reset. */
+void limiter_hint(struct limiter *l, double now, double retry_after,
+		  double remaining_requests, double remaining_tokens,
+		  double reset);
+
+/* The current limit, and a snapshot of the counters. */
+int limiter_limit(struct limiter *l);
+struct limiter_stats limiter_stats(struct limiter *l);
+
+#endif

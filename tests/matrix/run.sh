@@ -1,0 +1,469 @@
+#!/bin/sh
+# run.sh LIST - run the combinations of the test matrix (LIST: allpairs's
+# output, one combination a line) against the fake server and check the
+# invariants of each. Lines `PASS matrix_CID_CHECK` / `FAIL ...`; a check
+# that fails on a combination tests/matrix/known lists prints `XFAIL ...
+# (known: DEFECT)` instead (not counted), one that passes there prints
+# `XPASS` (the list is out of date). Environment: CAIGEN, FAKESERVER,
+# MATRIX_PROMPTS (prompts a run, 8), MATRIX_ONLY (run only combinations
+# whose number is in this list, e.g. "3 7"), MATRIX_DEEP (1: every check
+# on every combination; else kill -9/resume and shards on every third
+# accepted combination, as `make test` does).
+#
+# A combination (see params) becomes a config: policy model pol, judges
+# ja, jb, jc (a panel's members in order: mean = chat + anthropic, median =
+# anthropic + chat + chat, majority = completions + chat + anthropic, each
+# with the combination's cot, votes and both_orders); server is a fake
+# server flag (no-n: --no-n, no-logprobs: --refuse-logprobs,
+# same-answers: --same-answers). Checks of an accepted combination:
+#   check, dryrun   `caigen check` and `--dry-run` accept it (exit 0)
+#   exit            run (--jobs 1) exits 0, or 1 when every prompt is
+#                   meant to fail (same-answers in mode preferences:
+#                   "identical responses"); no other failure reason
+#   once            every prompt once in records (each part once with
+#                   binarize all-pairs) or failures, never in both
+#   distinct        no record compares two answers equal after trimming
+#   schema          every record, failure and manifest valid (schemas/)
+#   sent            requests answered, per model (the fake server's log:
+#                   live POSTs and batch lines, probes and the requests
+#                   the server refuses by design left out), equal the
+#                   dry run's plan; not with same-answers in mode
+#                   preferences (resamples) or with votes after a
+#                   logprob refusal (the plan cannot know either)
+#   jobs            --jobs 16 gives the bytes of --jobs 1 (the ids in
+#                   order where the server is not deterministic: an
+#                   Anthropic policy or Anthropic votes draw from a
+#                   counter, as the real API is not reproducible)
+#   live            with a batch executor: all-live gives the same bytes
+#   resume          kill -9 mid-run, then the same command: each prompt
+#                   once, and the bytes of one run where deterministic
+#   shards          --shard 0/2 and 1/2 merged (merge --expect) equal
+#                   one process
+#   label, eval     `caigen label` and `caigen eval` read every record
+#                   of the run (one labelled record per input record)
+# A refused combination (refusals): check, dry run and run exit 2 with the
+# rule's message, and the fake server saw no request at all.
+. "$(dirname "$0")/../lib.sh"
+LIST=$1
+M=$ROOT/tests/matrix
+NP=${MATRIX_PROMPTS:-8}
+DEEP=${MATRIX_DEEP:-0}
+ONLY=${MATRIX_ONLY:-}
+gen_prompts "$NP" "$T/in.jsonl"
+: >"$T/schema.tsv"
+nxfail=0
+nxpass=0
+xfails=""
+
+# holds TERM: the current combination satisfies NAME=A|B or NAME!=A|B
+holds() {
+	case $1 in
+	all) return 0 ;;
+	*!=*) _k=${1%%!=*} _vs=${1#*!=} _neg=1 ;;
+	*) _k=${1%%=*} _vs=${1#*=} _neg=0 ;;
+	esac
+	eval "_v=\$m_$_k"
+	_in=0
+	_old=$IFS
+	IFS='|'
+	for _a in $_vs; do [ "$_a" = "$_v" ] && _in=1; done
+	IFS=$_old
+	[ $_in -ne $_neg ]
+}
+# known_load: KN, the lines of tests/matrix/known (TERM... : CHECKS :
+# DEFECT) that hold for the current combination, as "CHECKS<TAB>DEFECT"
+known_load() {
+	KN=""
+	while IFS= read -r _l; do
+		case $_l in '#'* | '') continue ;; esac
+		_terms=${_l%% : *}
+		_rest=${_l#* : }
+		_ok=1
+		for _t in $_terms; do holds "$_t" || { _ok=0; break; }; done
+		[ $_ok = 1 ] && KN="$KN${_rest%% : *}	${_rest#* : }
+"
+	done <"$M/known"
+}
+# known CHECK: _kd, the defects (joined by "; ") KN lists for CHECK
+known() {
+	_kd=""
+	while IFS='	' read -r _checks _def; do
+		[ -n "$_checks" ] || continue
+		_old=$IFS
+		IFS='|'
+		for _c in $_checks; do
+			# shellcheck disable=SC2254
+			case $1 in $_c) _kd="${_kd:+$_kd; }$_def"; break ;; esac
+		done
+		IFS=$_old
+	done <<EOF_KN
+$KN
+EOF_KN
+	[ -n "$_kd" ]
+}
+# res CHECK OK DETAIL: OK 0 passed
+res() {
+	_name=matrix_${cid}_$1
+	if known "$1"; then
+		_d=$_kd
+		if [ "$2" = 0 ]; then
+			echo "XPASS $_name (listed in tests/matrix/known: $_d)"
+			nxpass=$((nxpass + 1))
+		else
+			echo "XFAIL $_name: $3 (known: $_d)"
+			nxfail=$((nxfail + 1))
+			case $xfails in *"$_d"*) ;; *) xfails="$xfails
+  $_d" ;; esac
+		fi
+	elif [ "$2" = 0 ]; then
+		pass "$_name"
+	else
+		fail "$_name" "$3"
+	fi
+}
+req() { _n=$1; shift; if "$@" >/dev/null 2>&1; then res "$_n" 0; else res "$_n" 1 "$*"; fi; }
+# after CHECK COMMAND...: a comparison with run A, which must have run
+after() {
+	if [ "$arc" -gt 1 ]; then
+		res "$1" 1 "nothing to compare: the --jobs 1 run exited $arc"
+	else
+		req "$@"
+	fi
+}
+same() { if [ "$2" = "$3" ]; then res "$1" 0; else res "$1" 1 "got '$2', want '$3'"; fi; }
+
+# member I: the API of judge member I (0-based) of the combination
+member() {
+	case $m_judge in
+	chat | completions | anthropic) [ "$1" = 0 ] && echo "$m_judge" ;;
+	mean) set -- "$1" chat anthropic ;;
+	median) set -- "$1" anthropic chat chat ;;
+	majority) set -- "$1" completions chat anthropic ;;
+	esac
+	case $m_judge in mean | median | majority)
+		_i=$1
+		shift
+		[ "$_i" -lt $# ] && shift "$_i" && echo "$1" ;;
+	esac
+}
+# cfg FILE URL POLICY-EXECUTOR JUDGE-EXECUTOR
+cfg() {
+	_cot=false
+	[ "$m_cot" = on ] && _cot=true
+	{
+		printf 'seed: 1\nbatch_poll: 0.02\nconstitutions: [%s]\n' \
+			"$ROOT/constitution/harmless.yaml"
+		printf 'mode: %s\nrounds: %s\nresponses: %s\npairs: %s\n' \
+			"$m_mode" "$m_rounds" "$m_responses" "$m_pairs"
+		printf 'binarize: %s\n' "$m_binarize"
+		printf 'policy: {api: %s, base_url: "%s", model: pol, ' \
+			"$m_policy_api" "$2"
+		printf 'executor: %s, max_tokens: 128, n: %s}\n' "$3" "$m_n"
+		case $m_judge in mean | median | majority)
+			printf 'panel: %s\n' "$m_judge" ;;
+		esac
+		printf 'judge:\n'
+		_i=0
+		for _j in ja jb jc; do
+			_api=$(member $_i)
+			[ -n "$_api" ] || break
+			printf '  - {api: %s, base_url: "%s", model: %s, ' \
+				"$_api" "$2" "$_j"
+			printf 'executor: %s, cot: %s, votes: %s, ' "$4" \
+				"$_cot" "$m_votes"
+			printf 'both_orders: %s}\n' "$m_both_orders"
+			_i=$((_i + 1))
+		done
+	} >"$1"
+}
+# start a fake server for this combination: FAKE_URL, log $1
+fake() {
+	_log=$1
+	shift
+	case $m_server in
+	plain) start_fake --log "$_log" "$@" ;;
+	no-n) start_fake --log "$_log" --no-n "$@" ;;
+	no-logprobs) start_fake --log "$_log" --refuse-logprobs "$@" ;;
+	same-answers) start_fake --log "$_log" --same-answers "$@" ;;
+	esac
+}
+# sent LOG FROM-LINE: "model count" lines, requests the server answered
+# after line FROM-LINE of LOG (probes and refusals by design left out)
+sent() {
+	tail -n +"$(($2 + 1))" "$1" | jq -r --arg srv "$m_server" '
+	  if .custom_id then
+	    (.custom_id | capture("^(?<r>[a-z]+[0-9]*)-").r) as $r |
+	    {"p": "pol", "j": "ja", "j1": "jb", "j2": "jc"}[$r] // $r
+	  elif .method == "POST" and (.path | test("/(chat/)?completions$|/messages$"))
+	  then .body as $b |
+	    if (($b.messages // []) | length) == 1 and
+	       $b.messages[0].content == "ping" or $b.prompt == "User: ping\n\nAssistant:"
+	    then empty
+	    elif $srv == "no-n" and (.path | test("chat")) and
+	       ($b.n // 1) > 1 then empty
+	    elif $srv == "no-logprobs" and ($b.logprobs // false) != false
+	    then empty
+	    else $b.model end
+	  else empty end' | sort | uniq -c | awk '{print $2, $1}'
+}
+# planned PLAN: "model count" lines from a dry run's plan
+planned() {
+	_alt=0
+	[ "$m_server" = no-n ] && [ "$m_n" = auto ] &&
+		[ "$m_policy_api" = chat ] && _alt=1
+	sed -n "s/^  [a-z0-9]* *http[^ ]* model '\([^']*\)': \([0-9]*\) [a-z ]*requests\( (\([0-9]*\) if the server cannot[^)]*)\)\{0,1\},.*/\1 \2 \4/p" "$1" |
+	while read -r _m _a _b; do
+		if [ $_alt = 1 ] && [ -n "$_b" ]; then _a=$_b; fi
+		[ "$_a" -gt 0 ] && echo "$_m $_a"
+	done | sort
+}
+# outputs DIR: the record files a run in DIR writes, for its mode
+outputs() {
+	case $m_mode in
+	preferences) echo "$1/preferences.jsonl" ;;
+	critiques) echo "$1/critiques.jsonl" ;;
+	both) echo "$1/critiques.jsonl $1/preferences.jsonl" ;;
+	esac
+}
+# once DIR: every prompt once in each record file or in failures
+once() {
+	for _f in $(outputs "$1"); do
+		[ -f "$_f" ] || touch "$_f"
+		jq -r '.id' "$T/in.jsonl" | sort >"$T/want.ids"
+		# a prompt's parts: 0..parts-1 each once
+		jq -rs 'group_by(.id)[] | select((map(.part // 0) | sort) !=
+		  [range(0; .[0].parts // 1)]) | .[0].id' "$_f" \
+			>"$T/badparts"
+		[ -s "$T/badparts" ] && return 1
+		{ jq -r .id "$_f" | sort -u; [ -f "$1/failures.jsonl" ] &&
+			jq -r .id "$1/failures.jsonl"; } | sort >"$T/got.ids"
+		cmp -s "$T/got.ids" "$T/want.ids" || return 1
+	done
+}
+distinct() {
+	[ -f "$1/preferences.jsonl" ] || return 0
+	jq -e -s 'def t: gsub("^\\s+|\\s+$"; "");
+	  all(.[]; (.chosen | tostring | t) != (.rejected | tostring | t) and
+	    (if .comparisons then .responses as $r | all(.comparisons[];
+	      ($r[.pair[0]] | t) != ($r[.pair[1]] | t)) else true end))' \
+		"$1/preferences.jsonl"
+}
+# equal A B: the record files of two runs agree (bytes, or ids in order
+# when the combination is not deterministic)
+equal() {
+	for _f in $(outputs "$1") "$1/failures.jsonl"; do
+		_g=$2/${_f##*/}
+		[ -f "$_f" ] || touch "$_f"
+		[ -f "$_g" ] || touch "$_g"
+		if [ "$det" = 1 ]; then
+			cmp -s "$_f" "$_g" || return 1
+		else
+			[ "$(jq -r '[.id, .part] | @text' "$_f")" = \
+			  "$(jq -r '[.id, .part] | @text' "$_g")" ] || return 1
+		fi
+	done
+}
+run() { # OUT CONFIG [flags]: run caigen, exit status in $rc
+	_o=$1 _c=$2
+	shift 2
+	"$CAIGEN" run -c "$_c" --prompts "$T/in.jsonl" --out "$_o" -q "$@" \
+		>"$_o.out" 2>"$_o.err"
+	rc=$?
+}
+
+combo() {
+	D=$T/$cid
+	mkdir -p "$D"
+	fake "$D/req.log" --batch-seconds 0.05
+	cfg "$D/run.yaml" "$FAKE_URL" "$m_policy_exec" "$m_judge_exec"
+	if [ "$expect" != ok ]; then
+		_tag=${expect#refuse:}
+		_msg=$(sed -n "s/.* : $_tag : //p" "$M/refusals")
+		"$CAIGEN" check "$D/run.yaml" >"$D/check.out" 2>&1
+		same refused_check "$?" 2
+		"$CAIGEN" run -c "$D/run.yaml" --prompts "$T/in.jsonl" \
+			--out "$D/dry" --dry-run >"$D/dry.out" 2>&1
+		same refused_dryrun "$?" 2
+		run "$D/a" "$D/run.yaml"
+		same refused_run "$rc" 2
+		req refused_message grep -qF "$_msg" "$D/a.err"
+		same refused_nothing_sent "$(wc -l <"$D/req.log" | tr -d ' ')" 0
+		req refused_no_records sh -c "! cat $D/a/*.jsonl 2>/dev/null | grep -q ."
+		stop_fake
+		return
+	fi
+	det=1
+	[ "$m_policy_api" = anthropic ] && [ "$m_server" != same-answers ] && det=0
+	for _i in 0 1 2; do
+		[ "$(member $_i)" = anthropic ] && [ "$m_votes" != 0 ] && det=0
+	done
+	fails_all=0
+	[ "$m_server" = same-answers ] && [ "$m_mode" = preferences ] &&
+		fails_all=1
+	"$CAIGEN" check "$D/run.yaml" >"$D/check.out" 2>&1
+	res check $? "$(tail -1 "$D/check.out")"
+	"$CAIGEN" run -c "$D/run.yaml" --prompts "$T/in.jsonl" \
+		--out "$D/dry" --dry-run >"$D/dry.out" 2>&1
+	drc=$?
+	res dryrun $drc "$(tail -1 "$D/dry.out")"
+	# one process, --jobs 1 (the start-up probe on)
+	run "$D/a" "$D/run.yaml" --jobs 1
+	arc=$rc
+	if [ $fails_all = 1 ]; then
+		same exit "$rc:$(jq -r .reason "$D/a/failures.jsonl" 2>/dev/null |
+			sort -u)" "1:identical responses"
+	else
+		same exit "$rc:$(cat "$D/a/failures.jsonl" 2>/dev/null |
+			head -c 200)" "0:"
+	fi
+	req once once "$D/a"
+	req distinct distinct "$D/a"
+	for _f in "$D"/a/*.jsonl "$D/a/manifest.json"; do
+		[ -s "$_f" ] && printf 'matrix_%s_schema_%s\t%s\n' "$cid" \
+			"$(basename "$_f" | tr . _)" "$_f" >>"$T/schema.tsv"
+	done
+	if [ $fails_all = 0 ] && { [ "$m_server" != no-logprobs ] ||
+	   [ "$m_votes" = 0 ]; }; then
+		planned "$D/dry.out" >"$D/planned"
+		sent "$D/req.log" 0 >"$D/sent"
+		[ $drc = 0 ] || echo "the dry run exited $drc" >"$D/planned"
+		same sent "$(tr '\n' ' ' <"$D/sent")" \
+			"$(tr '\n' ' ' <"$D/planned")"
+	fi
+	# --jobs 16
+	run "$D/b" "$D/run.yaml" --jobs 16 --no-preflight
+	after jobs equal "$D/a" "$D/b"
+	# live against batch
+	if [ "$m_policy_exec" = batch ] || [ "$m_judge_exec" = batch ]; then
+		cfg "$D/live.yaml" "$FAKE_URL" live live
+		run "$D/l" "$D/live.yaml" --jobs 16 --no-preflight
+		after live equal "$D/a" "$D/l"
+	fi
+	# label and eval read every preference record
+	if [ -s "$D/a/preferences.jsonl" ]; then
+		_n=$(lines "$D/a/preferences.jsonl")
+		# label and eval judge pairs: the run's config in mode preferences
+		sed "s/^mode: .*/mode: preferences/" "$D/run.yaml" >"$D/label.yaml"
+		"$CAIGEN" label -c "$D/label.yaml" --pairs "$D/a/preferences.jsonl" \
+			--out "$D/lab" -q --no-preflight >"$D/lab.out" 2>&1
+		_rc=$?
+		same label "$_rc:$(cat "$D/lab/preferences.jsonl" 2>/dev/null |
+			wc -l | tr -d ' '):$(cat "$D/lab/rejects.jsonl" \
+			2>/dev/null | head -1 | head -c 160)" "0:$_n:"
+		"$CAIGEN" eval -c "$D/label.yaml" --pairs "$D/a/preferences.jsonl" \
+			--out "$D/ev" -q --no-preflight --bootstrap 20 --json \
+			>"$D/ev.out" 2>"$D/ev.err"
+		_rc=$?
+		if [ "$_rc:$(cat "$D/ev/preferences.jsonl" 2>/dev/null | wc -l |
+		    tr -d ' ')" = "0:$_n" ]; then
+			res eval 0
+		else
+			res eval 1 "exit $_rc, $(lines "$D/ev/preferences.jsonl" 2>/dev/null) of $_n records: $(tail -1 "$D/ev.err" | head -c 160)"
+		fi
+		for _f in "$D/lab/preferences.jsonl" "$D/lab/manifest.json" \
+		    "$D/ev/eval.json" "$D/ev/manifest.json"; do
+			[ -s "$_f" ] && printf 'matrix_%s_schema_%s\t%s\n' \
+				"$cid" "$(echo "${_f#"$D"/}" | tr ./ __)" "$_f" \
+				>>"$T/schema.tsv"
+		done
+	fi
+	stop_fake
+	[ "$DEEP" = 1 ] || [ $((nok % 3)) = 1 ] || return 0
+	# kill -9 mid-run against a slow server, then the same command
+	fake "$D/slow.log" --latency-ms 40 --batch-seconds 0.6
+	cfg "$D/slow.yaml" "$FAKE_URL" "$m_policy_exec" "$m_judge_exec"
+	"$CAIGEN" run -c "$D/slow.yaml" --prompts "$T/in.jsonl" --out "$D/k" \
+		-q --jobs 2 --no-preflight >/dev/null 2>&1 &
+	_pid=$!
+	sleep 0.4
+	kill -9 $_pid 2>/dev/null
+	wait $_pid 2>/dev/null
+	run "$D/k" "$D/slow.yaml" --jobs 4 --no-preflight
+	same resume_exit "$rc" "$fails_all"
+	req resume_once once "$D/k"
+	after resume equal "$D/a" "$D/k"
+	stop_fake
+	# shards merged against one process
+	fake "$D/sh.log" --batch-seconds 0.05
+	cfg "$D/sh.yaml" "$FAKE_URL" "$m_policy_exec" "$m_judge_exec"
+	run "$D/sh" "$D/sh.yaml" --shard 0/2 --jobs 4 --no-preflight
+	run "$D/sh" "$D/sh.yaml" --shard 1/2 --jobs 4 --no-preflight
+	_bad=""
+	for _f in $(outputs "$D/sh") "$D/sh/failures.jsonl"; do
+		_b=${_f%.jsonl}
+		_x=0
+		[ "${_f##*/}" != failures.jsonl ] && [ $fails_all = 1 ] && _x=1
+		ls "$_b".shard-*.jsonl >/dev/null 2>&1 || continue
+		if [ "${_f##*/}" = failures.jsonl ]; then
+			"$CAIGEN" merge "$_b".shard-*.jsonl -o "$_f" -q \
+				--no-manifest >"$D/merge.out" 2>&1
+		else
+			"$CAIGEN" merge "$_b".shard-*.jsonl -o "$_f" -q \
+				--expect "$T/in.jsonl" >"$D/merge.out" 2>&1
+		fi
+		_rc=$?
+		# failures hold no id unless every prompt fails
+		[ "$_rc" = "$_x" ] ||
+			_bad="$_bad ${_f##*/}: merge exit $_rc $(head -c 120 "$D/merge.out")"
+	done
+	stop_fake
+	[ "$arc" -gt 1 ] && _bad="nothing to compare: the --jobs 1 run exited $arc"
+	if [ -z "$_bad" ] && equal "$D/a" "$D/sh"; then
+		res shards 0
+	else
+		res shards 1 "${_bad:-merged records differ from one process}"
+	fi
+}
+
+nok=0
+n=0
+while read -r expect rest; do
+	n=$((n + 1))
+	case $expect in '#'* | '') continue ;; esac
+	if [ -n "$ONLY" ]; then
+		case " $ONLY " in *" $n "*) ;; *) continue ;; esac
+	fi
+	cid=$(printf 'c%02d' "$n")
+	for kv in $rest; do
+		eval "m_${kv%%=*}='${kv#*=}'"
+	done
+	[ "$expect" = ok ] && nok=$((nok + 1))
+	echo "== $cid $expect $rest"
+	known_load
+	_t0=$(date +%s.%N)
+	combo
+	awk -v a="$_t0" -v b="$(date +%s.%N)" -v c="$cid" \
+		'BEGIN { printf "-- %s %.1f s\n", c, b - a }'
+done <"$LIST"
+if [ -s "$T/schema.tsv" ]; then
+	sh "$ROOT/tests/deps.sh" python3-jsonschema >/dev/null 2>&1 ||
+		fail matrix_schema_deps "python3-jsonschema could not be installed"
+	python3 "$M/validate.py" "$ROOT/schemas" "$T/schema.tsv" \
+		>"$T/schema.out" 2>&1
+	while IFS= read -r line; do
+		case $line in
+		PASS* | FAIL*)
+			_n=${line#* }
+			_n=${_n%%:*}
+			cid=${_n#matrix_}
+			cid=${cid%%_*}
+			# the combination's values again, for known()
+			_k=${cid#c}
+			_k=${_k#0}
+			rest=$(sed -n "${_k}p" "$LIST")
+			for kv in ${rest#* }; do
+				eval "m_${kv%%=*}='${kv#*=}'"
+			done
+			known_load
+			case $line in
+			PASS*) res "${_n#matrix_"$cid"_}" 0 ;;
+			*) res "${_n#matrix_"$cid"_}" 1 "${line#*: }" ;;
+			esac ;;
+		*) echo "$line" ;;
+		esac
+	done <"$T/schema.out"
+fi
+echo "matrix: $n combinations ($nok accepted), $nxfail expected failures, $nxpass unexpected passes"
+[ -n "$xfails" ] && echo "matrix: known defects that failed here:$xfails"
+[ -n "${MATRIX_KEEP:-}" ] && cp -r "$T" "$MATRIX_KEEP"
+exit 0

@@ -1,0 +1,420 @@
+/*
+ * test_limiter.c - the adaptive in-flight limit (limiter.h), driven by a
+ * fake clock against simulated servers: one that answers at a fixed
+ * latency, one that refuses beyond N concurrent calls, one whose latency
+ * grows with the queue (CPU-bound), one that batches. No timing is
+ * measured: the clock is a number the test moves.
+ */
+#include "harness.h"
+#include "config.h"
+#include "http.h"
+#include "limiter.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MAXC 8192
+
+/* A server model: the latency and the outcome of a call that arrives
+ * with `busy` others in the server. */
+typedef double (*model_fn)(int busy, bool *drop);
+
+struct sim {
+	struct limiter *l;
+	model_fn model;
+	double due[MAXC];
+	double start[MAXC];
+	bool drop[MAXC];
+	int n;			/* calls in the server */
+	int demand;		/* most calls the client has to send at once */
+	long ok, drops;		/* over the whole run */
+	long late_ok, late_drops;	/* after settle */
+	double settle;
+};
+
+static int limit_conn_n = 50;
+
+static double fixed_100ms(int busy, bool *drop)
+{
+	(void)busy;
+	*drop = false;
+	return 0.1;
+}
+
+static double fixed_1s(int busy, bool *drop)
+{
+	(void)busy;
+	*drop = false;
+	return 1.0;
+}
+
+/* 429 at once beyond limit_conn_n concurrent */
+static double limit_conn(int busy, bool *drop)
+{
+	*drop = busy >= limit_conn_n;
+	return *drop ? 0.001 : 0.1;
+}
+
+/* 10,000 calls/s of CPU and 0.2 ms of wire: a queue beyond 2 */
+static double cpu_bound(int busy, bool *drop)
+{
+	*drop = false;
+	return 0.0002 + (busy + 1) / 10000.0;
+}
+
+/* a batching server: 50 ms a step whatever the batch, up to 256 */
+static double batching(int busy, bool *drop)
+{
+	*drop = false;
+	return 0.05 + (busy > 256 ? (busy - 256) * 0.05 / 256 : 0) +
+	       busy * 0.00005;
+}
+
+static void run(struct sim *s, double until, double dt)
+{
+	for (double t = 0; t < until; t += dt) {
+		for (int i = 0; i < s->n;) {
+			if (s->due[i] > t) {
+				i++;
+				continue;
+			}
+			limiter_done(s->l, t, t - s->start[i], s->drop[i] ?
+				     LIMITER_DROP : LIMITER_OK);
+			if (s->drop[i])
+				s->drops++;
+			else
+				s->ok++;
+			if (t >= s->settle) {
+				if (s->drop[i])
+					s->late_drops++;
+				else
+					s->late_ok++;
+			}
+			s->n--;
+			s->due[i] = s->due[s->n];
+			s->start[i] = s->start[s->n];
+			s->drop[i] = s->drop[s->n];
+		}
+		while (s->n < s->demand && s->n < MAXC &&
+		       limiter_take(s->l, t, 100) == 0) {
+			bool d;
+			double rtt = s->model(s->n, &d);
+
+			s->start[s->n] = t;
+			s->due[s->n] = t + rtt;
+			s->drop[s->n] = d;
+			s->n++;
+		}
+	}
+}
+
+static struct sim *sim_new(struct limiter *l, model_fn m, int demand)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+
+	s->l = l;
+	s->model = m;
+	s->demand = demand;
+	s->settle = 1e18;
+	return s;
+}
+
+static void test_slow_start_reaches_the_ceiling(void)
+{
+	struct limiter l;
+	struct sim *s;
+
+	limiter_init(&l, 1, 4096, 8, 0, NULL);
+	s = sim_new(&l, fixed_1s, MAXC);
+	/* doubling once a round trip: 8 -> 4096 in 9 round trips */
+	run(s, 12, 0.01);
+	fprintf(stderr, "  slow start: limit %d after 12 s\n",
+		limiter_limit(&l));
+	CHECK(limiter_limit(&l) == 4096);
+	CHECK(s->drops == 0);
+	limiter_release(&l);
+	free(s);
+}
+
+static void test_quiet_stage_does_not_grow(void)
+{
+	struct limiter l;
+	struct sim *s;
+
+	limiter_init(&l, 1, 4096, 8, 0, NULL);
+	s = sim_new(&l, fixed_100ms, 3);	/* 3 calls at most */
+	run(s, 10, 0.001);
+	CHECK(limiter_limit(&l) == 8);
+	CHECK(s->ok > 250);
+	limiter_release(&l);
+	free(s);
+}
+
+static void test_drop_cuts_once_a_round_trip(void)
+{
+	struct limiter l;
+	int before;
+
+	limiter_init(&l, 1, 1000, 100, 0, NULL);
+	for (int i = 0; i < 100; i++)
+		CHECK(limiter_take(&l, 0, 1) == 0);
+	CHECK(limiter_take(&l, 0, 1) == -1);	/* full */
+	/* round trips of 0.1 s teach the latency (and, the limit being
+	 * reached, slow start adds a few places) */
+	for (int i = 0; i < 50; i++)
+		limiter_done(&l, 0.001 * i, 0.1, LIMITER_OK);
+	before = limiter_limit(&l);
+	CHECK(before > 100);
+	/* a burst of 429s in one round trip: one cut, by a fifth */
+	for (int i = 0; i < 10; i++)
+		limiter_done(&l, 0.2 + 0.001 * i, 0.1, LIMITER_DROP);
+	CHECK(limiter_stats(&l).cuts == 1);
+	CHECK(limiter_limit(&l) == (int)(before * 0.8));
+	/* two round trips later (the calls sent before the cut are
+	 * back) another one counts; no more slow start */
+	before = limiter_limit(&l);
+	limiter_done(&l, 0.3, 0.1, LIMITER_OK);
+	CHECK(limiter_limit(&l) == before);
+	limiter_done(&l, 0.45, 0.1, LIMITER_DROP);
+	CHECK(limiter_stats(&l).cuts == 2);
+	CHECK(limiter_limit(&l) == (int)(before * 0.8));
+	/* a window where nothing went through halves it */
+	before = limiter_limit(&l);
+	limiter_done(&l, 0.7, 0.1, LIMITER_DROP);
+	CHECK(limiter_stats(&l).cuts == 3);
+	CHECK(limiter_limit(&l) == before / 2);
+	CHECK(limiter_stats(&l).min_limit == before / 2);
+	CHECK(limiter_stats(&l).drops == 12);
+	limiter_release(&l);
+}
+
+static void test_settles_below_limit_conn(void)
+{
+	struct limiter l;
+	struct sim *s;
+	double frac;
+
+	limiter_init(&l, 1, 4096, 8, 0, getenv("LIMITER_TRACE") ? stderr : NULL);
+	s = sim_new(&l, limit_conn, MAXC);
+	s->settle = 10;
+	run(s, 60, 0.001);
+	frac = (double)s->late_drops / (double)(s->late_ok + s->late_drops);
+	fprintf(stderr, "  limit_conn 50: limit %d, %ld ok, %ld refused "
+		"after settling (%.2f %%)\n", limiter_limit(&l), s->late_ok,
+		s->late_drops, 100 * frac);
+	CHECK(frac <= 0.02);
+	/* 0.9 of the best: 50 in flight for 0.1 s is 500 calls/s */
+	CHECK(s->late_ok >= 0.9 * 500 * 50);
+	CHECK(limiter_limit(&l) <= 60);
+	limiter_release(&l);
+	free(s);
+}
+
+static void test_cpu_bound_server_stays_small(void)
+{
+	struct limiter l;
+	struct sim *s;
+
+	limiter_init(&l, 1, 4096, 8, 0, NULL);
+	s = sim_new(&l, cpu_bound, MAXC);
+	run(s, 5, 0.0001);
+	fprintf(stderr, "  cpu-bound: limit %d, %ld answers\n",
+		limiter_limit(&l), s->ok);
+	/* more in flight only queues: the limit stays far from the ceiling
+	 * and the throughput near the server's 10,000/s */
+	CHECK(limiter_limit(&l) < 256);
+	CHECK(s->ok >= 0.8 * 5 * 10000);
+	limiter_release(&l);
+	free(s);
+}
+
+static void test_batching_server_gets_more(void)
+{
+	struct limiter l;
+	struct sim *s;
+
+	limiter_init(&l, 1, 4096, 8, 0, NULL);
+	s = sim_new(&l, batching, MAXC);
+	run(s, 20, 0.001);
+	fprintf(stderr, "  batching: limit %d\n", limiter_limit(&l));
+	/* latency grows with the batch, but so does throughput */
+	CHECK(limiter_limit(&l) >= 128);
+	limiter_release(&l);
+	free(s);
+}
+
+static void test_fixed_never_moves(void)
+{
+	struct limiter l;
+	struct sim *s;
+
+	limiter_init(&l, 32, 32, 32, 0, NULL);
+	s = sim_new(&l, limit_conn, MAXC);
+	limit_conn_n = 10;
+	run(s, 5, 0.001);
+	limit_conn_n = 50;
+	CHECK(limiter_limit(&l) == 32);
+	CHECK(limiter_stats(&l).cuts == 0);
+	CHECK(limiter_stats(&l).drops > 0);
+	limiter_release(&l);
+	free(s);
+}
+
+static void test_retry_after_pauses(void)
+{
+	struct limiter l;
+
+	limiter_init(&l, 4, 4, 4, 0, NULL);
+	limiter_hint(&l, 10, 2.5, -1, -1, -1);
+	CHECK_NEAR(limiter_take(&l, 10, 1), 2.5, 1e-9);
+	CHECK_NEAR(limiter_take(&l, 12, 1), 0.5, 1e-9);
+	CHECK(limiter_take(&l, 12.5, 1) == 0);
+	/* a hint beyond 120 s is held to 120 s */
+	limiter_hint(&l, 20, 1e6, -1, -1, -1);
+	CHECK_NEAR(limiter_take(&l, 20, 1), 120, 1e-9);
+	CHECK(limiter_stats(&l).paused == 3);
+	limiter_release(&l);
+}
+
+static void test_remaining_requests_and_tokens(void)
+{
+	struct limiter l;
+
+	limiter_init(&l, 1, 100, 100, 0, NULL);
+	/* 2 requests left until the reset in 3 s */
+	limiter_hint(&l, 1, -1, 2, -1, 3);
+	CHECK(limiter_take(&l, 1, 10) == 0);
+	CHECK(limiter_take(&l, 1, 10) == 0);
+	CHECK_NEAR(limiter_take(&l, 1, 10), 3, 1e-9);
+	CHECK(limiter_take(&l, 4, 10) == 0);	/* reset: free again */
+	/* tokens: 25 left at 10 a call is 2 calls; no reset given: 1 s */
+	limiter_hint(&l, 5, -1, 1000, 25, -1);
+	CHECK(limiter_take(&l, 5, 10) == 0);
+	CHECK(limiter_take(&l, 5, 10) == 0);
+	CHECK_NEAR(limiter_take(&l, 5, 10), 1, 1e-9);
+	CHECK(limiter_take(&l, 6, 10) == 0);
+	limiter_release(&l);
+}
+
+static void test_trace_lines(void)
+{
+	struct limiter l;
+	struct sim *s;
+	FILE *f = tmpfile();
+	char line[256];
+	int n = 0, lim = 0, prev = 0;
+	bool grew = true;
+
+	limiter_init(&l, 1, 64, 8, 0, f);
+	s = sim_new(&l, fixed_100ms, MAXC);
+	run(s, 1, 0.001);
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		double t;
+
+		CHECK(sscanf(line, "%lf %d", &t, &lim) == 2);
+		if (n && lim < prev)
+			grew = false;
+		prev = lim;
+		n++;
+	}
+	CHECK(n >= 3);
+	CHECK(grew);
+	fclose(f);
+	limiter_release(&l);
+	free(s);
+}
+
+/* the servers' counts reach the limiter through http.h's hints */
+static void test_remaining_headers(void)
+{
+	static const char *const lines[] = {
+		"x-ratelimit-remaining-requests: 59\r\n",
+		"x-ratelimit-remaining-tokens: 149984\r\n",
+		"x-ratelimit-reset-requests: 1s\r\n",
+		"x-ratelimit-reset-tokens: 6m0s\r\n",
+	};
+	struct http_hints h;
+
+	http_hints_reset(&h);
+	CHECK(h.remaining_requests < 0 && h.remaining_tokens < 0 &&
+	      h.remaining_reset < 0);
+	for (size_t i = 0; i < 4; i++)
+		http_hints_header(&h, lines[i], strlen(lines[i]));
+	CHECK_NEAR(h.remaining_requests, 59, 0);
+	CHECK_NEAR(h.remaining_tokens, 149984, 0);
+	CHECK_NEAR(h.remaining_reset, 1, 1e-9);	/* the requests' reset */
+	http_hints_reset(&h);
+	http_hints_header(&h, "anthropic-ratelimit-requests-remaining: 3\r\n",
+			  44);
+	http_hints_header(&h, "x-ratelimit-remaining-tokens: lots\r\n", 36);
+	CHECK_NEAR(h.remaining_requests, 3, 0);
+	CHECK(h.remaining_tokens < 0);
+}
+
+/* concurrency: auto (the default), [floor, ceiling], or a fixed number */
+static void test_concurrency_config(void)
+{
+	static const struct { const char *yaml; bool autom; int c, lo, hi; }
+	cases[] = {
+		{ "policy:\n  model: m\n", true, 8, 1, 2048 },
+		{ "policy:\n  concurrency: auto\n", true, 8, 1, 2048 },
+		{ "policy:\n  concurrency: [4, 300]\n", true, 8, 4, 300 },
+		{ "policy:\n  concurrency: 32\n", false, 32, 1, 2048 },
+	};
+	char path[] = "/tmp/test_limiter_XXXXXX";
+	int fd = mkstemp(path);
+	struct config c;
+	struct err e = { "" };
+
+	CHECK(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = fopen(path, "w");
+
+		fputs(cases[i].yaml, f);
+		fclose(f);
+		config_init(&c);
+		CHECK(config_load_yaml(&c, path, &e) == 0);
+		CHECK(c.policy.concurrency_auto == cases[i].autom);
+		CHECK(c.policy.concurrency == cases[i].c);
+		CHECK(c.policy.concurrency_floor == cases[i].lo);
+		CHECK(c.policy.concurrency_ceiling == cases[i].hi);
+		CHECK(endpoint_max_concurrency(&c.policy) ==
+		      (cases[i].autom ? cases[i].hi : cases[i].c));
+		CHECK(c.judge.concurrency_auto);
+		config_release(&c);
+	}
+	/* --jobs fixes both */
+	config_init(&c);
+	c.jobs = 5;
+	CHECK(config_validate(&c, &e) == 0);
+	CHECK(!c.policy.concurrency_auto && !c.judge.concurrency_auto);
+	CHECK(endpoint_max_concurrency(&c.judge) == 5);
+	config_release(&c);
+	/* a floor above the ceiling is refused with its place */
+	{
+		FILE *f = fopen(path, "w");
+
+		fputs("judge:\n  concurrency: [9, 3]\n", f);
+		fclose(f);
+	}
+	config_init(&c);
+	CHECK(config_load_yaml(&c, path, &e) != 0);
+	CHECK(strstr(e.msg, ":2:") && strstr(e.msg, "floor <= ceiling"));
+	config_release(&c);
+	unlink(path);
+}
+
+TESTS(T(test_slow_start_reaches_the_ceiling),
+      T(test_quiet_stage_does_not_grow),
+      T(test_drop_cuts_once_a_round_trip),
+      T(test_settles_below_limit_conn),
+      T(test_cpu_bound_server_stays_small),
+      T(test_batching_server_gets_more),
+      T(test_fixed_never_moves),
+      T(test_retry_after_pauses),
+      T(test_remaining_requests_and_tokens),
+      T(test_trace_lines),
+      T(test_remaining_headers),
+      T(test_concurrency_config))
