@@ -11,6 +11,7 @@
 #include "card.h"
 #include "audit.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
@@ -19,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,19 +263,84 @@ static void yaml_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* Text in a Markdown table cell or line: no HTML, no cell breaks. */
+/*
+ * Text from data in a Markdown line or table cell: what could start
+ * markup is escaped. '<', '>' and '&' as entities (no HTML tag, comment
+ * or entity of the data's own); ':' and the '.' of "www." (no GFM
+ * autolink; an e-mail address still becomes a mailto: link);
+ * '\', '`', '*', '[', ']', '|', '~' and a
+ * '_' not between two letters or digits with a backslash (no code span,
+ * emphasis, link, image, cell break or strike-through), and so is a
+ * first character that is punctuation (no heading, list or quote in the
+ * list item it follows); line breaks and other control characters as
+ * spaces.
+ */
 static void md(FILE *f, const char *s)
 {
+	const char *start = s;
+
 	for (; s && *s; s++) {
-		switch (*s) {
-		case '|': fputs("\\|", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '\n': case '\r': case '\t': fputc(' ', f); break;
-		default: fputc(*s, f);
-		}
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f)
+			fputc(' ', f);
+		else if (ch == '<')
+			fputs("&lt;", f);
+		else if (ch == '>')
+			fputs("&gt;", f);
+		else if (ch == '&')
+			fputs("&amp;", f);
+		else if (strchr("\\`*[]|~:", ch) ||
+			 (ch == '.' && s - start >= 3 &&
+			  !strncasecmp(s - 3, "www", 3)) ||
+			 (ch == '_' && (s == start || !isalnum((unsigned char)
+				 s[-1]) || !isalnum((unsigned char)s[1]))) ||
+			 (s == start && ch < 0x80 && ispunct(ch)))
+			fprintf(f, "\\%c", ch);
+		else
+			fputc(ch, f);
 	}
+}
+
+/*
+ * Text from data as a code span: inside one nothing is markup and no
+ * escape works, so the span's fence is a run of backticks longer than
+ * any in the text, with a space inside it when the text starts or ends
+ * with a backtick. In a table cell '|' still ends the cell unless
+ * written "\|" (GFM strips that backslash, also inside code).
+ */
+static void md_code(FILE *f, const char *s, bool in_table)
+{
+	size_t run = 0, longest = 0, n;
+	const char *p;
+	bool pad;
+
+	s = s ? s : "";
+	for (p = s; *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		longest = run > longest ? run : longest;
+	}
+	n = strlen(s);
+	pad = n && (s[0] == '`' || s[n - 1] == '`' ||
+		    (s[0] == ' ' && s[n - 1] == ' '));
+	for (size_t i = 0; i <= longest; i++)
+		fputc('`', f);
+	if (pad)
+		fputc(' ', f);
+	for (p = s; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch == 0x7f)
+			fputc(' ', f);
+		else if (ch == '|' && in_table)
+			fputs("\\|", f);
+		else
+			fputc(ch, f);
+	}
+	if (pad)
+		fputc(' ', f);
+	for (size_t i = 0; i <= longest; i++)
+		fputc('`', f);
 }
 
 /* A number as a percentage, a decimal or an integer; "n/a" for null. */
@@ -382,9 +449,9 @@ static void files_section(FILE *f, const struct card *c)
 	fputs("\n## Files\n\n| file | records |\n|---|---:|\n", f);
 	for (int k = 0; k < KINDS; k++) {
 		for (size_t i = 0; i < c->d[k].n; i++) {
-			fputs("| `", f);
-			md(f, c->d[k].name[i]);
-			fprintf(f, "` | %ld |\n", c->d[k].records[i]);
+			fputs("| ", f);
+			md_code(f, c->d[k].name[i], true);
+			fprintf(f, " | %ld |\n", c->d[k].records[i]);
 		}
 		if (c->d[k].n > 1)
 			fprintf(f, "| %s, all shards | %ld |\n", kind_name[k],
@@ -437,9 +504,9 @@ static void manifest_section(FILE *f, const struct card *c)
 	}
 	fputs("\n## Constitutions\n\n", f);
 	json_array_foreach(json_object_get(m, "constitutions"), i, v) {
-		fputs("- `", f);
-		md(f, json_string_value(v));
-		fputs("`\n", f);
+		fputs("- ", f);
+		md_code(f, json_string_value(v), false);
+		fputc('\n', f);
 	}
 	fputs("\n## Models\n\n", f);
 	for (int r = 0; r < 2; r++) {
@@ -449,17 +516,16 @@ static void manifest_section(FILE *f, const struct card *c)
 
 		fprintf(f, "- %s: ", role);
 		if (model) {
-			fputc('`', f);
-			md(f, model);
-			fputc('`', f);
+			md_code(f, model, false);
 		} else {
 			fputs("n/a", f);
 		}
 		fputc('\n', f);
 	}
-	fprintf(f, "\nMade with caigen %s.\n\n## Settings\n\n",
-		json_string_value(json_object_get(m, "version")) ?
-		json_string_value(json_object_get(m, "version")) : "?");
+	fputs("\nMade with caigen ", f);
+	md(f, json_string_value(json_object_get(m, "version")) ?
+	   json_string_value(json_object_get(m, "version")) : "?");
+	fputs(".\n\n## Settings\n\n", f);
 	for (i = 0; i < ARRAY_SIZE(settings); i++) {
 		v = audit_json_at(cfg, settings[i]);
 		if (!v)
@@ -490,9 +556,9 @@ static void cost_section(FILE *f, const struct card *c)
 	fputs("\n## Tokens and cost\n\n| model | prompt tokens | "
 	      "completion tokens | cost (USD) |\n|---|---:|---:|---:|\n", f);
 	json_object_foreach(json_object_get(m, "usage_by_model"), k, v) {
-		fputs("| `", f);
-		md(f, k);
-		fputs("` | ", f);
+		fputs("| ", f);
+		md_code(f, k, true);
+		fputs(" | ", f);
 		integer(f, json_object_get(v, "prompt_tokens"));
 		fputs(" | ", f);
 		integer(f, json_object_get(v, "completion_tokens"));
@@ -594,9 +660,9 @@ static void audit_section(FILE *f, const struct card *c)
 	      "mean p | position bias | prefers longer | letter mass |\n"
 	      "|---|---|---:|---:|---:|---:|---:|---:|\n", f);
 	json_array_foreach(rows, i, r) {
-		fputs("| `", f);
-		md(f, json_string_value(json_object_get(r, "id")));
-		fputs("` | ", f);
+		fputs("| ", f);
+		md_code(f, json_string_value(json_object_get(r, "id")), true);
+		fputs(" | ", f);
 		json_array_foreach(json_object_get(r, "tags"), j, v) {
 			fputs(j ? ", " : "", f);
 			md(f, json_string_value(v));

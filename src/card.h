@@ -25,8 +25,16 @@
  * marker CARD_MARKER: a README.md without it was not written by caigen
  * and is replaced only with `force`.
  *
- * The card is written to OUT/README.md.tmp and renamed over README.md, so
- * a reader sees the old card or the new one, whole.
+ * Strings from the folder's files (version, model and constitution
+ * names, keys, principle ids and tags) are data, not markup: in text they
+ * are escaped for Markdown and HTML, in code spans fenced by a backtick
+ * run longer than any inside them; YAML scalars are double-quoted with
+ * escapes.
+ *
+ * The card is written through a temporary file created exclusively
+ * beside README.md and renamed over it (util.h wfile), so a reader sees
+ * the old card or the new one, whole, and a planted README.md.tmp link
+ * is never written through.
  */
 #ifndef CAIGEN_CARD_H
 #define CAIGEN_CARD_H

@@ -10,6 +10,8 @@
 #include "batch.h"
 #include "calibrate.h"
 #include "card.h"
+#include "catalog.h"
+#include "checkrun.h"
 #include "review.h"
 #include "config.h"
 #include "constitution.h"
@@ -259,9 +261,10 @@ static int parse_long(const char *s, long long lo, long long hi,
 
 /* --dry-run: print what the run would send; nothing is sent. */
 static int run_dry(const struct config *cfg, const struct constitution *con,
-		   struct shard shard, size_t show)
+		   struct shard shard, size_t show,
+		   const struct pair_feed *feed)
 {
-	struct dryrun_opts o = { cfg, con, shard, NULL, show };
+	struct dryrun_opts o = { cfg, con, shard, NULL, show, feed };
 	struct err err;
 	char *suffix;
 	int rc;
@@ -672,11 +675,6 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 				kind == KIND_LABEL ? "label" : "eval");
 			goto out;
 		}
-		if (dry_run) {
-			fprintf(stderr, "caigen: --dry-run is an option of "
-				"'caigen run' only\n");
-			goto out;
-		}
 		if (cfg.mode != MODE_PREFERENCES) {
 			fprintf(stderr, "caigen: %s judges pairs: mode must "
 				"be preferences\n", kind == KIND_LABEL ?
@@ -761,7 +759,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		cfg.prompts = split_path;
 	}
 	if (dry_run) {
-		rc = run_dry(&cfg, &con, shard, dry_show);
+		if (kind == KIND_LABEL || kind == KIND_EVAL) {
+			/* the pairs as the run reads them */
+			if (label_feed_open(&lf, pairs_path,
+					    (enum pairs_format)format,
+					    cfg.max_line_bytes, cfg.seed,
+					    &err) < 0) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				goto out;
+			}
+			lf_open = true;
+		}
+		rc = run_dry(&cfg, &con, shard, dry_show,
+			     lf_open ? &lf.feed : NULL);
 		goto out;
 	}
 	/* a wrong URL or key: one line now, not a failure per prompt
@@ -890,8 +900,10 @@ static int cmd_check(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs("usage: caigen check [options] FILE.yaml...\n\n"
-		      "Validate constitutions and run configs (a file with a "
-		      "top-level\n'principles:' key is a constitution). "
+		      "Validate constitutions, run configs and prompts "
+		      "catalogs (a file with a\ntop-level 'principles:' key "
+		      "is a constitution, one with 'categories:' or\n"
+		      "'techniques:' a catalog of `caigen prompts`). "
 		      "Mistakes are printed as\nfile:line:col: message.\n\n"
 		      "options:\n"
 		      "  -h, --help   print this help and exit\n\n"
@@ -906,7 +918,7 @@ static int cmd_check(int argc, char **argv)
 		const char *path = argv[i];
 		FILE *f;
 		char line[4096];
-		bool is_con = false;
+		bool is_con = false, is_cat = false;
 		int rc;
 
 		/* a short name ("harmless") is a shipped constitution */
@@ -925,9 +937,21 @@ static int cmd_check(int argc, char **argv)
 		while (f && fgets(line, sizeof(line), f))
 			if (!strncmp(line, "principles:", 11))
 				is_con = true;
+			else if (!strncmp(line, "categories:", 11) ||
+				 !strncmp(line, "techniques:", 11))
+				is_cat = true;
 		if (f)
 			fclose(f);
-		if (is_con) {
+		if (is_cat && !is_con) {
+			struct catalog cat = { 0 };
+
+			rc = catalog_load(&cat, path, &err);
+			if (rc == 0)
+				printf("%s: ok: prompts catalog, %zu categories"
+				       ", %zu techniques\n", argv[i], cat.ncat,
+				       cat.ntech);
+			catalog_release(&cat);
+		} else if (is_con) {
 			constitution_init(&con);
 			rc = constitution_load(&con, argv[i], &err);
 			if (rc == 0)
@@ -939,9 +963,7 @@ static int cmd_check(int argc, char **argv)
 				       con.stage_n[STAGE_CRITIQUE]);
 			constitution_release(&con);
 		} else {
-			rc = config_check_file(argv[i], &err);
-			if (rc == 0)
-				printf("%s: ok: run config\n", argv[i]);
+			rc = checkrun_file(argv[i], stdout, &err);
 		}
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err.msg);

@@ -288,9 +288,23 @@ static void test_merge_files(void)
 	CHECK(merge(6, "-q", "a.shard-00000-of-00002.jsonl",
 		    "b.shard-00001-of-00002.jsonl", "-o", "out.jsonl",
 		    "--expect") == 2);	/* --expect needs its value */
+	/* x7 missing: exit 1, and no output (nor manifest) left */
 	CHECK(merge(7, "-q", "a.shard-00000-of-00002.jsonl",
 		    "b.shard-00001-of-00002.jsonl", "-o", "out.jsonl",
 		    "--expect", "in.jsonl") == 1);
+	CHECK(get("out.jsonl") == NULL && get("out.jsonl.tmp") == NULL &&
+	      get("manifest.json") == NULL);
+	/* every expected id there: the junk line alone makes it exit 1 */
+	put("in7.jsonl", "{\"id\":\"x0\",\"prompt\":\"p\"}\n"
+	    "{\"id\":\"x1\",\"prompt\":\"p\"}\n"
+	    "{\"id\":\"x2\",\"prompt\":\"p\"}\n"
+	    "{\"id\":\"x\\\"3\",\"prompt\":\"p\"}\n"
+	    "{\"id\":\"x4\",\"prompt\":\"p\"}\n"
+	    "{\"id\":\"x5\",\"prompt\":\"p\"}\n"
+	    "{\"id\":\"x6\",\"prompt\":\"p\"}\n");
+	CHECK(merge(7, "-q", "a.shard-00000-of-00002.jsonl",
+		    "b.shard-00001-of-00002.jsonl", "-o", "out.jsonl",
+		    "--expect", "in7.jsonl") == 1);
 	s = get("out.jsonl");
 	CHECK_STR(s, R("x0", 0) R("x1", 1) R("x2", 2)
 		  "{\"id\":\"x\\\"3\",\"index\":3}\n" R("x4", 4) R("x5", 5)
@@ -299,7 +313,7 @@ static void test_merge_files(void)
 	CHECK(s && strstr(s, "\"written\": 7") && strstr(s, "\"lines\": 7") &&
 	      strstr(s, "\"failed\": 1") && !strstr(s, "other_shard") &&
 	      strstr(s, "\"duplicates_dropped\": 1") &&
-	      strstr(s, "\"missing\": 1") &&
+	      strstr(s, "\"missing\": 0") &&
 	      strstr(s, "\"partial_lines\": 1") &&
 	      strstr(s, "\"requests\": 5"));
 	/* in place is refused, a missing input is an error */
