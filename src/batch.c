@@ -19,6 +19,7 @@
  */
 #include "batch.h"
 #include "batchapi.h"
+#include "provider.h"
 #include "budget.h"
 #include "callkey.h"
 #include "idset.h"

@@ -24,7 +24,7 @@
 
 #include <stdbool.h>
 
-#include "provider.h"
+#include "chat.h"
 #include "util.h"
 
 /* A panel of judges (ranking.h) gives member m the role ROLE_JUDGE + m,

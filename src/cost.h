@@ -17,7 +17,7 @@
 
 #include "call.h"
 #include "config.h"
-#include "provider.h"
+#include "chat.h"
 
 /* u holds ROLE_COUNT usages, one per role (call.h): policy, judge, and
  * each panel member its own, each priced at its own endpoint's rates. */

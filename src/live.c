@@ -17,6 +17,7 @@
  * atomics of item_env) is thread-safe on its own.
  */
 #include "live.h"
+#include "provider.h"
 #include "budget.h"
 #include "callkey.h"
 #include "keep.h"

@@ -32,7 +32,7 @@
 #include "call.h"
 #include "http.h"
 #include "prompts.h"
-#include "provider.h"
+#include "chat.h"
 #include "shard.h"
 #include "util.h"
 
