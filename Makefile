@@ -107,9 +107,10 @@ $(O):
 
 # The test runner counts every PASS/FAIL line and ends with
 # "N passed, N failed". TESTS=pattern runs a subset.
-test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(UNIT_BIN) caigen
+test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(ALLPAIRS) $(UNIT_BIN) caigen
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
 	 RUNBATCH=$(abspath $(RUNBATCH)) BATCHCTL=$(abspath $(BATCHCTL)) \
+	 ALLPAIRS=$(abspath $(ALLPAIRS)) \
 	 UNIT_BINS="$(abspath $(UNIT_BIN))" SANITIZE=$(SANITIZE) \
 	 sh tests/run.sh $(TESTS)
 
