@@ -3,15 +3,20 @@
 # judge (one base URL, one in-flight budget): every prompt is labelled, none
 # fails, the limiter cut its limit and ends near the server's 6, and the
 # output is byte-identical to a run at --jobs 1. Counts only, no timing.
+# (The first round trip overshoots and the server's own count lags its
+# answers, so some calls meet a 429 or two; max_attempts 10 leaves room
+# under a sanitizer's slowness.)
 . "$(dirname "$0")/../lib.sh"
 start_fake --max-inflight 6 --latency-ms 20
 gen_prompts 150 "$T/in.jsonl"
 cat >"$T/c.yaml" <<EOF2
 policy:
   n: 2
+  max_attempts: 10
   backoff_base: 0.1
   backoff_max: 1
 judge:
+  max_attempts: 10
   backoff_base: 0.1
   backoff_max: 1
 EOF2
