@@ -107,9 +107,10 @@ $(O):
 
 # The test runner counts every PASS/FAIL line and ends with
 # "N passed, N failed". TESTS=pattern runs a subset.
-test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(UNIT_BIN) caigen
+test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(ALLPAIRS) $(UNIT_BIN) caigen
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
 	 RUNBATCH=$(abspath $(RUNBATCH)) BATCHCTL=$(abspath $(BATCHCTL)) \
+	 ALLPAIRS=$(abspath $(ALLPAIRS)) \
 	 UNIT_BINS="$(abspath $(UNIT_BIN))" SANITIZE=$(SANITIZE) \
 	 sh tests/run.sh $(TESTS)
 
@@ -256,7 +257,8 @@ install: $(BIN)
 		$(O)/main.o $(IDIR)/datadir.o $(LIBS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 \
 		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas \
-		$(SHARE)/caigen/slurm $(SHARE)/caigen/k8s $(SHARE)/caigen/aws
+		$(SHARE)/caigen/slurm $(SHARE)/caigen/k8s $(SHARE)/caigen/aws \
+		$(SHARE)/caigen/prompts
 	install -m 755 $(IDIR)/caigen $(DESTDIR)$(PREFIX)/bin/caigen
 	install -m 644 caigen.1 $(SHARE)/man/man1/caigen.1
 	install -m 644 constitution/*.yaml constitution/refusals.txt \
@@ -266,6 +268,7 @@ install: $(BIN)
 		scripts/slurm/vllm-run-batch.sbatch $(SHARE)/caigen/slurm/
 	install -m 644 scripts/k8s/*.yaml $(SHARE)/caigen/k8s/
 	install -m 644 scripts/aws/README.md $(SHARE)/caigen/aws/
+	install -m 644 prompts/*.yaml $(SHARE)/caigen/prompts/
 
 clean:
 	rm -rf obj caigen

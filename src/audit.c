@@ -1279,8 +1279,7 @@ static void table_print(FILE *f, json_t *rows, const char *namekey,
 		const char *name = json_string_value(json_object_get(row,
 								     namekey));
 
-		if (!name)
-			name = "overall";
+		name = name ? tty_safe(name) : "overall";
 		if (strlen(name) > w[0])
 			w[0] = strlen(name);
 		for (size_t c = 0; c < ncols; c++) {
@@ -1298,7 +1297,8 @@ static void table_print(FILE *f, json_t *rows, const char *namekey,
 		const char *name = json_string_value(json_object_get(row,
 								     namekey));
 
-		fprintf(f, "  %-*s", (int)w[0], name ? name : "overall");
+		fprintf(f, "  %-*s", (int)w[0], name ? tty_safe(name) :
+			"overall");
 		for (size_t c = 0; c < ncols; c++) {
 			cell(row, &cols[c], buf, sizeof(buf));
 			fprintf(f, "  %*s", (int)w[c + 1], buf);
@@ -1316,7 +1316,8 @@ static void print_list(FILE *f, const char *what, json_t *list)
 		return;
 	fprintf(f, "  %s:", what);
 	json_array_foreach(list, i, v)
-		fprintf(f, "%s %s", i ? "," : "", json_string_value(v));
+		fprintf(f, "%s %s", i ? "," : "",
+			tty_safe(json_string_value(v)));
 	fputc('\n', f);
 }
 
@@ -1389,12 +1390,15 @@ static void print_panel(FILE *f, json_t *panel)
 		fprintf(f, "  member %lld %-24s with the panel %.3f\n",
 			(long long)json_integer_value(json_object_get(e,
 								      "member")),
-			json_string_value(json_object_get(e, "model")),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model"))),
 			json_number_value(json_object_get(e, "with_panel")));
 	json_array_foreach(json_object_get(panel, "pairs"), i, e)
 		fprintf(f, "  %s vs %s: %.3f of %lld\n",
-			json_string_value(json_object_get(e, "model_a")),
-			json_string_value(json_object_get(e, "model_b")),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model_a"))),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model_b"))),
 			json_number_value(json_object_get(e, "agreement")),
 			(long long)json_integer_value(json_object_get(e,
 							"comparisons")));
@@ -1489,7 +1493,7 @@ void audit_print_text(json_t *rep, FILE *f)
 		methods = audit_json_at(rep, "overall.labels.methods");
 		fprintf(f, "  methods:");
 		json_object_foreach(methods, k, v)
-			fprintf(f, " %s %lld", k, (long long)
+			fprintf(f, " %s %lld", tty_safe(k), (long long)
 				json_integer_value(v));
 		fputc('\n', f);
 		if (json_integer_value(audit_json_at(rep, "overall.labels."

@@ -880,7 +880,7 @@ static void text_row(FILE *f, const char *name, json_t *b)
 	char nb[9][32];
 
 	fputs("  ", f);
-	put_column(f, name, 28);
+	put_column(f, tty_safe(name), 28);
 	fprintf(f, " %6s %6s [%5s, %5s] %6s %7s %7s %6s %6s\n",
 		N(0, jnum(b, "scored", NULL), 0),
 		N(1, jnum(b, "agreement_hard", "value"), 3),
@@ -907,7 +907,7 @@ static void panel_text(FILE *f, json_t *pa)
 		fprintf(f, "  member %lld %-24s hard %.4f  soft %.4f  with "
 			"the panel %.4f\n", (long long)json_integer_value(
 				json_object_get(e, "member")),
-			json_string_value(json_object_get(e, "model")),
+			tty_safe(json_string_value(json_object_get(e, "model"))),
 			json_number_value(json_object_get(e,
 							  "agreement_hard")),
 			json_number_value(json_object_get(e,
@@ -915,8 +915,8 @@ static void panel_text(FILE *f, json_t *pa)
 			json_number_value(json_object_get(e, "with_panel")));
 	json_array_foreach(json_object_get(pa, "pairs"), i, e)
 		fprintf(f, "  %s vs %s: %.4f\n",
-			json_string_value(json_object_get(e, "model_a")),
-			json_string_value(json_object_get(e, "model_b")),
+			tty_safe(json_string_value(json_object_get(e, "model_a"))),
+			tty_safe(json_string_value(json_object_get(e, "model_b"))),
 			json_number_value(json_object_get(e, "agreement")));
 }
 

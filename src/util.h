@@ -22,7 +22,9 @@ struct err {
 };
 
 /* Fill e->msg (printf-style). Always returns -1 so callers can
- * `return err_set(e, ...)`. e may be NULL. */
+ * `return err_set(e, ...)`. e may be NULL. Messages quote data and are
+ * printed to terminals: control characters other than '\n' and '\t' (and
+ * bytes that are not UTF-8) are escaped as tty_safe does. */
 int err_set(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
