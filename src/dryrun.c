@@ -21,6 +21,7 @@
 #include "provider.h"
 #include "ranking.h"
 #include "rng.h"
+#include "runrules.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -580,6 +581,9 @@ int dryrun_run(const struct dryrun_opts *o, FILE *out, struct err *err)
 	char *path;
 	int rc = -1;
 
+	/* what run refuses, the dry run refuses, first (runrules.h) */
+	if (runrules_check(cfg, false, false, err) < 0)
+		return -1;
 	idset_init(&done);
 	idset_init(&done2);
 	path = xasprintf("%s/%s%s.jsonl", cfg->out, cfg->mode ==

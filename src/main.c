@@ -304,7 +304,11 @@ static void usage_batch(FILE *f)
 	      "step of every\n"
 	      "prompt (the samples, then the judgments, ...). Records are "
 	      "written as in\n"
-	      "'caigen run'. Options: those of 'caigen run'.\n"
+	      "'caigen run'. Options: those of 'caigen run'. Every endpoint "
+	      "the run\n"
+	      "uses must have api: chat (the OpenAI shape); anthropic and "
+	      "completions\n"
+	      "endpoints are refused before anything is written.\n"
 	      "\n"
 	      "Exit status: 0 done, 1 failures remain, 2 usage or config "
 	      "error,\n75 requests were exported: answer them and import "
@@ -371,7 +375,7 @@ static void usage_kind(FILE *f, enum run_kind kind)
 /* batch import: every results file into OUT/batch's results, each
  * checked whole before any line is added. */
 static int import_results(const struct config *cfg, const char *suffix,
-			  int n, char **files)
+			  int n, char **files, uint64_t from[ROLE_COUNT])
 {
 	char *dir = xasprintf("%s/batch%s", cfg->out, suffix);
 	int rc = 0;
@@ -380,7 +384,7 @@ static int import_results(const struct config *cfg, const char *suffix,
 		struct err err;
 		size_t got;
 
-		rc = batch_import(dir, cfg, files[i], &got, &err);
+		rc = batch_import(dir, cfg, files[i], &got, from, &err);
 		if (rc < 0)
 			fprintf(stderr, "caigen: %s\n", err.msg);
 		else if (!cfg->quiet)
@@ -415,6 +419,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
 	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES };
+	uint64_t imported[ROLE_COUNT];	/* batch import: where it began */
 	static const struct option opts[] = {
 		{ "bootstrap", required_argument, NULL, O_BOOT },
 		{ "config", required_argument, NULL, 'c' },
@@ -799,8 +804,11 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	ro.suffix = suffix;
 	ro.stop = &stop_requested;
 	ro.batch_export = kind == KIND_EXPORT || kind == KIND_IMPORT;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		imported[r] = UINT64_MAX;
+	ro.imported = imported;
 	if (kind == KIND_IMPORT && import_results(&cfg, suffix, argc - optind,
-						  argv + optind) < 0)
+						  argv + optind, imported) < 0)
 		goto out;
 	ro.total_hint = split ? split_lines :
 		count_lines(pairs_path ? pairs_path : cfg.prompts);
