@@ -107,9 +107,10 @@ $(O):
 
 # The test runner counts every PASS/FAIL line and ends with
 # "N passed, N failed". TESTS=pattern runs a subset.
-test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(UNIT_BIN) caigen
+test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(ALLPAIRS) $(UNIT_BIN) caigen
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
 	 RUNBATCH=$(abspath $(RUNBATCH)) BATCHCTL=$(abspath $(BATCHCTL)) \
+	 ALLPAIRS=$(abspath $(ALLPAIRS)) \
 	 UNIT_BINS="$(abspath $(UNIT_BIN))" SANITIZE=$(SANITIZE) \
 	 sh tests/run.sh $(TESTS)
 
@@ -260,7 +261,8 @@ install: $(BIN)
 		$(SHARE)/caigen/prompts
 	install -m 755 $(IDIR)/caigen $(DESTDIR)$(PREFIX)/bin/caigen
 	install -m 644 caigen.1 $(SHARE)/man/man1/caigen.1
-	install -m 644 constitution/*.yaml $(SHARE)/caigen/constitution/
+	install -m 644 constitution/*.yaml constitution/refusals.txt \
+		$(SHARE)/caigen/constitution/
 	install -m 644 schemas/*.schema.json $(SHARE)/caigen/schemas/
 	install -m 755 scripts/slurm/caigen-array.sbatch \
 		scripts/slurm/vllm-run-batch.sbatch $(SHARE)/caigen/slurm/

@@ -15,6 +15,7 @@
 #include "agree.h"
 #include "constitution.h"
 #include "eval.h"
+#include "evasive.h"
 #include "idset.h"
 #include "prompts.h"
 #include "report_html.h"
@@ -170,6 +171,9 @@ struct audit {
 	char **inids;		/* the map's keys, owned */
 	size_t **inrows, *ninrows, nin;
 	size_t cur_in[16], ncur_in;	/* the record being read */
+	/* refusals (evasive.h), after audit_set_refusals */
+	struct evasive_list rlist;
+	struct evasive_tally *ev;
 };
 
 static size_t table_find(struct table *t, const char *name, bool *created)
@@ -241,6 +245,8 @@ void audit_free(struct audit *a)
 		free(a->methods[i]);
 	idset_release(&a->ids);
 	agree_release(&a->panel);
+	evasive_tally_free(a->ev);
+	evasive_release(&a->rlist);
 	for (size_t i = 0; i < a->ninputs; i++)
 		free(a->inputs[i]);
 	for (size_t i = 0; i < a->ndirs; i++)
@@ -563,6 +569,38 @@ static void add_draw(struct audit *a, size_t pr, size_t mr, int stage)
 		t[k]->draws[stage]++;
 }
 
+/* A pair's refusals by principle, tag and judge model (evasive.h). */
+static void refusal_pair(struct audit *a, json_t *rec)
+{
+	json_t *pobj = json_object_get(rec, "principle"), *tags, *t;
+	const char *id = json_string_value(json_object_get(pobj, "id"));
+	const char *model = json_string_value(json_object_get(
+		json_object_get(rec, "models"), "judge"));
+	char *g[34];
+	size_t ng = 0, i;
+
+	g[ng++] = xasprintf("principle\t%s", id ? id : "(none)");
+	g[ng++] = xasprintf("model\t%s", model ? model : "(none)");
+	tags = json_object_get(pobj, "tags");
+	json_array_foreach(tags, i, t)
+		if (json_is_string(t) && ng < ARRAY_SIZE(g))
+			g[ng++] = xasprintf("tag\t%s", json_string_value(t));
+	evasive_tally_record(a->ev, rec, NAN, (const char *const *)g, ng);
+	for (i = 0; i < ng; i++)
+		free(g[i]);
+}
+
+int audit_set_refusals(struct audit *a, const char *path, struct err *err)
+{
+	evasive_tally_free(a->ev);
+	a->ev = NULL;
+	evasive_release(&a->rlist);
+	if (evasive_load(&a->rlist, path, err) < 0)
+		return -1;
+	a->ev = evasive_tally_new(&a->rlist);
+	return 0;
+}
+
 static void add_preference(struct audit *a, json_t *rec)
 {
 	struct label_obs o;
@@ -578,6 +616,8 @@ static void add_preference(struct audit *a, json_t *rec)
 	n = touched(a, pr, mr, t, ARRAY_SIZE(t));
 	for (size_t k = 0; k < n; k++)
 		tally_label(t[k], &o);
+	if (a->ev)
+		refusal_pair(a, rec);
 }
 
 /* One judge's view of a comparison (i, j) of a caigen.preference/2
@@ -1183,6 +1223,13 @@ json_t *audit_report(struct audit *a)
 	if (a->panel.comparisons)	/* only then, so other reports keep
 					 * their keys */
 		json_object_set_new(rep, "panel", agree_json(&a->panel));
+	if (a->ev) {		/* only with audit_set_refusals */
+		static const char *const dims[] = { "principle", "tag",
+						    "model" };
+
+		json_object_set_new(rep, "refusals", evasive_tally_json(
+			a->ev, dims, ARRAY_SIZE(dims)));
+	}
 	return rep;
 }
 
@@ -1260,8 +1307,7 @@ static void table_print(FILE *f, json_t *rows, const char *namekey,
 		const char *name = json_string_value(json_object_get(row,
 								     namekey));
 
-		if (!name)
-			name = "overall";
+		name = name ? tty_safe(name) : "overall";
 		if (strlen(name) > w[0])
 			w[0] = strlen(name);
 		for (size_t c = 0; c < ncols; c++) {
@@ -1279,7 +1325,8 @@ static void table_print(FILE *f, json_t *rows, const char *namekey,
 		const char *name = json_string_value(json_object_get(row,
 								     namekey));
 
-		fprintf(f, "  %-*s", (int)w[0], name ? name : "overall");
+		fprintf(f, "  %-*s", (int)w[0], name ? tty_safe(name) :
+			"overall");
 		for (size_t c = 0; c < ncols; c++) {
 			cell(row, &cols[c], buf, sizeof(buf));
 			fprintf(f, "  %*s", (int)w[c + 1], buf);
@@ -1297,7 +1344,8 @@ static void print_list(FILE *f, const char *what, json_t *list)
 		return;
 	fprintf(f, "  %s:", what);
 	json_array_foreach(list, i, v)
-		fprintf(f, "%s %s", i ? "," : "", json_string_value(v));
+		fprintf(f, "%s %s", i ? "," : "",
+			tty_safe(json_string_value(v)));
 	fputc('\n', f);
 }
 
@@ -1370,12 +1418,15 @@ static void print_panel(FILE *f, json_t *panel)
 		fprintf(f, "  member %lld %-24s with the panel %.3f\n",
 			(long long)json_integer_value(json_object_get(e,
 								      "member")),
-			json_string_value(json_object_get(e, "model")),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model"))),
 			json_number_value(json_object_get(e, "with_panel")));
 	json_array_foreach(json_object_get(panel, "pairs"), i, e)
 		fprintf(f, "  %s vs %s: %.3f of %lld\n",
-			json_string_value(json_object_get(e, "model_a")),
-			json_string_value(json_object_get(e, "model_b")),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model_a"))),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model_b"))),
 			json_number_value(json_object_get(e, "agreement")),
 			(long long)json_integer_value(json_object_get(e,
 							"comparisons")));
@@ -1471,7 +1522,7 @@ void audit_print_text(json_t *rep, FILE *f)
 		methods = audit_json_at(rep, "overall.labels.methods");
 		fprintf(f, "  methods:");
 		json_object_foreach(methods, k, v)
-			fprintf(f, " %s %lld", k, (long long)
+			fprintf(f, " %s %lld", tty_safe(k), (long long)
 				json_integer_value(v));
 		fputc('\n', f);
 		if (json_integer_value(audit_json_at(rep, "overall.labels."
@@ -1485,6 +1536,10 @@ void audit_print_text(json_t *rep, FILE *f)
 	}
 	if (json_is_object(json_object_get(rep, "panel")))
 		print_panel(f, json_object_get(rep, "panel"));
+	if (json_integer_value(audit_json_at(rep, "refusals.overall.pairs"))) {
+		fputc('\n', f);
+		evasive_print_text(f, json_object_get(rep, "refusals"));
+	}
 	if (json_integer_value(audit_json_at(rep, "overall.critiques.rounds"))) {
 		fprintf(f, "\ncritiques (lengths in bytes)\n");
 		table_print(f, all, "name", crit_cols, ARRAY_SIZE(crit_cols));
@@ -1533,6 +1588,9 @@ static void usage(FILE *f)
 	      "  --json               print the report as JSON "
 	      "(schema caigen.audit/1)\n"
 	      "  --html FILE          also write an HTML report to FILE\n"
+	      "  --refusals FILE      the refusal phrase list (default: "
+	      "the shipped\n"
+	      "                       constitution/refusals.txt)\n"
 	      "  -h, --help           print this help and exit\n", f);
 }
 
@@ -1614,17 +1672,18 @@ int audit_add_prompts(struct audit *a, const char *path, struct err *err)
 
 int audit_main(int argc, char **argv)
 {
-	enum { O_CONST = 256, O_JSON, O_HTML, O_PROMPTS };
+	enum { O_CONST = 256, O_JSON, O_HTML, O_PROMPTS, O_REFUSALS };
 	static const struct option opts[] = {
 		{ "constitution", required_argument, NULL, O_CONST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "html", required_argument, NULL, O_HTML },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "prompts", required_argument, NULL, O_PROMPTS },
+		{ "refusals", required_argument, NULL, O_REFUSALS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct audit *a = audit_new();
-	const char *html = NULL;
+	const char *html = NULL, *refusals = NULL;
 	bool as_json = false;
 	json_t *rep = NULL;
 	struct err err;
@@ -1655,10 +1714,17 @@ int audit_main(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case O_REFUSALS:
+			refusals = optarg;
+			break;
 		default:
 			usage(stderr);
 			goto out;
 		}
+	}
+	if (audit_set_refusals(a, refusals, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "caigen: audit needs at least one data "

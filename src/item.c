@@ -9,7 +9,7 @@ bool item_env_stopping(const struct item_env *env)
 {
 	return (env->stop && __atomic_load_n(env->stop, __ATOMIC_RELAXED)) ||
 	       atomic_load(env->fatal) || atomic_load(&env->refused) ||
-	       (env->budget && budget_reached(env->budget));
+	       atomic_load(&env->capped);
 }
 
 void item_free(struct item *it)

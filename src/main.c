@@ -261,9 +261,10 @@ static int parse_long(const char *s, long long lo, long long hi,
 
 /* --dry-run: print what the run would send; nothing is sent. */
 static int run_dry(const struct config *cfg, const struct constitution *con,
-		   struct shard shard, size_t show)
+		   struct shard shard, size_t show,
+		   const struct pair_feed *feed)
 {
-	struct dryrun_opts o = { cfg, con, shard, NULL, show };
+	struct dryrun_opts o = { cfg, con, shard, NULL, show, feed };
 	struct err err;
 	char *suffix;
 	int rc;
@@ -303,7 +304,11 @@ static void usage_batch(FILE *f)
 	      "step of every\n"
 	      "prompt (the samples, then the judgments, ...). Records are "
 	      "written as in\n"
-	      "'caigen run'. Options: those of 'caigen run'.\n"
+	      "'caigen run'. Options: those of 'caigen run'. Every endpoint "
+	      "the run\n"
+	      "uses must have api: chat (the OpenAI shape); anthropic and "
+	      "completions\n"
+	      "endpoints are refused before anything is written.\n"
 	      "\n"
 	      "Exit status: 0 done, 1 failures remain, 2 usage or config "
 	      "error,\n75 requests were exported: answer them and import "
@@ -370,7 +375,7 @@ static void usage_kind(FILE *f, enum run_kind kind)
 /* batch import: every results file into OUT/batch's results, each
  * checked whole before any line is added. */
 static int import_results(const struct config *cfg, const char *suffix,
-			  int n, char **files)
+			  int n, char **files, uint64_t from[ROLE_COUNT])
 {
 	char *dir = xasprintf("%s/batch%s", cfg->out, suffix);
 	int rc = 0;
@@ -379,7 +384,7 @@ static int import_results(const struct config *cfg, const char *suffix,
 		struct err err;
 		size_t got;
 
-		rc = batch_import(dir, cfg, files[i], &got, &err);
+		rc = batch_import(dir, cfg, files[i], &got, from, &err);
 		if (rc < 0)
 			fprintf(stderr, "caigen: %s\n", err.msg);
 		else if (!cfg->quiet)
@@ -414,6 +419,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
 	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES };
+	uint64_t imported[ROLE_COUNT];	/* batch import: where it began */
 	static const struct option opts[] = {
 		{ "bootstrap", required_argument, NULL, O_BOOT },
 		{ "config", required_argument, NULL, 'c' },
@@ -674,11 +680,6 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 				kind == KIND_LABEL ? "label" : "eval");
 			goto out;
 		}
-		if (dry_run) {
-			fprintf(stderr, "caigen: --dry-run is an option of "
-				"'caigen run' only\n");
-			goto out;
-		}
 		if (cfg.mode != MODE_PREFERENCES) {
 			fprintf(stderr, "caigen: %s judges pairs: mode must "
 				"be preferences\n", kind == KIND_LABEL ?
@@ -763,7 +764,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		cfg.prompts = split_path;
 	}
 	if (dry_run) {
-		rc = run_dry(&cfg, &con, shard, dry_show);
+		if (kind == KIND_LABEL || kind == KIND_EVAL) {
+			/* the pairs as the run reads them */
+			if (label_feed_open(&lf, pairs_path,
+					    (enum pairs_format)format,
+					    cfg.max_line_bytes, cfg.seed,
+					    &err) < 0) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				goto out;
+			}
+			lf_open = true;
+		}
+		rc = run_dry(&cfg, &con, shard, dry_show,
+			     lf_open ? &lf.feed : NULL);
 		goto out;
 	}
 	/* a wrong URL or key: one line now, not a failure per prompt
@@ -791,8 +804,11 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	ro.suffix = suffix;
 	ro.stop = &stop_requested;
 	ro.batch_export = kind == KIND_EXPORT || kind == KIND_IMPORT;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		imported[r] = UINT64_MAX;
+	ro.imported = imported;
 	if (kind == KIND_IMPORT && import_results(&cfg, suffix, argc - optind,
-						  argv + optind) < 0)
+						  argv + optind, imported) < 0)
 		goto out;
 	ro.total_hint = split ? split_lines :
 		count_lines(pairs_path ? pairs_path : cfg.prompts);
