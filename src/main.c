@@ -24,6 +24,7 @@
 #include "promptgen.h"
 #include "prompts.h"
 #include "rank.h"
+#include "runinfo.h"
 #include "shard.h"
 #include "split.h"
 #include "status.h"
@@ -161,6 +162,12 @@ static void usage_run(FILE *f)
 	      "OUT/critiques.jsonl instead; 'mode: both' writes both files.\n"
 	      "\n"
 	      "options:\n"
+	      "      --allow-changed-settings  add to records in OUT made "
+	      "with other\n"
+	      "                           settings (models, seed, judge, "
+	      "...); without it\n"
+	      "                           such a run is refused, the "
+	      "differences listed\n"
 	      "  -c, --config FILE        settings from a YAML run config\n"
 	      "      --constitution FILE  constitution to draw from: a file "
 	      "or a short\n"
@@ -279,6 +286,27 @@ static int run_dry(const struct config *cfg, const struct constitution *con,
 		fprintf(stderr, "caigen: %s\n", err.msg);
 	free(suffix);
 	return rc < 0 ? EXIT_USAGE : EXIT_DONE;
+}
+
+/* The settings agree with those of OUT's records, or the user allowed
+ * the change (runinfo.h); -1 after saying why. */
+static int settings_agree(const struct config *cfg, const struct shard *s,
+			  json_t *settings, bool allow)
+{
+	char *sfx = shard_suffix(s);
+	bool changed;
+	struct err err;
+	int rc = runinfo_check(cfg->out, sfx, settings, allow, &changed,
+			       &err);
+
+	if (rc < 0)
+		fprintf(stderr, "caigen: %s\n", err.msg);
+	else if (changed && !cfg->quiet)
+		fprintf(stderr, "caigen: warning: '%s' holds records made "
+			"with other settings; adding to them "
+			"(--allow-changed-settings)\n", cfg->out);
+	free(sfx);
+	return rc;
 }
 
 enum run_kind { KIND_RUN, KIND_LABEL, KIND_EVAL, KIND_EXPORT, KIND_IMPORT };
@@ -412,8 +440,10 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	enum { O_PROMPTS = 256, O_OUT, O_SEED, O_LIMIT, O_GRACE, O_PURL,
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
-	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES };
+	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES,
+	       O_ALLOWCHG };
 	static const struct option opts[] = {
+		{ "allow-changed-settings", no_argument, NULL, O_ALLOWCHG },
 		{ "bootstrap", required_argument, NULL, O_BOOT },
 		{ "config", required_argument, NULL, 'c' },
 		{ "constitution", required_argument, NULL, O_CONST },
@@ -458,7 +488,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	size_t nflag_const = 0;
 	int c, rc = EXIT_USAGE;
 	bool no_preflight = false;
-	bool dry_run = false;
+	bool dry_run = false, allow_changed = false;
+	json_t *settings = NULL;
 	size_t dry_show = DRYRUN_SHOW_DEFAULT;
 	long long v;
 	const char *pairs_path = NULL, *html = NULL, *only = NULL;
@@ -555,6 +586,9 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			break;
 		case O_PROMPTS:
 			config_set_str(&cfg.prompts, optarg);
+			break;
+		case O_ALLOWCHG:
+			allow_changed = true;
 			break;
 		case O_MODE:
 			if (!strcmp(optarg, "preferences"))
@@ -761,6 +795,13 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		free(cfg.prompts);
 		cfg.prompts = split_path;
 	}
+	/* records already in OUT were made with these settings, or the
+	 * run stops here, before anything is sent (runinfo.h); an import
+	 * checks its files first */
+	settings = runinfo_settings(&cfg, &con);
+	if (kind != KIND_IMPORT &&
+	    settings_agree(&cfg, &shard, settings, allow_changed) < 0)
+		goto out;
 	if (dry_run) {
 		rc = run_dry(&cfg, &con, shard, dry_show);
 		goto out;
@@ -790,9 +831,16 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	ro.suffix = suffix;
 	ro.stop = &stop_requested;
 	ro.batch_export = kind == KIND_EXPORT || kind == KIND_IMPORT;
-	if (kind == KIND_IMPORT && import_results(&cfg, suffix, argc - optind,
-						  argv + optind) < 0)
+	if (kind == KIND_IMPORT && (import_results(&cfg, suffix,
+						   argc - optind,
+						   argv + optind) < 0 ||
+				    settings_agree(&cfg, &shard, settings,
+						   allow_changed) < 0))
 		goto out;
+	if (runinfo_save(cfg.out, suffix, settings, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
 	ro.total_hint = split ? split_lines :
 		count_lines(pairs_path ? pairs_path : cfg.prompts);
 	if (pipeline_run(&ro, &counts, &err) < 0) {
@@ -841,6 +889,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
 		rc = EXIT_USAGE;	/* records it cannot read, or I/O */
 out:
+	json_decref(settings);
 	if (lf_open)
 		label_feed_close(&lf);
 	for (size_t i = 0; i < nflag_const; i++)
