@@ -291,15 +291,21 @@ static int run_dry(const struct config *cfg, const struct constitution *con,
 /* The settings agree with those of OUT's records, or the user allowed
  * the change (runinfo.h); -1 after saying why. */
 static int settings_agree(const struct config *cfg, const struct shard *s,
-			  json_t *settings, bool allow)
+			  json_t *settings, bool allow, bool dry)
 {
 	char *sfx = shard_suffix(s);
 	bool changed;
 	struct err err;
-	int rc = runinfo_check(cfg->out, sfx, settings, allow, &changed,
-			       &err);
+	int rc = runinfo_check(cfg->out, sfx, settings, dry ? false : allow,
+			       &changed, &err);
 
-	if (rc < 0)
+	if (rc < 0 && dry) {
+		/* a dry run plans anyway, and says what the run would do */
+		fprintf(stderr, "caigen: note: the run would be refused%s: "
+			"%s\n", allow ? " without --allow-changed-settings" :
+			"", err.msg);
+		rc = 0;
+	} else if (rc < 0)
 		fprintf(stderr, "caigen: %s\n", err.msg);
 	else if (changed && !cfg->quiet)
 		fprintf(stderr, "caigen: warning: '%s' holds records made "
@@ -307,6 +313,24 @@ static int settings_agree(const struct config *cfg, const struct shard *s,
 			"(--allow-changed-settings)\n", cfg->out);
 	free(sfx);
 	return rc;
+}
+
+/* The dataset's prompt format (prompts.h) from prompt_format. */
+static enum prompts_format_mode prompt_format(const struct config *cfg,
+					      int split)
+{
+	if (!strcmp(cfg->prompt_format, "standard"))
+		return PROMPTS_STANDARD;
+	if (!strcmp(cfg->prompt_format, "conversational"))
+		return PROMPTS_CONVERSATIONAL;
+	if (!strcmp(cfg->prompts, "-"))
+		return PROMPTS_FIRST;
+	if (split)	/* cfg->prompts is the shard file: its folder's
+			 * split.json says it for the whole source */
+		return split_conversational(cfg->prompts) ?
+		       PROMPTS_CONVERSATIONAL : PROMPTS_STANDARD;
+	return prompts_any_messages(cfg->prompts, cfg->max_line_bytes) ?
+	       PROMPTS_CONVERSATIONAL : PROMPTS_STANDARD;
 }
 
 enum run_kind { KIND_RUN, KIND_LABEL, KIND_EVAL, KIND_EXPORT, KIND_IMPORT };
@@ -779,8 +803,11 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		goto out;
 	}
 
-	/* --shard wins; else a scheduler's array task takes its slice */
-	if (shard.n == 0 && shard_from_env(&shard, &err) < 0) {
+	/* --shard wins; else a scheduler's array task takes its slice (of
+	 * the split folder's size, for a resubmitted task) */
+	if (shard.n == 0 && shard_from_env_sized(&shard,
+						 split_size(cfg.prompts),
+						 &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
@@ -795,12 +822,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		free(cfg.prompts);
 		cfg.prompts = split_path;
 	}
+	/* one prompt format for the whole dataset: conversational when any
+	 * prompt of the input is a message list (the whole input is looked
+	 * at, so every shard decides alike; a split folder recorded it) */
+	if (kind != KIND_LABEL && kind != KIND_EVAL)
+		prompts_set_format(prompt_format(&cfg, split));
+
 	/* records already in OUT were made with these settings, or the
 	 * run stops here, before anything is sent (runinfo.h); an import
 	 * checks its files first */
 	settings = runinfo_settings(&cfg, &con);
 	if (kind != KIND_IMPORT &&
-	    settings_agree(&cfg, &shard, settings, allow_changed) < 0)
+	    settings_agree(&cfg, &shard, settings, allow_changed,
+			   dry_run) < 0)
 		goto out;
 	if (dry_run) {
 		rc = run_dry(&cfg, &con, shard, dry_show);
@@ -835,7 +869,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 						   argc - optind,
 						   argv + optind) < 0 ||
 				    settings_agree(&cfg, &shard, settings,
-						   allow_changed) < 0))
+						   allow_changed, false) < 0))
 		goto out;
 	if (runinfo_save(cfg.out, suffix, settings, &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);

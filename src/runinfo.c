@@ -12,7 +12,7 @@
 /* Top-level keys that change records. */
 static const char *const top_keys[] = {
 	"mode", "seed", "rounds", "responses", "pairs", "binarize", "panel",
-	"prompt_field",
+	"prompt_field", "prompt_format",
 };
 
 /* Endpoint keys that never change a record. */
@@ -32,23 +32,18 @@ static bool is_operational(const char *k)
 	return false;
 }
 
-/* An endpoint's keys without the operational ones; its URLs when its
- * model has the default name. */
+/* An endpoint's keys without the operational ones. URLs are left out:
+ * a server that moves (a new node, a restart on another port) serves the
+ * same model, which its name and sampling keys identify. */
 static json_t *endpoint_part(json_t *ep, const char *default_model)
 {
 	json_t *o = json_object(), *v;
-	const char *k, *model = json_string_value(json_object_get(ep,
-								  "model"));
+	const char *k;
 
+	(void)default_model;
 	json_object_foreach(ep, k, v)
 		if (!is_operational(k))
 			json_object_set(o, k, v);
-	if (model && !strcmp(model, default_model)) {
-		json_t *urls = json_object_get(ep, "base_urls");
-
-		json_object_set(o, "url", json_array_size(urls) ? urls :
-				json_object_get(ep, "base_url"));
-	}
 	return o;
 }
 

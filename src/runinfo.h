@@ -6,11 +6,10 @@
  * holds the settings that decide what a record says: the mode, seed,
  * rounds, responses, pairs, binarize, panel and prompt_field; the policy's
  * and judge's (and a panel's) model and sampling and judging keys; the
- * constitutions' digests ("name@sha256:..."); and, for an endpoint whose
- * model keeps its default name ("policy", "judge": the name says nothing
- * of the weights), its URLs. Operational keys (concurrency, timeouts,
- * retries, rate limits, executor, keys, prices, paths, limit) are not in
- * it: changing them never changes a record.
+ * constitutions' digests ("name@sha256:..."). Operational keys (URLs,
+ * concurrency, timeouts, retries, rate limits, executor, keys, prices,
+ * paths, limit) are not in it: a server that moves serves the same model,
+ * and none of them changes what a record says.
  *
  * Before a run sends anything, runinfo_check compares the run's settings
  * with the stored ones (or, for an OUT written before this file existed,

@@ -36,9 +36,16 @@ printf 'policy:\n  temperature: 0.3\n' >"$T/t.yaml"
 run_caigen "$T/o" "$T/in8.jsonl" -q --judge-model judge-a -c "$T/t.yaml" 2>"$T/e4"
 eq settings_temperature_refused $? 2
 check settings_lists_temperature grep -q 'policy.temperature: OUT has 1.0, this run 0.3' "$T/e4"
-# --dry-run says it too, and sends nothing
+# --dry-run plans anyway and says the run would be refused
 run_caigen "$T/o" "$T/in8.jsonl" --judge-model judge-b --dry-run >/dev/null 2>"$T/e5"
-eq settings_dry_run_refused $? 2
+eq settings_dry_run_exit $? 0
+check settings_dry_run_says grep -q "note: the run would be refused" "$T/e5"
+check settings_dry_run_lists grep -q 'judge.model: OUT has "judge-a", this run "judge-b"' "$T/e5"
+# a server that moved (another port) serves the same model: resumes
+stop_fake
+start_fake --log "$T/fake.log"
+run_caigen "$T/o" "$T/in.jsonl" -q --judge-model judge-a 2>"$T/e5b"
+eq settings_moved_server_resumes $? 0
 # asked for: adds the records, with a warning
 run_caigen "$T/o" "$T/in8.jsonl" --judge-model judge-b \
 	--allow-changed-settings --limit 0 2>"$T/e6" >/dev/null
