@@ -12,6 +12,7 @@
 #   make bench-cluster  task starts of a 1,000-task array, split or not
 #   make test-matrix    every combination of backends, executors, panels and
 #                       modes (pairwise and 3-wise) against the fake server
+#   make test-browser   the review page in headless Chromium
 #   make bench-dedup    prompts dedup: recall/precision, 1M prompts, Python
 
 CC      ?= cc
@@ -56,7 +57,7 @@ ALLPAIRS := $(O)/allpairs
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
 	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh bench-dedup \
-	bench-limiter test-matrix
+	bench-limiter test-matrix test-browser
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -67,7 +68,7 @@ deps:
 	@sh tests/deps.sh $(DEBPKGS)
 
 test-deps:
-	@sh tests/deps.sh $(DEBPKGS) jq cmark-gfm
+	@sh tests/deps.sh $(DEBPKGS) jq cmark-gfm curl
 
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || sh tests/deps.sh $(DEBPKGS)
@@ -106,9 +107,10 @@ $(O):
 
 # The test runner counts every PASS/FAIL line and ends with
 # "N passed, N failed". TESTS=pattern runs a subset.
-test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(UNIT_BIN) caigen
+test: test-deps $(BIN) $(FAKE) $(RUNBATCH) $(BATCHCTL) $(ALLPAIRS) $(UNIT_BIN) caigen
 	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
 	 RUNBATCH=$(abspath $(RUNBATCH)) BATCHCTL=$(abspath $(BATCHCTL)) \
+	 ALLPAIRS=$(abspath $(ALLPAIRS)) \
 	 UNIT_BINS="$(abspath $(UNIT_BIN))" SANITIZE=$(SANITIZE) \
 	 sh tests/run.sh $(TESTS)
 
@@ -180,6 +182,19 @@ test-slurm: test-deps $(BIN) $(FAKE) $(RUNBATCH)
 test-fresh:
 	@sh tests/fresh.sh $(abspath $(O)/fresh)
 
+# test-browser: caigen review's page in a real headless Chromium
+# (Debian's chromium; puppeteer-core from npm into tests/browser/
+# node_modules, which git ignores): review by keyboard, reload mid-way, a
+# second reviewer, then reviews.jsonl and caigen eval on it. Screenshot in
+# $(O)/browser/review.png.
+test-browser: test-deps $(BIN) $(FAKE) caigen
+	@sh tests/deps.sh chromium
+	@command -v npm >/dev/null 2>&1 || sh tests/deps.sh npm
+	@[ -d tests/browser/node_modules/puppeteer-core ] || \
+		(cd tests/browser && npm ci --no-audit --no-fund --silent)
+	@CAIGEN=$(abspath $(BIN)) FAKESERVER=$(abspath $(FAKE)) \
+	 SHOT=$(abspath $(O)/browser/review.png) sh tests/browser/run.sh
+
 # test-real: caigen against a real llama.cpp llama-server and GGUF model
 # ($LLAMA_SERVER, $LLAMA_MODEL; unset or missing is a failure, not a
 # skip): every mode, CoT, completions, n=2, --api-key, a restart mid-run,
@@ -242,15 +257,18 @@ install: $(BIN)
 		$(O)/main.o $(IDIR)/datadir.o $(LIBS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 \
 		$(SHARE)/caigen/constitution $(SHARE)/caigen/schemas \
-		$(SHARE)/caigen/slurm $(SHARE)/caigen/k8s $(SHARE)/caigen/aws
+		$(SHARE)/caigen/slurm $(SHARE)/caigen/k8s $(SHARE)/caigen/aws \
+		$(SHARE)/caigen/prompts
 	install -m 755 $(IDIR)/caigen $(DESTDIR)$(PREFIX)/bin/caigen
 	install -m 644 caigen.1 $(SHARE)/man/man1/caigen.1
-	install -m 644 constitution/*.yaml $(SHARE)/caigen/constitution/
+	install -m 644 constitution/*.yaml constitution/refusals.txt \
+		$(SHARE)/caigen/constitution/
 	install -m 644 schemas/*.schema.json $(SHARE)/caigen/schemas/
 	install -m 755 scripts/slurm/caigen-array.sbatch \
 		scripts/slurm/vllm-run-batch.sbatch $(SHARE)/caigen/slurm/
 	install -m 644 scripts/k8s/*.yaml $(SHARE)/caigen/k8s/
 	install -m 644 scripts/aws/README.md $(SHARE)/caigen/aws/
+	install -m 644 prompts/*.yaml $(SHARE)/caigen/prompts/
 
 clean:
 	rm -rf obj caigen

@@ -15,7 +15,9 @@
 #include "agree.h"
 #include "constitution.h"
 #include "eval.h"
+#include "evasive.h"
 #include "idset.h"
+#include "prompts.h"
 #include "report_html.h"
 #include "rng.h"
 #include "stats.h"
@@ -163,6 +165,15 @@ struct audit {
 	uint64_t records, n_pref, n_crit, n_hf, invalid, unrecognized;
 	uint64_t duplicates, unknown_principles, unmatched;
 	struct agree panel;	/* caigen.preference/2 panels (agree.h) */
+	/* --prompts: each prompt's own tags (category:, technique:, ...) */
+	struct table intags;
+	struct strmap inmap;	/* prompt id -> index into inrows */
+	char **inids;		/* the map's keys, owned */
+	size_t **inrows, *ninrows, nin;
+	size_t cur_in[16], ncur_in;	/* the record being read */
+	/* refusals (evasive.h), after audit_set_refusals */
+	struct evasive_list rlist;
+	struct evasive_tally *ev;
 };
 
 static size_t table_find(struct table *t, const char *name, bool *created)
@@ -221,10 +232,21 @@ void audit_free(struct audit *a)
 	table_release(&a->principles);
 	table_release(&a->tags);
 	table_release(&a->models);
+	table_release(&a->intags);
+	strmap_release(&a->inmap);
+	for (size_t i = 0; i < a->nin; i++) {
+		free(a->inids[i]);
+		free(a->inrows[i]);
+	}
+	free(a->inids);
+	free(a->inrows);
+	free(a->ninrows);
 	for (size_t i = 0; i < a->nmethods; i++)
 		free(a->methods[i]);
 	idset_release(&a->ids);
 	agree_release(&a->panel);
+	evasive_tally_free(a->ev);
+	evasive_release(&a->rlist);
 	for (size_t i = 0; i < a->ninputs; i++)
 		free(a->inputs[i]);
 	for (size_t i = 0; i < a->ndirs; i++)
@@ -476,6 +498,8 @@ static size_t touched(struct audit *a, size_t pr, size_t mr,
 	out[n++] = &a->all;
 	if (mr != NONE)
 		out[n++] = &a->models.r[mr].t;
+	for (size_t k = 0; k < a->ncur_in && n < max; k++)
+		out[n++] = &a->intags.r[a->cur_in[k]].t;
 	if (pr == NONE)
 		return n;
 	out[n++] = &a->principles.r[pr].t;
@@ -520,7 +544,14 @@ static void check_duplicate(struct audit *a, char kind, json_t *rec)
 {
 	const char *id = jstr(rec, "id");
 	char *key;
+	size_t in;
 
+	/* the record's prompt tags (--prompts), for touched() */
+	a->ncur_in = 0;
+	if (id && (in = strmap_get(&a->inmap, id)) != NONE) {
+		a->ncur_in = a->ninrows[in];
+		memcpy(a->cur_in, a->inrows[in], a->ncur_in * sizeof(size_t));
+	}
 	if (!id)
 		return;
 	key = xasprintf("%c\x1f%s", kind, id);
@@ -538,6 +569,38 @@ static void add_draw(struct audit *a, size_t pr, size_t mr, int stage)
 		t[k]->draws[stage]++;
 }
 
+/* A pair's refusals by principle, tag and judge model (evasive.h). */
+static void refusal_pair(struct audit *a, json_t *rec)
+{
+	json_t *pobj = json_object_get(rec, "principle"), *tags, *t;
+	const char *id = json_string_value(json_object_get(pobj, "id"));
+	const char *model = json_string_value(json_object_get(
+		json_object_get(rec, "models"), "judge"));
+	char *g[34];
+	size_t ng = 0, i;
+
+	g[ng++] = xasprintf("principle\t%s", id ? id : "(none)");
+	g[ng++] = xasprintf("model\t%s", model ? model : "(none)");
+	tags = json_object_get(pobj, "tags");
+	json_array_foreach(tags, i, t)
+		if (json_is_string(t) && ng < ARRAY_SIZE(g))
+			g[ng++] = xasprintf("tag\t%s", json_string_value(t));
+	evasive_tally_record(a->ev, rec, NAN, (const char *const *)g, ng);
+	for (i = 0; i < ng; i++)
+		free(g[i]);
+}
+
+int audit_set_refusals(struct audit *a, const char *path, struct err *err)
+{
+	evasive_tally_free(a->ev);
+	a->ev = NULL;
+	evasive_release(&a->rlist);
+	if (evasive_load(&a->rlist, path, err) < 0)
+		return -1;
+	a->ev = evasive_tally_new(&a->rlist);
+	return 0;
+}
+
 static void add_preference(struct audit *a, json_t *rec)
 {
 	struct label_obs o;
@@ -553,6 +616,8 @@ static void add_preference(struct audit *a, json_t *rec)
 	n = touched(a, pr, mr, t, ARRAY_SIZE(t));
 	for (size_t k = 0; k < n; k++)
 		tally_label(t[k], &o);
+	if (a->ev)
+		refusal_pair(a, rec);
 }
 
 /* One judge's view of a comparison (i, j) of a caigen.preference/2
@@ -1149,12 +1214,22 @@ json_t *audit_report(struct audit *a)
 						     true));
 	json_object_set_new(rep, "models", sorted_rows(a, &a->models,
 						       "model", false));
+	if (a->intags.n)	/* only with --prompts */
+		json_object_set_new(rep, "input_tags", sorted_rows(a,
+				    &a->intags, "tag", false));
 	json_object_set_new(rep, "p_histogram", json_pack("{s:f,s:o}",
 		"bin_width", 1.0 / HIST_BINS, "counts", hist));
 	json_object_set_new(rep, "near_tie_halfwidth", json_real(NEAR_TIE));
 	if (a->panel.comparisons)	/* only then, so other reports keep
 					 * their keys */
 		json_object_set_new(rep, "panel", agree_json(&a->panel));
+	if (a->ev) {		/* only with audit_set_refusals */
+		static const char *const dims[] = { "principle", "tag",
+						    "model" };
+
+		json_object_set_new(rep, "refusals", evasive_tally_json(
+			a->ev, dims, ARRAY_SIZE(dims)));
+	}
 	return rep;
 }
 
@@ -1232,8 +1307,7 @@ static void table_print(FILE *f, json_t *rows, const char *namekey,
 		const char *name = json_string_value(json_object_get(row,
 								     namekey));
 
-		if (!name)
-			name = "overall";
+		name = name ? tty_safe(name) : "overall";
 		if (strlen(name) > w[0])
 			w[0] = strlen(name);
 		for (size_t c = 0; c < ncols; c++) {
@@ -1251,7 +1325,8 @@ static void table_print(FILE *f, json_t *rows, const char *namekey,
 		const char *name = json_string_value(json_object_get(row,
 								     namekey));
 
-		fprintf(f, "  %-*s", (int)w[0], name ? name : "overall");
+		fprintf(f, "  %-*s", (int)w[0], name ? tty_safe(name) :
+			"overall");
 		for (size_t c = 0; c < ncols; c++) {
 			cell(row, &cols[c], buf, sizeof(buf));
 			fprintf(f, "  %*s", (int)w[c + 1], buf);
@@ -1269,7 +1344,8 @@ static void print_list(FILE *f, const char *what, json_t *list)
 		return;
 	fprintf(f, "  %s:", what);
 	json_array_foreach(list, i, v)
-		fprintf(f, "%s %s", i ? "," : "", json_string_value(v));
+		fprintf(f, "%s %s", i ? "," : "",
+			tty_safe(json_string_value(v)));
 	fputc('\n', f);
 }
 
@@ -1342,12 +1418,15 @@ static void print_panel(FILE *f, json_t *panel)
 		fprintf(f, "  member %lld %-24s with the panel %.3f\n",
 			(long long)json_integer_value(json_object_get(e,
 								      "member")),
-			json_string_value(json_object_get(e, "model")),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model"))),
 			json_number_value(json_object_get(e, "with_panel")));
 	json_array_foreach(json_object_get(panel, "pairs"), i, e)
 		fprintf(f, "  %s vs %s: %.3f of %lld\n",
-			json_string_value(json_object_get(e, "model_a")),
-			json_string_value(json_object_get(e, "model_b")),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model_a"))),
+			tty_safe(json_string_value(json_object_get(e,
+								   "model_b"))),
 			json_number_value(json_object_get(e, "agreement")),
 			(long long)json_integer_value(json_object_get(e,
 							"comparisons")));
@@ -1361,6 +1440,7 @@ void audit_print_text(json_t *rep, FILE *f)
 		{ "principle", "principles", "id" },
 		{ "tag", "tags", "tag" },
 		{ "model", "models", "model" },
+		{ "input tag", "input_tags", "tag" },
 	};
 	json_t *h = json_object_get(rep, "health");
 	json_t *all = json_array(), *methods, *v;
@@ -1442,7 +1522,7 @@ void audit_print_text(json_t *rep, FILE *f)
 		methods = audit_json_at(rep, "overall.labels.methods");
 		fprintf(f, "  methods:");
 		json_object_foreach(methods, k, v)
-			fprintf(f, " %s %lld", k, (long long)
+			fprintf(f, " %s %lld", tty_safe(k), (long long)
 				json_integer_value(v));
 		fputc('\n', f);
 		if (json_integer_value(audit_json_at(rep, "overall.labels."
@@ -1456,6 +1536,10 @@ void audit_print_text(json_t *rep, FILE *f)
 	}
 	if (json_is_object(json_object_get(rep, "panel")))
 		print_panel(f, json_object_get(rep, "panel"));
+	if (json_integer_value(audit_json_at(rep, "refusals.overall.pairs"))) {
+		fputc('\n', f);
+		evasive_print_text(f, json_object_get(rep, "refusals"));
+	}
 	if (json_integer_value(audit_json_at(rep, "overall.critiques.rounds"))) {
 		fprintf(f, "\ncritiques (lengths in bytes)\n");
 		table_print(f, all, "name", crit_cols, ARRAY_SIZE(crit_cols));
@@ -1497,24 +1581,109 @@ static void usage(FILE *f)
 	      "  --constitution FILE  principles, weights and tags to "
 	      "compare against\n"
 	      "                       (repeat for several files)\n"
+	      "  --prompts FILE       the prompts the records came from: "
+	      "rows for their\n"
+	      "                       tags (category:, technique:, ...; "
+	      "repeatable)\n"
 	      "  --json               print the report as JSON "
 	      "(schema caigen.audit/1)\n"
 	      "  --html FILE          also write an HTML report to FILE\n"
+	      "  --refusals FILE      the refusal phrase list (default: "
+	      "the shipped\n"
+	      "                       constitution/refusals.txt)\n"
 	      "  -h, --help           print this help and exit\n", f);
+}
+
+/* Add one tag name to a prompt's list (once). */
+static void in_tag(struct audit *a, size_t in, const char *name)
+{
+	size_t r = table_find(&a->intags, name, NULL);
+
+	for (size_t k = 0; k < a->ninrows[in]; k++)
+		if (a->inrows[in][k] == r)
+			return;
+	if (a->ninrows[in] == ARRAY_SIZE(a->cur_in))
+		return;
+	a->inrows[in] = xrealloc(a->inrows[in], (a->ninrows[in] + 1) *
+				 sizeof(size_t));
+	a->inrows[in][a->ninrows[in]++] = r;
+}
+
+int audit_add_prompts(struct audit *a, const char *path, struct err *err)
+{
+	struct prompts *r = prompts_open(path, 0, err);
+	struct prompt p;
+	struct reject rj;
+	enum prompts_status st;
+	int rc = 0;
+
+	if (!r)
+		return -1;
+	while ((st = prompts_next(r, &p, &rj, err)) != PROMPTS_EOF) {
+		size_t len, in, i;
+		const char *line;
+		json_t *o, *t, *v;
+		char *name;
+
+		if (st == PROMPTS_ERROR) {
+			rc = -1;
+			break;
+		}
+		if (st == PROMPTS_REJECT) {
+			reject_release(&rj);
+			continue;
+		}
+		if (strmap_get(&a->inmap, p.id) != NONE) {
+			prompt_release(&p);
+			continue;
+		}
+		in = a->nin++;
+		a->inids = xrealloc(a->inids, a->nin * sizeof(char *));
+		a->inrows = xrealloc(a->inrows, a->nin * sizeof(size_t *));
+		a->ninrows = xrealloc(a->ninrows, a->nin * sizeof(size_t));
+		a->inids[in] = xstrdup(p.id);
+		a->inrows[in] = NULL;
+		a->ninrows[in] = 0;
+		strmap_put(&a->inmap, a->inids[in], in);
+		line = prompts_line(r, &len);
+		o = json_loadb(line, len, 0, NULL);
+		t = json_object_get(o, "tags");
+		json_array_foreach(t, i, v)
+			if (json_is_string(v))
+				in_tag(a, in, json_string_value(v));
+		if (json_is_string(json_object_get(o, "category"))) {
+			name = xasprintf("category:%s", json_string_value(
+				json_object_get(o, "category")));
+			in_tag(a, in, name);
+			free(name);
+		}
+		if (json_is_string(json_object_get(o, "technique"))) {
+			name = xasprintf("technique:%s", json_string_value(
+				json_object_get(o, "technique")));
+			in_tag(a, in, name);
+			free(name);
+		}
+		json_decref(o);
+		prompt_release(&p);
+	}
+	prompts_close(r);
+	return rc;
 }
 
 int audit_main(int argc, char **argv)
 {
-	enum { O_CONST = 256, O_JSON, O_HTML };
+	enum { O_CONST = 256, O_JSON, O_HTML, O_PROMPTS, O_REFUSALS };
 	static const struct option opts[] = {
 		{ "constitution", required_argument, NULL, O_CONST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "html", required_argument, NULL, O_HTML },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "prompts", required_argument, NULL, O_PROMPTS },
+		{ "refusals", required_argument, NULL, O_REFUSALS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct audit *a = audit_new();
-	const char *html = NULL;
+	const char *html = NULL, *refusals = NULL;
 	bool as_json = false;
 	json_t *rep = NULL;
 	struct err err;
@@ -1539,10 +1708,23 @@ int audit_main(int argc, char **argv)
 		case O_HTML:
 			html = optarg;
 			break;
+		case O_PROMPTS:
+			if (audit_add_prompts(a, optarg, &err) < 0) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				goto out;
+			}
+			break;
+		case O_REFUSALS:
+			refusals = optarg;
+			break;
 		default:
 			usage(stderr);
 			goto out;
 		}
+	}
+	if (audit_set_refusals(a, refusals, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "caigen: audit needs at least one data "

@@ -19,7 +19,11 @@
  */
 #include "batch.h"
 #include "batchapi.h"
+#include "provider.h"
 #include "budget.h"
+#include "callkey.h"
+#include "idset.h"
+#include "live.h"
 #include "ranking.h"
 #include "rng.h"
 #include "sha256.h"
@@ -27,6 +31,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -198,6 +203,13 @@ struct batch {
 	struct exec x;		/* first: machines hold &b->x */
 	const struct config *cfg;
 	struct item_env *env;
+	struct budget *budget;
+	struct live *live;		/* a mixed run: live roles' calls */
+	bool live_role[ROLE_COUNT];
+	pthread_mutex_t back_lock;	/* back, back_cond */
+	pthread_cond_t back_cond;
+	struct call *back;		/* calls live has ended, to run */
+	size_t at_live;			/* calls out at live (own thread) */
 	volatile sig_atomic_t *stop;
 	char *dir;
 	char tag[24];		/* the folder's random id */
@@ -536,8 +548,8 @@ static void call_stopped(struct batch *b, struct call *c)
 static void call_finish(struct batch *b, struct call *c, int rc,
 			const struct chat_usage *paid)
 {
-	if (b->env->budget)
-		budget_settle(b->env->budget, c->role, c->reserved, paid);
+	if (b->budget)
+		budget_settle(b->budget, c->role, c->reserved, paid);
 	c->reserved = 0;
 	if (paid) {
 		atomic_fetch_add(&b->tokens[c->role][0], paid->prompt_tokens);
@@ -553,14 +565,14 @@ static void call_finish(struct batch *b, struct call *c, int rc,
 /* custom_id of c's current attempt. */
 static void make_cid(struct call *c)
 {
-	char hex[65];
+	char hex[CALLKEY_HEX + 1];
 
-	sha256_hex(c->body, c->body_len, hex);
+	callkey_hex(c, hex);	/* the draw and the body (callkey.h) */
 	if (c->attempt > 0)
-		snprintf(c->cid, sizeof(c->cid), "%s-%.32s-%d",
+		snprintf(c->cid, sizeof(c->cid), "%s-%s-%d",
 			 role_tags[c->role], hex, c->attempt);
 	else
-		snprintf(c->cid, sizeof(c->cid), "%s-%.32s",
+		snprintf(c->cid, sizeof(c->cid), "%s-%s",
 			 role_tags[c->role], hex);
 }
 
@@ -626,9 +638,76 @@ static void answer(struct batch *b, struct call *c, size_t at)
 
 /* ---- sending ----------------------------------------------------------- */
 
+/* A live role's call is over (on a live loop's thread): back to ours. */
+static void from_live(struct call *c)
+{
+	struct batch *b = c->relay_to;
+
+	pthread_mutex_lock(&b->back_lock);
+	c->next = b->back;
+	b->back = c;
+	pthread_cond_signal(&b->back_cond);
+	pthread_mutex_unlock(&b->back_lock);
+}
+
+/* Run the machines' steps of the calls live has ended, in the order
+ * they ended. */
+static bool take_back(struct batch *b)
+{
+	struct call *c, *rev = NULL, *next;
+
+	if (!b->at_live)
+		return false;
+	pthread_mutex_lock(&b->back_lock);
+	c = b->back;
+	b->back = NULL;
+	pthread_mutex_unlock(&b->back_lock);
+	for (; c; c = next) {
+		next = c->next;
+		c->next = rev;
+		rev = c;
+	}
+	for (c = rev; c; c = next) {
+		next = c->next;
+		b->at_live--;
+		c->done = c->relay;
+		c->relay = NULL;
+		c->done(c);
+	}
+	return rev != NULL;
+}
+
+/* Wait up to s seconds for live to end a call. */
+static void wait_back(struct batch *b, double s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)s;
+	ts.tv_nsec += (long)((s - floor(s)) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&b->back_lock);
+	if (!b->back)
+		pthread_cond_timedwait(&b->back_cond, &b->back_lock, &ts);
+	pthread_mutex_unlock(&b->back_lock);
+}
+
 static void bx_send(struct exec *x, struct call *c)
 {
 	struct batch *b = (struct batch *)x;
+
+	if (b->live_role[c->role]) {
+		/* a mixed run: live sends it; its done comes back here */
+		c->relay = c->done;
+		c->relay_to = b;
+		c->done = from_live;
+		b->at_live++;
+		live_post(b->live, c);
+		return;
+	}
 
 	c->attempt = 0;
 	c->stopped = false;
@@ -682,13 +761,17 @@ static void drain(struct batch *b)
 		}
 		if (!hmap_get(&b->member, k)) {
 			/* a new request: it goes into this round's batch */
-			if (item_env_stopping(b->env) ||
-			    (b->env->budget && !b->export_only &&
-			     !budget_take(b->env->budget, r,
-					  (double)c->body_len / 4.0,
-					  (double)c->cp.max_tokens *
-					  (c->cp.n > 1 ? c->cp.n : 1),
-					  &c->reserved))) {
+			if (item_env_stopping(b->env)) {
+				call_stopped(b, c);
+				continue;
+			}
+			if (b->budget && !b->export_only &&
+			    !budget_take(b->budget, r,
+					 (double)c->body_len / 4.0,
+					 (double)c->cp.max_tokens *
+					 (c->cp.n > 1 ? c->cp.n : 1),
+					 &c->reserved)) {
+				atomic_store(&b->env->capped, 1);
 				call_stopped(b, c);
 				continue;
 			}
@@ -766,8 +849,8 @@ static void end_calls(struct batch *b, struct call *w, const char *why,
 
 		w->next = NULL;
 		if (stopped) {
-			if (b->env->budget)
-				budget_settle(b->env->budget, w->role,
+			if (b->budget)
+				budget_settle(b->budget, w->role,
 					      w->reserved, NULL);
 			w->reserved = 0;
 			call_stopped(b, w);
@@ -856,7 +939,10 @@ static int make_one(struct batch *b, int r, struct err *err)
 	open_add(b, ob);
 	return 0;
 fail:
-	/* not sent: its calls end stopped (the caller gives up) */
+	/* not sent: the run stops first, so its calls end stopped and
+	 * their prompts are left for the next run, not failed */
+	if (!hard_stop(b))
+		give_up(b, "cannot send a batch", err);
 	for (size_t i = 0; i < ob->ncids; i++)
 		end_calls(b, unwait(b, ob->cids[i]), NULL, true);
 	free(ob->cids);
@@ -1147,13 +1233,23 @@ static void run_wave(struct batch *b, struct item **items, size_t n)
 	for (size_t i = 0; i < n; i++)
 		item_start(items[i], b->env, &b->x);
 	for (;;) {
+		take_back(b);
 		drain(b);
-		make_batches(b);
+		/* batches are made when no machine can move: none has a
+		 * call out at live that may still send more */
+		if (!b->at_live)
+			make_batches(b);
 		flush_finished(b);
 		if (!b->items)
 			break;
 		if (b->pending.head)
 			continue;
+		if (b->at_live) {
+			wait_back(b, NAP);
+			if (b->open && !hard_stop(b))
+				poll_due(b);
+			continue;
+		}
 		if (hard_stop(b) || !b->open) {
 			/* a stop (the open batches stay with the provider
 			 * for the next run), or nothing left to wait on */
@@ -1329,6 +1425,12 @@ struct batch *batch_new(const struct batch_opts *o, struct err *err)
 	b->x.send = bx_send;
 	b->cfg = cfg;
 	b->env = o->env;
+	b->budget = o->budget;
+	b->live = o->live;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		b->live_role[r] = o->live && o->live_role[r];
+	pthread_mutex_init(&b->back_lock, NULL);
+	pthread_cond_init(&b->back_cond, NULL);
 	b->stop = o->stop;
 	b->dir = xstrdup(o->dir);
 	b->export_only = o->export_only;
@@ -1365,9 +1467,12 @@ struct batch *batch_new(const struct batch_opts *o, struct err *err)
 			goto fail;
 	}
 	for (int r = 0; r < b->nroles; r++) {
-		char *rp = xasprintf("%s/%s.results.jsonl", b->dir,
-				     role_names[r]);
+		char *rp;
 		size_t bad = 0;
+
+		if (b->live_role[r])
+			continue;	/* its calls go to live */
+		rp = xasprintf("%s/%s.results.jsonl", b->dir, role_names[r]);
 
 		b->results_fd[r] = open(rp, O_RDWR | O_CREAT | O_CLOEXEC,
 					0666);
@@ -1378,8 +1483,17 @@ struct batch *batch_new(const struct batch_opts *o, struct err *err)
 			goto fail;
 		}
 		free(rp);
-		if (index_results(b, r, 0, false, &bad, err) < 0)
-			goto fail;
+		{
+			size_t before = b->nres;
+
+			if (index_results(b, r, 0, false, &bad, err) < 0)
+				goto fail;
+			/* imported just now: paid for by this run */
+			for (size_t i = before; o->imported && i < b->nres;
+			     i++)
+				if (b->res[i].off >= o->imported[r])
+					b->res[i].fresh = true;
+		}
 		if (b->ep[r]->api == API_COMPLETIONS)
 			continue;	/* no batch API (config refuses it
 					 * for a batch endpoint) */
@@ -1459,38 +1573,21 @@ void batch_join(struct batch *b)
 	}
 }
 
-/* Panel members count as the judge. */
-static int reported(int r)
+void batch_tokens(struct batch *b, struct chat_usage u[ROLE_COUNT])
 {
-	return r < ROLE_REPORTED ? r : ROLE_JUDGE;
-}
-
-void batch_tokens(struct batch *b, struct chat_usage u[ROLE_REPORTED])
-{
-	memset(u, 0, ROLE_REPORTED * sizeof(*u));
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		u[reported(r)].prompt_tokens += atomic_load(&b->tokens[r][0]);
-		u[reported(r)].completion_tokens +=
-			atomic_load(&b->tokens[r][1]);
+		u[r].prompt_tokens = atomic_load(&b->tokens[r][0]);
+		u[r].completion_tokens = atomic_load(&b->tokens[r][1]);
 	}
 }
 
-void batch_stats(struct batch *b, struct http_stats h[ROLE_REPORTED],
-		 size_t exported[ROLE_REPORTED])
+void batch_stats(struct batch *b, struct http_stats h[ROLE_COUNT],
+		 size_t exported[ROLE_COUNT])
 {
-	memset(h, 0, ROLE_REPORTED * sizeof(*h));
-	if (exported)
-		memset(exported, 0, ROLE_REPORTED * sizeof(*exported));
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		struct http_stats *t = &h[reported(r)];
-
-		t->requests += b->stats[r].requests;
-		t->ok += b->stats[r].ok;
-		t->gave_up += b->stats[r].gave_up;
-		for (int k = 0; k < RETRY_CAUSES; k++)
-			t->retries[k] += b->stats[r].retries[k];
+		h[r] = b->stats[r];
 		if (exported)
-			exported[reported(r)] += b->exported[r];
+			exported[r] = b->exported[r];
 	}
 }
 
@@ -1510,6 +1607,8 @@ void batch_free(struct batch *b)
 		hmap_free(&b->index[r]);
 		free(b->round[r].v);
 	}
+	pthread_mutex_destroy(&b->back_lock);
+	pthread_cond_destroy(&b->back_cond);
 	if (b->journal_fd >= 0)
 		close(b->journal_fd);
 	hmap_free(&b->waiting);
@@ -1525,59 +1624,173 @@ void batch_free(struct batch *b)
 
 /* ---- import ------------------------------------------------------------ */
 
-/* Check one result line of an import; its role, or -1 with err. */
+/* The role of a result line by its custom_id's tag, with the line
+ * parsed in that role's flavour into *res (res->body: caller frees). */
 static int import_line(const struct config *cfg, const char *line,
-		       size_t len, struct err *err)
+		       size_t len, struct batch_result *res, struct err *err)
 {
-	struct batch_result res;
 	int r = -1;
 	size_t n;
 
 	/* the role letter of the id says which results it joins */
-	if (batchapi_parse_result(API_CHAT, line, len, &res, err) < 0 &&
-	    batchapi_parse_result(API_ANTHROPIC, line, len, &res, err) < 0)
+	if (batchapi_parse_result(API_CHAT, line, len, res, err) < 0 &&
+	    batchapi_parse_result(API_ANTHROPIC, line, len, res, err) < 0)
 		return -1;
-	free(res.body);
+	free(res->body);
+	res->body = NULL;
 	for (int k = 0; k < ROLE_JUDGE + 1 + (int)cfg->nmembers; k++) {
 		n = strlen(role_tags[k]);
-		if (!strncmp(res.custom_id, role_tags[k], n) &&
-		    res.custom_id[n] == '-')
+		if (!strncmp(res->custom_id, role_tags[k], n) &&
+		    res->custom_id[n] == '-')
 			r = k;
 	}
 	if (r < 0)
 		return err_set(err, "custom_id '%s' is not one of this run's "
 			       "(they start with p-, j- or a panel member's "
-			       "j1-...)", res.custom_id);
+			       "j1-...)", res->custom_id);
 	if (batchapi_parse_result(ranking_role_endpoint(cfg, r)->api, line,
-				  len, &res, err) < 0)
+				  len, res, err) < 0)
 		return -1;
-	free(res.body);
 	return r;
 }
 
+/* What a result says, as one number: the answer texts of a success, the
+ * error of a failure. Two lines of one custom_id that differ here are
+ * two different answers. */
+static uint64_t result_sig(int api, const struct batch_result *res)
+{
+	struct chat_reply rep;
+	struct err e;
+	uint64_t h;
+
+	if (!res->ok)
+		return hash64(res->error, strlen(res->error)) ^ 1;
+	if (provider_parse(api, res->body, false, &rep, &e) < 0)
+		return hash64(res->body, strlen(res->body));
+	h = 0x9e3779b97f4a7c15ULL;
+	for (size_t i = 0; i < rep.n; i++) {
+		const char *t = rep.text[i] ? rep.text[i] : "";
+
+		h = (h ^ hash64(t, strlen(t))) * 0x100000001b3ULL;
+	}
+	chat_reply_release(&rep);
+	return h ? h : 2;
+}
+
+/* Add the custom_ids of the request file `path` (lines with
+ * "custom_id":"...") to ids. */
+static void request_ids(const char *path, struct idmap *ids)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *p, *q;
+	size_t cap = 0;
+
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		p = strstr(line, "\"custom_id\":\"");
+		if (!p)
+			continue;
+		p += strlen("\"custom_id\":\"");
+		q = strchr(p, '"');
+		if (q)
+			idmap_put(ids, hash64(p, (size_t)(q - p)) | 1, 1, NULL);
+	}
+	free(line);
+	fclose(f);
+}
+
+/* The requests this run made for role r: its batch files and its export
+ * file in dir. */
+static void run_requests(const char *dir, int r, struct idmap *ids)
+{
+	char *pat = xasprintf("%s/%s-[0-9]*.jsonl", dir, role_names[r]);
+	char *ex = xasprintf("%s/%s.export.jsonl", dir, role_names[r]);
+	glob_t g;
+
+	if (glob(pat, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			request_ids(g.gl_pathv[i], ids);
+		globfree(&g);
+	}
+	request_ids(ex, ids);
+	free(pat);
+	free(ex);
+}
+
+/* The results kept for role r: custom_id -> result_sig (ok results with
+ * the low bit clear, failures set). */
+static void kept_results(const char *dir, const struct config *cfg, int r,
+			 struct idmap *kept)
+{
+	char *path = xasprintf("%s/%s.results.jsonl", dir, role_names[r]);
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int api = ranking_role_endpoint(cfg, r)->api;
+
+	free(path);
+	if (!f)
+		return;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		struct batch_result res;
+		struct err e;
+		uint64_t k, old;
+
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (!len || batchapi_parse_result(api, line, (size_t)len, &res,
+						  &e) < 0)
+			continue;
+		k = hash64(res.custom_id, strlen(res.custom_id)) | 1;
+		/* a success wins over a failure */
+		if (!idmap_get(kept, k, &old) || (old & 1))
+			idmap_set(kept, k, (result_sig(api, &res) & ~1ULL) |
+				  !res.ok);
+		free(res.body);
+	}
+	free(line);
+	fclose(f);
+}
+
 int batch_import(const char *dir, const struct config *cfg, const char *path,
-		 size_t *n, struct err *err)
+		 size_t *n, uint64_t from[ROLE_COUNT], struct err *err)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, lineno = 0, nroles = ROLE_JUDGE + 1 + cfg->nmembers;
 	ssize_t len;
 	int fd[ROLE_COUNT];
+	struct idmap asked[ROLE_COUNT], kept[ROLE_COUNT], here;
+	struct idset skip;	/* line numbers not to append */
+	struct err sem;		/* the first line that is not ours */
+	bool bad = false;
 	int rc = 0;
-
-	for (int r = 0; r < ROLE_COUNT; r++)
-		fd[r] = -1;
 
 	*n = 0;
 	if (!f)
 		return err_set(err, "cannot open '%s': %s", path,
 			       strerror(errno));
+	for (size_t r = 0; r < ROLE_COUNT; r++) {
+		fd[r] = -1;
+		idmap_init(&asked[r]);
+		idmap_init(&kept[r]);
+		if (r < nroles) {
+			run_requests(dir, (int)r, &asked[r]);
+			kept_results(dir, cfg, (int)r, &kept[r]);
+		}
+	}
+	idmap_init(&here);	/* custom_id -> line number << 1 | sig bit */
+	idset_init(&skip);
 	/* first every line is checked, then they are added */
 	for (int pass = 0; pass < 2 && rc == 0; pass++) {
 		rewind(f);
 		lineno = 0;
 		while ((len = getline(&line, &cap, f)) > 0) {
+			struct batch_result res;
 			struct err e;
+			uint64_t k, sig, old;
 			int r;
 
 			lineno++;
@@ -1586,14 +1799,74 @@ int batch_import(const char *dir, const struct config *cfg, const char *path,
 				line[--len] = '\0';
 			if (!len)
 				continue;
-			r = import_line(cfg, line, (size_t)len, &e);
+			if (pass == 1) {
+				if (idset_has(&skip, lineno))
+					continue;
+				r = import_line(cfg, line, (size_t)len, &res,
+						&e);
+				free(res.body);
+				goto append;
+			}
+			r = import_line(cfg, line, (size_t)len, &res, &e);
 			if (r < 0) {
 				rc = err_set(err, "%s:%zu: %s", path, lineno,
 					     e.msg);
 				break;
 			}
-			if (pass == 0)
+			k = hash64(res.custom_id, strlen(res.custom_id)) | 1;
+			sig = (result_sig(ranking_role_endpoint(cfg, r)->api,
+					  &res) & ~1ULL) | !res.ok;
+			free(res.body);
+			/* a line that is no results line is said before
+			 * one that is not this run's (the first found) */
+			if (bad)
 				continue;
+			if (!idmap_has(&asked[r], k) &&
+			    !idmap_has(&kept[r], k)) {
+				bad = true;
+				err_set(&sem, "%s:%zu: custom_id '%s' is "
+					"no request of this run (not in "
+					"%s's batch, export or results "
+					"files): "
+					"results of another run or "
+					"config?", path, lineno,
+					res.custom_id, dir);
+				continue;
+			}
+			if (idmap_get(&here, k, &old)) {
+				/* the same id twice in this file */
+				if (old != sig) {
+					bad = true;
+					err_set(&sem, "%s:%zu: custom_id '%s' "
+						"again with another answer: "
+						"refused (keep one of the two "
+						"lines)", path, lineno,
+						res.custom_id);
+					continue;
+				}
+				idset_add(&skip, lineno);
+				continue;
+			}
+			idmap_set(&here, k, sig);
+			if (idmap_get(&kept[r], k, &old)) {
+				if (old == sig || (!(old & 1) && (sig & 1))) {
+					/* kept already, or a failure where a
+					 * success is kept: nothing to add */
+					idset_add(&skip, lineno);
+					continue;
+				}
+				if (!(old & 1) && !(sig & 1)) {
+					bad = true;
+					err_set(&sem, "%s:%zu: custom_id '%s' "
+						"has another answer kept in "
+						"%s/%s.results.jsonl: refused",
+						path, lineno, res.custom_id,
+						dir, role_names[r]);
+					continue;
+				}
+			}
+			continue;
+append:
 			if (fd[r] < 0) {
 				char *rp = xasprintf("%s/%s.results.jsonl",
 						     dir, role_names[r]);
@@ -1609,6 +1882,12 @@ int batch_import(const char *dir, const struct config *cfg, const char *path,
 				free(rp);
 				if (rc)
 					break;
+				if (from) {
+					off_t end = lseek(fd[r], 0, SEEK_END);
+
+					if (end >= 0 && (uint64_t)end < from[r])
+						from[r] = (uint64_t)end;
+				}
 			}
 			line[len] = '\n';
 			if (write_all(fd[r], line, (size_t)len + 1) < 0) {
@@ -1618,15 +1897,24 @@ int batch_import(const char *dir, const struct config *cfg, const char *path,
 			}
 			(*n)++;
 		}
+		if (pass == 0 && rc == 0 && bad) {
+			*err = sem;
+			rc = -1;
+		}
 	}
 	free(line);
 	fclose(f);
-	for (int r = 0; r < ROLE_COUNT; r++)
+	for (int r = 0; r < ROLE_COUNT; r++) {
 		if (fd[r] >= 0) {
 			if (fsync(fd[r]) < 0 && rc == 0)
 				rc = err_set(err, "cannot write to '%s': %s",
 					     dir, strerror(errno));
 			close(fd[r]);
 		}
+		idmap_release(&asked[r]);
+		idmap_release(&kept[r]);
+	}
+	idmap_release(&here);
+	idset_release(&skip);
 	return rc;
 }

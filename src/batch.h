@@ -67,18 +67,29 @@
 
 #include "call.h"
 #include "config.h"
+#include "budget.h"
 #include "http.h"
 #include "item.h"
+#include "live.h"
 
 struct batch;
 
 struct batch_opts {
 	const struct config *cfg;
 	struct item_env *env;		/* borrowed */
+	struct budget *budget;		/* the spending cap, or NULL */
+	struct live *live;		/* a mixed run (live.h): calls of the
+					 * roles in live_role go there */
+	bool live_role[ROLE_COUNT];
 	volatile sig_atomic_t *stop;
 	const char *dir;		/* the state folder, made if missing */
 	bool export_only;		/* write requests to ROLE.export.jsonl,
 					 * send nothing */
+	const uint64_t *imported;	/* NULL, or per role the offset in
+					 * ROLE.results.jsonl from which the
+					 * lines were imported just before
+					 * this run (batch_import): their
+					 * tokens count as this run's */
 	/* finished items, handed on in batches from the executor's thread */
 	void (*deliver)(void *owner, struct item **items, size_t n);
 	void *owner;
@@ -92,22 +103,30 @@ void batch_submit(struct batch *b, struct item *it);
 void batch_item_finished(struct item_env *env, struct item *it);
 void batch_close(struct batch *b);	/* no more items */
 void batch_join(struct batch *b);
-/* Tokens of the replies fetched by this run, per role. Any thread. */
-void batch_tokens(struct batch *b, struct chat_usage u[ROLE_REPORTED]);
-/* After batch_join: requests sent (lines in new batches), answered,
- * given up, retried; and per role the requests exported. A panel's
- * members count as the judge (call.h, ROLE_REPORTED). */
-void batch_stats(struct batch *b, struct http_stats h[ROLE_REPORTED],
-		 size_t exported[ROLE_REPORTED]);
+/* Tokens of the replies fetched by this run, per role (each panel
+ * member its own). Any thread. */
+void batch_tokens(struct batch *b, struct chat_usage u[ROLE_COUNT]);
+/* After batch_join: per role, requests sent (lines in new batches),
+ * answered, given up, retried; and the requests exported. */
+void batch_stats(struct batch *b, struct http_stats h[ROLE_COUNT],
+		 size_t exported[ROLE_COUNT]);
 void batch_free(struct batch *b);	/* NULL is fine */
 
 /* `caigen batch import`: check every line of the results file `path` (an
  * OpenAI or vllm run-batch output/error file, or Anthropic results),
  * then append them to dir's ROLE.results.jsonl by the role tag of
- * their custom_id. *n gets the lines added. -1 with err "path:line:
- * what is wrong" and nothing added. */
+ * their custom_id. Refused, "path:line: what is wrong" and nothing added:
+ * a line that does not parse, a custom_id no request of this run has (in
+ * dir's batch or export files: results of another run or config), the
+ * same custom_id twice with different answers (in the file, or against
+ * an answer kept). Not appended: a line whose answer is kept already
+ * (the same file imported twice adds nothing), a failure where a success
+ * is kept. *n gets the lines added; from[r] (may be NULL) is lowered to
+ * the offset in role r's results file where this import's lines start,
+ * so the run after it counts their tokens and cost (batch_opts). */
 int batch_import(const char *dir, const struct config *cfg,
-		 const char *path, size_t *n, struct err *err)
+		 const char *path, size_t *n, uint64_t from[ROLE_COUNT],
+		 struct err *err)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -15,7 +15,7 @@ int budget_init(struct budget *b, const struct config *cfg,
 		return 0;
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		/* a panel member is used when the judge is */
-		bool on = r < ROLE_REPORTED ? used[r] : used[ROLE_JUDGE] &&
+		bool on = r <= ROLE_JUDGE ? used[r] : used[ROLE_JUDGE] &&
 			  (size_t)(r - ROLE_JUDGE) <= cfg->nmembers;
 		const struct endpoint *ep = ranking_role_endpoint(cfg, r);
 		const char *model = ep->model;

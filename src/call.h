@@ -24,15 +24,13 @@
 
 #include <stdbool.h>
 
-#include "provider.h"
+#include "chat.h"
 #include "util.h"
 
 /* A panel of judges (ranking.h) gives member m the role ROLE_JUDGE + m,
- * with its own endpoint, pool and limits in the executor; the run's
- * counts keep ROLE_REPORTED roles apart, a member's calls counting as the
- * judge's. */
+ * with its own endpoint, pool, limits, tokens and cost in the executor
+ * and the run's counts. */
 enum role { ROLE_POLICY = 0, ROLE_JUDGE = 1, ROLE_COUNT = ROLE_JUDGE + 8 };
-#define ROLE_REPORTED 2
 
 struct call;
 typedef void (*call_done_fn)(struct call *c);
@@ -47,6 +45,9 @@ struct call {
 	 * meanwhile; true if it changed cp */
 	bool (*prepare)(struct call *c);
 	void *owner;		/* the machine's own pointer */
+	const char *prompt_id;	/* the prompt's id, for a policy call (the
+				 * live journal, keep.h, forgets the answers
+				 * of a prompt that failed); may be NULL */
 	int tag;		/* the machine's own step number */
 
 	/* set by the executor before done */
@@ -72,6 +73,9 @@ struct call {
 	char *body;
 	size_t body_len;
 	char cid[48];		/* batch: the request's custom_id */
+	call_done_fn relay;	/* mixed run: the machine's done while a
+				 * live loop has the call (batch.h) */
+	void *relay_to;		/* ... and the executor it goes back to */
 };
 
 /* The executor a machine sends through. */

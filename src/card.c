@@ -65,7 +65,7 @@ static char *join(const char *dir, const char *name)
 /* The lines of a file that are not blank. */
 static int count_records(const char *path, long *n, struct err *err)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen_regular(path, err);
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -73,8 +73,8 @@ static int count_records(const char *path, long *n, struct err *err)
 
 	*n = 0;
 	if (!f)
-		return err_set(err, "cannot open '%s': %s", path,
-			       strerror(errno));
+		return errno == ENOENT ? err_set(err, "cannot open '%s': %s",
+						 path, strerror(errno)) : -1;
 	while ((len = getline(&line, &cap, f)) > 0)
 		*n += strspn(line, " \t\r\n") < (size_t)len;
 	if (ferror(f))
@@ -134,6 +134,31 @@ static int count_all(const struct card *c, struct datafiles *d, long *total,
 	return 0;
 }
 
+/* Shard files of two job sizes hold the same prompts twice: a card over
+ * both would publish every record twice. */
+static int mixed_sizes(const struct card *c, const struct datafiles *d,
+		       struct err *err)
+{
+	unsigned n0 = 0, k, n;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const char *p = strstr(d->name[i], ".shard-");
+
+		if (!p || sscanf(p, ".shard-%u-of-%u", &k, &n) != 2)
+			continue;
+		if (n0 && n != n0)
+			return err_set(err, "'%s' holds the shard files of "
+				       "jobs of %u and %u shards ('%s'): the "
+				       "two sets hold the same prompts; keep "
+				       "one set, or merge it into %s.jsonl "
+				       "first", c->dir, n0, n, d->name[i],
+				       strncmp(d->name[i], "critiques", 9) ?
+				       "preferences" : "critiques");
+		n0 = n;
+	}
+	return 0;
+}
+
 /* The data files: KIND.jsonl, else its shard files. */
 static int find_data(struct card *c, struct err *err)
 {
@@ -154,7 +179,8 @@ static int find_data(struct card *c, struct err *err)
 		}
 		free(name);
 		free(path);
-		if (count_all(c, &c->d[k], &c->d[k].total, err) < 0)
+		if (mixed_sizes(c, &c->d[k], err) < 0 ||
+		    count_all(c, &c->d[k], &c->d[k].total, err) < 0)
 			return -1;
 		any |= c->d[k].n > 0;
 	}
@@ -190,12 +216,24 @@ static int load_json(const struct card *c, const char *name, json_t **out,
 
 	*out = NULL;
 	if (access(path, F_OK) == 0) {
-		*out = json_load_file(path, 0, &je);
-		if (!json_is_object(*out)) {
+		FILE *f = fopen_regular(path, err);
+
+		if (!f) {
+			free(path);
+			return -1;
+		}
+		*out = json_loadf(f, 0, &je);
+		fclose(f);
+		if (!*out) {
+			rc = err_set(err, "%s:%d:%d: not JSON: %s", path,
+				     je.line, je.column, je.text);
+		} else if (!json_is_object(*out)) {
+			rc = err_set(err, "'%s' is not the %s caigen writes: "
+				     "a JSON object was expected, it holds %s",
+				     path, name, json_is_array(*out) ?
+				     "an array" : "a single value");
 			json_decref(*out);
 			*out = NULL;
-			rc = err_set(err, "%s:%d:%d: cannot read: %s", path,
-				     je.line, je.column, je.text);
 		}
 	}
 	free(path);
@@ -205,7 +243,7 @@ static int load_json(const struct card *c, const char *name, json_t **out,
 static int run_audit(struct card *c, struct err *err)
 {
 	struct audit *a = audit_new();
-	int rc = 0;
+	int rc = audit_set_refusals(a, NULL, err);
 
 	for (int k = 0; k < KINDS && rc == 0; k++) {
 		for (size_t i = 0; i < c->d[k].n && rc == 0; i++) {
@@ -683,6 +721,66 @@ static void audit_section(FILE *f, const struct card *c)
 	}
 }
 
+static void refusal_row(FILE *f, const char *name, bool code, json_t *r)
+{
+	fputs("| ", f);
+	if (code)
+		md_code(f, name, true);
+	else
+		md(f, name);
+	fputs(" | ", f);
+	integer(f, json_object_get(r, "pairs"));
+	fputs(" | ", f);
+	pct(f, json_object_get(r, "chosen_rate"));
+	fputs(" | ", f);
+	pct(f, json_object_get(r, "rejected_rate"));
+	fputs(" | ", f);
+	integer(f, json_object_get(r, "one_refuses"));
+	fputs(" | ", f);
+	pct(f, json_object_get(r, "judge_chose_refusal"));
+	fputs(" |\n", f);
+}
+
+/* Refusals and evasive answers (evasive.h), from the audit. */
+static void refusals_section(FILE *f, const struct card *c)
+{
+	json_t *b = json_object_get(c->audit, "refusals"), *r;
+	const char *path = json_string_value(json_object_get(b, "phrases"));
+	const char *base = path && strrchr(path, '/') ?
+			   strrchr(path, '/') + 1 : path;
+	static const char *const by[2][2] = {
+		{ "by_principle", "principle" }, { "by_tag", "tag" } };
+	const char *k;
+
+	if (!json_integer_value(audit_json_at(b, "overall.pairs")))
+		return;
+	fputs("\n## Refusals and evasiveness\n\nAnswers that refuse or "
+	      "evade, as found by the phrase list `", f);
+	md(f, base ? base : "?");
+	fputs("` (", f);
+	integer(f, json_object_get(b, "phrase_count"));
+	fputs(" phrases, looked for in each answer's first ", f);
+	integer(f, json_object_get(b, "scan_chars"));
+	fputs(" characters). \"Judge chose the refusal\" is over the pairs "
+	      "where exactly one answer refuses.\n\n", f);
+	if (json_is_string(json_object_get(b, "warning"))) {
+		fputs("**Warning:** ", f);
+		md(f, json_string_value(json_object_get(b, "warning")));
+		fputs(".\n\n", f);
+	}
+	fputs("| | pairs | chosen refuses | rejected refuses | exactly one "
+	      "refuses | judge chose the refusal |\n"
+	      "|---|---:|---:|---:|---:|---:|\n", f);
+	refusal_row(f, "all", false, json_object_get(b, "overall"));
+	for (int d = 0; d < 2; d++)
+		json_object_foreach(json_object_get(b, by[d][0]), k, r) {
+			char *name = xasprintf("%s %s", by[d][1], k);
+
+			refusal_row(f, name, false, r);
+			free(name);
+		}
+}
+
 static void interval(FILE *f, json_t *a)
 {
 	pct(f, json_object_get(a, "value"));
@@ -778,6 +876,7 @@ int card_render(const char *dir, FILE *f, struct err *err)
 	manifest_section(f, &c);
 	cost_section(f, &c);
 	audit_section(f, &c);
+	refusals_section(f, &c);
 	eval_section(f, &c);
 	fputs("\n## License\n\nNot set: fill in `license` in the header "
 	      "above. The prompts' licence and the terms\nof the models "

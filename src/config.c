@@ -27,6 +27,7 @@
  */
 #include "config.h"
 #include "calibrate.h"
+#include "runrules.h"
 #include "endpoint.h"
 #include "guard.h"
 #include "rank.h"
@@ -1583,7 +1584,7 @@ static int validate_section(struct config *c, const struct section *sec,
 }
 
 static int validate_endpoint(const struct endpoint *ep, const char *name,
-			     struct err *err)
+			     bool used, struct err *err)
 {
 	if (strncasecmp(ep->base_url, "http://", 7) &&
 	    strncasecmp(ep->base_url, "https://", 8))
@@ -1603,7 +1604,9 @@ static int validate_endpoint(const struct endpoint *ep, const char *name,
 		return err_set(err, "%s.api_key_env must be the name of an "
 			       "environment variable (letters, digits, '_'), "
 			       "not the key itself", name);
-	if (ep->executor == EXEC_BATCH && ep->api == API_COMPLETIONS)
+	/* an endpoint the mode never calls (judge in mode critiques) may
+	 * keep settings it could not use (runrules.h) */
+	if (used && ep->executor == EXEC_BATCH && ep->api == API_COMPLETIONS)
 		return err_set(err, "%s.executor: batch needs api: chat "
 			       "(OpenAI Batch) or api: anthropic (Message "
 			       "Batches); completions have no batch API", name);
@@ -1638,7 +1641,7 @@ static int validate_panel(struct config *c, struct err *err)
 		if (validate_section(m, &judge_section, err))
 			return -1;
 		anthropic_defaults(&m->judge);
-		if (validate_endpoint(&m->judge, name, err))
+		if (validate_endpoint(&m->judge, name, true, err))
 			return -1;
 		if (c->jobs > 0) {
 			m->judge.concurrency = c->jobs;
@@ -1736,7 +1739,8 @@ int config_validate(struct config *c, struct err *err)
 			continue;
 		anthropic_defaults(section_endpoint(c, sec));
 		if (validate_endpoint(section_endpoint(c, sec), sec->name,
-				      err))
+				      section_endpoint(c, sec) != &c->judge ||
+				      c->mode != MODE_CRITIQUES, err))
 			return -1;
 	}
 	if (c->jobs > 0) {
@@ -1757,7 +1761,8 @@ int config_check_file(const char *path, struct err *err)
 
 	config_init(&c);
 	rc = config_load_yaml(&c, path, err);
-	if (!rc && config_validate(&c, err)) {
+	if (!rc && (config_validate(&c, err) ||
+		    runrules_check(&c, false, false, err))) {
 		/* validation knows no line; name the file at least */
 		if (err) {
 			char msg[sizeof(err->msg)];

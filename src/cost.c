@@ -1,21 +1,18 @@
 /* cost.c - token totals per model and their price (see cost.h). */
 #include "cost.h"
+#include "ranking.h"
 
 #include <math.h>
 #include <string.h>
 
-static const char *role_model(const struct config *cfg, int r)
+/* The roles a config has: policy, judge, the panel's other members. */
+static int nroles(const struct config *cfg)
 {
-	return r == COST_JUDGE ? cfg->judge.model : cfg->policy.model;
+	return ROLE_JUDGE + 1 + (int)cfg->nmembers;
 }
 
-/* The judge's row is the policy's when both name the same model. */
-static bool same_model(const struct config *cfg)
-{
-	return !strcmp(cfg->policy.model, cfg->judge.model);
-}
-
-/* USD for role r's tokens, at its endpoint's (live or batch) price. */
+/* USD for role r's tokens, at its endpoint's (live or batch) price; NAN
+ * when it used tokens and its model has no price. */
 static double role_cost(const struct config *cfg, int r,
 			const struct chat_usage *u)
 {
@@ -23,8 +20,7 @@ static double role_cost(const struct config *cfg, int r,
 
 	if (!u->prompt_tokens && !u->completion_tokens)
 		return 0;
-	if (!config_rates(cfg, r == COST_JUDGE ? &cfg->judge : &cfg->policy,
-			  &in, &out))
+	if (!config_rates(cfg, ranking_role_endpoint(cfg, r), &in, &out))
 		return NAN;
 	return (double)u->prompt_tokens * in +
 	       (double)u->completion_tokens * out;
@@ -34,7 +30,7 @@ double cost_usd(const struct config *cfg, const struct chat_usage *u)
 {
 	double usd = 0;
 
-	for (int r = 0; r < COST_ROLES; r++)
+	for (int r = 0; r < nroles(cfg); r++)
 		usd += role_cost(cfg, r, &u[r]);
 	return usd;
 }
@@ -42,18 +38,25 @@ double cost_usd(const struct config *cfg, const struct chat_usage *u)
 json_t *cost_models_json(const struct config *cfg, const struct chat_usage *u)
 {
 	json_t *o = json_object();
-	int nrows = same_model(cfg) ? 1 : COST_ROLES;
 
-	for (int r = 0; r < nrows; r++) {
+	/* a row per model; roles that serve one model share its row */
+	for (int r = 0; r < nroles(cfg); r++) {
+		const char *model = ranking_role_endpoint(cfg, r)->model;
+		json_t *row = json_object_get(o, model);
 		long long in = u[r].prompt_tokens, out = u[r].completion_tokens;
 		double usd = role_cost(cfg, r, &u[r]);
 
-		if (nrows == 1) {
-			in += u[COST_JUDGE].prompt_tokens;
-			out += u[COST_JUDGE].completion_tokens;
-			usd += role_cost(cfg, COST_JUDGE, &u[COST_JUDGE]);
+		if (row) {
+			json_t *c = json_object_get(row, "cost_usd");
+
+			in += json_integer_value(json_object_get(row,
+							"prompt_tokens"));
+			out += json_integer_value(json_object_get(row,
+							"completion_tokens"));
+			usd = json_is_number(c) ? usd + json_number_value(c) :
+			      NAN;
 		}
-		json_object_set_new(o, role_model(cfg, r), json_pack(
+		json_object_set_new(o, model, json_pack(
 			"{s:I,s:I,s:o}", "prompt_tokens", (json_int_t)in,
 			"completion_tokens", (json_int_t)out, "cost_usd",
 			isnan(usd) ? json_null() : json_real(usd)));

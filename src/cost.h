@@ -3,8 +3,8 @@
  * priced by the config's price table (config.h, `prices`).
  *
  * Prices are USD per million tokens, input (prompt) and output
- * (completion) apart. Policy and judge may serve the same model; then
- * their tokens are one model's. A model that used tokens but has no row
+ * (completion) apart. Roles may serve the same model (policy and judge,
+ * panel members); then their tokens are one model's row. A model that used tokens but has no row
  * in the table makes the total unknown (NAN), never zero.
  *
  * Thread-safety: pure functions of their arguments.
@@ -15,13 +15,15 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "call.h"
 #include "config.h"
-#include "provider.h"
+#include "chat.h"
 
-enum cost_role { COST_POLICY = 0, COST_JUDGE = 1, COST_ROLES };
+/* u holds ROLE_COUNT usages, one per role (call.h): policy, judge, and
+ * each panel member its own, each priced at its own endpoint's rates. */
 
-/* USD for the tokens of both endpoints (u[COST_POLICY], u[COST_JUDGE]);
- * NAN when a model that used tokens has no price. */
+/* USD for the tokens of every role; NAN when a model that used tokens
+ * has no price. */
 double cost_usd(const struct config *cfg, const struct chat_usage *u);
 
 /* {"MODEL": {"prompt_tokens", "completion_tokens", "cost_usd": USD or

@@ -119,6 +119,7 @@ static void ask(struct critique_job *cj)
 	cp->seed = rng_u64(cfg->seed, cj->pr->id, "critique-call",
 			   (uint64_t)cj->step);
 	cj->call.role = ROLE_POLICY;
+	cj->call.prompt_id = cj->pr->id;
 	cj->call.done = on_reply;
 	cj->call.owner = cj;
 	exec_send(cj->x, &cj->call);

@@ -50,7 +50,7 @@
 #include "call.h"
 #include "judgecall.h"
 #include "prompts.h"
-#include "provider.h"
+#include "chat.h"
 #include "util.h"
 
 struct critique_round {

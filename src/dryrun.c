@@ -14,6 +14,7 @@
  * in a real run, so the two cannot drift apart unnoticed.
  */
 #include "dryrun.h"
+#include "promptgen.h"
 #include "critique.h"
 #include "idset.h"
 #include "judgecall.h"
@@ -21,6 +22,7 @@
 #include "provider.h"
 #include "ranking.h"
 #include "rng.h"
+#include "runrules.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -341,9 +343,11 @@ static void dry_panel(const struct config *cfg, struct ranking_panel *p,
 	}
 }
 
-/* A ranked prompt's judging (ranking.h) on placeholder answers. */
+/* A ranked prompt's judging (ranking.h) on placeholder answers, or on
+ * the given ones (label's pairs). */
 static int plan_rank(struct dryrun *d, struct recorder *rec,
-		     const struct prompt *pr, int k, struct err *err)
+		     const struct prompt *pr, int k, char *const *given,
+		     struct err *err)
 {
 	const struct config *cfg = d->o->cfg;
 	struct judge_shared sh[RANKING_MEMBERS_MAX];
@@ -354,7 +358,8 @@ static int plan_rank(struct dryrun *d, struct recorder *rec,
 
 	dry_panel(cfg, &panel, sh);
 	for (int i = 0; i < k; i++)
-		text[i] = xasprintf("<answer %d>", i + 1);
+		text[i] = given ? xstrdup(given[i]) :
+			  xasprintf("<answer %d>", i + 1);
 	ranking_start(&rj, &rec->x, cfg, d->o->con, &panel, pr,
 		      (const char *const *)text, NULL, k, NULL, rank_finished,
 		      &oc);
@@ -378,6 +383,14 @@ static int plan_prompt(struct dryrun *d, const struct prompt *pr,
 
 	atomic_init(&sh.no_logprobs, 0);
 	d->id = pr->id;
+	if (promptgen_active()) {
+		/* caigen prompts generate/persuade: one request a line */
+		struct call c;
+
+		promptgen_params(&c, cfg, pr);
+		record(d, (enum role)c.role, &c.cp);
+		return 0;
+	}
 	if (cfg->mode == MODE_PREFERENCES) {
 		plan_sample(d, pr);
 	} else {
@@ -393,10 +406,36 @@ static int plan_prompt(struct dryrun *d, const struct prompt *pr,
 	if ((cfg->responses > 2 && cfg->mode == MODE_PREFERENCES) ||
 	    cfg->nmembers > 0)
 		return plan_rank(d, &rec, pr, cfg->mode == MODE_PREFERENCES &&
-				 cfg->responses > 2 ? cfg->responses : 2, err);
+				 cfg->responses > 2 ? cfg->responses : 2, NULL,
+				 err);
 	oc.rc = -1;
 	judgecall_start(&pj, &rec.x, cfg->judge.api, cfg, o->con, &sh, pr->id,
 			pr->messages, ANSWER_1, ANSWER_2, judge_finished, &oc);
+	if (oc.rc < 0) {
+		*err = oc.err;
+		return -1;
+	}
+	return 0;
+}
+
+/* A pair of label's feed: judged as item.c judges one, on its replies
+ * (a panel through the ranking machine). */
+static int plan_pair(struct dryrun *d, const struct prompt *pr,
+		     char *const resp[2], struct err *err)
+{
+	const struct config *cfg = d->o->cfg;
+	struct recorder rec = { { recorder_send }, d };
+	struct judge_shared sh;
+	struct pair_job pj;
+	struct outcome oc = { -1, { "" } };
+
+	atomic_init(&sh.no_logprobs, 0);
+	d->id = pr->id;
+	if (cfg->nmembers > 0)
+		return plan_rank(d, &rec, pr, 2, resp, err);
+	judgecall_start(&pj, &rec.x, cfg->judge.api, cfg, d->o->con, &sh,
+			pr->id, pr->messages, resp[0], resp[1], judge_finished,
+			&oc);
 	if (oc.rc < 0) {
 		*err = oc.err;
 		return -1;
@@ -471,7 +510,8 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 	int ks = cfg->responses > 2 && cfg->mode == MODE_PREFERENCES ?
 		 cfg->responses : 2;
 
-	fprintf(f, "plan: %zu prompts to do", todo);
+	fprintf(f, "plan: %zu %s to do", todo, d->o->feed ? "pairs" :
+		"prompts");
 	fprintf(f, " (%zu already done in '%s', %zu input lines rejected",
 		done, cfg->out, rejects);
 	if (d->o->shard.n > 1)
@@ -483,6 +523,8 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 		double c = role_cost(cfg, (enum role)r, t);
 		char name[16];
 
+		if (r == ROLE_POLICY && d->o->feed)
+			continue;	/* label, eval: the replies exist */
 		/* a panel: one row (requests, tokens, cost) per member */
 		if (r > ROLE_JUDGE)
 			snprintf(name, sizeof(name), "judge%d",
@@ -548,6 +590,9 @@ int dryrun_run(const struct dryrun_opts *o, FILE *out, struct err *err)
 	char *path;
 	int rc = -1;
 
+	/* what run refuses, the dry run refuses, first (runrules.h) */
+	if (runrules_check(cfg, false, false, err) < 0)
+		return -1;
 	idset_init(&done);
 	idset_init(&done2);
 	path = xasprintf("%s/%s%s.jsonl", cfg->out, cfg->mode ==
@@ -561,18 +606,26 @@ int dryrun_run(const struct dryrun_opts *o, FILE *out, struct err *err)
 		read_done(path, &done2);
 		free(path);
 	}
-	in = prompts_open(cfg->prompts, cfg->max_line_bytes, err);
-	if (!in)
-		goto out;
-	prompts_only_shard(in, &o->shard);	/* memory follows the shard */
+	if (!o->feed) {
+		in = prompts_open(cfg->prompts, cfg->max_line_bytes, err);
+		if (!in)
+			goto out;
+		prompts_only_shard(in, &o->shard);	/* memory follows the
+							 * shard */
+	} else {
+		in = NULL;
+	}
 	for (;;) {
 		struct prompt pr;
 		struct reject rj;
 		enum prompts_status st;
+		char *resp[2] = { NULL, NULL }, *extra = NULL;
 
 		if (cfg->limit > 0 && taken >= cfg->limit)
 			break;
-		st = prompts_next(in, &pr, &rj, err);
+		st = o->feed ? o->feed->next(o->feed->ctx, &pr, resp, &extra,
+					     &rj, err) :
+			       prompts_next(in, &pr, &rj, err);
 		if (st == PROMPTS_EOF)
 			break;
 		if (st == PROMPTS_ERROR)
@@ -591,20 +644,28 @@ int dryrun_run(const struct dryrun_opts *o, FILE *out, struct err *err)
 		} else if (idset_has(&done, idset_hash(pr.id)) &&
 			   (!two || idset_has(&done2, idset_hash(pr.id)))) {
 			skipped++;
-		} else if (plan_prompt(&d, &pr, err) < 0) {
+		} else if ((o->feed ? plan_pair(&d, &pr, resp, err) :
+			    plan_prompt(&d, &pr, err)) < 0) {
 			prompt_release(&pr);
+			free(resp[0]);
+			free(resp[1]);
+			free(extra);
 			goto out_in;
 		} else {
 			todo++;
 		}
 		prompt_release(&pr);
+		free(resp[0]);
+		free(resp[1]);
+		free(extra);
 	}
 	if (!d.shown)
 		fprintf(out, "(no request to show: no prompt left to do)\n");
 	print_plan(&d, todo, skipped, rejects, other);
 	rc = 0;
 out_in:
-	prompts_close(in);
+	if (in)
+		prompts_close(in);
 out:
 	idset_release(&done);
 	idset_release(&done2);

@@ -13,6 +13,11 @@
  * a critique chain's later turns hold "<reply>", and a chain-of-thought
  * judge's letter request holds "<reasoning>".
  *
+ * For `caigen label` and `caigen eval` (o->feed set) the pairs are read
+ * through the same feed the run uses (same order, ids, swaps, rejects),
+ * and each is judged as the run judges it, on its real replies: the plan
+ * has no policy row, and its tokens are those of the real bodies.
+ *
  * Output (to `out`): the first `show` requests as they would go on the
  * wire (method and URL, the headers with the key replaced by "***", the
  * JSON body byte for byte), then the plan: prompts to do, requests per
@@ -33,6 +38,7 @@
 
 #include "config.h"
 #include "constitution.h"
+#include "pipeline.h"
 #include "shard.h"
 #include "util.h"
 
@@ -44,6 +50,9 @@ struct dryrun_opts {
 	struct shard shard;		/* n = 1: the whole file */
 	const char *suffix;		/* shard suffix of file names, or "" */
 	size_t show;			/* requests to print in full */
+	/* `caigen label` and `eval`: the pairs (label.h's feed) instead of
+	 * the prompts; no policy stage, the judge sees the real replies */
+	const struct pair_feed *feed;
 };
 
 /* Print the requests and the plan to out. 0, or -1 with err when the

@@ -1,9 +1,59 @@
 /* flavour.c - legacy completions and Anthropic Messages bodies and replies. */
 #include "flavour.h"
 #include "buf.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+int flavour_reply_open(const char *body, struct chat_reply *out,
+			struct err *err)
+{
+	json_error_t je;
+	json_t *e;
+	const char *m;
+
+	memset(out, 0, sizeof(*out));
+	out->root = json_loads(body, 0, &je);
+	if (!out->root)
+		return err_set(err, "reply is not JSON: %s", je.text);
+	e = json_object_get(out->root, "error");
+	if (!e || json_is_null(e))
+		return 0;
+	m = json_is_object(e) ?
+		json_string_value(json_object_get(e, "message")) :
+		json_string_value(e);
+	err_set(err, "error in reply: %s", m ? m : "(no message)");
+	chat_reply_release(out);
+	return -1;
+}
+
+json_t *flavour_reply_choices(const char *body, struct chat_reply *out,
+			       struct err *err)
+{
+	json_t *choices;
+
+	if (flavour_reply_open(body, out, err) < 0)
+		return NULL;
+	choices = json_object_get(out->root, "choices");
+	if (json_is_array(choices) && json_array_size(choices) > 0)
+		return choices;
+	err_set(err, "reply has no choices");
+	chat_reply_release(out);
+	return NULL;
+}
+
+void flavour_reply_usage(struct chat_reply *out, const char *in_key,
+			  const char *out_key)
+{
+	json_t *u = json_object_get(out->root, "usage");
+
+	out->usage.prompt_tokens = json_integer_value(json_object_get(u,
+								      in_key));
+	out->usage.completion_tokens = json_integer_value(
+		json_object_get(u, out_key));
+}
+
 
 #define MAX_TEXT (64u << 20)
 
@@ -139,7 +189,7 @@ json_t *flavour_legacy_logprobs(json_t *lp)
 int flavour_parse_completions(const char *body, struct chat_reply *out,
 			      struct err *err)
 {
-	json_t *choices = provider_reply_choices(body, out, err);
+	json_t *choices = flavour_reply_choices(body, out, err);
 	size_t i;
 
 	if (!choices)
@@ -168,7 +218,7 @@ int flavour_parse_completions(const char *body, struct chat_reply *out,
 								  NULL;
 		out->n++;
 	}
-	provider_reply_usage(out, "prompt_tokens", "completion_tokens");
+	flavour_reply_usage(out, "prompt_tokens", "completion_tokens");
 	return 0;
 fail:
 	chat_reply_release(out);
@@ -183,7 +233,7 @@ int flavour_parse_anthropic(const char *body, struct chat_reply *out,
 	size_t i;
 	bool any = false;
 
-	if (provider_reply_open(body, out, err) < 0)
+	if (flavour_reply_open(body, out, err) < 0)
 		return -1;
 	content = json_object_get(out->root, "content");
 	if (!json_is_array(content)) {
@@ -218,7 +268,7 @@ int flavour_parse_anthropic(const char *body, struct chat_reply *out,
 	out->finish[0] = json_string_value(json_object_get(out->root,
 							   "stop_reason"));
 	out->n = 1;
-	provider_reply_usage(out, "input_tokens", "output_tokens");
+	flavour_reply_usage(out, "input_tokens", "output_tokens");
 	return 0;
 fail:
 	chat_reply_release(out);

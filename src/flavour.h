@@ -3,7 +3,7 @@
  * `/v1/completions` route (base models) and Anthropic's Messages API.
  *
  * Each flavour has a body builder and a reader that fills the common
- * struct chat_reply (provider.h), so the callers see one shape:
+ * struct chat_reply (chat.h), so the callers see one shape:
  *
  * - completions: `prompt` is p->prompt, or the messages rendered as
  *   "User: ...\n\nAssistant:" turns; `logprobs` is an integer (top
@@ -28,7 +28,8 @@
 
 #include <jansson.h>
 
-#include "provider.h"
+#include "chat.h"
+#include "util.h"
 
 char *flavour_completions_body(const struct chat_params *p, size_t *len);
 char *flavour_anthropic_body(const struct chat_params *p, size_t *len);
@@ -42,5 +43,19 @@ int flavour_parse_anthropic(const char *body, struct chat_reply *out,
  * as a chat-style content array [{token, logprob, top_logprobs: [{token,
  * logprob}]}]. New reference; NULL if lp is not of that shape. */
 json_t *flavour_legacy_logprobs(json_t *lp);
+
+/* The start every jansson reply reader shares: zero *out, parse body
+ * into out->root, and fail ("reply is not JSON: ...", "error in reply:
+ * ...") on invalid JSON or a non-null "error" member (a 200 can carry
+ * one). */
+int flavour_reply_open(const char *body, struct chat_reply *out,
+		       struct err *err) __attribute__((warn_unused_result));
+/* flavour_reply_open, then the reply's non-empty "choices" array
+ * (borrowed from out->root); NULL with err and *out released otherwise. */
+json_t *flavour_reply_choices(const char *body, struct chat_reply *out,
+			      struct err *err);
+/* Fill out->usage from the reply's usage.{in_key, out_key}. */
+void flavour_reply_usage(struct chat_reply *out, const char *in_key,
+			 const char *out_key);
 
 #endif

@@ -174,3 +174,34 @@ bool idmap_has(const struct idmap *m, uint64_t h)
 		h = 1;
 	return m->cap && m->key[map_slot(m->key, m->cap, h)] == h;
 }
+
+bool idmap_get(const struct idmap *m, uint64_t h, uint64_t *v)
+{
+	size_t i;
+
+	if (!h)
+		h = 1;
+	if (!m->cap)
+		return false;
+	i = map_slot(m->key, m->cap, h);
+	if (m->key[i] != h)
+		return false;
+	*v = m->val[i];
+	return true;
+}
+
+void idmap_set(struct idmap *m, uint64_t h, uint64_t v)
+{
+	size_t i;
+
+	if (!h)
+		h = 1;
+	if (2 * (m->n + 1) > m->cap)
+		map_grow(m);
+	i = map_slot(m->key, m->cap, h);
+	if (!m->key[i]) {
+		m->key[i] = h;
+		m->n++;
+	}
+	m->val[i] = v;
+}

@@ -46,5 +46,9 @@ void idmap_release(struct idmap *m);
  * store it in *old (may be NULL) and return false. */
 bool idmap_put(struct idmap *m, uint64_t h, uint64_t v, uint64_t *old);
 bool idmap_has(const struct idmap *m, uint64_t h);
+/* The value of h in *v; false (and *v untouched) if h is not there. */
+bool idmap_get(const struct idmap *m, uint64_t h, uint64_t *v);
+/* h -> v, added or replaced. */
+void idmap_set(struct idmap *m, uint64_t h, uint64_t v);
 
 #endif

@@ -27,7 +27,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "budget.h"
 #include "call.h"
 #include "config.h"
 #include "constitution.h"
@@ -55,7 +54,8 @@ struct item_env {
 	atomic_int *fatal;		/* the output failed */
 	atomic_int refused;		/* an endpoint refused too many
 					 * requests in a row (guard.h) */
-	struct budget *budget;		/* the spending cap (budget.h) */
+	atomic_int capped;		/* an executor refused a call at the
+					 * spending cap (budget.h) */
 	struct guard_counts *counts;	/* what the guards did */
 	int parking;			/* set by the batch executor while a
 					 * call it set aside for a later run
@@ -90,6 +90,7 @@ struct item {
 		struct critique_job critique;
 		struct pair_job judge;
 		struct ranking_job rank;
+		struct call gen;	/* promptgen.h's one call */
 	} job;
 	struct ranking_panel panel;	/* ranked: the judges */
 };

@@ -1,5 +1,6 @@
 /* judgecall.c - one pair judged in both orders; the preference record. */
 #include "judgecall.h"
+#include "provider.h"	/* provider_refuses_logprobs */
 #include "calibrate.h"
 #include "jsonw.h"
 #include "rng.h"

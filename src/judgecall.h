@@ -55,7 +55,7 @@
 #include "constitution.h"
 #include "judge.h"
 #include "prompts.h"
-#include "provider.h"
+#include "chat.h"
 #include "util.h"
 
 /* Per judge endpoint, shared by its threads. Zero-initialise. */

@@ -4,6 +4,7 @@
 #include "label.h"
 #include "cost.h"
 #include "eval.h"
+#include "evasive.h"
 #include "review.h"
 #include "rng.h"
 
@@ -113,18 +114,25 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 {
 	struct eval_opts eo = { cfg->seed, boot, NAN, NAN, 0 };
 	struct eval *ev = eval_new(&eo);
-	struct chat_usage u[COST_ROLES] = { { 0, 0 }, { 0, 0 } };
+	struct chat_usage u[ROLE_COUNT];
+	long long tin = 0, tout = 0, rin = 0, rout = 0;
 	char *path = xasprintf("%s/preferences%s.jsonl", cfg->out, suffix);
 	char *jpath = xasprintf("%s/eval%s.json", cfg->out, suffix);
 	char *tmp = xasprintf("%s.tmp", jpath);
 	char *rpath = xasprintf("%s/%s", cfg->out, REVIEWS_FILE);
 	struct reviews rv;
+	struct evasive_list rl = { NULL, 0, NULL };
 	json_t *rep = NULL;
 	char *text = NULL;
 	struct err err;
 	int rc = -1;
 
 	reviews_init(&rv);
+	if (evasive_load(&rl, NULL, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	eval_set_refusals(ev, &rl);
 	if (access(rpath, F_OK) == 0) {	/* caigen review's, if any */
 		if (reviews_read(&rv, rpath, &err) < 0) {
 			fprintf(stderr, "caigen: %s\n", err.msg);
@@ -136,8 +144,24 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
-	eval_tokens(ev, &u[COST_JUDGE].prompt_tokens,
-		    &u[COST_JUDGE].completion_tokens);
+	/* the file's judge tokens, split between the judges (a panel) as
+	 * this run's were, each at its own model's price */
+	eval_tokens(ev, &tin, &tout);
+	memset(u, 0, sizeof(u));
+	for (int r = ROLE_JUDGE; r < ROLE_COUNT; r++) {
+		rin += counts->usage_role[r].prompt_tokens;
+		rout += counts->usage_role[r].completion_tokens;
+	}
+	for (int r = ROLE_JUDGE; r < ROLE_COUNT; r++) {
+		const struct chat_usage *o = &counts->usage_role[r];
+
+		u[r].prompt_tokens = rin ? (long long)((double)tin *
+			(double)o->prompt_tokens / (double)rin + 0.5) :
+			r == ROLE_JUDGE ? tin : 0;
+		u[r].completion_tokens = rout ? (long long)((double)tout *
+			(double)o->completion_tokens / (double)rout + 0.5) :
+			r == ROLE_JUDGE ? tout : 0;
+	}
 	eval_set_cost(ev, cfg->nprices ? cost_usd(cfg, u) : NAN,
 		      counts->written ? counts->seconds : NAN,
 		      counts->written);
@@ -163,6 +187,7 @@ out:
 	free(text);
 	json_decref(rep);
 	eval_free(ev);
+	evasive_release(&rl);
 	reviews_release(&rv);
 	free(rpath);
 	free(path);

@@ -17,7 +17,10 @@
  * atomics of item_env) is thread-safe on its own.
  */
 #include "live.h"
+#include "provider.h"
 #include "budget.h"
+#include "callkey.h"
+#include "keep.h"
 #include "guard.h"
 #include "preflight.h"
 
@@ -67,8 +70,9 @@ struct loop {
 	int epfd, evfd;
 	double curl_due;	/* curl's timer, < 0 none */
 
-	pthread_mutex_t lock;	/* guards inbox and closed */
+	pthread_mutex_t lock;	/* guards inbox, calls_in and closed */
 	struct item *in_head, *in_tail;
+	struct call *calls_in;	/* live_post: calls of another executor */
 	bool closed;
 
 	size_t items;		/* machines running here */
@@ -94,6 +98,8 @@ struct loop {
 struct live {
 	const struct config *cfg;
 	struct item_env *env;
+	struct budget *budget;
+	struct keep *keep;
 	struct endpoint_pool *pool[ROLE_COUNT];
 	volatile sig_atomic_t *stop;
 	void (*deliver)(void *owner, struct item **items, size_t n);
@@ -209,8 +215,8 @@ static void call_end(struct loop *lp, struct call *c, int rc)
 
 	ratelimit_done(&lp->rl[c->role], c->attempt, used > 0 ?
 		       used - c->est_tokens : 0, c->saw_429);
-	if (lv->env->budget)
-		budget_settle(lv->env->budget, c->role, c->reserved, r ?
+	if (lv->budget)
+		budget_settle(lv->budget, c->role, c->reserved, r ?
 			      &r->usage : NULL);
 	lp->placed--;
 	if (isinf(lp->blocked_until[c->role]))
@@ -352,6 +358,56 @@ static void attempt_start(struct loop *lp, struct call *c)
 
 static void refused(struct loop *lp, struct call *c);
 
+/* The journal's key of c: "p-" and the draw's key (callkey.h). */
+static void keep_key(const struct call *c, char key[CALLKEY_HEX + 3])
+{
+	key[0] = 'p';
+	key[1] = '-';
+	callkey_hex(c, key + 2);
+}
+
+/* A paid policy answer goes into the journal (keep.h) before its machine
+ * sees it. A disk that refuses it is said once; the answer is used. */
+static void keep_answer(struct live *lv, struct call *c,
+			const struct buf *resp)
+{
+	static atomic_int said;
+	char key[CALLKEY_HEX + 3];
+	struct err err;
+
+	keep_key(c, key);
+	if (keep_put(lv->keep, key, c->prompt_id, resp->data,
+		     resp->len, &err) < 0 &&
+	    atomic_exchange(&said, 1) == 0)
+		fprintf(stderr, "caigen: warning: %s: answers are not kept "
+			"for a resume\n", err.msg);
+}
+
+/* A policy call whose answer is in the journal: answered from there
+ * without a request (its tokens were paid by the run that asked). */
+static bool kept_answer(struct loop *lp, struct call *c)
+{
+	char key[CALLKEY_HEX + 3], *body;
+	int rc;
+
+	keep_key(c, key);
+	body = keep_find(lp->lv->keep, key);
+	if (!body)
+		return false;
+	memset(&c->reply, 0, sizeof(c->reply));
+	rc = provider_parse(c->cp.api, body, c->cp.logprobs, &c->reply,
+			    &c->err);
+	free(body);
+	if (rc < 0)
+		return false;	/* ask again */
+	c->status = 200;
+	free(c->body);
+	c->body = NULL;
+	c->rc = 0;
+	c->done(c);
+	return true;
+}
+
 /* An attempt is over: success, a retry, or the end of the call. */
 static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 {
@@ -360,7 +416,7 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 	const struct endpoint *ep = lv->ep[c->role];
 	struct endpoint_pool *pool = lv->pool[c->role];
 	struct http_stats *st = &lp->stats[c->role];
-	const char *url = endpoint_url(pool, c->server);
+	const char *url = endpoint_shown_url(pool, c->server);
 	long status = 0;
 	bool retry, several = endpoint_pool_size(pool) > 1;
 	enum retry_cause cause;
@@ -383,6 +439,8 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 		if (provider_parse(ep->api, t->resp.data, c->cp.logprobs,
 				   &c->reply, &c->err) == 0) {
 			endpoint_done(pool, c->server, true, false);
+			if (lv->keep && c->role == ROLE_POLICY)
+				keep_answer(lv, c, &t->resp);
 			xfer_put(lp, t);
 			call_end(lp, c, 0);
 			return;
@@ -475,13 +533,16 @@ static void refused(struct loop *lp, struct call *c)
 	if (guard_streak_refused(&lv->streak[c->role]) &&
 	    atomic_exchange(&lv->env->refused, 1) == 0) {
 		char fix[300], *msg;
+		/* a password in the URL is masked (util.h) */
+		char *shown = url_mask(ep->nbase_urls ? ep->base_urls[0] :
+				       ep->base_url);
 
 		preflight_advice(ep, field, c->status, fix, sizeof(fix));
 		msg = xasprintf("caigen: %s endpoint %s: %d requests in a row "
 				"refused (%s): %s; stopping: the prompts not "
 				"done are left for the next run\n", field,
-				ep->nbase_urls ? ep->base_urls[0] :
-				ep->base_url, limit, c->err.msg, fix);
+				shown, limit, c->err.msg, fix);
+		free(shown);
 		for (int r = 0; r < ROLE_COUNT; r++)
 			http_redact(msg, lv->ep[r]->api_key);
 		fputs(msg, stderr);
@@ -536,6 +597,8 @@ static void loop_send(struct exec *x, struct call *c)
 	}
 	c->cp.api = ep->api;	/* the endpoint's flavour (flavour.h) */
 	c->body = provider_body(&c->cp, &c->body_len);
+	if (lp->lv->keep && c->role == ROLE_POLICY && kept_answer(lp, c))
+		return;
 	c->est_tokens = ratelimit_estimate(c->body_len, c->cp.max_tokens,
 					   c->cp.n);
 	c->t0 = now_sec();
@@ -595,13 +658,14 @@ static void admit(struct loop *lp, double now)
 			if (lp->placed > lp->high)
 				lp->high = lp->placed;
 			c->reserved = 0;
-			if (lp->lv->env->budget &&
-			    !budget_take(lp->lv->env->budget, r,
+			if (lp->lv->budget &&
+			    !budget_take(lp->lv->budget, r,
 					 (double)c->body_len / 4.0,
 					 (double)c->cp.max_tokens *
 					 (c->cp.n > 1 ? c->cp.n : 1),
 					 &c->reserved)) {
 				/* the cap: this call and the run stop */
+				atomic_store(&lp->lv->env->capped, 1);
 				call_stopped(c, true, lp);
 				continue;
 			}
@@ -677,16 +741,23 @@ static void deliver(struct loop *lp)
 static void take_inbox(struct loop *lp, bool *closed)
 {
 	struct item *it, *next;
+	struct call *c, *cn;
 
 	pthread_mutex_lock(&lp->lock);
 	it = lp->in_head;
 	lp->in_head = lp->in_tail = NULL;
+	c = lp->calls_in;
+	lp->calls_in = NULL;
 	*closed = lp->closed;
 	pthread_mutex_unlock(&lp->lock);
 	for (; it; it = next) {
 		next = it->next;
 		lp->items++;
 		item_start(it, lp->lv->env, &lp->x);
+	}
+	for (; c; c = cn) {	/* posted in reverse; order is free */
+		cn = c->next;
+		loop_send(&lp->x, c);
 	}
 }
 
@@ -918,6 +989,8 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 
 	lv->cfg = cfg;
 	lv->env = o->env;
+	lv->budget = o->budget;
+	lv->keep = o->keep;
 	lv->deliver = o->deliver;
 	lv->owner = o->owner;
 	lv->stop = o->stop;
@@ -1019,6 +1092,22 @@ void live_submit(struct live *lv, struct item *it)
 	}
 }
 
+void live_post(struct live *lv, struct call *c)
+{
+	unsigned i = atomic_fetch_add(&lv->next_loop, 1) %
+		     (unsigned)lv->nloops;
+	struct loop *lp = &lv->loops[i];
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&lp->lock);
+	c->next = lp->calls_in;
+	lp->calls_in = c;
+	pthread_mutex_unlock(&lp->lock);
+	if (write(lp->evfd, &one, sizeof(one)) < 0) {
+		/* the counter is full: the loop is awake anyway */
+	}
+}
+
 void live_close(struct live *lv)
 {
 	for (int i = 0; i < lv->nloops; i++) {
@@ -1043,40 +1132,28 @@ void live_join(struct live *lv)
 	}
 }
 
-/* The reported role a role is counted under. */
-static int reported(int r)
+void live_tokens(struct live *lv, struct chat_usage u[ROLE_COUNT])
 {
-	return r < ROLE_REPORTED ? r : ROLE_JUDGE;
-}
-
-void live_tokens(struct live *lv, struct chat_usage u[ROLE_REPORTED])
-{
-	memset(u, 0, ROLE_REPORTED * sizeof(*u));
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		u[reported(r)].prompt_tokens +=
-			atomic_load(&lv->tokens[r][0]);
-		u[reported(r)].completion_tokens +=
-			atomic_load(&lv->tokens[r][1]);
+		u[r].prompt_tokens = atomic_load(&lv->tokens[r][0]);
+		u[r].completion_tokens = atomic_load(&lv->tokens[r][1]);
 	}
 }
 
-void live_stats(struct live *lv, struct http_stats h[ROLE_REPORTED],
-		struct ratelimit_stats rl[ROLE_REPORTED])
+void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
+		struct ratelimit_stats rl[ROLE_COUNT])
 {
-	memset(h, 0, ROLE_REPORTED * sizeof(*h));
-	memset(rl, 0, ROLE_REPORTED * sizeof(*rl));
+	memset(h, 0, ROLE_COUNT * sizeof(*h));
+	memset(rl, 0, ROLE_COUNT * sizeof(*rl));
 	for (int i = 0; i < lv->nloops; i++) {
 		struct loop *lp = &lv->loops[i];
 
 		for (int r = 0; r < ROLE_COUNT; r++) {
-			struct http_stats *a = &h[reported(r)];
+			struct http_stats *a = &h[r];
 			struct http_stats *b = &lp->stats[r];
 			struct ratelimit_stats s = ratelimit_stats(&lp->rl[r]);
-			struct ratelimit_stats *t = &rl[reported(r)];
+			struct ratelimit_stats *t = &rl[r];
 
-			if (r >= ROLE_REPORTED &&
-			    (size_t)(r - ROLE_JUDGE) > lv->cfg->nmembers)
-				continue;	/* no such member */
 			a->requests += b->requests;
 			a->ok += b->ok;
 			a->gave_up += b->gave_up;

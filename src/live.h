@@ -42,6 +42,8 @@
 #include "endpoint.h"
 #include "http.h"
 #include "item.h"
+#include "budget.h"
+#include "keep.h"
 #include "ratelimit.h"
 
 struct live;
@@ -50,6 +52,10 @@ struct live_opts {
 	const struct config *cfg;
 	struct endpoint_pool *pool[ROLE_COUNT];	/* borrowed */
 	struct item_env *env;			/* borrowed */
+	struct budget *budget;	/* the spending cap (budget.h), or NULL */
+	struct keep *keep;	/* journal of policy answers (keep.h), or
+				 * NULL: answers found there are not asked
+				 * for, answers received are added */
 	volatile sig_atomic_t *stop;
 	int loops;		/* 0: one per core, at most the concurrency */
 	/* finished items, handed on in batches from the loops' threads
@@ -66,17 +72,23 @@ void live_submit(struct live *lv, struct item *it);
  * item goes to opts.deliver with the others finished in the same turn
  * of its loop. */
 void live_item_finished(struct item_env *env, struct item *it);
+/* A call of a machine another executor drives (batch.h, a mixed run):
+ * sent by a loop like its own; c->done runs on that loop's thread, so
+ * the caller's done hands the call back to its own thread. Any thread;
+ * before live_close, and the loops keep running until live_close (the
+ * caller waits for its calls before closing). */
+void live_post(struct live *lv, struct call *c);
 /* No more items: each loop ends when its items are done. */
 void live_close(struct live *lv);
 /* Wait for the loops to end. */
 void live_join(struct live *lv);
-/* Tokens of every reply so far, per role (a panel member's counted as
- * the judge's). Any thread. */
-void live_tokens(struct live *lv, struct chat_usage u[ROLE_REPORTED]);
-/* After live_join: the HTTP counters and the limiters' counters (summed
- * over the loops; the caps are summed too). */
-void live_stats(struct live *lv, struct http_stats h[ROLE_REPORTED],
-		struct ratelimit_stats rl[ROLE_REPORTED]);
+/* Tokens of every reply so far, per role (each panel member its own).
+ * Answers taken from the journal count nothing. Any thread. */
+void live_tokens(struct live *lv, struct chat_usage u[ROLE_COUNT]);
+/* After live_join: the HTTP counters and the limiters' counters per role
+ * (summed over the loops; the caps are summed too). */
+void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
+		struct ratelimit_stats rl[ROLE_COUNT]);
 int live_loops(const struct live *lv);
 void live_free(struct live *lv);	/* NULL is fine */
 

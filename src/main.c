@@ -10,6 +10,7 @@
 #include "batch.h"
 #include "calibrate.h"
 #include "card.h"
+#include "catalog.h"
 #include "checkrun.h"
 #include "review.h"
 #include "config.h"
@@ -267,9 +268,10 @@ static int parse_long(const char *s, long long lo, long long hi,
 
 /* --dry-run: print what the run would send; nothing is sent. */
 static int run_dry(const struct config *cfg, const struct constitution *con,
-		   struct shard shard, size_t show)
+		   struct shard shard, size_t show,
+		   const struct pair_feed *feed)
 {
-	struct dryrun_opts o = { cfg, con, shard, NULL, show };
+	struct dryrun_opts o = { cfg, con, shard, NULL, show, feed };
 	struct err err;
 	char *suffix;
 	int rc;
@@ -354,7 +356,11 @@ static void usage_batch(FILE *f)
 	      "step of every\n"
 	      "prompt (the samples, then the judgments, ...). Records are "
 	      "written as in\n"
-	      "'caigen run'. Options: those of 'caigen run'.\n"
+	      "'caigen run'. Options: those of 'caigen run'. Every endpoint "
+	      "the run\n"
+	      "uses must have api: chat (the OpenAI shape); anthropic and "
+	      "completions\n"
+	      "endpoints are refused before anything is written.\n"
 	      "\n"
 	      "Exit status: 0 done, 1 failures remain, 2 usage or config "
 	      "error,\n75 requests were exported: answer them and import "
@@ -421,7 +427,7 @@ static void usage_kind(FILE *f, enum run_kind kind)
 /* batch import: every results file into OUT/batch's results, each
  * checked whole before any line is added. */
 static int import_results(const struct config *cfg, const char *suffix,
-			  int n, char **files)
+			  int n, char **files, uint64_t from[ROLE_COUNT])
 {
 	char *dir = xasprintf("%s/batch%s", cfg->out, suffix);
 	int rc = 0;
@@ -430,7 +436,7 @@ static int import_results(const struct config *cfg, const char *suffix,
 		struct err err;
 		size_t got;
 
-		rc = batch_import(dir, cfg, files[i], &got, &err);
+		rc = batch_import(dir, cfg, files[i], &got, from, &err);
 		if (rc < 0)
 			fprintf(stderr, "caigen: %s\n", err.msg);
 		else if (!cfg->quiet)
@@ -466,6 +472,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
 	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES,
 	       O_ALLOWCHG };
+	uint64_t imported[ROLE_COUNT];	/* batch import: where it began */
 	static const struct option opts[] = {
 		{ "allow-changed-settings", no_argument, NULL, O_ALLOWCHG },
 		{ "bootstrap", required_argument, NULL, O_BOOT },
@@ -731,11 +738,6 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 				kind == KIND_LABEL ? "label" : "eval");
 			goto out;
 		}
-		if (dry_run) {
-			fprintf(stderr, "caigen: --dry-run is an option of "
-				"'caigen run' only\n");
-			goto out;
-		}
 		if (cfg.mode != MODE_PREFERENCES) {
 			fprintf(stderr, "caigen: %s judges pairs: mode must "
 				"be preferences\n", kind == KIND_LABEL ?
@@ -837,7 +839,19 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			   dry_run) < 0)
 		goto out;
 	if (dry_run) {
-		rc = run_dry(&cfg, &con, shard, dry_show);
+		if (kind == KIND_LABEL || kind == KIND_EVAL) {
+			/* the pairs as the run reads them */
+			if (label_feed_open(&lf, pairs_path,
+					    (enum pairs_format)format,
+					    cfg.max_line_bytes, cfg.seed,
+					    &err) < 0) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				goto out;
+			}
+			lf_open = true;
+		}
+		rc = run_dry(&cfg, &con, shard, dry_show,
+			     lf_open ? &lf.feed : NULL);
 		goto out;
 	}
 	/* a wrong URL or key: one line now, not a failure per prompt
@@ -865,9 +879,13 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	ro.suffix = suffix;
 	ro.stop = &stop_requested;
 	ro.batch_export = kind == KIND_EXPORT || kind == KIND_IMPORT;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		imported[r] = UINT64_MAX;
+	ro.imported = imported;
 	if (kind == KIND_IMPORT && (import_results(&cfg, suffix,
 						   argc - optind,
-						   argv + optind) < 0 ||
+						   argv + optind,
+						   imported) < 0 ||
 				    settings_agree(&cfg, &shard, settings,
 						   allow_changed, false) < 0))
 		goto out;
@@ -940,6 +958,12 @@ static int cmd_run(int argc, char **argv)
 	return run_kind(argc, argv, KIND_RUN);
 }
 
+/* `caigen prompts`: generate and persuade run through cmd_run. */
+static int cmd_prompts(int argc, char **argv)
+{
+	return prompts_cmd_main(argc, argv, cmd_run);
+}
+
 static int cmd_label(int argc, char **argv)
 {
 	return run_kind(argc, argv, KIND_LABEL);
@@ -974,8 +998,10 @@ static int cmd_check(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs("usage: caigen check [options] FILE.yaml...\n\n"
-		      "Validate constitutions and run configs (a file with a "
-		      "top-level\n'principles:' key is a constitution). "
+		      "Validate constitutions, run configs and prompts "
+		      "catalogs (a file with a\ntop-level 'principles:' key "
+		      "is a constitution, one with 'categories:' or\n"
+		      "'techniques:' a catalog of `caigen prompts`). "
 		      "Mistakes are printed as\nfile:line:col: message.\n\n"
 		      "options:\n"
 		      "  -h, --help   print this help and exit\n\n"
@@ -990,7 +1016,7 @@ static int cmd_check(int argc, char **argv)
 		const char *path = argv[i];
 		FILE *f;
 		char line[4096];
-		bool is_con = false;
+		bool is_con = false, is_cat = false;
 		int rc;
 
 		/* a short name ("harmless") is a shipped constitution */
@@ -1009,9 +1035,21 @@ static int cmd_check(int argc, char **argv)
 		while (f && fgets(line, sizeof(line), f))
 			if (!strncmp(line, "principles:", 11))
 				is_con = true;
+			else if (!strncmp(line, "categories:", 11) ||
+				 !strncmp(line, "techniques:", 11))
+				is_cat = true;
 		if (f)
 			fclose(f);
-		if (is_con) {
+		if (is_cat && !is_con) {
+			struct catalog cat = { 0 };
+
+			rc = catalog_load(&cat, path, &err);
+			if (rc == 0)
+				printf("%s: ok: prompts catalog, %zu categories"
+				       ", %zu techniques\n", argv[i], cat.ncat,
+				       cat.ntech);
+			catalog_release(&cat);
+		} else if (is_con) {
 			constitution_init(&con);
 			rc = constitution_load(&con, argv[i], &err);
 			if (rc == 0)
@@ -1071,7 +1109,7 @@ static const struct command commands[] = {
 	{ "import", import_main, "convert a published constitution to YAML" },
 	{ "label", cmd_label, "judge existing preference pairs" },
 	{ "merge", merge_main, "merge the shard files of a job array" },
-	{ "prompts", prompts_cmd_main, "make prompt sets: generate, persuade, "
+	{ "prompts", cmd_prompts, "make prompt sets: generate, persuade, "
 	  "dedup, decontaminate" },
 	{ "review", review_main, "blind human review of records in the "
 	  "browser" },

@@ -303,7 +303,7 @@ static void report_conflict(struct merge *m, const struct cursor *c,
 		return;
 	id = writer_line_id(c->line, (size_t)c->len);
 	fprintf(stderr, "caigen: duplicate id '%s': line %llu in '%s' and "
-		"line %lld in '%s'; the second left out\n", id ? id : "?",
+		"line %lld in '%s'; the second left out\n", tty_safe(id ? id : "?"),
 		(unsigned long long)(first >> FILE_BITS) + 1,
 		m->in[first & ((1u << FILE_BITS) - 1)], c->index + 1,
 		m->in[c->s->file]);
@@ -389,7 +389,7 @@ static int expect_file(struct merge *m, const char *path, size_t *total)
 			if (!idset_has(&m->ids, idset_hash(p.id)) &&
 			    ++m->missing <= MISSING_SHOWN)
 				fprintf(stderr, "caigen: missing: id '%s' "
-					"(line %zu)\n", p.id, p.index + 1);
+					"(line %zu)\n", tty_safe(p.id), p.index + 1);
 		}
 		prompt_release(&p);
 		reject_release(&rj);

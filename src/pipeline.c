@@ -28,6 +28,7 @@
 #include "guard.h"
 #include "idset.h"
 #include "item.h"
+#include "keep.h"
 #include "live.h"
 #include "progress.h"
 #include "prompts.h"
@@ -35,6 +36,7 @@
 #include "ranking.h"
 #include "ratelimit.h"
 #include "rng.h"
+#include "runrules.h"
 #include "writer.h"
 
 #include <curl/curl.h>
@@ -59,9 +61,14 @@ struct pipeline {
 	struct idset done2;	/* mode both: ids in preferences.jsonl */
 	bool two;		/* mode both: two records per prompt */
 	struct item_env env;	/* what every item machine shares */
-	struct live *live;	/* the executor: live, */
-	struct batch *batch;	/* or batch */
+	struct live *live;	/* the executors: live (its roles' calls), */
+	struct batch *batch;	/* batch (drives the machines when a role
+				 * is batch, handing live roles' calls to
+				 * live: batch.h) */
 	bool batch_mode;
+	bool live_role[ROLE_COUNT];	/* used roles that go out live */
+	bool any_live;
+	struct keep *keep;	/* the journal of policy answers (keep.h) */
 	struct prompts *in;
 
 	/* the in-flight window */
@@ -237,11 +244,14 @@ static void *reader_main(void *arg)
 			window_give(pl, 1);
 		}
 	}
-	/* the executor ends when its items are; then nothing more comes */
+	/* the executor ends when its items are; then nothing more comes
+	 * (live after batch: a mixed run's batch executor waits for the
+	 * calls it handed to live) */
 	if (pl->batch) {
 		batch_close(pl->batch);
 		batch_join(pl->batch);
-	} else {
+	}
+	if (pl->live) {
 		live_close(pl->live);
 		live_join(pl->live);
 	}
@@ -295,6 +305,11 @@ static void emit(struct pipeline *pl, struct item *it)
 	} else if (it->status == ST_FAILED) {
 		f = OUT_FAILURES;
 		line = item_failure_line(it);
+		/* the next run retries it: with new answers (keep.h); a
+		 * journal that cannot say so fails the output below too */
+		if (pl->keep && keep_forget(pl->keep, it->pr.id, &err) < 0) {
+			/* nothing more to do here */
+		}
 	} else {
 		c->interrupted++;
 		return;
@@ -323,19 +338,29 @@ static void emit(struct pipeline *pl, struct item *it)
 	}
 }
 
-/* Tokens of every reply so far, per role. */
-static void tokens_now(struct pipeline *pl, struct chat_usage u[2])
+/* Tokens of every reply so far, per role (each role goes through one
+ * executor; the other's count is 0). */
+static void tokens_now(struct pipeline *pl, struct chat_usage u[ROLE_COUNT])
 {
-	if (pl->batch)
-		batch_tokens(pl->batch, u);
-	else
-		live_tokens(pl->live, u);
+	struct chat_usage v[ROLE_COUNT];
+
+	memset(u, 0, ROLE_COUNT * sizeof(*u));
+	if (pl->batch) {
+		batch_tokens(pl->batch, v);
+		for (int r = 0; r < ROLE_COUNT; r++)
+			chat_usage_add(&u[r], &v[r]);
+	}
+	if (pl->live) {
+		live_tokens(pl->live, v);
+		for (int r = 0; r < ROLE_COUNT; r++)
+			chat_usage_add(&u[r], &v[r]);
+	}
 }
 
 /* The cost so far for the progress line; -1 without a price table. */
 static double cost_now(struct pipeline *pl)
 {
-	struct chat_usage u[2];
+	struct chat_usage u[ROLE_COUNT];
 
 	if (!pl->cfg->nprices)
 		return -1;
@@ -397,11 +422,13 @@ static int pools_open(struct pipeline *pl, struct err *err)
 	/* feed: no policy; a panel: a pool per member (ranking.h) */
 	int roles = ROLE_JUDGE + 1 + (int)pl->cfg->nmembers;
 
-	for (int r = pl->o->feed ? 1 : 0; r < roles; r++) {
+	for (int r = 0; r < roles; r++) {
 		const struct endpoint *ep = ranking_role_endpoint(pl->cfg, r);
 		const char *one = ep->base_url;
 		struct endpoint_tuning t = { 3, ep->cooldown, 60 };
 
+		if (!pl->live_role[r])
+			continue;	/* not used, or batch */
 		pl->pool[r] = ep->nbase_urls ?
 			endpoint_pool_new((const char *const *)ep->base_urls,
 					  ep->nbase_urls, ep->api, &t, err) :
@@ -416,7 +443,7 @@ static int pools_open(struct pipeline *pl, struct err *err)
 static void pools_close(struct pipeline *pl)
 {
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		if (pl->pool[r] && r < ROLE_REPORTED)
+		if (pl->pool[r] && r <= ROLE_JUDGE)
 			pl->c->nendpoints[r] = endpoint_pool_counts(
 				pl->pool[r], pl->c->endpoints[r],
 				ENDPOINT_MAX);
@@ -516,42 +543,59 @@ static char *manifest_json(const struct pipeline *pl, double started)
 	return s;
 }
 
-/* Live or batch (`executor:`, or batch export): one for the whole run,
- * every role it uses on it, and batch needs a batch file format. */
+/* Which executor each used role goes through (runrules.h, which also
+ * refuses what cannot be carried; check and the dry run call it too). */
 static int choose_executor(struct pipeline *pl, struct err *err)
 {
 	const struct config *cfg = pl->cfg;
-	bool up = !pl->o->feed, uj = cfg->mode != MODE_CRITIQUES;
-	bool bp = up && cfg->policy.executor == EXEC_BATCH;
-	bool bj = uj && cfg->judge.executor == EXEC_BATCH;
+	bool feed = pl->o->feed != NULL, exp = pl->o->batch_export;
 
-	pl->batch_mode = pl->o->batch_export || bp || bj;
-	if (pl->batch_mode && !pl->o->batch_export &&
-	    ((up && !bp) || (uj && !bj)))
-		return err_set(err, "%s.executor is batch but %s.executor is "
-			       "live: a run uses one executor, set both to "
-			       "batch (or run the two stages as two runs)",
-			       bp ? "policy" : "judge", bp ? "judge" : "policy");
-	if (pl->batch_mode &&
-	    ((up && cfg->policy.api == API_COMPLETIONS) ||
-	     (uj && cfg->judge.api == API_COMPLETIONS)))
-		return err_set(err, "%s.api: completions has no batch file "
-			       "format (batch mode and batch export take api: "
-			       "chat or anthropic)", up &&
-			       cfg->policy.api == API_COMPLETIONS ? "policy" :
-			       "judge");
-	for (size_t i = 1; uj && i <= cfg->nmembers; i++) {
-		const struct endpoint *mep = ranking_role_endpoint(cfg,
-			ROLE_JUDGE + (int)i);
-
-		if (mep->executor != cfg->judge.executor ||
-		    (pl->batch_mode && mep->api == API_COMPLETIONS))
-			return err_set(err, "judge[%zu]: a panel's members go "
-				       "out the same way as the judge, and in "
-				       "batch mode not with api: completions",
-				       i);
+	if (runrules_check(cfg, feed, exp, err) < 0)
+		return -1;
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (!runrules_used(cfg, feed, r))
+			continue;
+		if (runrules_batch(cfg, exp, r))
+			pl->batch_mode = true;
+		else
+			pl->live_role[r] = pl->any_live = true;
 	}
 	return 0;
+}
+
+/* Fold per-role counters into the policy / judge pair of the summary
+ * and the manifest (a panel's members count as the judge there). */
+static void fold_roles(struct pipeline *pl, const struct http_stats *h,
+		       const size_t *exp, bool from_live)
+{
+	struct run_counts *c = pl->c;
+
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		int to = r == ROLE_POLICY ? 0 : 1;
+		struct http_stats *a = &c->http[to];
+
+		if (!runrules_used(pl->cfg, pl->o->feed != NULL, r) ||
+		    pl->live_role[r] != from_live)
+			continue;
+		a->requests += h[r].requests;
+		a->ok += h[r].ok;
+		a->gave_up += h[r].gave_up;
+		a->seconds += h[r].seconds;
+		for (int k = 0; k < RETRY_CAUSES; k++)
+			a->retries[k] += h[r].retries[k];
+		if (exp)
+			c->exported[to] += exp[r];
+		if (from_live && r != to) {
+			struct ratelimit_stats *t = &pl->rl[to];
+			const struct ratelimit_stats *f = &pl->rl[r];
+
+			t->waits += f->waits;
+			t->wait_seconds += f->wait_seconds;
+			t->decreases += f->decreases;
+			t->min_cap += f->min_cap;
+			t->cap += f->cap;
+		}
+	}
 }
 
 int pipeline_run(const struct run_opts *o, struct run_counts *c,
@@ -598,17 +642,15 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.env.counts = &c->guards;
 	pl.env.sample.counts = &c->guards;
 	pl.env.judge.counts = &c->guards;
+	atomic_init(&pl.env.capped, 0);
+	if (choose_executor(&pl, err) < 0)
+		goto out_budget;
 	{
 		bool used[ROLE_COUNT] = { !o->feed,
 					  cfg->mode != MODE_CRITIQUES };
 
 		if (budget_init(&pl.budget, cfg, used, err) < 0)
 			goto out_budget;
-		pl.env.budget = &pl.budget;
-	}
-	if (choose_executor(&pl, err) < 0) {
-		budget_release(&pl.budget);
-		goto out_budget;
 	}
 	pl.env.done = pl.batch_mode ? batch_item_finished :
 				      live_item_finished;
@@ -651,6 +693,40 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 		      todo - res.records - res.rejects : 0,
 		      cfg->progress_interval, cfg->quiet);
 
+	if (pl.live_role[ROLE_POLICY] && !o->batch_export) {
+		/* paid policy answers are kept for a resume (keep.h) */
+		char *kp = xasprintf("%s/answers%s.jsonl", cfg->out,
+				     o->suffix);
+
+		pl.keep = keep_open(kp, err);
+		free(kp);
+		if (!pl.keep) {
+			writer_close(&pl.w, NULL);
+			queue_free(pl.q_write);
+			goto out_in;
+		}
+	}
+	if (pl.any_live) {
+		memset(&lo, 0, sizeof(lo));
+		lo.cfg = cfg;
+		for (int r = 0; r < ROLE_COUNT; r++)
+			lo.pool[r] = pl.pool[r];
+		lo.env = &pl.env;
+		lo.budget = &pl.budget;
+		lo.keep = pl.keep;
+		lo.stop = o->stop;
+		lo.loops = cfg->loops;
+		lo.deliver = deliver;
+		lo.owner = &pl;
+		pl.live = live_new(&lo, err);
+		if (!pl.live) {
+			/* nothing has been read or written yet: leave now,
+			 * the output files are as they were */
+			fprintf(stderr, "caigen: %s (lower --jobs or the "
+				"concurrency settings)\n", err->msg);
+			exit(2);
+		}
+	}
 	if (pl.batch_mode) {
 		struct batch_opts bo;
 		char *dir = xasprintf("%s/batch%s", cfg->out, o->suffix);
@@ -658,38 +734,30 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 		memset(&bo, 0, sizeof(bo));
 		bo.cfg = cfg;
 		bo.env = &pl.env;
+		bo.budget = &pl.budget;
+		bo.live = pl.live;
+		for (int r = 0; r < ROLE_COUNT; r++)
+			bo.live_role[r] = pl.live_role[r];
 		bo.stop = o->stop;
 		bo.dir = dir;
 		bo.export_only = o->batch_export;
+		bo.imported = o->imported;
 		bo.deliver = deliver;
 		bo.owner = &pl;
 		pl.batch = batch_new(&bo, err);
 		free(dir);
 		if (!pl.batch) {
+			if (pl.live) {
+				live_close(pl.live);
+				live_join(pl.live);
+				live_free(pl.live);
+			}
+			keep_close(pl.keep);
 			writer_close(&pl.w, NULL);
 			queue_free(pl.q_write);
 			goto out_in;
 		}
-		goto start;
 	}
-	memset(&lo, 0, sizeof(lo));
-	lo.cfg = cfg;
-	for (int r = 0; r < ROLE_COUNT; r++)
-		lo.pool[r] = pl.pool[r];
-	lo.env = &pl.env;
-	lo.stop = o->stop;
-	lo.loops = cfg->loops;
-	lo.deliver = deliver;
-	lo.owner = &pl;
-	pl.live = live_new(&lo, err);
-	if (!pl.live) {
-		/* nothing has been read or written yet: leave now, the
-		 * output files are as they were */
-		fprintf(stderr, "caigen: %s (lower --jobs or the concurrency "
-			"settings)\n", err->msg);
-		exit(2);
-	}
-start:
 	rd.pl = &pl;
 	rd.rc = 0;
 	rd.interrupted = 0;
@@ -704,12 +772,20 @@ start:
 	pthread_join(rd.tid, NULL);
 	c->interrupted += rd.interrupted;
 	if (pl.batch) {
+		struct http_stats h[ROLE_COUNT];
+		size_t ex[ROLE_COUNT];
+
 		batch_join(pl.batch);
-		batch_stats(pl.batch, c->http, c->exported);
+		batch_stats(pl.batch, h, ex);
+		fold_roles(&pl, h, ex, false);
 		c->batch = true;
-	} else {
+	}
+	if (pl.live) {
+		struct http_stats h[ROLE_COUNT];
+
 		live_join(pl.live);
-		live_stats(pl.live, c->http, pl.rl);
+		live_stats(pl.live, h, pl.rl);
+		fold_roles(&pl, h, NULL, true);
 	}
 	c->n_fallback = (size_t)atomic_load(&pl.env.sample.fell_back);
 	c->refused = atomic_load(&pl.env.refused);
@@ -747,8 +823,9 @@ start:
 		rc = 0;
 	writer_close(&pl.w, NULL);
 	queue_free(pl.q_write);
-	live_free(pl.live);
 	batch_free(pl.batch);
+	live_free(pl.live);
+	keep_close(pl.keep);
 out_in:
 	prompts_close(pl.in);
 out:

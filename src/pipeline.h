@@ -29,9 +29,10 @@
 #include "constitution.h"
 #include "endpoint.h"
 #include "guard.h"
+#include "call.h"
 #include "http.h"
 #include "prompts.h"
-#include "provider.h"
+#include "chat.h"
 #include "shard.h"
 #include "util.h"
 
@@ -55,8 +56,9 @@ struct run_counts {
 	struct endpoint_count endpoints[2][ENDPOINT_MAX];
 	size_t nendpoints[2];
 	struct chat_usage usage;
-	struct chat_usage usage_role[2];	/* every reply received, failed
-						 * prompts' too: policy, judge */
+	struct chat_usage usage_role[ROLE_COUNT];	/* every reply
+				 * received, failed prompts' too, per role
+				 * (call.h): policy, judge, panel members */
 	struct http_stats http[2];	/* policy, judge */
 	struct guard_counts guards;	/* cut, identical, no logprobs */
 	int refused;		/* stopped: an endpoint refused
@@ -99,6 +101,7 @@ struct run_opts {
 	bool batch_export;		/* `caigen batch export`: the batch
 					 * executor writes the requests not
 					 * answered yet to files, sends none */
+	const uint64_t *imported;	/* batch import: batch_opts.imported */
 };
 
 /*

@@ -50,58 +50,10 @@ char *provider_chat_body(const struct chat_params *p, size_t *len)
 	return buf_detach(&b);
 }
 
-int provider_reply_open(const char *body, struct chat_reply *out,
-			struct err *err)
-{
-	json_error_t je;
-	json_t *e;
-	const char *m;
-
-	memset(out, 0, sizeof(*out));
-	out->root = json_loads(body, 0, &je);
-	if (!out->root)
-		return err_set(err, "reply is not JSON: %s", je.text);
-	e = json_object_get(out->root, "error");
-	if (!e || json_is_null(e))
-		return 0;
-	m = json_is_object(e) ?
-		json_string_value(json_object_get(e, "message")) :
-		json_string_value(e);
-	err_set(err, "error in reply: %s", m ? m : "(no message)");
-	chat_reply_release(out);
-	return -1;
-}
-
-json_t *provider_reply_choices(const char *body, struct chat_reply *out,
-			       struct err *err)
-{
-	json_t *choices;
-
-	if (provider_reply_open(body, out, err) < 0)
-		return NULL;
-	choices = json_object_get(out->root, "choices");
-	if (json_is_array(choices) && json_array_size(choices) > 0)
-		return choices;
-	err_set(err, "reply has no choices");
-	chat_reply_release(out);
-	return NULL;
-}
-
-void provider_reply_usage(struct chat_reply *out, const char *in_key,
-			  const char *out_key)
-{
-	json_t *u = json_object_get(out->root, "usage");
-
-	out->usage.prompt_tokens = json_integer_value(json_object_get(u,
-								      in_key));
-	out->usage.completion_tokens = json_integer_value(
-		json_object_get(u, out_key));
-}
-
 int provider_parse_chat(const char *body, struct chat_reply *out,
 			struct err *err)
 {
-	json_t *choices = provider_reply_choices(body, out, err);
+	json_t *choices = flavour_reply_choices(body, out, err);
 	size_t i;
 
 	if (!choices)
@@ -127,25 +79,11 @@ int provider_parse_chat(const char *body, struct chat_reply *out,
 		out->logprobs[out->n] = json_is_array(lp) ? lp : NULL;
 		out->n++;
 	}
-	provider_reply_usage(out, "prompt_tokens", "completion_tokens");
+	flavour_reply_usage(out, "prompt_tokens", "completion_tokens");
 	return 0;
 fail:
 	chat_reply_release(out);
 	return -1;
-}
-
-void chat_usage_add(struct chat_usage *a, const struct chat_usage *b)
-{
-	a->prompt_tokens += b->prompt_tokens;
-	a->completion_tokens += b->completion_tokens;
-}
-
-void chat_reply_release(struct chat_reply *r)
-{
-	json_decref(r->extra);
-	json_decref(r->root);
-	free(r->arena);
-	memset(r, 0, sizeof(*r));
 }
 
 char *provider_auth_header(const char *key)

@@ -16,47 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chat.h"
 #include "util.h"
-
-#define PROVIDER_MAX_CHOICES 8
-
-struct chat_params {
-	const char *model;
-	json_t *messages;	/* borrowed: [{role, content}...] */
-	double temperature;
-	double top_p;
-	int max_tokens;
-	int n;			/* 1 = omit the field */
-	bool has_seed;
-	uint64_t seed;		/* sent as a non-negative 31-bit integer */
-	bool logprobs;
-	int top_logprobs;	/* completions: sent as `logprobs`, max 5 */
-	int api;		/* enum api_kind (config.h); 0 = chat */
-	const char *prompt;	/* completions: raw prompt; NULL = the
-				 * messages rendered as "User: ..." turns */
-};
-
-struct chat_usage {
-	long long prompt_tokens;
-	long long completion_tokens;
-};
-
-/* a += b. */
-void chat_usage_add(struct chat_usage *a, const struct chat_usage *b);
-
-struct chat_reply {
-	json_t *root;		/* owned */
-	size_t n;		/* choices found */
-	const char *text[PROVIDER_MAX_CHOICES];	/* point into root */
-	const char *finish[PROVIDER_MAX_CHOICES];
-	json_t *logprobs[PROVIDER_MAX_CHOICES];	/* logprobs.content or NULL */
-	struct chat_usage usage;
-	json_t *extra;		/* owned: text and logprobs converted from
-				 * other flavours (flavour.h), or built by
-				 * reply_read_chat (reply.h) */
-	char *arena;		/* owned: the strings reply_read_chat
-				 * decoded; NULL for the jansson readers */
-};
 
 /* The JSON body of a chat completion request, compact; caller frees. */
 char *provider_chat_body(const struct chat_params *p, size_t *len);
@@ -65,20 +26,6 @@ char *provider_chat_body(const struct chat_params *p, size_t *len);
  * "reply is not JSON: ...", "error in reply: ..."). */
 int provider_parse_chat(const char *body, struct chat_reply *out,
 			struct err *err) __attribute__((warn_unused_result));
-void chat_reply_release(struct chat_reply *r);
-/* The start every reply parser shares: zero *out, parse body into
- * out->root, and fail ("reply is not JSON: ...", "error in reply: ...")
- * on invalid JSON or a non-null "error" member (a 200 can carry one). */
-int provider_reply_open(const char *body, struct chat_reply *out,
-			struct err *err) __attribute__((warn_unused_result));
-/* provider_reply_open, then the reply's non-empty "choices" array
- * (borrowed from out->root); NULL with err and *out released otherwise. */
-json_t *provider_reply_choices(const char *body, struct chat_reply *out,
-			       struct err *err);
-/* Fill out->usage from the reply's usage.{in_key, out_key}. */
-void provider_reply_usage(struct chat_reply *out, const char *in_key,
-			  const char *out_key);
-
 /* The request URL for an API flavour: {base}/chat/completions,
  * {base}/completions or {base}/messages. Caller frees. */
 char *provider_url(const char *base, int api);

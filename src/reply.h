@@ -2,7 +2,7 @@
  * reply.h - a hand-written reader for the 2xx body of an OpenAI-compatible
  * chat completion (OpenAI, vLLM, llama.cpp, Ollama, TGI).
  *
- * It fills struct chat_reply (provider.h) with exactly what
+ * It fills struct chat_reply (chat.h) with exactly what
  * provider_parse_chat would, and refuses exactly the bodies that one
  * refuses, without building a jansson tree: one pass checks the whole body
  * by jansson's rules (json_loads with flags 0) and notes where the few
@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "provider.h"
+#include "chat.h"
 #include "util.h"
 
 /*

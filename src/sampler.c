@@ -33,6 +33,7 @@ static void params(struct sample_job *sj, struct call *c, int n,
 	cp->has_seed = true;
 	cp->seed = rng_u64(cfg->seed, sj->pr->id, "sample", k);
 	c->role = ROLE_POLICY;
+	c->prompt_id = sj->pr->id;
 	c->done = on_reply;
 	c->owner = sj;
 	c->tag = (int)k;

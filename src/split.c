@@ -123,7 +123,7 @@ static void put_prompt(struct split *sp, struct prompts *r,
 			if (!sp->quiet)
 				fprintf(stderr, "caigen: line %zu: duplicate "
 					"id '%s', first at line %zu\n",
-					p->index + 1, p->id,
+					p->index + 1, tty_safe(p->id),
 					(size_t)first + 1);
 			json_array_append_new(sp->dups_shown, json_pack(
 				"{s:s,s:[I,I]}", "id", p->id,

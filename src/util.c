@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static const char *tty_escape(const char *s, bool keep_lines);
+
 int err_set(struct err *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -20,6 +22,14 @@ int err_set(struct err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	/* messages quote data (ids, names, a server's words) and end up on
+	 * a terminal: no control character gets there raw */
+	for (const unsigned char *p = (const unsigned char *)e->msg; *p; p++)
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p >= 0x7f) {
+			snprintf(e->msg, sizeof(e->msg), "%s",
+				 tty_escape(e->msg, true));
+			break;
+		}
 	return -1;
 }
 
@@ -143,7 +153,7 @@ FILE *fopen_excl_tmp(const char *path, char **tmp, struct err *err)
 			break;
 	}
 	if (fd < 0) {
-		err_set(err, "cannot create '%s': %s", *tmp, strerror(errno));
+		err_set(err, "cannot write '%s': %s", path, strerror(errno));
 		free(*tmp);
 		*tmp = NULL;
 		return NULL;
@@ -216,6 +226,35 @@ int write_file_atomic(const char *path, const char *data, size_t len,
 		return -1;
 	}
 	return wfile_commit(&w, err);
+}
+
+FILE *fopen_regular(const char *path, struct err *err)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			err_set(err, "cannot open '%s': %s", path,
+				strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err_set(err, "'%s' is not a regular file (a FIFO, device or "
+			"folder of that name is not read)", path);
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	/* reads of a regular file do not block; drop the flag anyway */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	f = fdopen(fd, "r");
+	if (!f) {
+		err_set(err, "cannot open '%s': %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
 }
 
 bool is_same_file(const char *a, const char *b)
@@ -320,7 +359,7 @@ char *url_mask(const char *url)
 
 /* ---- strings from data on a terminal ---- */
 
-const char *tty_safe(const char *s)
+static const char *tty_escape(const char *s, bool keep_lines)
 {
 	static _Thread_local char *ring[8];
 	static _Thread_local size_t cap[8];
@@ -343,7 +382,9 @@ const char *tty_safe(const char *s)
 		for (i = 1; i < n; i++)
 			if ((u[i] & 0xc0) != 0x80)
 				n = 0;	/* cut short: not UTF-8 */
-		if (n == 0 || *u < 0x20 || *u == 0x7f) {
+		if (keep_lines && (*u == '\n' || *u == '\t')) {
+			b[o++] = (char)*u++;
+		} else if (n == 0 || *u < 0x20 || *u == 0x7f) {
 			o += (size_t)sprintf(b + o, "\\x%02x", *u);
 			u++;
 		} else if (n == 2 && *u == 0xc2 && u[1] < 0xa0) {
@@ -357,4 +398,9 @@ const char *tty_safe(const char *s)
 	}
 	b[o] = '\0';
 	return b;
+}
+
+const char *tty_safe(const char *s)
+{
+	return tty_escape(s, false);
 }

@@ -22,7 +22,9 @@ struct err {
 };
 
 /* Fill e->msg (printf-style). Always returns -1 so callers can
- * `return err_set(e, ...)`. e may be NULL. */
+ * `return err_set(e, ...)`. e may be NULL. Messages quote data and are
+ * printed to terminals: control characters other than '\n' and '\t' (and
+ * bytes that are not UTF-8) are escaped as tty_safe does. */
 int err_set(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -72,6 +74,13 @@ void wfile_abort(struct wfile *w);
 /* The whole of data (len bytes) as path, through a wfile. */
 int write_file_atomic(const char *path, const char *data, size_t len,
 		      struct err *err) __attribute__((warn_unused_result));
+
+/*
+ * Open a file of the user's folder for reading, never blocking: NULL with
+ * errno ENOENT when there is none (err not set), NULL with err when it
+ * cannot be opened or is not a regular file (a FIFO, a device, a folder).
+ */
+FILE *fopen_regular(const char *path, struct err *err);
 
 /* Whether a and b name one existing file (same device and inode). */
 bool is_same_file(const char *a, const char *b);

@@ -156,10 +156,4 @@ half=$(sed -n 's/.*estimated cost \$\([0-9.]*\).*/\1/p' "$T/dry.batch")
 check dry_batch_half awk -v l="$live" -v h="$half" \
 	'BEGIN { exit !(l > 0 && (h * 2 - l) ^ 2 < 1e-6) }'
 
-# one executor per run: a batch policy with a live judge is refused
-printf 'policy:\n  executor: batch\n' >"$T/mixed.yaml"
-run_caigen "$T/mixed" "$T/in.jsonl" -c "$T/mixed.yaml" --no-preflight -q \
-	2>"$T/mixed.err"
-eq mixed_exit $? 2
-check mixed_says grep -q "policy.executor is batch but judge.executor is live" \
-	"$T/mixed.err"
+# a batch policy with a live judge runs: tests/e2e/batch_mixed.sh

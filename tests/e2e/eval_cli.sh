@@ -12,8 +12,11 @@ eq cli_run_no_pairs $? 2
 check cli_run_no_pairs_msg grep -q "not an option of 'caigen run'" "$T/e3"
 "$CAIGEN" label --pairs "$T/in.jsonl" --json 2>"$T/e4"
 eq cli_label_no_json $? 2
-"$CAIGEN" label --pairs "$T/in.jsonl" --dry-run 2>"$T/e5"
-eq cli_label_no_dry_run $? 2
+# (issue 21: label and eval have a dry run; it sends and writes nothing)
+"$CAIGEN" label --pairs "$T/in.jsonl" --out "$T/o5" --dry-run >"$T/o5.txt" 2>"$T/e5"
+eq cli_label_dry_run $? 0
+check cli_label_dry_run_plan grep -q "^plan: 1 pairs to do" "$T/o5.txt"
+check cli_label_dry_run_nothing_written test ! -e "$T/o5"
 printf 'mode: critiques\n' >"$T/c.yaml"
 "$CAIGEN" label -c "$T/c.yaml" --pairs "$T/in.jsonl" 2>"$T/e6"
 eq cli_label_mode $? 2

@@ -44,3 +44,11 @@ eq dedup_bad_params $? 2
 check dedup_bad_params_msg grep -q "more than --perms" "$T/err"
 "$CAIGEN" prompts nonsense 2>/dev/null
 eq prompts_unknown_sub $? 2
+# the shipped category and technique files pass `caigen check`; a broken
+# one is refused with file:line:col
+check catalog_check_shipped "$CAIGEN" check "$ROOT/prompts/categories.yaml" \
+	"$ROOT/prompts/techniques.yaml"
+printf 'name: t\ntechniques:\n  - id: a\n    title: A\n    defintion: d\n    example: e\n' >"$T/bad.yaml"
+"$CAIGEN" check "$T/bad.yaml" >/dev/null 2>"$T/err"
+eq catalog_check_bad_exit $? 2
+check catalog_check_bad_position grep -q "bad.yaml:5:5: unknown key 'defintion'" "$T/err"

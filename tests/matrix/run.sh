@@ -7,8 +7,9 @@
 # `XPASS` (the list is out of date). Environment: CAIGEN, FAKESERVER,
 # MATRIX_PROMPTS (prompts a run, 8), MATRIX_ONLY (run only combinations
 # whose number is in this list, e.g. "3 7"), MATRIX_DEEP (1: every check
-# on every combination; else kill -9/resume and shards on every third
-# accepted combination, as `make test` does).
+# on every combination; else kill -9/resume and shards on combinations
+# 1, 4, 7, ..., as `make test` does), MATRIX_JOBS (combinations run at
+# once, 3: most of a run is waiting).
 #
 # A combination (see params) becomes a config: policy model pol, judges
 # ja, jb, jc (a panel's members in order: mean = chat + anthropic, median =
@@ -23,7 +24,8 @@
 #   once            every prompt once in records (each part once with
 #                   binarize all-pairs) or failures, never in both
 #   distinct        no record compares two answers equal after trimming
-#   schema          every record, failure and manifest valid (schemas/)
+#   schema          every record, failure, reject and manifest valid
+#                   (schemas/; answers.jsonl, the resume cache, has none)
 #   sent            requests answered, per model (the fake server's log:
 #                   live POSTs and batch lines, probes and the requests
 #                   the server refuses by design left out), equal the
@@ -104,6 +106,7 @@ EOF_KN
 # res CHECK OK DETAIL: OK 0 passed
 res() {
 	_name=matrix_${cid}_$1
+	set -- "$1" "$2" "$(printf '%s' "${3:-}" | tr '\n' ' ')"
 	if known "$1"; then
 		_d=$_kd
 		if [ "$2" = 0 ]; then
@@ -225,19 +228,26 @@ outputs() {
 	both) echo "$1/critiques.jsonl $1/preferences.jsonl" ;;
 	esac
 }
-# once DIR: every prompt once in each record file or in failures
+# once DIR [resumed]: every prompt once in each record file or in
+# failures. A resumed run retries and logs again the prompts that failed
+# before (failures.jsonl is a log): then every prompt once in the records
+# or, if not there, in failures at least once.
 once() {
 	for _f in $(outputs "$1"); do
 		[ -f "$_f" ] || touch "$_f"
-		jq -r '.id' "$T/in.jsonl" | sort >"$T/want.ids"
+		jq -r '.id' "$T/in.jsonl" | sort >"$1.want"
 		# a prompt's parts: 0..parts-1 each once
 		jq -rs 'group_by(.id)[] | select((map(.part // 0) | sort) !=
 		  [range(0; .[0].parts // 1)]) | .[0].id' "$_f" \
-			>"$T/badparts"
-		[ -s "$T/badparts" ] && return 1
+			>"$1.badparts"
+		[ -s "$1.badparts" ] && return 1
 		{ jq -r .id "$_f" | sort -u; [ -f "$1/failures.jsonl" ] &&
-			jq -r .id "$1/failures.jsonl"; } | sort >"$T/got.ids"
-		cmp -s "$T/got.ids" "$T/want.ids" || return 1
+			jq -r .id "$1/failures.jsonl"; } | sort >"$1.got"
+		if [ "${2:-}" = resumed ]; then
+			sort -u "$1.got" >"$1.got.u"
+			mv "$1.got.u" "$1.got"
+		fi
+		cmp -s "$1.got" "$1.want" || return 1
 	done
 }
 distinct() {
@@ -248,14 +258,19 @@ distinct() {
 	      ($r[.pair[0]] | t) != ($r[.pair[1]] | t)) else true end))' \
 		"$1/preferences.jsonl"
 }
-# equal A B: the record files of two runs agree (bytes, or ids in order
-# when the combination is not deterministic)
+# equal A B [resumed]: the record files of two runs agree (bytes, or ids
+# in order when the combination is not deterministic; failures of a
+# resumed run B by their ids)
 equal() {
 	for _f in $(outputs "$1") "$1/failures.jsonl"; do
 		_g=$2/${_f##*/}
 		[ -f "$_f" ] || touch "$_f"
 		[ -f "$_g" ] || touch "$_g"
-		if [ "$det" = 1 ]; then
+		if [ "${3:-}" = resumed ] && [ "${_f##*/}" = failures.jsonl ]
+		then
+			[ "$(jq -r .id "$_f" | sort -u)" = \
+			  "$(jq -r .id "$_g" | sort -u)" ] || return 1
+		elif [ "$det" = 1 ]; then
 			cmp -s "$_f" "$_g" || return 1
 		else
 			[ "$(jq -r '[.id, .part] | @text' "$_f")" = \
@@ -318,7 +333,8 @@ combo() {
 	fi
 	req once once "$D/a"
 	req distinct distinct "$D/a"
-	for _f in "$D"/a/*.jsonl "$D/a/manifest.json"; do
+	for _f in "$D/a/preferences.jsonl" "$D/a/critiques.jsonl" \
+	    "$D/a/failures.jsonl" "$D/a/rejects.jsonl" "$D/a/manifest.json"; do
 		[ -s "$_f" ] && printf 'matrix_%s_schema_%s\t%s\n' "$cid" \
 			"$(basename "$_f" | tr . _)" "$_f" >>"$T/schema.tsv"
 	done
@@ -368,7 +384,7 @@ combo() {
 		done
 	fi
 	stop_fake
-	[ "$DEEP" = 1 ] || [ $((nok % 3)) = 1 ] || return 0
+	[ "$DEEP" = 1 ] || [ $((n % 3)) = 1 ] || return 0
 	# kill -9 mid-run against a slow server, then the same command
 	fake "$D/slow.log" --latency-ms 40 --batch-seconds 0.6
 	cfg "$D/slow.yaml" "$FAKE_URL" "$m_policy_exec" "$m_judge_exec"
@@ -380,8 +396,8 @@ combo() {
 	wait $_pid 2>/dev/null
 	run "$D/k" "$D/slow.yaml" --jobs 4 --no-preflight
 	same resume_exit "$rc" "$fails_all"
-	req resume_once once "$D/k"
-	after resume equal "$D/a" "$D/k"
+	req resume_once once "$D/k" resumed
+	after resume equal "$D/a" "$D/k" resumed
 	stop_fake
 	# shards merged against one process
 	fake "$D/sh.log" --batch-seconds 0.05
@@ -415,26 +431,52 @@ combo() {
 	fi
 }
 
-nok=0
-n=0
-while read -r expect rest; do
-	n=$((n + 1))
-	case $expect in '#'* | '') continue ;; esac
-	if [ -n "$ONLY" ]; then
-		case " $ONLY " in *" $n "*) ;; *) continue ;; esac
-	fi
-	cid=$(printf 'c%02d' "$n")
-	for kv in $rest; do
-		eval "m_${kv%%=*}='${kv#*=}'"
-	done
-	[ "$expect" = ok ] && nok=$((nok + 1))
-	echo "== $cid $expect $rest"
-	known_load
-	_t0=$(date +%s.%N)
-	combo
-	awk -v a="$_t0" -v b="$(date +%s.%N)" -v c="$cid" \
-		'BEGIN { printf "-- %s %.1f s\n", c, b - a }'
-done <"$LIST"
+# worker W: the combinations whose number is W modulo JOBS, each one's
+# lines into $T/out.CID (the workers' fake servers stop with them)
+worker() {
+	_nfake=$(($1 * 1000))
+	PIDS=""
+	trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done' EXIT
+	n=0
+	while read -r expect rest; do
+		n=$((n + 1))
+		[ $(((n - 1) % JOBS)) = "$1" ] || continue
+		case $expect in '#'* | '') continue ;; esac
+		if [ -n "$ONLY" ]; then
+			case " $ONLY " in *" $n "*) ;; *) continue ;; esac
+		fi
+		cid=$(printf 'c%02d' "$n")
+		for kv in $rest; do
+			eval "m_${kv%%=*}='${kv#*=}'"
+		done
+		{
+			echo "== $cid $expect $rest"
+			known_load
+			_t0=$(date +%s.%N)
+			combo
+			awk -v a="$_t0" -v b="$(date +%s.%N)" -v c="$cid" \
+				'BEGIN { printf "-- %s %.1f s\n", c, b - a }'
+		} >"$T/out.$cid" 2>&1
+	done <"$LIST"
+}
+JOBS=${MATRIX_JOBS:-3}
+_w=0
+_wp=""
+while [ $_w -lt "$JOBS" ]; do
+	worker $_w &
+	_wp="$_wp $!"
+	_w=$((_w + 1))
+done
+for _p in $_wp; do wait "$_p"; done
+: >"$T/all.out"
+n=$(grep -c . "$LIST")
+nok=$(grep -c '^ok' "$LIST")
+_i=0
+while [ $_i -lt "$n" ]; do
+	_i=$((_i + 1))
+	_f=$T/out.$(printf 'c%02d' $_i)
+	[ -f "$_f" ] && cat "$_f" && cat "$_f" >>"$T/all.out"
+done
 if [ -s "$T/schema.tsv" ]; then
 	sh "$ROOT/tests/deps.sh" python3-jsonschema >/dev/null 2>&1 ||
 		fail matrix_schema_deps "python3-jsonschema could not be installed"
@@ -461,9 +503,14 @@ if [ -s "$T/schema.tsv" ]; then
 			esac ;;
 		*) echo "$line" ;;
 		esac
-	done <"$T/schema.out"
+	done <"$T/schema.out" >"$T/schema.res"
+	cat "$T/schema.res"
+	cat "$T/schema.res" >>"$T/all.out"
 fi
-echo "matrix: $n combinations ($nok accepted), $nxfail expected failures, $nxpass unexpected passes"
-[ -n "$xfails" ] && echo "matrix: known defects that failed here:$xfails"
+echo "matrix: $n combinations ($nok accepted), $(grep -c '^XFAIL ' "$T/all.out") expected failures, $(grep -c '^XPASS ' "$T/all.out") unexpected passes"
+if grep -q '^XFAIL ' "$T/all.out"; then
+	echo "matrix: known defects that failed here:"
+	sed -n 's/^XFAIL .*(known: \(.*\))$/  \1/p' "$T/all.out" | sort -u
+fi
 [ -n "${MATRIX_KEEP:-}" ] && cp -r "$T" "$MATRIX_KEEP"
 exit 0

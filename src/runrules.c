@@ -1,0 +1,74 @@
+/* runrules.c - the rules across a run's keys (see runrules.h). */
+#include "runrules.h"
+
+#include <stdio.h>
+
+const struct endpoint *runrules_endpoint(const struct config *cfg, int r)
+{
+	size_t m = r > ROLE_JUDGE ? (size_t)(r - ROLE_JUDGE) : 0;
+
+	if (r == ROLE_POLICY)
+		return &cfg->policy;
+	if (m && m <= cfg->nmembers && cfg->member_views)
+		return &cfg->member_views[m - 1]->judge;
+	return &cfg->judge;
+}
+
+bool runrules_used(const struct config *cfg, bool feed, int r)
+{
+	if (r == ROLE_POLICY)
+		return !feed;
+	if (cfg->mode == MODE_CRITIQUES)
+		return false;
+	return r == ROLE_JUDGE || (size_t)(r - ROLE_JUDGE) <= cfg->nmembers;
+}
+
+bool runrules_batch(const struct config *cfg, bool export, int r)
+{
+	return export || runrules_endpoint(cfg, r)->executor == EXEC_BATCH;
+}
+
+/* "policy", "judge" or "judge[i]" (a member). */
+static const char *role_name(int r, char buf[16])
+{
+	if (r <= ROLE_JUDGE)
+		return r == ROLE_POLICY ? "policy" : "judge";
+	snprintf(buf, 16, "judge[%d]", r - ROLE_JUDGE);
+	return buf;
+}
+
+int runrules_check(const struct config *cfg, bool feed, bool export,
+		   struct err *err)
+{
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		const struct endpoint *ep = runrules_endpoint(cfg, r);
+		char buf[16];
+		const char *name = role_name(r, buf);
+		double in, out;
+
+		if (!runrules_used(cfg, feed, r))
+			continue;
+		if (runrules_batch(cfg, export, r) &&
+		    ep->api == API_COMPLETIONS)
+			return err_set(err, "%s.api: completions has no batch "
+				       "file format (%s takes api: chat%s)",
+				       name, export ? "batch export" :
+				       "executor: batch", export ? "" :
+				       " or anthropic");
+		if (export && ep->api == API_ANTHROPIC)
+			return err_set(err, "%s.api: anthropic: batch export "
+				       "writes the OpenAI batch format (vllm "
+				       "run-batch), which Anthropic requests "
+				       "do not fit; use executor: batch to send "
+				       "Message Batches to Anthropic, or api: "
+				       "chat for an OpenAI-compatible server",
+				       name);
+		if (cfg->max_cost > 0 && !config_rates(cfg, ep, &in, &out))
+			return err_set(err, "max_cost %.2f cannot be checked: "
+				       "model '%s' (%s) has no row in "
+				       "'prices' (add its USD per million "
+				       "tokens, input and output)",
+				       cfg->max_cost, ep->model, name);
+	}
+	return 0;
+}
