@@ -261,7 +261,8 @@ install: $(BIN)
 		$(SHARE)/caigen/prompts
 	install -m 755 $(IDIR)/caigen $(DESTDIR)$(PREFIX)/bin/caigen
 	install -m 644 caigen.1 $(SHARE)/man/man1/caigen.1
-	install -m 644 constitution/*.yaml $(SHARE)/caigen/constitution/
+	install -m 644 constitution/*.yaml constitution/refusals.txt \
+		$(SHARE)/caigen/constitution/
 	install -m 644 schemas/*.schema.json $(SHARE)/caigen/schemas/
 	install -m 755 scripts/slurm/caigen-array.sbatch \
 		scripts/slurm/vllm-run-batch.sbatch $(SHARE)/caigen/slurm/

@@ -15,6 +15,7 @@
 #include "agree.h"
 #include "constitution.h"
 #include "eval.h"
+#include "evasive.h"
 #include "idset.h"
 #include "report_html.h"
 #include "rng.h"
@@ -163,6 +164,9 @@ struct audit {
 	uint64_t records, n_pref, n_crit, n_hf, invalid, unrecognized;
 	uint64_t duplicates, unknown_principles, unmatched;
 	struct agree panel;	/* caigen.preference/2 panels (agree.h) */
+	/* refusals (evasive.h), after audit_set_refusals */
+	struct evasive_list rlist;
+	struct evasive_tally *ev;
 };
 
 static size_t table_find(struct table *t, const char *name, bool *created)
@@ -225,6 +229,8 @@ void audit_free(struct audit *a)
 		free(a->methods[i]);
 	idset_release(&a->ids);
 	agree_release(&a->panel);
+	evasive_tally_free(a->ev);
+	evasive_release(&a->rlist);
 	for (size_t i = 0; i < a->ninputs; i++)
 		free(a->inputs[i]);
 	for (size_t i = 0; i < a->ndirs; i++)
@@ -538,6 +544,38 @@ static void add_draw(struct audit *a, size_t pr, size_t mr, int stage)
 		t[k]->draws[stage]++;
 }
 
+/* A pair's refusals by principle, tag and judge model (evasive.h). */
+static void refusal_pair(struct audit *a, json_t *rec)
+{
+	json_t *pobj = json_object_get(rec, "principle"), *tags, *t;
+	const char *id = json_string_value(json_object_get(pobj, "id"));
+	const char *model = json_string_value(json_object_get(
+		json_object_get(rec, "models"), "judge"));
+	char *g[34];
+	size_t ng = 0, i;
+
+	g[ng++] = xasprintf("principle\t%s", id ? id : "(none)");
+	g[ng++] = xasprintf("model\t%s", model ? model : "(none)");
+	tags = json_object_get(pobj, "tags");
+	json_array_foreach(tags, i, t)
+		if (json_is_string(t) && ng < ARRAY_SIZE(g))
+			g[ng++] = xasprintf("tag\t%s", json_string_value(t));
+	evasive_tally_record(a->ev, rec, NAN, (const char *const *)g, ng);
+	for (i = 0; i < ng; i++)
+		free(g[i]);
+}
+
+int audit_set_refusals(struct audit *a, const char *path, struct err *err)
+{
+	evasive_tally_free(a->ev);
+	a->ev = NULL;
+	evasive_release(&a->rlist);
+	if (evasive_load(&a->rlist, path, err) < 0)
+		return -1;
+	a->ev = evasive_tally_new(&a->rlist);
+	return 0;
+}
+
 static void add_preference(struct audit *a, json_t *rec)
 {
 	struct label_obs o;
@@ -553,6 +591,8 @@ static void add_preference(struct audit *a, json_t *rec)
 	n = touched(a, pr, mr, t, ARRAY_SIZE(t));
 	for (size_t k = 0; k < n; k++)
 		tally_label(t[k], &o);
+	if (a->ev)
+		refusal_pair(a, rec);
 }
 
 /* One judge's view of a comparison (i, j) of a caigen.preference/2
@@ -1155,6 +1195,13 @@ json_t *audit_report(struct audit *a)
 	if (a->panel.comparisons)	/* only then, so other reports keep
 					 * their keys */
 		json_object_set_new(rep, "panel", agree_json(&a->panel));
+	if (a->ev) {		/* only with audit_set_refusals */
+		static const char *const dims[] = { "principle", "tag",
+						    "model" };
+
+		json_object_set_new(rep, "refusals", evasive_tally_json(
+			a->ev, dims, ARRAY_SIZE(dims)));
+	}
 	return rep;
 }
 
@@ -1460,6 +1507,10 @@ void audit_print_text(json_t *rep, FILE *f)
 	}
 	if (json_is_object(json_object_get(rep, "panel")))
 		print_panel(f, json_object_get(rep, "panel"));
+	if (json_integer_value(audit_json_at(rep, "refusals.overall.pairs"))) {
+		fputc('\n', f);
+		evasive_print_text(f, json_object_get(rep, "refusals"));
+	}
 	if (json_integer_value(audit_json_at(rep, "overall.critiques.rounds"))) {
 		fprintf(f, "\ncritiques (lengths in bytes)\n");
 		table_print(f, all, "name", crit_cols, ARRAY_SIZE(crit_cols));
@@ -1504,21 +1555,25 @@ static void usage(FILE *f)
 	      "  --json               print the report as JSON "
 	      "(schema caigen.audit/1)\n"
 	      "  --html FILE          also write an HTML report to FILE\n"
+	      "  --refusals FILE      the refusal phrase list (default: "
+	      "the shipped\n"
+	      "                       constitution/refusals.txt)\n"
 	      "  -h, --help           print this help and exit\n", f);
 }
 
 int audit_main(int argc, char **argv)
 {
-	enum { O_CONST = 256, O_JSON, O_HTML };
+	enum { O_CONST = 256, O_JSON, O_HTML, O_REFUSALS };
 	static const struct option opts[] = {
 		{ "constitution", required_argument, NULL, O_CONST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "html", required_argument, NULL, O_HTML },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "refusals", required_argument, NULL, O_REFUSALS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct audit *a = audit_new();
-	const char *html = NULL;
+	const char *html = NULL, *refusals = NULL;
 	bool as_json = false;
 	json_t *rep = NULL;
 	struct err err;
@@ -1543,10 +1598,17 @@ int audit_main(int argc, char **argv)
 		case O_HTML:
 			html = optarg;
 			break;
+		case O_REFUSALS:
+			refusals = optarg;
+			break;
 		default:
 			usage(stderr);
 			goto out;
 		}
+	}
+	if (audit_set_refusals(a, refusals, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "caigen: audit needs at least one data "

@@ -122,6 +122,11 @@ void audit_free(struct audit *a);	/* NULL is fine */
 /* Before any data: load a constitution (several may be given). */
 int audit_add_constitution(struct audit *a, const char *path,
 			   struct err *err) __attribute__((warn_unused_result));
+/* Before any data: count refusals (evasive.h) with the phrase list at
+ * path (NULL: the shipped one); the report then has "refusals":
+ * evasive.h's block with by_principle, by_tag and by_model. */
+int audit_set_refusals(struct audit *a, const char *path, struct err *err)
+	__attribute__((warn_unused_result));
 /* Stream one JSONL file ("-" for stdin) into the tallies; its directory is
  * remembered for the failures*.jsonl / rejects*.jsonl count. A file named
  * like those is not read as records, only counted with them. -1 with err

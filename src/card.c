@@ -205,7 +205,7 @@ static int load_json(const struct card *c, const char *name, json_t **out,
 static int run_audit(struct card *c, struct err *err)
 {
 	struct audit *a = audit_new();
-	int rc = 0;
+	int rc = audit_set_refusals(a, NULL, err);
 
 	for (int k = 0; k < KINDS && rc == 0; k++) {
 		for (size_t i = 0; i < c->d[k].n && rc == 0; i++) {
@@ -683,6 +683,66 @@ static void audit_section(FILE *f, const struct card *c)
 	}
 }
 
+static void refusal_row(FILE *f, const char *name, bool code, json_t *r)
+{
+	fputs("| ", f);
+	if (code)
+		md_code(f, name, true);
+	else
+		md(f, name);
+	fputs(" | ", f);
+	integer(f, json_object_get(r, "pairs"));
+	fputs(" | ", f);
+	pct(f, json_object_get(r, "chosen_rate"));
+	fputs(" | ", f);
+	pct(f, json_object_get(r, "rejected_rate"));
+	fputs(" | ", f);
+	integer(f, json_object_get(r, "one_refuses"));
+	fputs(" | ", f);
+	pct(f, json_object_get(r, "judge_chose_refusal"));
+	fputs(" |\n", f);
+}
+
+/* Refusals and evasive answers (evasive.h), from the audit. */
+static void refusals_section(FILE *f, const struct card *c)
+{
+	json_t *b = json_object_get(c->audit, "refusals"), *r;
+	const char *path = json_string_value(json_object_get(b, "phrases"));
+	const char *base = path && strrchr(path, '/') ?
+			   strrchr(path, '/') + 1 : path;
+	static const char *const by[2][2] = {
+		{ "by_principle", "principle" }, { "by_tag", "tag" } };
+	const char *k;
+
+	if (!json_integer_value(audit_json_at(b, "overall.pairs")))
+		return;
+	fputs("\n## Refusals and evasiveness\n\nAnswers that refuse or "
+	      "evade, as found by the phrase list `", f);
+	md(f, base ? base : "?");
+	fputs("` (", f);
+	integer(f, json_object_get(b, "phrase_count"));
+	fputs(" phrases, looked for in each answer's first ", f);
+	integer(f, json_object_get(b, "scan_chars"));
+	fputs(" characters). \"Judge chose the refusal\" is over the pairs "
+	      "where exactly one answer refuses.\n\n", f);
+	if (json_is_string(json_object_get(b, "warning"))) {
+		fputs("**Warning:** ", f);
+		md(f, json_string_value(json_object_get(b, "warning")));
+		fputs(".\n\n", f);
+	}
+	fputs("| | pairs | chosen refuses | rejected refuses | exactly one "
+	      "refuses | judge chose the refusal |\n"
+	      "|---|---:|---:|---:|---:|---:|\n", f);
+	refusal_row(f, "all", false, json_object_get(b, "overall"));
+	for (int d = 0; d < 2; d++)
+		json_object_foreach(json_object_get(b, by[d][0]), k, r) {
+			char *name = xasprintf("%s %s", by[d][1], k);
+
+			refusal_row(f, name, false, r);
+			free(name);
+		}
+}
+
 static void interval(FILE *f, json_t *a)
 {
 	pct(f, json_object_get(a, "value"));
@@ -778,6 +838,7 @@ int card_render(const char *dir, FILE *f, struct err *err)
 	manifest_section(f, &c);
 	cost_section(f, &c);
 	audit_section(f, &c);
+	refusals_section(f, &c);
 	eval_section(f, &c);
 	fputs("\n## License\n\nNot set: fill in `license` in the header "
 	      "above. The prompts' licence and the terms\nof the models "

@@ -10,6 +10,8 @@
  */
 #include "eval.h"
 #include "agree.h"
+#include "audit.h"
+#include "evasive.h"
 #include "review.h"
 #include "rng.h"
 
@@ -44,6 +46,7 @@ struct eval {
 	/* review.h: reviews that replace records' references */
 	const struct reviews *rv;
 	size_t from_reviews;
+	struct evasive_tally *refusals;	/* evasive.h, when set */
 };
 
 static int add_one(struct eval *ev, json_t *rec, struct err *err);
@@ -69,6 +72,7 @@ void eval_free(struct eval *ev)
 	free(ev->it);
 	free(ev->g);
 	agree_release(&ev->panel);
+	evasive_tally_free(ev->refusals);
 	free(ev);
 }
 
@@ -329,6 +333,8 @@ static int add_one(struct eval *ev, json_t *rec, struct err *err)
 	groups[ng] = own[ng];
 	ng++;
 	eval_add(ev, &it, groups, ng);
+	if (ev->refusals)
+		evasive_tally_record(ev->refusals, rec, it.y, groups, ng);
 	ev->from_reviews += by_review;
 	for (i = 0; i < ng; i++)
 		free(own[i]);
@@ -338,6 +344,12 @@ static int add_one(struct eval *ev, json_t *rec, struct err *err)
 void eval_set_reviews(struct eval *ev, const struct reviews *rv)
 {
 	ev->rv = rv;
+}
+
+void eval_set_refusals(struct eval *ev, const struct evasive_list *l)
+{
+	evasive_tally_free(ev->refusals);
+	ev->refusals = evasive_tally_new(l);
 }
 
 void eval_tokens(const struct eval *ev, long long *prompt_tokens,
@@ -803,6 +815,13 @@ json_t *eval_report(struct eval *ev)
 				 * their keys */
 			json_object_set_new(r, "panel", pa);
 	}
+	if (ev->refusals) {	/* only when asked, likewise */
+		static const char *const rd[] = { "principle", "tag",
+						   "input_tag" };
+
+		json_object_set_new(r, "refusals", evasive_tally_json(
+			ev->refusals, rd, ARRAY_SIZE(rd)));
+	}
 	if (ev->rv) {		/* only with reviews, likewise */
 		json_t *rs = reviews_summary(ev->rv);
 
@@ -952,6 +971,9 @@ void eval_print_text(FILE *f, json_t *r)
 			"%s\n", N(0, jnum(v, "brier", NULL), 4),
 			N(1, jnum(v, "log_loss", NULL), 4),
 			N(2, jnum(v, "ece", NULL), 4));
+	if ((v = json_object_get(r, "refusals")) &&
+	    json_integer_value(audit_json_at(v, "overall.pairs")))
+		evasive_print_text(f, v);
 	fprintf(f, "reliability:   bin        mean p   observed  count\n");
 	json_array_foreach(json_object_get(r, "reliability"), i, row)
 		fprintf(f, "           [%.1f, %.1f)  %7.4f  %8.4f  %5.0f\n",

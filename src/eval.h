@@ -124,6 +124,12 @@ int eval_add_record(struct eval *ev, json_t *rec, struct err *err)
  * "references_from_reviews", the items whose reference came from them. */
 struct reviews;
 void eval_set_reviews(struct eval *ev, const struct reviews *rv);
+/* Before reading records: count refusals with phrase list l (evasive.h,
+ * borrowed); the report then has "refusals" (by_principle, by_tag,
+ * by_input_tag, with the reference's choice among the pairs where
+ * exactly one answer refuses). */
+struct evasive_list;
+void eval_set_refusals(struct eval *ev, const struct evasive_list *l);
 /* Tokens of the records added so far (their "usage"). */
 void eval_tokens(const struct eval *ev, long long *prompt_tokens,
 		 long long *completion_tokens);

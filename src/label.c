@@ -4,6 +4,7 @@
 #include "label.h"
 #include "cost.h"
 #include "eval.h"
+#include "evasive.h"
 #include "review.h"
 #include "rng.h"
 
@@ -120,12 +121,18 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 	char *tmp = xasprintf("%s.tmp", jpath);
 	char *rpath = xasprintf("%s/%s", cfg->out, REVIEWS_FILE);
 	struct reviews rv;
+	struct evasive_list rl = { NULL, 0, NULL };
 	json_t *rep = NULL;
 	char *text = NULL;
 	struct err err;
 	int rc = -1;
 
 	reviews_init(&rv);
+	if (evasive_load(&rl, NULL, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
+	eval_set_refusals(ev, &rl);
 	if (access(rpath, F_OK) == 0) {	/* caigen review's, if any */
 		if (reviews_read(&rv, rpath, &err) < 0) {
 			fprintf(stderr, "caigen: %s\n", err.msg);
@@ -180,6 +187,7 @@ out:
 	free(text);
 	json_decref(rep);
 	eval_free(ev);
+	evasive_release(&rl);
 	reviews_release(&rv);
 	free(rpath);
 	free(path);
