@@ -17,6 +17,7 @@
 #include "eval.h"
 #include "evasive.h"
 #include "idset.h"
+#include "prompts.h"
 #include "report_html.h"
 #include "rng.h"
 #include "stats.h"
@@ -164,6 +165,12 @@ struct audit {
 	uint64_t records, n_pref, n_crit, n_hf, invalid, unrecognized;
 	uint64_t duplicates, unknown_principles, unmatched;
 	struct agree panel;	/* caigen.preference/2 panels (agree.h) */
+	/* --prompts: each prompt's own tags (category:, technique:, ...) */
+	struct table intags;
+	struct strmap inmap;	/* prompt id -> index into inrows */
+	char **inids;		/* the map's keys, owned */
+	size_t **inrows, *ninrows, nin;
+	size_t cur_in[16], ncur_in;	/* the record being read */
 	/* refusals (evasive.h), after audit_set_refusals */
 	struct evasive_list rlist;
 	struct evasive_tally *ev;
@@ -225,6 +232,15 @@ void audit_free(struct audit *a)
 	table_release(&a->principles);
 	table_release(&a->tags);
 	table_release(&a->models);
+	table_release(&a->intags);
+	strmap_release(&a->inmap);
+	for (size_t i = 0; i < a->nin; i++) {
+		free(a->inids[i]);
+		free(a->inrows[i]);
+	}
+	free(a->inids);
+	free(a->inrows);
+	free(a->ninrows);
 	for (size_t i = 0; i < a->nmethods; i++)
 		free(a->methods[i]);
 	idset_release(&a->ids);
@@ -482,6 +498,8 @@ static size_t touched(struct audit *a, size_t pr, size_t mr,
 	out[n++] = &a->all;
 	if (mr != NONE)
 		out[n++] = &a->models.r[mr].t;
+	for (size_t k = 0; k < a->ncur_in && n < max; k++)
+		out[n++] = &a->intags.r[a->cur_in[k]].t;
 	if (pr == NONE)
 		return n;
 	out[n++] = &a->principles.r[pr].t;
@@ -526,7 +544,14 @@ static void check_duplicate(struct audit *a, char kind, json_t *rec)
 {
 	const char *id = jstr(rec, "id");
 	char *key;
+	size_t in;
 
+	/* the record's prompt tags (--prompts), for touched() */
+	a->ncur_in = 0;
+	if (id && (in = strmap_get(&a->inmap, id)) != NONE) {
+		a->ncur_in = a->ninrows[in];
+		memcpy(a->cur_in, a->inrows[in], a->ncur_in * sizeof(size_t));
+	}
 	if (!id)
 		return;
 	key = xasprintf("%c\x1f%s", kind, id);
@@ -1189,6 +1214,9 @@ json_t *audit_report(struct audit *a)
 						     true));
 	json_object_set_new(rep, "models", sorted_rows(a, &a->models,
 						       "model", false));
+	if (a->intags.n)	/* only with --prompts */
+		json_object_set_new(rep, "input_tags", sorted_rows(a,
+				    &a->intags, "tag", false));
 	json_object_set_new(rep, "p_histogram", json_pack("{s:f,s:o}",
 		"bin_width", 1.0 / HIST_BINS, "counts", hist));
 	json_object_set_new(rep, "near_tie_halfwidth", json_real(NEAR_TIE));
@@ -1412,6 +1440,7 @@ void audit_print_text(json_t *rep, FILE *f)
 		{ "principle", "principles", "id" },
 		{ "tag", "tags", "tag" },
 		{ "model", "models", "model" },
+		{ "input tag", "input_tags", "tag" },
 	};
 	json_t *h = json_object_get(rep, "health");
 	json_t *all = json_array(), *methods, *v;
@@ -1552,6 +1581,10 @@ static void usage(FILE *f)
 	      "  --constitution FILE  principles, weights and tags to "
 	      "compare against\n"
 	      "                       (repeat for several files)\n"
+	      "  --prompts FILE       the prompts the records came from: "
+	      "rows for their\n"
+	      "                       tags (category:, technique:, ...; "
+	      "repeatable)\n"
 	      "  --json               print the report as JSON "
 	      "(schema caigen.audit/1)\n"
 	      "  --html FILE          also write an HTML report to FILE\n"
@@ -1561,14 +1594,91 @@ static void usage(FILE *f)
 	      "  -h, --help           print this help and exit\n", f);
 }
 
+/* Add one tag name to a prompt's list (once). */
+static void in_tag(struct audit *a, size_t in, const char *name)
+{
+	size_t r = table_find(&a->intags, name, NULL);
+
+	for (size_t k = 0; k < a->ninrows[in]; k++)
+		if (a->inrows[in][k] == r)
+			return;
+	if (a->ninrows[in] == ARRAY_SIZE(a->cur_in))
+		return;
+	a->inrows[in] = xrealloc(a->inrows[in], (a->ninrows[in] + 1) *
+				 sizeof(size_t));
+	a->inrows[in][a->ninrows[in]++] = r;
+}
+
+int audit_add_prompts(struct audit *a, const char *path, struct err *err)
+{
+	struct prompts *r = prompts_open(path, 0, err);
+	struct prompt p;
+	struct reject rj;
+	enum prompts_status st;
+	int rc = 0;
+
+	if (!r)
+		return -1;
+	while ((st = prompts_next(r, &p, &rj, err)) != PROMPTS_EOF) {
+		size_t len, in, i;
+		const char *line;
+		json_t *o, *t, *v;
+		char *name;
+
+		if (st == PROMPTS_ERROR) {
+			rc = -1;
+			break;
+		}
+		if (st == PROMPTS_REJECT) {
+			reject_release(&rj);
+			continue;
+		}
+		if (strmap_get(&a->inmap, p.id) != NONE) {
+			prompt_release(&p);
+			continue;
+		}
+		in = a->nin++;
+		a->inids = xrealloc(a->inids, a->nin * sizeof(char *));
+		a->inrows = xrealloc(a->inrows, a->nin * sizeof(size_t *));
+		a->ninrows = xrealloc(a->ninrows, a->nin * sizeof(size_t));
+		a->inids[in] = xstrdup(p.id);
+		a->inrows[in] = NULL;
+		a->ninrows[in] = 0;
+		strmap_put(&a->inmap, a->inids[in], in);
+		line = prompts_line(r, &len);
+		o = json_loadb(line, len, 0, NULL);
+		t = json_object_get(o, "tags");
+		json_array_foreach(t, i, v)
+			if (json_is_string(v))
+				in_tag(a, in, json_string_value(v));
+		if (json_is_string(json_object_get(o, "category"))) {
+			name = xasprintf("category:%s", json_string_value(
+				json_object_get(o, "category")));
+			in_tag(a, in, name);
+			free(name);
+		}
+		if (json_is_string(json_object_get(o, "technique"))) {
+			name = xasprintf("technique:%s", json_string_value(
+				json_object_get(o, "technique")));
+			in_tag(a, in, name);
+			free(name);
+		}
+		json_decref(o);
+		prompt_release(&p);
+	}
+	prompts_close(r);
+	return rc;
+}
+
 int audit_main(int argc, char **argv)
 {
-	enum { O_CONST = 256, O_JSON, O_HTML, O_REFUSALS };
+	enum { O_CONST = 256, O_JSON, O_HTML, O_PROMPTS, O_REFUSALS };
 	static const struct option opts[] = {
 		{ "constitution", required_argument, NULL, O_CONST },
 		{ "help", no_argument, NULL, 'h' },
 		{ "html", required_argument, NULL, O_HTML },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "prompts", required_argument, NULL, O_PROMPTS },
 		{ "refusals", required_argument, NULL, O_REFUSALS },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1597,6 +1707,12 @@ int audit_main(int argc, char **argv)
 			break;
 		case O_HTML:
 			html = optarg;
+			break;
+		case O_PROMPTS:
+			if (audit_add_prompts(a, optarg, &err) < 0) {
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				goto out;
+			}
 			break;
 		case O_REFUSALS:
 			refusals = optarg;

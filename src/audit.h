@@ -122,6 +122,13 @@ void audit_free(struct audit *a);	/* NULL is fine */
 /* Before any data: load a constitution (several may be given). */
 int audit_add_constitution(struct audit *a, const char *path,
 			   struct err *err) __attribute__((warn_unused_result));
+/* Before any data: a prompts file (prompts.h) the records came from;
+ * each record whose id is one of its prompts also counts in a row per tag
+ * of that prompt: its "tags" strings, "category:C" for a "category" key,
+ * "technique:T" for a "technique" key (caigen prompts writes all three).
+ * The report then has "input_tags" rows (the text report a table). */
+int audit_add_prompts(struct audit *a, const char *path, struct err *err)
+	__attribute__((warn_unused_result));
 /* Before any data: count refusals (evasive.h) with the phrase list at
  * path (NULL: the shipped one); the report then has "refusals":
  * evasive.h's block with by_principle, by_tag and by_model. */

@@ -65,7 +65,7 @@ static char *join(const char *dir, const char *name)
 /* The lines of a file that are not blank. */
 static int count_records(const char *path, long *n, struct err *err)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen_regular(path, err);
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -73,8 +73,8 @@ static int count_records(const char *path, long *n, struct err *err)
 
 	*n = 0;
 	if (!f)
-		return err_set(err, "cannot open '%s': %s", path,
-			       strerror(errno));
+		return errno == ENOENT ? err_set(err, "cannot open '%s': %s",
+						 path, strerror(errno)) : -1;
 	while ((len = getline(&line, &cap, f)) > 0)
 		*n += strspn(line, " \t\r\n") < (size_t)len;
 	if (ferror(f))
@@ -134,6 +134,31 @@ static int count_all(const struct card *c, struct datafiles *d, long *total,
 	return 0;
 }
 
+/* Shard files of two job sizes hold the same prompts twice: a card over
+ * both would publish every record twice. */
+static int mixed_sizes(const struct card *c, const struct datafiles *d,
+		       struct err *err)
+{
+	unsigned n0 = 0, k, n;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const char *p = strstr(d->name[i], ".shard-");
+
+		if (!p || sscanf(p, ".shard-%u-of-%u", &k, &n) != 2)
+			continue;
+		if (n0 && n != n0)
+			return err_set(err, "'%s' holds the shard files of "
+				       "jobs of %u and %u shards ('%s'): the "
+				       "two sets hold the same prompts; keep "
+				       "one set, or merge it into %s.jsonl "
+				       "first", c->dir, n0, n, d->name[i],
+				       strncmp(d->name[i], "critiques", 9) ?
+				       "preferences" : "critiques");
+		n0 = n;
+	}
+	return 0;
+}
+
 /* The data files: KIND.jsonl, else its shard files. */
 static int find_data(struct card *c, struct err *err)
 {
@@ -154,7 +179,8 @@ static int find_data(struct card *c, struct err *err)
 		}
 		free(name);
 		free(path);
-		if (count_all(c, &c->d[k], &c->d[k].total, err) < 0)
+		if (mixed_sizes(c, &c->d[k], err) < 0 ||
+		    count_all(c, &c->d[k], &c->d[k].total, err) < 0)
 			return -1;
 		any |= c->d[k].n > 0;
 	}
@@ -190,12 +216,24 @@ static int load_json(const struct card *c, const char *name, json_t **out,
 
 	*out = NULL;
 	if (access(path, F_OK) == 0) {
-		*out = json_load_file(path, 0, &je);
-		if (!json_is_object(*out)) {
+		FILE *f = fopen_regular(path, err);
+
+		if (!f) {
+			free(path);
+			return -1;
+		}
+		*out = json_loadf(f, 0, &je);
+		fclose(f);
+		if (!*out) {
+			rc = err_set(err, "%s:%d:%d: not JSON: %s", path,
+				     je.line, je.column, je.text);
+		} else if (!json_is_object(*out)) {
+			rc = err_set(err, "'%s' is not the %s caigen writes: "
+				     "a JSON object was expected, it holds %s",
+				     path, name, json_is_array(*out) ?
+				     "an array" : "a single value");
 			json_decref(*out);
 			*out = NULL;
-			rc = err_set(err, "%s:%d:%d: cannot read: %s", path,
-				     je.line, je.column, je.text);
 		}
 	}
 	free(path);

@@ -517,6 +517,9 @@ static int read_id(struct loader *l, yaml_node_t *item, struct field *f,
 			    kind(v));
 	if (is_null(v))
 		return fail(l, f->key->start_mark, "'id' is empty");
+	if (memchr(scalar(v), '\0', v->data.scalar.length))
+		return fail(l, v->start_mark, "'id' contains a NUL "
+			    "character");
 	if (!id_ok(scalar(v)))
 		return fail(l, v->start_mark,
 			    "id must use only letters, digits, '.', '_' and "
@@ -558,6 +561,9 @@ static int read_tags(struct loader *l, struct field *f, struct principle *p)
 				    "got %s in it", kind(t));
 		if (is_null(t) || !*scalar(t))
 			return fail(l, t->start_mark, "empty tag");
+		if (memchr(scalar(t), '\0', t->data.scalar.length))
+			return fail(l, t->start_mark, "a tag contains a NUL "
+				    "character");
 		p->tags[p->ntags++] = xstrdup(scalar(t));
 	}
 	return 0;

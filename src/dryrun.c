@@ -14,6 +14,7 @@
  * in a real run, so the two cannot drift apart unnoticed.
  */
 #include "dryrun.h"
+#include "promptgen.h"
 #include "critique.h"
 #include "idset.h"
 #include "judgecall.h"
@@ -382,6 +383,14 @@ static int plan_prompt(struct dryrun *d, const struct prompt *pr,
 
 	atomic_init(&sh.no_logprobs, 0);
 	d->id = pr->id;
+	if (promptgen_active()) {
+		/* caigen prompts generate/persuade: one request a line */
+		struct call c;
+
+		promptgen_params(&c, cfg, pr);
+		record(d, (enum role)c.role, &c.cp);
+		return 0;
+	}
 	if (cfg->mode == MODE_PREFERENCES) {
 		plan_sample(d, pr);
 	} else {

@@ -1,5 +1,6 @@
 /* item.c - the per-prompt machine: sample or critique, then judge. */
 #include "item.h"
+#include "promptgen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,9 @@ void item_start(struct item *it, struct item_env *env, struct exec *x)
 	if (item_env_stopping(env)) {
 		it->status = ST_INTERRUPTED;
 		finish(it);
+	} else if (promptgen_active()) {
+		promptgen_start(it, env, x);	/* caigen prompts generate,
+						 * persuade */
 	} else if (it->responses[0] && it->responses[1]) {
 		judge(it);	/* the pair came with its replies */
 	} else if (env->cfg->mode == MODE_PREFERENCES) {

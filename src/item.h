@@ -90,6 +90,7 @@ struct item {
 		struct critique_job critique;
 		struct pair_job judge;
 		struct ranking_job rank;
+		struct call gen;	/* promptgen.h's one call */
 	} job;
 	struct ranking_panel panel;	/* ranked: the judges */
 };

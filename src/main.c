@@ -883,6 +883,12 @@ static int cmd_run(int argc, char **argv)
 	return run_kind(argc, argv, KIND_RUN);
 }
 
+/* `caigen prompts`: generate and persuade run through cmd_run. */
+static int cmd_prompts(int argc, char **argv)
+{
+	return prompts_cmd_main(argc, argv, cmd_run);
+}
+
 static int cmd_label(int argc, char **argv)
 {
 	return run_kind(argc, argv, KIND_LABEL);
@@ -1028,7 +1034,7 @@ static const struct command commands[] = {
 	{ "import", import_main, "convert a published constitution to YAML" },
 	{ "label", cmd_label, "judge existing preference pairs" },
 	{ "merge", merge_main, "merge the shard files of a job array" },
-	{ "prompts", prompts_cmd_main, "make prompt sets: generate, persuade, "
+	{ "prompts", cmd_prompts, "make prompt sets: generate, persuade, "
 	  "dedup, decontaminate" },
 	{ "review", review_main, "blind human review of records in the "
 	  "browser" },

@@ -65,16 +65,17 @@ static char *line_id(const char *line, size_t len)
  * the distinct ones). Returns the count; a missing file counts 0.
  */
 static size_t read_ids(const char *path, struct idset *into,
-		       const struct idset *against, bool *exists)
+		       const struct idset *against, bool *exists,
+		       struct err *err)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen_regular(path, err);
 	char *line = NULL;
 	size_t cap = 0, n = 0;
 	ssize_t len;
 
 	*exists = f != NULL;
 	if (!f)
-		return 0;
+		return 0;	/* absent, or err says why not read */
 	while ((len = getline(&line, &cap, f)) > 0) {
 		char *id;
 		uint64_t h;
@@ -111,11 +112,16 @@ static void note_mtime(struct shard_status *s, const char *path)
  * writer's exclusive one is held. Taken and dropped at once. */
 static bool lock_held(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
 	bool held = false;
 
 	if (fd < 0)
 		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);	/* not a lock caigen made */
+		return false;
+	}
 	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
 		held = errno == EWOULDBLOCK;
 	else
@@ -124,11 +130,32 @@ static bool lock_held(const char *path)
 	return held;
 }
 
-/* The shard's number of prompts, from the split or the manifest; -1 if
- * neither says. */
-static long long shard_size(const char *manifest, const struct shard *sh)
+/* A JSON file of the folder: NULL when absent or unreadable as JSON (the
+ * size is then unknown), never blocking on a FIFO. */
+static json_t *load_json(const char *path, struct err *err)
 {
-	json_t *m = json_load_file(manifest, 0, NULL), *c, *j = NULL;
+	FILE *f = fopen_regular(path, err);
+	json_t *j;
+
+	if (!f)
+		return NULL;
+	j = json_loadf(f, 0, NULL);
+	fclose(f);
+	return j;
+}
+
+/* Counts beyond this are not a manifest's: sums of them over every shard
+ * stay far from overflowing. */
+#define COUNT_MAX (1LL << 40)
+
+/* The shard's number of prompts, from the split or the manifest; -1 if
+ * neither says; -2 with err when the manifest's counts are not counts. */
+static long long shard_size(const char *manifest, const struct shard *sh,
+			    struct err *err)
+{
+	static const char *const keys[] = { "skipped_done", "written",
+					    "failed", "interrupted" };
+	json_t *m = load_json(manifest, err), *c, *j = NULL;
 	const char *prompts = json_string_value(json_object_get(
 		json_object_get(m, "config"), "prompts"));
 	long long size = -1;
@@ -140,18 +167,36 @@ static long long shard_size(const char *manifest, const struct shard *sh)
 				      (int)(slash - prompts + 1) : 0,
 				      prompts);
 
-		j = json_load_file(idx, 0, NULL);
-		free(idx);
+		j = load_json(idx, err);
 		if (json_integer_value(json_object_get(j, "n")) ==
 		    (json_int_t)sh->n)
 			size = json_integer_value(json_object_get(
 				json_array_get(json_object_get(j, "shards"),
 					       sh->k), "prompts"));
 		json_decref(j);
+		if (size < -1 || size > COUNT_MAX) {
+			err_set(err, "'%s': shard %u's prompts (%lld) is not "
+				"a count of 0 to 2^40", idx, sh->k, size);
+			free(idx);
+			size = -2;
+			goto out;
+		}
+		free(idx);
 		if (size >= 0)
 			goto out;
 	}
 	c = json_object_get(m, "counts");
+	for (size_t i = 0; json_is_object(c) && i < ARRAY_SIZE(keys); i++) {
+		json_int_t v = json_integer_value(json_object_get(c, keys[i]));
+
+		if (v < 0 || v > COUNT_MAX) {
+			err_set(err, "'%s': counts.%s (%lld) is not a count "
+				"of 0 to 2^40: not a manifest caigen wrote",
+				manifest, keys[i], (long long)v);
+			size = -2;
+			goto out;
+		}
+	}
 	if (json_is_object(c) &&
 	    json_integer_value(json_object_get(c, "not_read")) == 0)
 		size = json_integer_value(json_object_get(c, "skipped_done")) +
@@ -163,7 +208,7 @@ out:
 	return size;
 }
 
-static void look(const char *dir, struct shard_status *s)
+static int look(const char *dir, struct shard_status *s, struct err *err)
 {
 	struct shard sh = { s->k, s->n };
 	char *suffix = shard_suffix(&sh);
@@ -176,16 +221,18 @@ static void look(const char *dir, struct shard_status *s)
 	struct idset done, other, failed;
 	bool has_pref, has_crit, has_fail;
 	long long size;
+	int rc = 0;
 
+	err->msg[0] = '\0';
 	idset_init(&done);
 	idset_init(&other);
 	idset_init(&failed);
-	s->done = read_ids(pref, &done, NULL, &has_pref);
+	s->done = read_ids(pref, &done, NULL, &has_pref, err);
 	if (!has_pref) {
-		s->done = read_ids(crit, &done, NULL, &has_crit);
+		s->done = read_ids(crit, &done, NULL, &has_crit, err);
 	} else {
 		/* mode both: done when both files hold the id */
-		read_ids(crit, &other, NULL, &has_crit);
+		read_ids(crit, &other, NULL, &has_crit, err);
 		if (has_crit) {
 			s->done = 0;
 			for (size_t i = 0; i < done.cap; i++)
@@ -194,14 +241,19 @@ static void look(const char *dir, struct shard_status *s)
 					s->done++;
 		}
 	}
-	s->failed = read_ids(fail, &failed, &done, &has_fail);
+	s->failed = read_ids(fail, &failed, &done, &has_fail, err);
 	note_mtime(s, pref);
 	note_mtime(s, crit);
 	note_mtime(s, fail);
 	note_mtime(s, rej);
 	note_mtime(s, man);
 	s->locked = lock_held(lock);
-	size = shard_size(man, &sh);
+	if (!err->msg[0])
+		size = shard_size(man, &sh, err);
+	if (err->msg[0])
+		size = -2;
+	if (size < -1)
+		rc = -1;
 	s->left = -1;
 	if (size >= 0)
 		s->left = size > (long long)(s->done + s->failed) ?
@@ -224,6 +276,7 @@ static void look(const char *dir, struct shard_status *s)
 	free(rej);
 	free(man);
 	free(lock);
+	return rc;
 }
 
 /* The N of a name with a ".shard-K-of-N" part, or 1 for an output file
@@ -312,6 +365,7 @@ int status_main(int argc, char **argv)
 	struct dirent *de;
 	DIR *d;
 	json_t *jshards = json_array();
+	struct err err;
 	int c, rc = 2;
 
 	optind = 0;
@@ -353,10 +407,27 @@ int status_main(int argc, char **argv)
 		}
 	}
 	closedir(d);
+	if (!nsizes) {
+		fprintf(stderr, "caigen: '%s' holds no output of caigen (no "
+			"preferences, critiques, failures, rejects or manifest "
+			"file, nor their shard files): give the --out folder "
+			"of a run\n", dir);
+		goto out;
+	}
 	qsort(sizes, nsizes, sizeof(*sizes), cmp_unsigned);
 	/* beside shards, unsuffixed files are the merge's output */
 	if (nsizes > 1 && sizes[0] == 1)
 		memmove(sizes, sizes + 1, --nsizes * sizeof(*sizes));
+	if (nsizes > 1) {
+		/* the same prompts under two splits: totals would count
+		 * them twice */
+		fprintf(stderr, "caigen: '%s' holds the shard files of jobs "
+			"of %u and %u shards: the two sets hold the same "
+			"prompts, so no count would be right; keep one set "
+			"(move the other away, or merge each into its own "
+			"file)\n", dir, sizes[0], sizes[1]);
+		goto out;
+	}
 	if (!as_json)
 		printf("%-12s %9s %7s %9s  %-20s  %s\n", "shard", "done",
 		       "failed", "left", "last write (UTC)", "state");
@@ -368,7 +439,11 @@ int status_main(int argc, char **argv)
 			memset(&s, 0, sizeof(s));
 			s.k = k;
 			s.n = sizes[i];
-			look(dir, &s);
+			if (look(dir, &s, &err) < 0 || err.msg[0]) {
+				fflush(stdout);
+				fprintf(stderr, "caigen: %s\n", err.msg);
+				goto out;
+			}
 			fmt_time(s.last_write, when, sizeof(when));
 			shards++;
 			done += s.done;

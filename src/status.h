@@ -27,7 +27,13 @@
  * Reads every records and failures file once (like a resume scan), one
  * shard at a time: memory is one shard's id set.
  *
- * Exit status: 0 shown, 2 usage error or OUT unreadable.
+ * Files are opened without blocking and only when regular (a FIFO named
+ * like a lock is not a lock; one named like a data file is an error).
+ *
+ * Exit status: 0 shown, 2 usage error, OUT unreadable or not a run's
+ * output (no caigen file in it), shard files of two job sizes in it (their
+ * prompts overlap: no total would be right), or a manifest whose counts
+ * are not counts (negative, or above 2^40).
  */
 #ifndef CAIGEN_STATUS_H
 #define CAIGEN_STATUS_H

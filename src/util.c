@@ -228,6 +228,35 @@ int write_file_atomic(const char *path, const char *data, size_t len,
 	return wfile_commit(&w, err);
 }
 
+FILE *fopen_regular(const char *path, struct err *err)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			err_set(err, "cannot open '%s': %s", path,
+				strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err_set(err, "'%s' is not a regular file (a FIFO, device or "
+			"folder of that name is not read)", path);
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	/* reads of a regular file do not block; drop the flag anyway */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	f = fdopen(fd, "r");
+	if (!f) {
+		err_set(err, "cannot open '%s': %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 bool is_same_file(const char *a, const char *b)
 {
 	struct stat sa, sb;

@@ -75,6 +75,13 @@ void wfile_abort(struct wfile *w);
 int write_file_atomic(const char *path, const char *data, size_t len,
 		      struct err *err) __attribute__((warn_unused_result));
 
+/*
+ * Open a file of the user's folder for reading, never blocking: NULL with
+ * errno ENOENT when there is none (err not set), NULL with err when it
+ * cannot be opened or is not a regular file (a FIFO, a device, a folder).
+ */
+FILE *fopen_regular(const char *path, struct err *err);
+
 /* Whether a and b name one existing file (same device and inode). */
 bool is_same_file(const char *a, const char *b);
 /*

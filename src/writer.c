@@ -10,6 +10,7 @@
  */
 #include "writer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -207,6 +208,56 @@ static int take_lock(struct writer *w, const char *suffix, struct err *err)
 	return rc;
 }
 
+/*
+ * A sharded run (suffix ".shard-K-of-N") next to the non-empty files of a
+ * job of another shard count would mix two splits of the same prompts:
+ * every prompt would be done twice, and the folder's files would hold
+ * both sets. Refused, naming a file of the other set.
+ */
+static int other_shard_count(const char *dir, const char *suffix,
+			     struct err *err)
+{
+	static const char *const base[] = { "preferences", "critiques",
+		"failures", "rejects", "manifest" };
+	unsigned k, n, ok, on;
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	if (sscanf(suffix, ".shard-%u-of-%u", &k, &n) != 2 || n < 2)
+		return 0;
+	d = opendir(dir);
+	if (!d)
+		return 0;	/* writer_open says why, if it matters */
+	while (rc == 0 && (de = readdir(d))) {
+		const char *p = strstr(de->d_name, ".shard-");
+		struct stat st;
+		char *path;
+		size_t i;
+
+		if (!p || sscanf(p, ".shard-%u-of-%u", &ok, &on) != 2 ||
+		    on == n || on < 2)
+			continue;
+		for (i = 0; i < ARRAY_SIZE(base); i++)
+			if ((size_t)(p - de->d_name) == strlen(base[i]) &&
+			    !strncmp(de->d_name, base[i], strlen(base[i])))
+				break;
+		if (i == ARRAY_SIZE(base))
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (stat(path, &st) == 0 && st.st_size > 0)
+			rc = err_set(err, "'%s' holds the files of a job of %u "
+				     "shards ('%s'); this run is shard %u of "
+				     "%u: the two splits hold the same prompts "
+				     "and would mix. Run with --shard K/%u, or "
+				     "give another --out", dir, on,
+				     de->d_name, k, n, on);
+		free(path);
+	}
+	closedir(d);
+	return rc;
+}
+
 int writer_open(struct writer *w, const char *dir, const char *records_name,
 		const char *suffix, struct idset *done, struct idset *rejected,
 		struct writer_resume *res, struct err *err)
@@ -221,7 +272,8 @@ int writer_open(struct writer *w, const char *dir, const char *records_name,
 		w->fd[i] = -1;
 	w->lock_fd = -1;
 	w->dir = xstrdup(dir);
-	if (mkdirs(dir, err) < 0 || take_lock(w, suffix, err) < 0)
+	if (mkdirs(dir, err) < 0 || other_shard_count(dir, suffix, err) < 0 ||
+	    take_lock(w, suffix, err) < 0)
 		goto fail;
 	w->manifest_path = xasprintf("%s/manifest%s.json", dir, suffix);
 	for (int i = 0; i < OUT_COUNT; i++) {

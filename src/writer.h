@@ -17,7 +17,11 @@
  *
  * Two runs appending to the same files would duplicate work, so
  * writer_open takes an exclusive lock on DIR/.lock{SUFFIX} and fails if
- * another process holds it.
+ * another process holds it. A sharded run also fails, before creating
+ * anything, when DIR holds non-empty files of a job of another shard
+ * count (two splits of the same prompts would mix). manifest.json is
+ * written with any password of a URL masked (util.h text_mask_urls), and
+ * so are failure lines.
  *
  * Only one thread (the pipeline's writer) may use a struct writer.
  */

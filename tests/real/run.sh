@@ -290,5 +290,57 @@ check restart_retried jq -e '[.policy_http.retries.connect,
 	.judge_http.retries.connect, .policy_http.retries.timeout,
 	.judge_http.retries.timeout] | add > 0' "$OUT/manifest.json"
 stop_llama "$LPID"
+
+# -- the prompts recipe (README): generate -> persuade -> dedup ->
+# decontaminate -> run mode both -> audit by technique ------------------
+start_llama prompts ""
+printf '%s\n' "constitutions: [$CON]" \
+	"policy: {concurrency: 4, timeout: 120, max_tokens: 48}" \
+	"judge: {concurrency: 4, timeout: 120}" >"$T/pr.yaml"
+PR="-c $T/pr.yaml --policy-url $LURL --judge-url $LURL -q"
+"$CAIGEN" prompts generate $PR --out "$T/pgen" --category fraud \
+	--category helpfulness --count 4 --per-request 2 2>"$T/pgen.err"
+eq prompts_generate_exit $? 0
+eq prompts_generate_each_once "$(jq -r .id "$T/pgen/critiques.jsonl" |
+	sort -u | wc -l | tr -d ' ')" 4
+check prompts_generate_fields jq -se 'all(.[]; (.id | startswith("gen-")) and
+	(.tags[0] | startswith("category:")) and .source == "generate")' \
+	"$T/pgen/prompts.jsonl"
+echo "  [prompts] generated $(wc -l <"$T/pgen/prompts.jsonl" | tr -d ' '),"\
+	"failed $(wc -l <"$T/pgen/prompt_failures.jsonl" | tr -d ' '),"\
+	"dropped $(wc -l <"$T/pgen/dropped.jsonl" | tr -d ' ')"
+head -n 3 "$P" >"$T/pin.jsonl"
+"$CAIGEN" prompts persuade $PR --in "$T/pin.jsonl" --out "$T/ppap" \
+	--technique logical-appeal --technique expert-endorsement \
+	2>"$T/ppap.err"
+eq prompts_persuade_exit $? 0
+# every (prompt, technique) once: kept or failed with a reason
+eq prompts_persuade_accounted "$(($(wc -l <"$T/ppap/prompts.jsonl") +
+	$(wc -l <"$T/ppap/prompt_failures.jsonl")))" 6
+check prompts_persuade_reasons jq -se 'all(.[]; .reason | length > 0)' \
+	"$T/ppap/prompt_failures.jsonl"
+echo "  [prompts] rewrites kept $(wc -l <"$T/ppap/prompts.jsonl" | tr -d ' ')"\
+	"of 6; reasons: $(jq -r .reason "$T/ppap/prompt_failures.jsonl" |
+	cut -d: -f1 | sort | uniq -c | tr '\n' ' ')"
+cat "$T/pin.jsonl" "$T/ppap/prompts.jsonl" >"$T/pmix.jsonl"
+"$CAIGEN" prompts dedup -q "$T/pmix.jsonl" -o "$T/pdd.jsonl"
+eq prompts_dedup_exit $? 0
+head -n 1 "$T/pin.jsonl" | jq -c '{id: "ev", prompt: .prompt, chosen: "a",
+	rejected: "b"}' >"$T/pev.jsonl"
+"$CAIGEN" prompts decontaminate -q --against "$T/pev.jsonl" --min-words 1 \
+	"$T/pdd.jsonl" -o "$T/pclean.jsonl"
+eq prompts_decontaminate_exit $? 0
+OUT=$T/prun
+"$CAIGEN" run -c "$T/pr.yaml" --prompts "$T/pclean.jsonl" --out "$OUT" \
+	--policy-url "$LURL" --judge-url "$LURL" --mode both -q \
+	>/dev/null 2>"$T/prun.err"
+RC=$?
+check prompts_run_exit [ "$RC" -eq 0 -o "$RC" -eq 1 ]
+"$CAIGEN" audit --json --prompts "$T/pclean.jsonl" "$OUT/preferences.jsonl" \
+	>"$T/paudit.json"
+eq prompts_audit_exit $? 0
+check prompts_audit_by_technique jq -e '[.input_tags[].tag] |
+	map(select(startswith("technique:"))) | length >= 1' "$T/paudit.json"
+stop_llama "$LPID"
 echo "real: $(($(date +%s) - t0)) s"
 finish

@@ -308,6 +308,8 @@ static const struct bad bad_files[] = {
 	  "id must use only letters, digits, '.', '_' and '-', "
 	  "got 'harm 1'" },
 	{ "err-no-id.yaml", "3:5", "principle has no 'id'" },
+	{ "err-nul-id.yaml", "5:9", "'id' contains a NUL character" },
+	{ "err-nul-tag.yaml", "5:15", "a tag contains a NUL character" },
 	{ "err-id-list.yaml", "3:9", "'id' must be a string, got a list" },
 	{ "err-no-stage.yaml", "3:5",
 	  "principle 'idle' serves no stage: give 'compare', or both "
