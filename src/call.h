@@ -71,6 +71,8 @@ struct call {
 	size_t server;		/* picked before a back-off wait */
 	bool picked;		/* server is picked and counted in flight */
 	bool saw_429;
+	bool unplaced;		/* its limiter place given back while it
+				 * waits to be retried (live.c) */
 	int confirms;		/* refusals sent again to confirm them */
 	double reserved;	/* USD held by the spending cap */
 	char *body;
