@@ -22,6 +22,7 @@
 #include "merge.h"
 #include "pipeline.h"
 #include "preflight.h"
+#include "runrules.h"
 #include "promptgen.h"
 #include "prompts.h"
 #include "rank.h"
@@ -852,6 +853,14 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		}
 		rc = run_dry(&cfg, &con, shard, dry_show,
 			     lf_open ? &lf.feed : NULL);
+		goto out;
+	}
+	/* what run would refuse is refused before any probe is sent
+	 * (runrules.h) */
+	if (runrules_check(&cfg, kind == KIND_LABEL || kind == KIND_EVAL,
+			   kind == KIND_EXPORT || kind == KIND_IMPORT,
+			   &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
 	/* a wrong URL or key: one line now, not a failure per prompt
