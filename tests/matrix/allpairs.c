@@ -382,7 +382,21 @@ int main(int argc, char **argv)
 			}
 		print_row("ok", best);
 	}
-	/* refusals: one row per rule, then the pairs no row holds yet */
+	/* refusals: one row per rule, then the pairs no row holds yet (pairs
+	 * whatever the strength: a refused pair is a rule at work) */
+	if (T != 2) {
+		T = 2;
+		ntup = 0;
+		free(covered);
+		tuples();
+	}
+	for (int i = 0; i < ntup; i++) {
+		for (int p = 0; p < np; p++)
+			row[p] = -1;
+		set_tuple(i, row);
+		if (!feasible(row, 0))
+			covered[i] = 2;
+	}
 	int nref = 0, (*refs)[MAXP] = malloc((nr + ntup) * sizeof(*refs));
 
 	for (int r = 0; r < nr; r++) {
@@ -407,7 +421,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ntup; i++) {
 		int done = 0, r;
 
-		if (covered[i] != 2 || T != 2)
+		if (covered[i] != 2)
 			continue;
 		for (int k = 0; k < nref && !done; k++)
 			done = holds(i, refs[k]);

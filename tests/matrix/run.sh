@@ -24,7 +24,8 @@
 #   once            every prompt once in records (each part once with
 #                   binarize all-pairs) or failures, never in both
 #   distinct        no record compares two answers equal after trimming
-#   schema          every record, failure and manifest valid (schemas/)
+#   schema          every record, failure, reject and manifest valid
+#                   (schemas/; answers.jsonl, the resume cache, has none)
 #   sent            requests answered, per model (the fake server's log:
 #                   live POSTs and batch lines, probes and the requests
 #                   the server refuses by design left out), equal the
@@ -332,7 +333,8 @@ combo() {
 	fi
 	req once once "$D/a"
 	req distinct distinct "$D/a"
-	for _f in "$D"/a/*.jsonl "$D/a/manifest.json"; do
+	for _f in "$D/a/preferences.jsonl" "$D/a/critiques.jsonl" \
+	    "$D/a/failures.jsonl" "$D/a/rejects.jsonl" "$D/a/manifest.json"; do
 		[ -s "$_f" ] && printf 'matrix_%s_schema_%s\t%s\n' "$cid" \
 			"$(basename "$_f" | tr . _)" "$_f" >>"$T/schema.tsv"
 	done
