@@ -40,6 +40,8 @@
 #include "writer.h"
 
 #include <curl/curl.h>
+#include <sys/stat.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -694,12 +696,20 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 		      cfg->progress_interval, cfg->quiet);
 
 	if (pl.live_role[ROLE_POLICY] && !o->batch_export) {
-		/* paid policy answers are kept for a resume (keep.h) */
-		char *kp = xasprintf("%s/answers%s.jsonl", cfg->out,
-				     o->suffix);
+		/* paid policy answers are kept for a resume (keep.h), in
+		 * a state folder of their own like OUT/batch */
+		char *kd = xasprintf("%s/live%s", cfg->out, o->suffix);
+		char *kp = xasprintf("%s/answers.jsonl", kd);
 
-		pl.keep = keep_open(kp, err);
+		if (mkdir(kd, 0777) < 0 && errno != EEXIST) {
+			err_set(err, "cannot make '%s': %s", kd,
+				strerror(errno));
+			pl.keep = NULL;
+		} else {
+			pl.keep = keep_open(kp, err);
+		}
 		free(kp);
+		free(kd);
 		if (!pl.keep) {
 			writer_close(&pl.w, NULL);
 			queue_free(pl.q_write);
