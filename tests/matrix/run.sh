@@ -32,6 +32,8 @@
 #                   dry run's plan; not with same-answers in mode
 #                   preferences (resamples) or with votes after a
 #                   logprob refusal (the plan cannot know either)
+#   usage           each model that answered requests has tokens in the
+#                   manifest's usage_by_model (a panel: each member)
 #   jobs            --jobs 16 gives the bytes of --jobs 1 (the ids in
 #                   order where the server is not deterministic: an
 #                   Anthropic policy or Anthropic votes draw from a
@@ -106,7 +108,7 @@ EOF_KN
 # res CHECK OK DETAIL: OK 0 passed
 res() {
 	_name=matrix_${cid}_$1
-	set -- "$1" "$2" "$(printf '%s' "${3:-}" | tr '\n' ' ')"
+	[ "$2" = 0 ] || set -- "$1" "$2" "$(printf '%s' "${3:-}" | tr '\n' ' ')"
 	if known "$1"; then
 		_d=$_kd
 		if [ "$2" = 0 ]; then
@@ -345,6 +347,18 @@ combo() {
 		[ $drc = 0 ] || echo "the dry run exited $drc" >"$D/planned"
 		same sent "$(tr '\n' ' ' <"$D/sent")" \
 			"$(tr '\n' ' ' <"$D/planned")"
+	fi
+	# usage: every model that answered a request has its tokens in the
+	# manifest, a panel's members each their own
+	if [ "$arc" -le 1 ]; then
+		sent "$D/req.log" 0 >"$D/sent.u"
+		_miss=""
+		while read -r _m _c; do
+			jq -e --arg m "$_m" '.usage_by_model[$m].prompt_tokens > 0' \
+				"$D/a/manifest.json" >/dev/null 2>&1 ||
+				_miss="$_miss $_m"
+		done <"$D/sent.u"
+		same usage "${_miss:-none}" none
 	fi
 	# --jobs 16
 	run "$D/b" "$D/run.yaml" --jobs 16 --no-preflight
