@@ -211,14 +211,31 @@ sent() {
 	    else $b.model end
 	  else empty end' | sort | uniq -c | awk '{print $2, $1}'
 }
-# planned PLAN: "model count" lines from a dry run's plan
+# planned PLAN: "model count" lines from a dry run's plan, as the server
+# will answer them: a server without n takes the plan's count of single
+# requests; a batch holds the requests the server refuses by design too
+# (a batch line has no body to tell them by): with no n, the policy's
+# n > 1 requests, then the singles; with no logprobs, a chat or
+# completions judge's logprobs requests, then as many by text
 planned() {
 	_alt=0
 	[ "$m_server" = no-n ] && [ "$m_n" = auto ] &&
 		[ "$m_policy_api" = chat ] && _alt=1
 	sed -n "s/^  [a-z0-9]* *http[^ ]* model '\([^']*\)': \([0-9]*\) [a-z ]*requests\( (\([0-9]*\) if the server cannot[^)]*)\)\{0,1\},.*/\1 \2 \4/p" "$1" |
 	while read -r _m _a _b; do
-		if [ $_alt = 1 ] && [ -n "$_b" ]; then _a=$_b; fi
+		if [ $_alt = 1 ] && [ -n "$_b" ]; then
+			if [ "$_m" = pol ] && [ "$m_policy_exec" = batch ]; then
+				_a=$((_a + _b))
+			else
+				_a=$_b
+			fi
+		fi
+		case $_m in ja) _i=0 ;; jb) _i=1 ;; jc) _i=2 ;; *) _i=x ;; esac
+		if [ "$_i" != x ] && [ "$m_server" = no-logprobs ] &&
+		   [ "$m_judge_exec" = batch ] &&
+		   [ "$(member "$_i")" != anthropic ]; then
+			_a=$((_a * 2))
+		fi
 		[ "$_a" -gt 0 ] && echo "$_m $_a"
 	done | sort
 }
