@@ -19,12 +19,22 @@
  * writes. The wave ends when its items are finished; then the next one.
  *
  * custom_id = role tag (p, j, or j1... for a panel's members), '-', the
- * first 128 bits of the SHA-256 of the
- * request body in hex, and "-N" for the Nth new attempt after a failed
- * result: "j-3f0c...-1". The body holds the prompt, the purpose and the
- * request's seed, so the same request has the same id in every run, a
- * changed configuration never reuses an answer, and two equal requests
- * are asked once.
+ * draw's key (callkey.h: the first 128 bits of the SHA-256 of the request
+ * body and the draw's seed) in hex, and "-N" for the Nth new attempt
+ * after a failed result: "j-3f0c...-1". The seed is keyed by (run seed,
+ * prompt id, purpose, draw index), so every independent draw (the two
+ * samples, answer k, a vote, a resample after a cut or identical answer)
+ * is a request of its own even when the body carries no seed (Anthropic);
+ * the same draw has the same id in every run (a resume finds its answer);
+ * a changed configuration never reuses an answer. "Equal requests are
+ * asked once" now means only: the same draw of the same request, needed
+ * twice in one run, is one request.
+ *
+ * Mixed runs: a role whose endpoint is live (batch_opts.live_role) is
+ * not batched: bx_send hands its calls to the live executor (live_post),
+ * whose loop sends them and relays them back here, where the machine's
+ * done runs. Batches are made only when no call is out at live, so a
+ * wave's requests of a batch role still go out together.
  *
  * State, in dir (OUT/batch, with the shard suffix):
  *   id                    random tag of this folder, in batch metadata

@@ -4,13 +4,16 @@
  *
  * A machine (sampler.h, critique.h, judgecall.h, item.h) never blocks and
  * never touches a socket: it fills a struct call (role, parameters, a
- * completion function) and hands it to its executor with exec_send. The
+ * completion function) and hands it to its executor with exec_send. It
+ * depends on the data a call carries (chat.h), not on the wire. The
  * executor (live.h: HTTP through libcurl's multi interface; batch.h:
  * provider batch APIs or an offline runner's files) sends it, with the
  * retries, limits and server picks it owns, and when the call is over,
  * whatever the outcome, fills the result fields and calls c->done(c) on
  * the thread that drives the machine. done may send the same call again
- * (its next step) or others.
+ * (its next step) or others. What may be sent at all (the spending cap,
+ * the limits) is the executor's decision: a call it will not send ends
+ * with c->stopped, and the cap sets item_env.capped.
  *
  * Ownership: the call struct and everything cp points to belong to the
  * machine and must stay alive until done runs. On success c->reply is the
@@ -68,6 +71,8 @@ struct call {
 	size_t server;		/* picked before a back-off wait */
 	bool picked;		/* server is picked and counted in flight */
 	bool saw_429;
+	bool unplaced;		/* its limiter place given back while it
+				 * waits to be retried (live.c) */
 	int confirms;		/* refusals sent again to confirm them */
 	double reserved;	/* USD held by the spending cap */
 	char *body;

@@ -250,6 +250,7 @@ static const struct section judge_section = {
 static const struct key top_keys[] = {
 	K_STR("prompts", prompts, 0, "datasets/sample/prompts.jsonl"),
 	K_STR("prompt_field", prompt_field, KF_QUIET_DEFAULT, "prompt"),
+	K_STR("prompt_format", prompt_format, KF_QUIET_DEFAULT, "auto"),
 	K_STR("out", out, 0, "datasets/out"),
 	K_ULL("seed", seed, 0, 1),
 	K_LL("limit", limit, 0, 0, NO_MAX, 0),
@@ -1722,6 +1723,11 @@ int config_validate(struct config *c, struct err *err)
 		return -1;
 	if (parse_pairs(c, err))
 		return -1;
+	if (strcmp(c->prompt_format, "auto") &&
+	    strcmp(c->prompt_format, "standard") &&
+	    strcmp(c->prompt_format, "conversational"))
+		return err_set(err, "prompt_format must be auto, standard or "
+			       "conversational, got '%s'", c->prompt_format);
 	if (c->responses > 2 && c->mode != MODE_PREFERENCES)
 		return err_set(err, "responses above 2 needs mode preferences "
 			       "(critiques and both make one answer and its "

@@ -11,6 +11,8 @@
  *
  *   prompts: datasets/sample/prompts.jsonl
  *   prompt_field: prompt           # the JSONL key holding the prompt
+ *   prompt_format: auto            # auto | standard | conversational:
+ *                                  # one format for every record's prompt
  *   out: datasets/out
  *   seed: 1
  *   limit: 0                      # 0 = all
@@ -175,6 +177,7 @@ struct config {
 	char *path;		/* the YAML file, or NULL */
 	char *prompts;
 	char *prompt_field;	/* JSONL key holding the prompt (prompts.h) */
+	char *prompt_format;	/* auto | standard | conversational */
 	char *out;
 	unsigned long long seed;
 	long long limit;

@@ -67,6 +67,7 @@ int datadir_constitution(const char *name, char **path, struct err *err)
 	if (readable(name) || name[0] == '/' || !*name) {
 		*path = xstrdup(name);
 		free(tried);
+		free(bin);
 		return 0;
 	}
 	if (env && *env)

@@ -4,8 +4,9 @@
  * --max-cost, a crash, kill -9) and started again asks no sampling
  * request twice.
  *
- * File: OUT/answers.jsonl (with the shard suffix), one line per answer,
- * appended as each 2xx reply arrives and before the machine hears of it:
+ * File: OUT/live/answers.jsonl (the folder with the shard suffix), one
+ * line per answer, appended as each 2xx reply arrives and before the
+ * machine hears of it:
  *   {"id":"<prompt id>","key":"p-<callkey.h hex>","reply":"<the reply
  *    body as received>"}
  * and, when a prompt fails (it is retried by the next run, which must ask

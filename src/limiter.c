@@ -11,8 +11,13 @@
 #define FLOOR_FORGET 60.0	/* seconds: the floor creeps up to the
 				 * windows' latency on this time scale */
 #define CUT 0.8			/* a cut keeps this of the limit ... */
-#define CUT_ALL 0.5		/* ... this when nothing went through */
+#define CUT_ALL 0.5		/* ... this when nothing went through yet */
+#define CUT_BLIND 0.1		/* seconds between cuts before any answer */
 #define PROBE_EVERY 8		/* windows between probes near a ceiling */
+#define PROBE_GAP_MIN 100.0	/* ... and answers: a probe above a ceiling
+				 * costs a drop or a few, so this keeps the
+				 * drops near 1 %; doubled by each cut ... */
+#define PROBE_GAP_MAX 6400.0	/* ... up to this */
 #define TPUT_GAIN 1.05		/* throughput up by this pays for latency */
 #define HINT_MAX 120.0		/* longest wait a hint may impose */
 
@@ -45,6 +50,7 @@ void limiter_init(struct limiter *l, int floor, int ceiling, int start,
 	l->trace = trace;
 	l->hint_left = -1;
 	l->full_at = -1e300;
+	l->probe_gap = PROBE_GAP_MIN;
 }
 
 void limiter_release(struct limiter *l)
@@ -71,13 +77,14 @@ double limiter_take(struct limiter *l, double now, double tokens)
 		   now < l->hint_until) {
 		rc = l->hint_until - now;
 		l->stats.paused++;
-	} else if (l->inflight >= (int)l->limit) {
+	} else if (l->inflight >= (int)(l->limit + 0.5)) {
 		rc = -1;
 	} else {
 		l->inflight++;
 		if (l->inflight > l->win_peak)
 			l->win_peak = l->inflight;
-		if (l->inflight >= (int)l->limit - (int)(l->limit / 10))
+		if (l->inflight >= (int)(l->limit + 0.5) -
+		    (int)(l->limit / 10))
 			l->full_at = now;	/* the limit binds */
 		if (l->hint_left >= 0)
 			l->hint_left -= 1;
@@ -87,6 +94,14 @@ double limiter_take(struct limiter *l, double now, double tokens)
 	}
 	pthread_mutex_unlock(&l->lock);
 	return rc;
+}
+
+/* Just below a plateau: where the limit settles after a cut, a margin
+ * of 5 % and one place (a server's count of requests at once lags its
+ * answers a little). */
+static double below(double plateau)
+{
+	return plateau * 0.95 - 1;
 }
 
 /* The window is over: move the limit by what it saw. */
@@ -99,17 +114,25 @@ static void step(struct limiter *l, double now)
 	bool reached = l->full_at >= l->win_start;
 
 	l->calm++;
+	l->calm_ok += l->win_ok;
 	if (fixed(l)) {
 		/* nothing to learn */
 	} else if (l->win_drops > 0) {
 		l->calm = 0;
+		l->calm_ok = 0;
 		if (now >= l->cut_after) {
+			/* a probe above the plateau that costs drops:
+			 * probe more rarely */
+			if (l->plateau > 0 && l->limit >= below(l->plateau))
+				l->probe_gap = fmin(PROBE_GAP_MAX,
+						    2 * l->probe_gap);
 			l->plateau = l->limit;
-			l->limit *= l->win_ok ? CUT : CUT_ALL;
+			l->limit *= l->srtt > 0 ? CUT : CUT_ALL;
 			l->slow_start = false;
 			/* the calls sent before the cut still come back
 			 * refused for a round trip or so */
-			l->cut_after = now + 2 * fmax(l->srtt, avg);
+			l->cut_after = now + (l->srtt > 0 ?
+				2 * fmax(l->srtt, avg) : CUT_BLIND);
 			l->stats.cuts++;
 		}
 	} else if (!reached || !l->win_ok) {
@@ -117,13 +140,24 @@ static void step(struct limiter *l, double now)
 	} else if (avg <= l->rtt_floor * FLOOR_SLACK + FLOOR_SLACK_ABS) {
 		if (l->slow_start)
 			;	/* grown with every answer (limiter_done) */
-		else if (l->plateau > 0 && l->limit < l->plateau * 0.95)
-			l->limit += (l->plateau * 0.95 - l->limit) / 2 + 1;
-		else if (l->plateau > 0 && l->calm < PROBE_EVERY)
+		else if (l->plateau > 0 && l->limit < below(l->plateau))
+			l->limit = fmin(below(l->plateau), l->limit +
+					(below(l->plateau) - l->limit) / 2 +
+					1);
+		else if (l->plateau > 0 && (l->calm < PROBE_EVERY ||
+					    l->calm_ok < l->probe_gap))
 			;	/* near a known ceiling: probe now and then */
-		else
-			l->limit += fmax(1, l->limit * (l->plateau > 0 ?
-							0.02 : 0.05));
+		else if (l->plateau > 0) {
+			/* a probe; the last one cost no cut, so the
+			 * server may have room: probe sooner */
+			if (l->limit >= l->plateau)
+				l->probe_gap = fmax(PROBE_GAP_MIN,
+						    l->probe_gap / 2);
+			l->limit += fmax(1, l->limit * 0.02);
+			l->calm = 0;
+			l->calm_ok = 0;
+		} else
+			l->limit += fmax(1, l->limit * 0.05);
 		if (l->plateau > 0 && l->limit > l->plateau)
 			l->plateau = l->limit;
 		l->last_tput = tput;
@@ -136,8 +170,6 @@ static void step(struct limiter *l, double now)
 		l->slow_start = false;
 		l->last_tput = tput;
 	}
-	if (l->limit != before && l->win_drops == 0 && l->calm >= PROBE_EVERY)
-		l->calm = 0;
 	clamp(l);
 	if (l->trace)
 		fprintf(l->trace, "%.3f %d %d %.1f %.3f %.3f %d\n",
@@ -242,7 +274,7 @@ int limiter_limit(struct limiter *l)
 	int n;
 
 	pthread_mutex_lock(&l->lock);
-	n = (int)l->limit;
+	n = (int)(l->limit + 0.5);
 	pthread_mutex_unlock(&l->lock);
 	return n;
 }
@@ -253,7 +285,7 @@ struct limiter_stats limiter_stats(struct limiter *l)
 
 	pthread_mutex_lock(&l->lock);
 	s = l->stats;
-	s.limit = (int)l->limit;
+	s.limit = (int)(l->limit + 0.5);
 	pthread_mutex_unlock(&l->lock);
 	return s;
 }

@@ -9,15 +9,18 @@
  * on what the window saw:
  *
  *   - a drop (429, 5xx, time-out, refused connection): the limit falls
- *     to 0.8 of itself (0.5 when nothing went through), at once, then
+ *     to 0.8 of itself (0.5 while nothing has gone through yet), at once, then
  *     not again for two round trips (the calls sent before the cut come
  *     back refused too); the limit it fell from becomes the plateau;
  *   - the limit was not reached (the run had fewer calls to send): no
  *     change, so a quiet stage never inflates its limit;
  *   - latency near its floor (the lowest seen, slowly forgotten), within
  *     25 % plus 1 ms: no queue is building, so the limit grows: half
- *     way to 0.95 of the plateau below it, near it by 2 % (at least 1)
- *     every PROBE_EVERY windows, and by 5 % without a plateau;
+ *     way to 0.95 of the plateau less one below it, near it by 2 % (at least 1)
+ *     after PROBE_EVERY windows and probe_gap answers without a drop
+ *     (a gap that doubles with each cut and halves with each probe that
+ *     cost none, so probing a fixed ceiling costs about 1 % of drops),
+ *     and by 5 % without a plateau;
  *   - latency above that but throughput up by 5 % since the last step up:
  *     more in flight still pays (a batching server), so up by 10 %;
  *   - latency above and throughput flat: a queue is building for
@@ -86,6 +89,8 @@ struct limiter {
 	double last_tput;	/* answers/s of the window before the step */
 	double plateau;		/* the server's ceiling as last seen; 0 none */
 	int calm;		/* windows since the last drop or probe */
+	long calm_ok;		/* answers since then */
+	double probe_gap;	/* answers between probes */
 	bool slow_start;
 	double cut_after;	/* no second cut before this */
 	/* the servers' hints */

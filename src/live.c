@@ -22,10 +22,12 @@
 #include "callkey.h"
 #include "keep.h"
 #include "guard.h"
+#include "limiter.h"
 #include "preflight.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,6 +47,9 @@
 #define CONNECT_RATE 20000.0	/* new places in flight per second ... */
 #define CONNECT_BURST 256.0	/* ... after a burst of this many */
 #define MAX_NAP_MS 100		/* wake up at least this often */
+#define LIMITER_POLL 0.001	/* seconds: a loop waiting for a place of a
+				 * limiter shared with other loops looks
+				 * again this often */
 
 struct loop;
 
@@ -54,6 +59,7 @@ struct xfer {
 	struct call *call;
 	struct buf resp;
 	struct http_hints hints;
+	double sent;		/* when the attempt went on the wire */
 	char curl_err[CURL_ERROR_SIZE];
 	struct xfer *next;	/* idle list */
 };
@@ -91,6 +97,8 @@ struct loop {
 	double ramp, ramp_at;	/* connection ramp bucket */
 
 	struct ratelimit rl[ROLE_COUNT];
+	bool lim_full[ROLE_COUNT];	/* blocked by a full limiter */
+	int admit_from;		/* the role admitted first, in turn */
 	struct http_stats stats[ROLE_COUNT];
 	uint64_t jitter;
 };
@@ -114,6 +122,13 @@ struct live {
 	struct loop loops[MAX_LOOPS];
 	atomic_uint next_loop;
 	atomic_llong tokens[ROLE_COUNT][2];
+	FILE *trace;		/* CAIGEN_LIMITER_TRACE: the first limiter's */
+	/* concurrency: auto: one limiter per server for the run, shared by
+	 * the roles that send there and by every loop (lim_of[r]; NULL:
+	 * the role's concurrency is fixed and each loop's rl[r] caps it) */
+	struct limiter lim[ROLE_COUNT];
+	struct limiter *lim_of[ROLE_COUNT];
+	int nlim;
 };
 
 static int stop_level(const struct live *lv)
@@ -213,8 +228,22 @@ static void call_end(struct loop *lp, struct call *c, int rc)
 	double used = r ? (double)(r->usage.prompt_tokens +
 				   r->usage.completion_tokens) : 0;
 
+	struct limiter *lm = lv->lim_of[c->role];
+
+	/* with a limiter, a 429 is its input, not the AIMD's */
 	ratelimit_done(&lp->rl[c->role], c->attempt, used > 0 ?
-		       used - c->est_tokens : 0, c->saw_429);
+		       used - c->est_tokens : 0, c->saw_429 && !lm);
+	if (lm) {
+		if (!c->unplaced)
+			limiter_done(lm, now_sec(), -1, LIMITER_IGNORE);
+		c->unplaced = false;
+		/* a place is free for every role sending there */
+		for (int q = 0; q < ROLE_COUNT; q++)
+			if (lv->lim_of[q] == lm && lp->lim_full[q]) {
+				lp->blocked_until[q] = 0;
+				lp->lim_full[q] = false;
+			}
+	}
 	if (lv->budget)
 		budget_settle(lv->budget, c->role, c->reserved, r ?
 			      &r->usage : NULL);
@@ -353,6 +382,7 @@ static void attempt_start(struct loop *lp, struct call *c)
 			 30L);
 	lp->stats[c->role].requests++;
 	lp->wire++;
+	t->sent = now_sec();
 	curl_multi_add_handle(lp->multi, t->easy);
 }
 
@@ -408,6 +438,32 @@ static bool kept_answer(struct loop *lp, struct call *c)
 	return true;
 }
 
+/* What an attempt tells the server's limiter: its latency, or that the
+ * server is full (429, 5xx, 408, time-out, refused connection), and the
+ * server's hints. Other failures say nothing of the load. */
+static void teach(struct limiter *lm, const struct xfer *t, CURLcode cc,
+		  long status)
+{
+	double now = now_sec();
+	enum limiter_outcome o = LIMITER_IGNORE;
+
+	if (cc == CURLE_OK && status >= 200 && status < 300)
+		o = LIMITER_OK;
+	else if (cc == CURLE_OK)
+		o = status == 429 || status == 408 || status >= 500 ?
+		    LIMITER_DROP : LIMITER_IGNORE;
+	else if (cc == CURLE_OPERATION_TIMEDOUT ||
+		 cc == CURLE_COULDNT_CONNECT)
+		o = LIMITER_DROP;
+	limiter_learn(lm, now, now - t->sent, o);
+	if (cc == CURLE_OK)
+		limiter_hint(lm, now, status == 429 || status == 503 ?
+			     t->hints.retry_after : -1,
+			     t->hints.remaining_requests,
+			     t->hints.remaining_tokens,
+			     t->hints.remaining_reset);
+}
+
 /* An attempt is over: success, a retry, or the end of the call. */
 static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 {
@@ -430,6 +486,8 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	http_scrub(&t->resp, lv->hdr[c->role], lv->nhdr[c->role]);
 	c->status = status;
+	if (lv->lim_of[c->role])
+		teach(lv->lim_of[c->role], t, cc, status);
 	if (cc == CURLE_OK && status >= 200 && status < 300) {
 		st->ok++;
 		guard_streak_ok(&lv->streak[c->role]);
@@ -496,6 +554,13 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 		xfer_put(lp, t);
 		c->attempt++;
 		c->due = now_sec() + wait;
+		if (lv->lim_of[c->role]) {
+			/* the place goes back while it waits: after a cut
+			 * the retry takes a place like any call */
+			limiter_done(lv->lim_of[c->role], now_sec(), -1,
+				     LIMITER_IGNORE);
+			c->unplaced = true;
+		}
 		heap_push(lp, c);
 		return;
 	}
@@ -577,7 +642,19 @@ static void reap(struct loop *lp)
 
 /* ---- admission -------------------------------------------------------- */
 
-/* The executor's send: build the body and queue the call for a place. */
+/* The body of the call first in line, built once (shrunk to its size:
+ * a body lives as long as its call's place). */
+static void build_body(struct call *c)
+{
+	if (c->body)
+		return;
+	c->body = provider_body(&c->cp, &c->body_len);
+	c->body = xrealloc(c->body, c->body_len + 1);
+	c->est_tokens = ratelimit_estimate(c->body_len, c->cp.max_tokens,
+					   c->cp.n);
+}
+
+/* The executor's send: queue the call for a place. */
 static void loop_send(struct exec *x, struct call *c)
 {
 	struct loop *lp = (struct loop *)x;
@@ -587,6 +664,7 @@ static void loop_send(struct exec *x, struct call *c)
 	c->confirms = 0;
 	c->picked = false;
 	c->saw_429 = false;
+	c->unplaced = false;
 	c->stopped = false;
 	c->status = 0;
 	c->errbody[0] = '\0';
@@ -596,11 +674,16 @@ static void loop_send(struct exec *x, struct call *c)
 		return;
 	}
 	c->cp.api = ep->api;	/* the endpoint's flavour (flavour.h) */
-	c->body = provider_body(&c->cp, &c->body_len);
-	if (lp->lv->keep && c->role == ROLE_POLICY && kept_answer(lp, c))
-		return;
-	c->est_tokens = ratelimit_estimate(c->body_len, c->cp.max_tokens,
-					   c->cp.n);
+	/* the body is built when the call is first in line (admit): a
+	 * call waiting behind others holds none; but the journal's key is
+	 * the body's hash */
+	c->body = NULL;
+	c->body_len = 0;
+	if (lp->lv->keep && c->role == ROLE_POLICY) {
+		build_body(c);
+		if (kept_answer(lp, c))
+			return;
+	}
 	c->t0 = now_sec();
 	c->held = 0;
 	fifo_push(&lp->admit[c->role], c);
@@ -620,11 +703,15 @@ static bool ramp_allows(struct loop *lp, double now)
 	return true;
 }
 
-/* Admit what the limits allow, in order, per role. */
+/* Admit what the limits allow, in order, per role; the roles take turns
+ * at going first, as they may share a server's limiter. */
 static void admit(struct loop *lp, double now)
 {
-	for (int r = 0; r < ROLE_COUNT; r++) {
+	lp->admit_from = (lp->admit_from + 1) % ROLE_COUNT;
+	for (int k = 0; k < ROLE_COUNT; k++) {
+		int r = (lp->admit_from + k) % ROLE_COUNT;
 		struct fifo *f = &lp->admit[r];
+		struct limiter *lm = lp->lv->lim_of[r];
 
 		while (f->head && now >= lp->blocked_until[r]) {
 			struct call *c = f->head;
@@ -634,25 +721,44 @@ static void admit(struct loop *lp, double now)
 				lp->blocked_until[r] = now + 1 / CONNECT_RATE;
 				break;
 			}
-			w = ratelimit_try(&lp->rl[r], c->est_tokens,
-					  c->held > 0 ? now - c->held : 0);
+			build_body(c);
+			w = lm ? limiter_take(lm, now, c->est_tokens) : 0;
+			if (w == 0) {
+				w = ratelimit_try(&lp->rl[r], c->est_tokens,
+						  c->held > 0 ? now - c->held :
+						  0);
+				if (w != 0 && lm)	/* give it back */
+					limiter_done(lm, now, -1,
+						     LIMITER_IGNORE);
+			}
 			if (w != 0) {
 				lp->ramp += 1;	/* not used after all */
 				if (w > 0) {
 					lp->blocked_until[r] = now + w;
 					if (c->held == 0)
 						c->held = now;
+				} else if (lm && w < 0 && lp->lv->nloops > 1) {
+					/* the server's places are shared
+					 * with the other loops, whose calls
+					 * end unseen here: look again soon */
+					lp->blocked_until[r] = now + LIMITER_POLL;
+					lp->lim_full[r] = true;
 				} else {
 					/* no place: until a call ends */
 					lp->blocked_until[r] = INFINITY;
+					lp->lim_full[r] = lm != NULL;
 				}
 				break;
 			}
 			fifo_pop(f);
 			if (c->prepare && c->prepare(c)) {
+				double est = c->est_tokens;	/* taken */
+
 				free(c->body);
+				c->body = NULL;
 				c->cp.api = lp->lv->ep[r]->api;
-				c->body = provider_body(&c->cp, &c->body_len);
+				build_body(c);
+				c->est_tokens = est;
 			}
 			lp->placed++;
 			if (lp->placed > lp->high)
@@ -800,7 +906,19 @@ static void fire_timers(struct loop *lp, double now)
 {
 	while (lp->nheap && lp->heap[0]->due <= now) {
 		struct call *c = heap_pop(lp);
+		struct limiter *lm = lp->lv->lim_of[c->role];
 
+		if (c->unplaced) {
+			/* a retry takes its place back first */
+			double w = limiter_take(lm, now, c->est_tokens);
+
+			if (w != 0) {
+				c->due = now + (w > 0 ? w : LIMITER_POLL);
+				heap_push(lp, c);
+				continue;
+			}
+			c->unplaced = false;
+		}
 		attempt_start(lp, c);
 	}
 }
@@ -931,9 +1049,11 @@ static int loops_for(const struct live_opts *o)
 {
 	const struct config *cfg = o->cfg;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int judge = cfg->mode != MODE_CRITIQUES ? cfg->judge.concurrency : 0;
-	int total = cfg->policy.concurrency + judge;
-	int least = cfg->policy.concurrency;	/* 0: no policy (label) */
+	int judge = cfg->mode != MODE_CRITIQUES ?
+		    endpoint_max_concurrency(&cfg->judge) : 0;
+	int total = endpoint_max_concurrency(&cfg->policy) + judge;
+	/* 0: no policy (label) */
+	int least = endpoint_max_concurrency(&cfg->policy);
 	int n = o->loops;
 
 	if (n <= 0) {
@@ -945,8 +1065,10 @@ static int loops_for(const struct live_opts *o)
 		least = judge;
 	/* every loop needs a place of every panel member too */
 	for (size_t m = 0; judge && m < cfg->nmembers; m++)
-		if (cfg->member_views[m]->judge.concurrency < least)
-			least = cfg->member_views[m]->judge.concurrency;
+		if (endpoint_max_concurrency(&cfg->member_views[m]->judge) <
+		    least)
+			least = endpoint_max_concurrency(
+				&cfg->member_views[m]->judge);
 	if (n > least)
 		n = least;
 	if (n > MAX_LOOPS)
@@ -960,8 +1082,68 @@ static int panel_places(const struct config *cfg, int i, int n)
 	int sum = 0;
 
 	for (size_t m = 0; m < cfg->nmembers; m++)
-		sum += share(cfg->member_views[m]->judge.concurrency, i, n);
+		sum += share(endpoint_max_concurrency(
+			&cfg->member_views[m]->judge), i, n);
 	return sum;
+}
+
+/* Does role r send at all in this run? */
+static bool role_used(const struct config *cfg, int r)
+{
+	if (r == ROLE_POLICY)
+		return cfg->policy.concurrency > 0;
+	if (cfg->mode == MODE_CRITIQUES)
+		return false;
+	return r == ROLE_JUDGE || (size_t)(r - ROLE_JUDGE) <= cfg->nmembers;
+}
+
+static bool same_server(const struct endpoint *a, const struct endpoint *b)
+{
+	if (a->nbase_urls != b->nbase_urls)
+		return false;
+	if (!a->nbase_urls)
+		return a->base_url && b->base_url &&
+		       !strcmp(a->base_url, b->base_url);
+	for (size_t i = 0; i < a->nbase_urls; i++)
+		if (strcmp(a->base_urls[i], b->base_urls[i]))
+			return false;
+	return true;
+}
+
+/* concurrency: auto: one limiter per server for the run, shared by the
+ * roles sending there and by the loops: its floor the highest floor, its
+ * ceiling and its start the sums of theirs. */
+static void live_limiters(struct live *lv)
+{
+	const struct config *cfg = lv->cfg;
+
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		const struct endpoint *ep = lv->ep[r];
+		int lo = 1, hi = 0, start = 0;
+
+		lv->lim_of[r] = NULL;
+		if (!role_used(cfg, r) || !ep->concurrency_auto)
+			continue;
+		for (int q = 0; q < r && !lv->lim_of[r]; q++)
+			if (lv->lim_of[q] && same_server(lv->ep[q], ep))
+				lv->lim_of[r] = lv->lim_of[q];
+		if (lv->lim_of[r])
+			continue;
+		for (int q = r; q < ROLE_COUNT; q++) {
+			const struct endpoint *e = lv->ep[q];
+
+			if (!role_used(cfg, q) || !e->concurrency_auto ||
+			    !same_server(e, ep))
+				continue;
+			if (e->concurrency_floor > lo)
+				lo = e->concurrency_floor;
+			hi += e->concurrency_ceiling;
+			start += e->concurrency;
+		}
+		lv->lim_of[r] = &lv->lim[lv->nlim++];
+		limiter_init(lv->lim_of[r], lo, hi, start, now_sec(),
+			     lv->nlim == 1 ? lv->trace : NULL);
+	}
 }
 
 static void role_headers(struct live *lv, int r)
@@ -1005,7 +1187,10 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 		atomic_init(&lv->tokens[r][1], 0);
 	}
 	atomic_init(&lv->next_loop, 0);
+	if (getenv("CAIGEN_LIMITER_TRACE"))
+		lv->trace = fopen(getenv("CAIGEN_LIMITER_TRACE"), "w");
 	raise_fd_limit();
+	live_limiters(lv);
 	for (int i = 0; i < n; i++) {
 		struct loop *lp = &lv->loops[i];
 		struct epoll_event ev = { .events = EPOLLIN };
@@ -1019,10 +1204,11 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 		pthread_mutex_init(&lp->lock, NULL);
 		for (int r = 0; r < ROLE_COUNT; r++) {
 			const struct endpoint *ep = lv->ep[r];
+			int cap = lv->lim_of[r] ? lv->lim_of[r]->ceiling :
+				  share(ep->concurrency, i, n);
 
 			ratelimit_init(&lp->rl[r], ep->requests_per_minute / n,
-				       ep->tokens_per_minute / n,
-				       share(ep->concurrency, i, n));
+				       ep->tokens_per_minute / n, cap);
 		}
 		lp->epfd = epoll_create1(EPOLL_CLOEXEC);
 		lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1041,8 +1227,10 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 		curl_multi_setopt(lp->multi, CURLMOPT_TIMERDATA, lp);
 		/* keep a connection per place in flight alive */
 		curl_multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS,
-				  (long)(share(cfg->policy.concurrency, i, n) +
-					 share(cfg->judge.concurrency, i, n) +
+				  (long)(share(endpoint_max_concurrency(
+						&cfg->policy), i, n) +
+					 share(endpoint_max_concurrency(
+						&cfg->judge), i, n) +
 					 panel_places(cfg, i, n) + 16));
 	}
 	for (int i = 0; i < n; i++) {
@@ -1140,6 +1328,23 @@ void live_tokens(struct live *lv, struct chat_usage u[ROLE_COUNT])
 	}
 }
 
+/* The limiters' counters go to the roles that use them. */
+static void limiter_counts(struct live *lv,
+			   struct ratelimit_stats rl[ROLE_COUNT])
+{
+	for (int k = 0; k < lv->nlim; k++) {
+		struct limiter_stats ls = limiter_stats(&lv->lim[k]);
+
+		for (int r = 0; r < ROLE_COUNT; r++) {
+			if (lv->lim_of[r] != &lv->lim[k])
+				continue;
+			rl[r].decreases = ls.cuts;
+			rl[r].min_cap = ls.min_limit;
+			rl[r].cap = ls.limit;
+		}
+	}
+}
+
 void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
 		struct ratelimit_stats rl[ROLE_COUNT])
 {
@@ -1154,6 +1359,9 @@ void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
 			struct ratelimit_stats s = ratelimit_stats(&lp->rl[r]);
 			struct ratelimit_stats *t = &rl[r];
 
+			if (lv->lim_of[r])
+				s.decreases = s.min_cap = s.cap = 0;	/* below */
+
 			a->requests += b->requests;
 			a->ok += b->ok;
 			a->gave_up += b->gave_up;
@@ -1167,6 +1375,19 @@ void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
 			t->cap += s.cap;
 		}
 	}
+	limiter_counts(lv, rl);
+}
+
+int live_places(struct live *lv)
+{
+	long n = 0;
+
+	for (int k = 0; k < lv->nlim; k++)
+		n += limiter_limit(&lv->lim[k]);
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (!lv->lim_of[r] && role_used(lv->cfg, r))
+			n += lv->ep[r]->concurrency;
+	return n < INT_MAX ? (int)n : INT_MAX;
 }
 
 int live_loops(const struct live *lv)
@@ -1184,5 +1405,9 @@ void live_free(struct live *lv)
 		curl_slist_free_all(lv->slist[r]);
 		provider_free_secret(lv->auth[r]);
 	}
+	for (int k = 0; k < lv->nlim; k++)
+		limiter_release(&lv->lim[k]);
+	if (lv->trace)
+		fclose(lv->trace);
 	free(lv);
 }

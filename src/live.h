@@ -23,7 +23,15 @@
  *
  * When the call is over its machine's done function runs on the loop
  * thread, which may send more calls. The concurrency of a role is the
- * number of its calls admitted at once, split between the loops.
+ * number of its calls admitted at once, split between the loops. With
+ * `concurrency: auto` (the default) each loop has one limiter per server
+ * (limiter.h), shared by the roles that send there: it admits the calls,
+ * learns from each attempt (latency, 429/5xx/time-outs, the servers'
+ * rate-limit headers) and moves the places between the roles' floor and
+ * the sum of their ceilings; the 429 AIMD of ratelimit.h then stays out.
+ * A call's body is built when the call is first in line, so calls
+ * waiting for a place hold none. CAIGEN_LIMITER_TRACE=FILE: the first
+ * loop's first limiter writes its trace there (the bench's plots).
  *
  * Stopping: at *stop == 1 calls not on the wire end at once with
  * c->stopped (their items end interrupted) and new calls are refused;
@@ -90,6 +98,10 @@ void live_tokens(struct live *lv, struct chat_usage u[ROLE_COUNT]);
 void live_stats(struct live *lv, struct http_stats h[ROLE_COUNT],
 		struct ratelimit_stats rl[ROLE_COUNT]);
 int live_loops(const struct live *lv);
+/* The places in flight the limits allow now, over the loops and roles
+ * (the limiters' current limits, the fixed concurrencies): the reader
+ * keeps about twice this many items in flight. Any thread. */
+int live_places(struct live *lv);
 void live_free(struct live *lv);	/* NULL is fine */
 
 #endif

@@ -22,9 +22,11 @@
 #include "merge.h"
 #include "pipeline.h"
 #include "preflight.h"
+#include "runrules.h"
 #include "promptgen.h"
 #include "prompts.h"
 #include "rank.h"
+#include "runinfo.h"
 #include "shard.h"
 #include "split.h"
 #include "status.h"
@@ -162,6 +164,12 @@ static void usage_run(FILE *f)
 	      "OUT/critiques.jsonl instead; 'mode: both' writes both files.\n"
 	      "\n"
 	      "options:\n"
+	      "      --allow-changed-settings  add to records in OUT made "
+	      "with other\n"
+	      "                           settings (models, seed, judge, "
+	      "...); without it\n"
+	      "                           such a run is refused, the "
+	      "differences listed\n"
 	      "  -c, --config FILE        settings from a YAML run config\n"
 	      "      --constitution FILE  constitution to draw from: a file "
 	      "or a short\n"
@@ -281,6 +289,51 @@ static int run_dry(const struct config *cfg, const struct constitution *con,
 		fprintf(stderr, "caigen: %s\n", err.msg);
 	free(suffix);
 	return rc < 0 ? EXIT_USAGE : EXIT_DONE;
+}
+
+/* The settings agree with those of OUT's records, or the user allowed
+ * the change (runinfo.h); -1 after saying why. */
+static int settings_agree(const struct config *cfg, const struct shard *s,
+			  json_t *settings, bool allow, bool dry)
+{
+	char *sfx = shard_suffix(s);
+	bool changed;
+	struct err err;
+	int rc = runinfo_check(cfg->out, sfx, settings, dry ? false : allow,
+			       &changed, &err);
+
+	if (rc < 0 && dry) {
+		/* a dry run plans anyway, and says what the run would do */
+		fprintf(stderr, "caigen: note: the run would be refused%s: "
+			"%s\n", allow ? " without --allow-changed-settings" :
+			"", err.msg);
+		rc = 0;
+	} else if (rc < 0)
+		fprintf(stderr, "caigen: %s\n", err.msg);
+	else if (changed && !cfg->quiet)
+		fprintf(stderr, "caigen: warning: '%s' holds records made "
+			"with other settings; adding to them "
+			"(--allow-changed-settings)\n", cfg->out);
+	free(sfx);
+	return rc;
+}
+
+/* The dataset's prompt format (prompts.h) from prompt_format. */
+static enum prompts_format_mode prompt_format(const struct config *cfg,
+					      int split)
+{
+	if (!strcmp(cfg->prompt_format, "standard"))
+		return PROMPTS_STANDARD;
+	if (!strcmp(cfg->prompt_format, "conversational"))
+		return PROMPTS_CONVERSATIONAL;
+	if (!strcmp(cfg->prompts, "-"))
+		return PROMPTS_FIRST;
+	if (split)	/* cfg->prompts is the shard file: its folder's
+			 * split.json says it for the whole source */
+		return split_conversational(cfg->prompts) ?
+		       PROMPTS_CONVERSATIONAL : PROMPTS_STANDARD;
+	return prompts_any_messages(cfg->prompts, cfg->max_line_bytes) ?
+	       PROMPTS_CONVERSATIONAL : PROMPTS_STANDARD;
 }
 
 enum run_kind { KIND_RUN, KIND_LABEL, KIND_EVAL, KIND_EXPORT, KIND_IMPORT };
@@ -418,9 +471,11 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	enum { O_PROMPTS = 256, O_OUT, O_SEED, O_LIMIT, O_GRACE, O_PURL,
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
-	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES };
+	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES,
+	       O_ALLOWCHG };
 	uint64_t imported[ROLE_COUNT];	/* batch import: where it began */
 	static const struct option opts[] = {
+		{ "allow-changed-settings", no_argument, NULL, O_ALLOWCHG },
 		{ "bootstrap", required_argument, NULL, O_BOOT },
 		{ "config", required_argument, NULL, 'c' },
 		{ "constitution", required_argument, NULL, O_CONST },
@@ -465,7 +520,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	size_t nflag_const = 0;
 	int c, rc = EXIT_USAGE;
 	bool no_preflight = false;
-	bool dry_run = false;
+	bool dry_run = false, allow_changed = false;
+	json_t *settings = NULL;
 	size_t dry_show = DRYRUN_SHOW_DEFAULT;
 	long long v;
 	const char *pairs_path = NULL, *html = NULL, *only = NULL;
@@ -562,6 +618,9 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			break;
 		case O_PROMPTS:
 			config_set_str(&cfg.prompts, optarg);
+			break;
+		case O_ALLOWCHG:
+			allow_changed = true;
 			break;
 		case O_MODE:
 			if (!strcmp(optarg, "preferences"))
@@ -747,8 +806,11 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		goto out;
 	}
 
-	/* --shard wins; else a scheduler's array task takes its slice */
-	if (shard.n == 0 && shard_from_env(&shard, &err) < 0) {
+	/* --shard wins; else a scheduler's array task takes its slice (of
+	 * the split folder's size, for a resubmitted task) */
+	if (shard.n == 0 && shard_from_env_sized(&shard,
+						 split_size(cfg.prompts),
+						 &err) < 0) {
 		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
@@ -763,6 +825,20 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		free(cfg.prompts);
 		cfg.prompts = split_path;
 	}
+	/* one prompt format for the whole dataset: conversational when any
+	 * prompt of the input is a message list (the whole input is looked
+	 * at, so every shard decides alike; a split folder recorded it) */
+	if (kind != KIND_LABEL && kind != KIND_EVAL)
+		prompts_set_format(prompt_format(&cfg, split));
+
+	/* records already in OUT were made with these settings, or the
+	 * run stops here, before anything is sent (runinfo.h); an import
+	 * checks its files first */
+	settings = runinfo_settings(&cfg, &con);
+	if (kind != KIND_IMPORT &&
+	    settings_agree(&cfg, &shard, settings, allow_changed,
+			   dry_run) < 0)
+		goto out;
 	if (dry_run) {
 		if (kind == KIND_LABEL || kind == KIND_EVAL) {
 			/* the pairs as the run reads them */
@@ -777,6 +853,14 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		}
 		rc = run_dry(&cfg, &con, shard, dry_show,
 			     lf_open ? &lf.feed : NULL);
+		goto out;
+	}
+	/* what run would refuse is refused before any probe is sent
+	 * (runrules.h) */
+	if (runrules_check(&cfg, kind == KIND_LABEL || kind == KIND_EVAL,
+			   kind == KIND_EXPORT || kind == KIND_IMPORT,
+			   &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
 	/* a wrong URL or key: one line now, not a failure per prompt
@@ -807,9 +891,17 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	for (int r = 0; r < ROLE_COUNT; r++)
 		imported[r] = UINT64_MAX;
 	ro.imported = imported;
-	if (kind == KIND_IMPORT && import_results(&cfg, suffix, argc - optind,
-						  argv + optind, imported) < 0)
+	if (kind == KIND_IMPORT && (import_results(&cfg, suffix,
+						   argc - optind,
+						   argv + optind,
+						   imported) < 0 ||
+				    settings_agree(&cfg, &shard, settings,
+						   allow_changed, false) < 0))
 		goto out;
+	if (runinfo_save(cfg.out, suffix, settings, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
+		goto out;
+	}
 	ro.total_hint = split ? split_lines :
 		count_lines(pairs_path ? pairs_path : cfg.prompts);
 	if (pipeline_run(&ro, &counts, &err) < 0) {
@@ -858,6 +950,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
 		rc = EXIT_USAGE;	/* records it cannot read, or I/O */
 out:
+	json_decref(settings);
 	if (lf_open)
 		label_feed_close(&lf);
 	for (size_t i = 0; i < nflag_const; i++)

@@ -341,7 +341,10 @@ int preflight_run(const struct config *c, struct err *err)
 	struct probe pr;
 	/* policy concurrency 0: no policy stage (caigen label) */
 	bool no_policy = c->policy.concurrency == 0;
-	bool shared = !no_policy && same_endpoint(&c->policy, &c->judge);
+	/* mode critiques calls no judge: it is not probed */
+	bool no_judge = c->mode == MODE_CRITIQUES;
+	bool shared = !no_policy && !no_judge &&
+		      same_endpoint(&c->policy, &c->judge);
 	int rc = 0;
 
 	memset(&pr, 0, sizeof(pr));
@@ -365,6 +368,8 @@ int preflight_run(const struct config *c, struct err *err)
 		}
 		if (role == 0 && no_policy)
 			continue;
+		if (role == 1 && no_judge)
+			break;
 		pr.ep = role ? &c->judge : &c->policy;
 		pr.field = role ? "judge" : "policy";
 		pr.role = shared ? "policy and judge" : pr.field;

@@ -89,6 +89,9 @@ struct prompts {
 	bool zdone;		/* the last gzip member ended */
 	const char *zerr;	/* a bad gzip stream: the reason */
 
+	int fixed;		/* PROMPTS_FIRST: the format the first
+				 * prompt chose (0: none yet) */
+
 	bool split;		/* a shard file of `caigen split` */
 	bool split_end;		/* its last line (the trailer) was read */
 	size_t split_lines, split_blank;	/* from the trailer */
@@ -100,6 +103,74 @@ static char *prompt_field;
 static const char *field_name(void)
 {
 	return prompt_field ? prompt_field : "prompt";
+}
+
+/* The format every prompt is given in (prompts_set_format). */
+static enum prompts_format_mode format_mode = PROMPTS_KEEP;
+
+void prompts_set_format(enum prompts_format_mode m)
+{
+	format_mode = m;
+}
+
+/* Give p the dataset's one format; NULL, or the reason to reject it. */
+static char *apply_format(struct prompts *r, struct prompt *p)
+{
+	int f = format_mode;
+	json_t *m, *c;
+
+	if (f == PROMPTS_FIRST) {
+		if (!r->fixed)
+			r->fixed = p->text ? PROMPTS_STANDARD :
+					     PROMPTS_CONVERSATIONAL;
+		f = r->fixed;
+	}
+	if (f == PROMPTS_CONVERSATIONAL && p->text) {
+		/* messages already holds the one user turn; the id stays
+		 * the hash of the text */
+		free(p->text);
+		p->text = NULL;
+	} else if (f == PROMPTS_STANDARD && !p->text) {
+		m = json_array_get(p->messages, 0);
+		c = json_object_get(m, "content");
+		if (json_array_size(p->messages) != 1 || !json_is_string(c))
+			return xstrdup("a message list among string prompts "
+				       "(prompt_format: standard; set "
+				       "prompt_format: conversational to "
+				       "write every prompt as a list)");
+		p->text = xstrndup(json_string_value(c),
+				   json_string_length(c));
+	}
+	return NULL;
+}
+
+bool prompts_any_messages(const char *path, size_t max_line)
+{
+	struct err err;
+	struct prompts *r = prompts_open(path, max_line, &err);
+	enum prompts_format_mode saved = format_mode;
+	bool any = false;
+
+	if (!r)
+		return false;
+	format_mode = PROMPTS_KEEP;
+	prompts_check_dups(r, false);
+	for (;;) {
+		struct prompt p;
+		struct reject rej;
+		enum prompts_status st = prompts_next(r, &p, &rej, &err);
+
+		if (st == PROMPTS_EOF || st == PROMPTS_ERROR)
+			break;
+		any = st == PROMPTS_OK && !p.text;
+		prompt_release(&p);
+		reject_release(&rej);
+		if (any)
+			break;
+	}
+	format_mode = saved;
+	prompts_close(r);
+	return any;
 }
 
 void prompts_set_field(const char *name)
@@ -846,6 +917,9 @@ enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
 		} else {
 			parse_text(r->line.data, r->line.len, out);
 		}
+		reason = apply_format(r, out);
+		if (reason)
+			goto reject;
 		if (r->check_dups && (!r->only_own ||
 				      shard_owns(&r->shard, out->id)) &&
 		    !idset_add(&r->seen, idset_hash(out->id))) {

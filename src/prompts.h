@@ -119,6 +119,26 @@ const char *prompts_format(const struct prompts *r);
  * a string or a message list. Reasons name it: "missing 'question' or
  * 'messages'". */
 void prompts_set_field(const char *name);
+/*
+ * One prompt format per dataset (process-wide, as prompts_set_field):
+ * KEEP gives each prompt as its line has it (a string prompt has text, a
+ * message list has none); CONVERSATIONAL gives every prompt as a message
+ * list (text NULL; a string becomes one user turn, its id unchanged);
+ * STANDARD gives every prompt as a string (a list of one user turn
+ * becomes its content; a longer list is rejected, the reason naming
+ * prompt_format); FIRST is STANDARD or CONVERSATIONAL as the first usable
+ * prompt of each reader is (for stdin, which cannot be read twice).
+ */
+enum prompts_format_mode {
+	PROMPTS_KEEP = 0,
+	PROMPTS_STANDARD = 1,
+	PROMPTS_CONVERSATIONAL = 2,
+	PROMPTS_FIRST = 3,
+};
+void prompts_set_format(enum prompts_format_mode m);
+/* Whether any usable prompt of the file is a message list (one pass,
+ * a prompt field applied); false when it cannot be opened. */
+bool prompts_any_messages(const char *path, size_t max_line);
 /* Closes the file (not stdin) and frees r; NULL is safe. */
 void prompts_close(struct prompts *r);
 

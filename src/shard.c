@@ -56,11 +56,13 @@ static int env_number(const char *name, unsigned *out, bool *set,
 	return 0;
 }
 
-/* Slurm: K and N from the array's id, count, min and max. */
-static int from_slurm(struct shard *s, struct err *err)
+/* Slurm: K and N from the array's id, count, min and max; `size`, the
+ * job's size where known otherwise (a split folder's N, else
+ * CAIGEN_SHARD_COUNT), when the array is a resubmission of some tasks. */
+static int from_slurm(struct shard *s, unsigned size, struct err *err)
 {
-	unsigned id = 0, count = 0, lo = 0, hi = 0;
-	bool has_id, has_count, has_lo, has_hi;
+	unsigned id = 0, count = 0, lo = 0, hi = 0, total = size;
+	bool has_id, has_count, has_lo, has_hi, has_total = size > 0;
 
 	if (env_number("SLURM_ARRAY_TASK_ID", &id, &has_id, err) < 0 ||
 	    env_number("SLURM_ARRAY_TASK_COUNT", &count, &has_count, err) < 0 ||
@@ -80,6 +82,28 @@ static int from_slurm(struct shard *s, struct err *err)
 				       lo);
 		count = hi - lo + 1;
 	}
+	/* CAIGEN_SHARD_COUNT sizes a one-task array only: a bigger array
+	 * says its own size (the variable may be set for Kubernetes) */
+	if (!has_total && count == 1 &&
+	    env_number(SHARD_COUNT_VAR, &total, &has_total, err) < 0)
+		return -1;
+	if (has_total && total != count) {
+		/* some tasks of a bigger array submitted again (sbatch
+		 * --array=3, which Slurm reports as a one-task array): the
+		 * task id is the shard */
+		if (total < 1 || id >= total)
+			return err_set(err, "SLURM_ARRAY_TASK_ID %u is outside "
+				       "the job of %u tasks", id, total);
+		s->k = id;
+		s->n = total;
+		return 1;
+	}
+	if (count == 1 && id > 0)
+		return err_set(err, "SLURM_ARRAY_TASK_ID is %u in a one-task "
+			       "array (a resubmission such as sbatch "
+			       "--array=%u?): say the job's size with %s=N, "
+			       "or read a split folder, or pass --shard %u/N",
+			       id, id, SHARD_COUNT_VAR, id);
 	if (id < lo || id - lo >= count)
 		return err_set(err, "SLURM_ARRAY_TASK_ID %u is outside the "
 			       "array (min %u, %u tasks); use --array=0-%u "
@@ -123,11 +147,16 @@ static int from_index(struct shard *s, const char *index_var,
 
 int shard_from_env(struct shard *s, struct err *err)
 {
+	return shard_from_env_sized(s, 0, err);
+}
+
+int shard_from_env_sized(struct shard *s, unsigned size, struct err *err)
+{
 	int rc;
 
 	s->k = 0;
 	s->n = 1;
-	rc = from_slurm(s, err);
+	rc = from_slurm(s, size, err);
 	if (rc == 0)
 		rc = from_index(s, "JOB_COMPLETION_INDEX", NULL, err);
 	if (rc == 0)

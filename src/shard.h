@@ -49,6 +49,16 @@ int shard_parse(struct shard *s, const char *text, struct err *err)
  */
 int shard_from_env(struct shard *s, struct err *err)
 	__attribute__((warn_unused_result));
+/*
+ * The same, knowing the job's size (a split folder's N; 0: unknown, then
+ * for a one-task array CAIGEN_SHARD_COUNT if set). When the Slurm array's
+ * count differs from that size, the array is a resubmission of some of
+ * the job's tasks (sbatch --array=3, a one-task array): K is
+ * SLURM_ARRAY_TASK_ID itself and N the size. A one-task array with an id above 0 and no size is an
+ * error that says how to give it.
+ */
+int shard_from_env_sized(struct shard *s, unsigned size, struct err *err)
+	__attribute__((warn_unused_result));
 /* Whether the prompt with this id is ours. Always true when n <= 1. */
 bool shard_owns(const struct shard *s, const char *id);
 /* The file-name suffix: "" when n <= 1, else ".shard-00003-of-00016".

@@ -32,6 +32,7 @@ struct split {
 	unsigned n;
 	size_t max_line;
 	bool quiet;
+	bool conversational;	/* some prompt is a message list */
 
 	FILE **f;		/* one per shard, .tmp names */
 	char **tmp;
@@ -200,6 +201,9 @@ static int write_index(struct split *sp, const struct prompts_stats *ps,
 		      "max_line_bytes", (json_int_t)sp->max_line,
 		      "duplicates_shown", sp->dups_shown,
 		      "shards", shards);
+	/* every task reads the dataset's one prompt format from here */
+	json_object_set_new(j, "conversational",
+			    json_boolean(sp->conversational));
 	s = json_dumps(j, JSON_COMPACT);
 	f = fopen(tmp, "w");
 	if (!f || fputs(s, f) == EOF || fputc('\n', f) == EOF ||
@@ -262,8 +266,10 @@ static int split_run(struct split *sp)
 			break;
 		if (st == PROMPTS_ERROR)
 			goto out;
-		if (st == PROMPTS_OK)
+		if (st == PROMPTS_OK) {
+			sp->conversational = sp->conversational || !p.text;
 			put_prompt(sp, r, &p);
+		}
 		else
 			put_reject(sp, rj.line - 1, rj.reason);
 		prompt_release(&p);
@@ -537,4 +543,33 @@ out:
 	json_decref(h);
 	free(name);
 	return rc;
+}
+
+unsigned split_size(const char *path)
+{
+	char *meta = xasprintf("%s/split.json", path);
+	json_t *j = json_load_file(meta, 0, NULL);
+	json_int_t n = json_integer_value(json_object_get(j, "n"));
+
+	json_decref(j);
+	free(meta);
+	return n > 0 && n <= SHARD_MAX ? (unsigned)n : 0;
+}
+
+bool split_conversational(const char *shard_file)
+{
+	char *dir = xstrdup(shard_file), *slash = strrchr(dir, '/');
+	char *meta;
+	json_t *j;
+	bool c;
+
+	if (slash)
+		*slash = '\0';
+	meta = xasprintf("%s/split.json", slash ? dir : ".");
+	j = json_load_file(meta, 0, NULL);
+	c = json_is_true(json_object_get(j, "conversational"));
+	json_decref(j);
+	free(meta);
+	free(dir);
+	return c;
 }

@@ -32,6 +32,7 @@
 #ifndef CAIGEN_SPLIT_H
 #define CAIGEN_SPLIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "shard.h"
@@ -42,6 +43,13 @@
 /* Room for the "INDEX " in front of a line (20 digits and a space). */
 #define SPLIT_PREFIX_MAX 24
 
+/* N of the split folder at path (its split.json), or 0 when path is not
+ * a whole split folder. */
+unsigned split_size(const char *path);
+/* Whether the split that shard_file belongs to (its folder's split.json)
+ * has a prompt given as a message list (prompts.h: one format per
+ * dataset); false for a split of an older caigen. */
+bool split_conversational(const char *shard_file);
 /* The command; argv[0] is "split". Prints to stderr. */
 int split_main(int argc, char **argv);
 

@@ -147,6 +147,17 @@ eq rule_used_refused "$(tr '\n' ' ' <"$T/rule.preferences.rc")" "2 2 2 "
 check rule_says grep -q "judge.*completions" "$T/rule.preferences.check"
 eq rule_unused_accepted "$(tr '\n' ' ' <"$T/rule.critiques.rc")" "0 0 0 "
 eq rule_nothing_sent_when_refused "$(cat "$T/rule.preferences.posts")" 0
+# with the start-up probe: the refusal comes before any probe
+: >"$T/rule.log"
+run_caigen "$T/rule.probe" "$T/in.jsonl" -c "$T/rule.preferences.yaml" -q \
+	2>"$T/rule.probe.err"
+eq rule_refused_before_probe_exit $? 2
+eq rule_refused_before_probe "$(grep -c '"path"' "$T/rule.log")" 0
+# mode critiques does not probe the judge it never calls (here: down)
+"$CAIGEN" run -c "$T/rule.critiques.yaml" --prompts "$T/in.jsonl" \
+	--out "$T/rule.crit" --policy-url "$FAKE_URL" \
+	--judge-url http://127.0.0.1:1/v1 -q 2>"$T/rule.crit.err"
+eq critiques_judge_not_probed $? 0
 stop_fake
 
 # an error of the batch API (nothing listens) leaves the prompts for the

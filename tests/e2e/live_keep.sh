@@ -1,4 +1,4 @@
-# live_keep: paid policy answers are kept (OUT/answers.jsonl, keep.h).
+# live_keep: paid policy answers are kept (OUT/live/answers.jsonl, keep.h).
 # A live run stopped by SIGTERM, by kill -9 or by --max-cost and then
 # resumed sends no policy request twice that it got an answer to: the
 # interrupted run and its resume together send as many policy requests
@@ -43,7 +43,7 @@ wait_records() {
 go "$T/one"
 eq keep_one_exit $? 0
 one=$(posts)
-check keep_journal_made test -s "$T/one/answers.jsonl"
+check keep_journal_made test -s "$T/one/live/answers.jsonl"
 
 # SIGTERM, then resume
 : >"$T/pol.log"

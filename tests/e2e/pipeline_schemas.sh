@@ -115,7 +115,7 @@ invalid schemas_refuses_three_responses preference \
 invalid schemas_refuses_unknown_method preference \
 	"$(echo "$rec" | jq -c '.judgments[0].method = "guess"')"
 invalid schemas_refuses_text_prompt_with_list_reply preference \
-	"$(echo "$rec" | jq -c '.chosen = [{"role":"assistant","content":"x"}]')"
+	"$(echo "$rec" | jq -c '.prompt = "Why?" | .chosen = [{"role":"assistant","content":"x"}]')"
 invalid schemas_refuses_negative_seed preference \
 	"$(echo "$rec" | jq -c '.seed = -1')"
 invalid schemas_refuses_key_in_manifest manifest \

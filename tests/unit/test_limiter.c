@@ -178,13 +178,19 @@ static void test_drop_cuts_once_a_round_trip(void)
 	limiter_done(&l, 0.45, 0.1, LIMITER_DROP);
 	CHECK(limiter_stats(&l).cuts == 2);
 	CHECK(limiter_limit(&l) == (int)(before * 0.8));
-	/* a window where nothing went through halves it */
-	before = limiter_limit(&l);
-	limiter_done(&l, 0.7, 0.1, LIMITER_DROP);
-	CHECK(limiter_stats(&l).cuts == 3);
-	CHECK(limiter_limit(&l) == before / 2);
-	CHECK(limiter_stats(&l).min_limit == before / 2);
-	CHECK(limiter_stats(&l).drops == 12);
+	CHECK(limiter_stats(&l).drops == 11);
+	limiter_release(&l);
+	/* while nothing has gone through yet a drop halves it, and the
+	 * next cut waits CUT_BLIND */
+	limiter_init(&l, 1, 1000, 100, 0, NULL);
+	limiter_done(&l, 0.01, 0.001, LIMITER_DROP);
+	CHECK(limiter_limit(&l) == 50);
+	limiter_done(&l, 0.05, 0.001, LIMITER_DROP);
+	CHECK(limiter_limit(&l) == 50);
+	limiter_done(&l, 0.2, 0.001, LIMITER_DROP);
+	CHECK(limiter_limit(&l) == 25);
+	CHECK(limiter_stats(&l).min_limit == 25);
+	CHECK(limiter_stats(&l).cuts == 2);
 	limiter_release(&l);
 }
 
