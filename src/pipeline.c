@@ -119,13 +119,27 @@ static void deliver(void *owner, struct item **items, size_t n)
 
 /* ---- the in-flight window ------------------------------------------- */
 
+/* The window for now: with limiters moving the places in flight
+ * (concurrency: auto), twice their places and a little, within the
+ * window sized for their ceilings, so items are not read far ahead of
+ * what the servers take. */
+static size_t window_now(const struct pipeline *pl)
+{
+	size_t w;
+
+	if (!pl->live)
+		return pl->window;
+	w = 2 * (size_t)live_places(pl->live) + 16;
+	return w < pl->window ? w : pl->window;
+}
+
 /* Wait for a free slot; false if the run is stopping. */
 static bool window_take(struct pipeline *pl)
 {
 	bool ok;
 
 	pthread_mutex_lock(&pl->lock);
-	while (pl->inflight >= pl->window && !stopping(pl)) {
+	while (pl->inflight >= window_now(pl) && !stopping(pl)) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -608,7 +622,8 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	struct writer_resume res;
 	struct reader rd;
 	struct live_opts lo;
-	int np = cfg->policy.concurrency, nj = cfg->judge.concurrency;
+	int np = endpoint_max_concurrency(&cfg->policy);
+	int nj = endpoint_max_concurrency(&cfg->judge);
 	size_t records2 = 0;
 	double t0 = now_sec();
 	time_t started = time(NULL);

@@ -58,8 +58,8 @@ check calibrate_apply_same_bytes_as_run cmp -s "$T/applied.jsonl" \
 jq -c '[.id, .p, .chosen_index]' "$T/applied.jsonl" >"$T/l1"
 jq -c '[.id, .p, .chosen_index]' "$T/o2/preferences.jsonl" >"$T/l2"
 check calibrate_apply_same_labels cmp -s "$T/l1" "$T/l2"
-# p_raw stays the judge's; p moved towards 1/2; some labels changed side
-# never (temperature only moves p towards 1/2 when the bias is small)
+# p_raw stays the judge's; p moves towards 1/2 (a temperature above 1,
+# and a small bias: at most 0.02 past the raw label's distance)
 jq -r .p_raw "$T/o1/preferences.jsonl" >"$T/r1"
 jq -r .p_raw "$T/o2/preferences.jsonl" >"$T/r2"
 check calibrate_raw_kept cmp -s "$T/r1" "$T/r2"

@@ -42,9 +42,10 @@ eq split_refuses_existing $? 2
 check split_refuses_message grep -q "already holds a split" "$T/again.err"
 
 # 100 tasks, 4 at a time, each from its own file
-seq 0 $((N - 1)) | xargs -P 4 -I K "$CAIGEN" run --prompts "$T/split" \
+# ({} as the placeholder: a K could be part of the temporary folder name)
+seq 0 $((N - 1)) | xargs -P 4 -I {} "$CAIGEN" run --prompts "$T/split" \
 	--out "$T/sh" --policy-url "$FAKE_URL" --judge-url "$FAKE_URL" -q \
-	--seed 3 --no-preflight --shard K/$N 2>"$T/tasks.err"
+	--seed 3 --no-preflight --shard {}/$N 2>"$T/tasks.err"
 eq split_tasks_exit $? 0
 [ ! -s "$T/tasks.err" ] || fail split_tasks_quiet "$(head -c 300 "$T/tasks.err")"
 "$CAIGEN" merge "$T"/sh/preferences.shard-*.jsonl -o "$T/sh/preferences.jsonl" \
