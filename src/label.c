@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 bool label_swapped(unsigned long long seed, const char *id)
@@ -108,6 +109,26 @@ void label_feed_close(struct label_feed *lf)
 	lf->in = NULL;
 }
 
+/* What made the report: the judge model(s), the input, the time and
+ * caigen's version (issue 21 item 9). New reference. */
+static json_t *provenance(const struct config *cfg)
+{
+	json_t *judges = json_array();
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	json_array_append_new(judges, json_string(cfg->judge.model));
+	for (size_t i = 0; i < cfg->nmembers; i++)
+		json_array_append_new(judges,
+				      json_string(cfg->members[i].judge.model));
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:o,s:s,s:s,s:s}", "judge_models", judges,
+			 "input", cfg->prompts ? cfg->prompts : "",
+			 "time", when, "caigen_version", CAIGEN_VERSION);
+}
+
 int label_eval_report(const struct config *cfg, const char *suffix,
 		      const struct run_counts *counts, int boot, bool json,
 		      const char *html)
@@ -166,6 +187,7 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		      counts->written ? counts->seconds : NAN,
 		      counts->written);
 	rep = eval_report(ev);
+	json_object_set_new(rep, "provenance", provenance(cfg));
 	text = json_dumps(rep, JSON_INDENT(2));
 	free(tmp);
 	tmp = xasprintf("%s\n", text);

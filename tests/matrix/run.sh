@@ -32,6 +32,8 @@
 #                   dry run's plan; not with same-answers in mode
 #                   preferences (resamples) or with votes after a
 #                   logprob refusal (the plan cannot know either)
+#   usage           each model that answered requests has tokens in the
+#                   manifest's usage_by_model (a panel: each member)
 #   jobs            --jobs 16 gives the bytes of --jobs 1 (the ids in
 #                   order where the server is not deterministic: an
 #                   Anthropic policy or Anthropic votes draw from a
@@ -106,7 +108,7 @@ EOF_KN
 # res CHECK OK DETAIL: OK 0 passed
 res() {
 	_name=matrix_${cid}_$1
-	set -- "$1" "$2" "$(printf '%s' "${3:-}" | tr '\n' ' ')"
+	[ "$2" = 0 ] || set -- "$1" "$2" "$(printf '%s' "${3:-}" | tr '\n' ' ')"
 	if known "$1"; then
 		_d=$_kd
 		if [ "$2" = 0 ]; then
@@ -209,14 +211,31 @@ sent() {
 	    else $b.model end
 	  else empty end' | sort | uniq -c | awk '{print $2, $1}'
 }
-# planned PLAN: "model count" lines from a dry run's plan
+# planned PLAN: "model count" lines from a dry run's plan, as the server
+# will answer them: a server without n takes the plan's count of single
+# requests; a batch holds the requests the server refuses by design too
+# (a batch line has no body to tell them by): with no n, the policy's
+# n > 1 requests, then the singles; with no logprobs, a chat or
+# completions judge's logprobs requests, then as many by text
 planned() {
 	_alt=0
 	[ "$m_server" = no-n ] && [ "$m_n" = auto ] &&
 		[ "$m_policy_api" = chat ] && _alt=1
 	sed -n "s/^  [a-z0-9]* *http[^ ]* model '\([^']*\)': \([0-9]*\) [a-z ]*requests\( (\([0-9]*\) if the server cannot[^)]*)\)\{0,1\},.*/\1 \2 \4/p" "$1" |
 	while read -r _m _a _b; do
-		if [ $_alt = 1 ] && [ -n "$_b" ]; then _a=$_b; fi
+		if [ $_alt = 1 ] && [ -n "$_b" ]; then
+			if [ "$_m" = pol ] && [ "$m_policy_exec" = batch ]; then
+				_a=$((_a + _b))
+			else
+				_a=$_b
+			fi
+		fi
+		case $_m in ja) _i=0 ;; jb) _i=1 ;; jc) _i=2 ;; *) _i=x ;; esac
+		if [ "$_i" != x ] && [ "$m_server" = no-logprobs ] &&
+		   [ "$m_judge_exec" = batch ] &&
+		   [ "$(member "$_i")" != anthropic ]; then
+			_a=$((_a * 2))
+		fi
 		[ "$_a" -gt 0 ] && echo "$_m $_a"
 	done | sort
 }
@@ -345,6 +364,18 @@ combo() {
 		[ $drc = 0 ] || echo "the dry run exited $drc" >"$D/planned"
 		same sent "$(tr '\n' ' ' <"$D/sent")" \
 			"$(tr '\n' ' ' <"$D/planned")"
+	fi
+	# usage: every model that answered a request has its tokens in the
+	# manifest, a panel's members each their own
+	if [ "$arc" -le 1 ]; then
+		sent "$D/req.log" 0 >"$D/sent.u"
+		_miss=""
+		while read -r _m _c; do
+			jq -e --arg m "$_m" '.usage_by_model[$m].prompt_tokens > 0' \
+				"$D/a/manifest.json" >/dev/null 2>&1 ||
+				_miss="$_miss $_m"
+		done <"$D/sent.u"
+		same usage "${_miss:-none}" none
 	fi
 	# --jobs 16
 	run "$D/b" "$D/run.yaml" --jobs 16 --no-preflight

@@ -540,7 +540,7 @@ static void test_value_errors(void)
 		  "2:3: unknown key 'modle' in 'policy' "
 		  "(did you mean 'model'?)" },
 		{ "foo: 1\n",
-		  "1:1: unknown key 'foo' (valid keys: prompts, prompt_field, out, seed, "
+		  "1:1: unknown key 'foo' (valid keys: prompts, prompt_field, prompt_format, out, seed, "
 		  "limit, mode, rounds, stop_after_refusals, constitutions, "
 		  "max_line_bytes, prices, loops, max_cost, batch_poll, "
 		  "batch_prompts, responses, pairs, "
