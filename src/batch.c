@@ -317,14 +317,19 @@ static void say(const struct batch *b, const char *fmt, ...)
 static void say(const struct batch *b, const char *fmt, ...)
 {
 	va_list ap;
+	char *line;
 
 	if (b->cfg->quiet)
 		return;
 	va_start(ap, fmt);
-	fputs("caigen: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
 	va_end(ap);
+	/* batch ids, custom_ids and statuses come from files and servers:
+	 * no control character reaches the terminal raw */
+	if (line)
+		fprintf(stderr, "caigen: %s\n", tty_safe(line));
+	free(line);
 }
 
 /* The executor cannot go on (a batch API error, a state file): say why

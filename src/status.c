@@ -220,7 +220,7 @@ static int look(const char *dir, struct shard_status *s, struct err *err)
 	char *lock = xasprintf("%s/.lock%s", dir, suffix);
 	struct idset done, other, failed;
 	bool has_pref, has_crit, has_fail;
-	long long size;
+	long long size = -2;
 	int rc = 0;
 
 	err->msg[0] = '\0';
