@@ -486,22 +486,6 @@ void decontam_usage(FILE *f)
 
 enum { O_AGAINST = 256, O_REPORT, O_TAG, O_NGRAM, O_MINW, O_MAXLINE };
 
-static int num(const char *name, const char *v, long lo, long hi, long *out)
-{
-	char *end;
-	long x;
-
-	errno = 0;
-	x = strtol(v, &end, 10);
-	if (errno || *end || end == v || x < lo || x > hi) {
-		fprintf(stderr, "caigen: %s must be a number from %ld to %ld, "
-			"got '%s'\n", name, lo, hi, v);
-		return -1;
-	}
-	*out = x;
-	return 0;
-}
-
 int prompts_decontaminate_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -550,17 +534,17 @@ int prompts_decontaminate_main(int argc, char **argv)
 			s.tag = true;
 			break;
 		case O_NGRAM:
-			if (num("--ngram", optarg, 1, 1000, &v) < 0)
+			if (option_long("--ngram", optarg, 1, 1000, &v) < 0)
 				goto out;
 			s.ngram = (int)v;
 			break;
 		case O_MINW:
-			if (num("--min-words", optarg, 1, 1000, &v) < 0)
+			if (option_long("--min-words", optarg, 1, 1000, &v) < 0)
 				goto out;
 			s.min_words = (int)v;
 			break;
 		case O_MAXLINE:
-			if (num("--max-line-bytes", optarg, 16, 1L << 30,
+			if (option_long("--max-line-bytes", optarg, 16, 1L << 30,
 				&v) < 0)
 				goto out;
 			s.max_line = (size_t)v;

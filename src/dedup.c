@@ -651,23 +651,6 @@ enum {
 	O_ROWS, O_THRESH, O_SEED, O_MAXLINE,
 };
 
-static int num_arg(const char *name, const char *v, long lo, long hi,
-		   long *out)
-{
-	char *end;
-	long x;
-
-	errno = 0;
-	x = strtol(v, &end, 10);
-	if (errno || *end || end == v || x < lo || x > hi) {
-		fprintf(stderr, "caigen: %s must be a number from %ld to %ld, "
-			"got '%s'\n", name, lo, hi, v);
-		return -1;
-	}
-	*out = x;
-	return 0;
-}
-
 int prompts_dedup_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -724,33 +707,33 @@ int prompts_dedup_main(int argc, char **argv)
 			s.p.near = 0;
 			break;
 		case O_NGRAM:
-			if (num_arg("--ngram", optarg, 1, 64, &v) < 0)
+			if (option_long("--ngram", optarg, 1, 64, &v) < 0)
 				goto out;
 			s.p.ngram = (int)v;
 			break;
 		case O_PERMS:
-			if (num_arg("--perms", optarg, 8, MINHASH_MAX_PERMS,
+			if (option_long("--perms", optarg, 8, MINHASH_MAX_PERMS,
 				    &v) < 0)
 				goto out;
 			s.p.perms = (int)v;
 			break;
 		case O_BANDS:
-			if (num_arg("--bands", optarg, 1, 1024, &v) < 0)
+			if (option_long("--bands", optarg, 1, 1024, &v) < 0)
 				goto out;
 			s.p.bands = (int)v;
 			break;
 		case O_ROWS:
-			if (num_arg("--rows", optarg, 1, 1024, &v) < 0)
+			if (option_long("--rows", optarg, 1, 1024, &v) < 0)
 				goto out;
 			s.p.rows = (int)v;
 			break;
 		case O_SEED:
-			if (num_arg("--seed", optarg, 0, 0x7fffffffL, &v) < 0)
+			if (option_long("--seed", optarg, 0, 0x7fffffffL, &v) < 0)
 				goto out;
 			s.p.seed = (uint64_t)v;
 			break;
 		case O_MAXLINE:
-			if (num_arg("--max-line-bytes", optarg, 16,
+			if (option_long("--max-line-bytes", optarg, 16,
 				    1L << 30, &v) < 0)
 				goto out;
 			s.max_line = (size_t)v;

@@ -467,23 +467,6 @@ static bool opt_is(const char *a, const char *name, const char **val,
 	return true;
 }
 
-static int parse_num(const char *name, const char *v, long lo, long hi,
-		     long *out)
-{
-	char *end;
-	long x;
-
-	errno = 0;
-	x = strtol(v, &end, 10);
-	if (errno || *end || end == v || x < lo || x > hi) {
-		fprintf(stderr, "caigen: %s must be a number from %ld to %ld, "
-			"got '%s'\n", name, lo, hi, v);
-		return -1;
-	}
-	*out = x;
-	return 0;
-}
-
 /* Split argv into our options and the run's. -1 on a bad value. */
 static int split_args(struct gopts *g, int argc, char **argv)
 {
@@ -506,15 +489,15 @@ static int split_args(struct gopts *g, int argc, char **argv)
 		} else if (opt_is(a, "--in", &v, &i, argc, argv, &bad)) {
 			g->in = v;
 		} else if (opt_is(a, "--count", &v, &i, argc, argv, &bad)) {
-			bad = bad || parse_num("--count", v, 1, 1000000,
+			bad = bad || option_long("--count", v, 1, 1000000,
 					       &g->count) < 0;
 		} else if (opt_is(a, "--per-request", &v, &i, argc, argv,
 				  &bad)) {
-			bad = bad || parse_num("--per-request", v, 1,
+			bad = bad || option_long("--per-request", v, 1,
 					       MAX_PER_REQUEST,
 					       &g->per_request) < 0;
 		} else if (opt_is(a, "--shots", &v, &i, argc, argv, &bad)) {
-			bad = bad || parse_num("--shots", v, 0, 20,
+			bad = bad || option_long("--shots", v, 0, 20,
 					       &g->shots) < 0;
 		} else if (opt_is(a, "--min-overlap", &v, &i, argc, argv,
 				  &bad)) {

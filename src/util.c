@@ -404,3 +404,19 @@ const char *tty_safe(const char *s)
 {
 	return tty_escape(s, false);
 }
+
+int option_long(const char *name, const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (errno || *end || end == v || x < lo || x > hi) {
+		fprintf(stderr, "caigen: %s must be a number from %ld to %ld, "
+			"got '%s'\n", name, lo, hi, v);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}

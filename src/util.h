@@ -112,6 +112,11 @@ void err_mask_urls(struct err *e);
  */
 const char *tty_safe(const char *s);
 
+/* A command-line option's whole-number value in [lo, hi]: 0, or -1 after
+ * saying on stderr what `name` takes. */
+int option_long(const char *name, const char *v, long lo, long hi,
+		long *out);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
