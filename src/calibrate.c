@@ -20,6 +20,7 @@
 #include "jsonw.h"
 #include "review.h"
 #include "rng.h"
+#include "stats.h"
 
 #define REC_PRECISION 8	/* as judgecall.c writes records */
 
@@ -382,22 +383,6 @@ static void metrics(const struct items *its, const double *p,
 				      fabs(sy[m] / cnt[m] - sp[m] / cnt[m]);
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 struct fold_key {
 	uint64_t k;
 	size_t i;
@@ -485,7 +470,7 @@ static json_t *calibrate_items(struct items *its, int folds,
 		double bb[NMET], ba[NMET];
 
 		for (size_t i = 0; i < n; i++)
-			idx[i] = (size_t)((double)(splitmix(&s) >> 11) *
+			idx[i] = (size_t)((double)(rng_stream(&s) >> 11) *
 					  0x1p-53 * (double)n);
 		metrics(its, pr, idx, n, bb);
 		metrics(its, pc, idx, n, ba);
@@ -504,7 +489,7 @@ static json_t *calibrate_items(struct items *its, int folds,
 
 		for (int w = 0; w < 3; w++) {
 			qsort(bs[m][w], (size_t)boot, sizeof(double),
-			      cmp_double);
+			      stats_cmp_double);
 			json_object_set_new(o, w_names[w], value_ci(v[w],
 				eval_quantile(bs[m][w], (size_t)boot, 0.025),
 				eval_quantile(bs[m][w], (size_t)boot, 0.975)));

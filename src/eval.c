@@ -14,6 +14,7 @@
 #include "evasive.h"
 #include "review.h"
 #include "rng.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -456,22 +457,6 @@ double eval_quantile(const double *v, size_t n, double q)
 	return v[i] + f * (v[i + 1] - v[i]);
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static json_t *real_or_null(double x)
 {
 	return isfinite(x) ? json_real(x) : json_null();
@@ -543,7 +528,7 @@ static void bootstrap(const struct eval *ev, size_t *idx, size_t n,
 
 		for (size_t k = 0; k < nc; k++) {
 			const struct cluster_sum *x =
-				&c[(size_t)((double)(splitmix(&s) >> 11) *
+				&c[(size_t)((double)(rng_stream(&s) >> 11) *
 					    0x1p-53 * (double)nc)];
 
 			h += x->hard;
@@ -553,8 +538,8 @@ static void bootstrap(const struct eval *ev, size_t *idx, size_t n,
 		vh[nb] = h / m;
 		vs[nb++] = so / m;
 	}
-	qsort(vh, (size_t)nb, sizeof(*vh), cmp_double);
-	qsort(vs, (size_t)nb, sizeof(*vs), cmp_double);
+	qsort(vh, (size_t)nb, sizeof(*vh), stats_cmp_double);
+	qsort(vs, (size_t)nb, sizeof(*vs), stats_cmp_double);
 	ci[0][0] = eval_quantile(vh, (size_t)nb, 0.025);
 	ci[0][1] = eval_quantile(vh, (size_t)nb, 0.975);
 	ci[1][0] = eval_quantile(vs, (size_t)nb, 0.025);

@@ -46,3 +46,12 @@ double rng_unit(uint64_t seed, const char *id, const char *purpose,
 	return (double)(rng_u64(seed, id, purpose, index) >> 11) *
 	       (1.0 / 9007199254740992.0);
 }
+
+uint64_t rng_stream(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}

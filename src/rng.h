@@ -25,5 +25,8 @@ uint64_t rng_u64(uint64_t seed, const char *id, const char *purpose,
 /* The keyed draw as a double in [0, 1). */
 double rng_unit(uint64_t seed, const char *id, const char *purpose,
 		uint64_t index);
+/* A seeded sequential stream (splitmix64) for resampling loops such as
+ * bootstraps: the next value after *state, which it advances. */
+uint64_t rng_stream(uint64_t *state);
 
 #endif

@@ -152,3 +152,10 @@ void stats_binom_interval(uint64_t n, double p, double level,
 		*lo = b;
 	*hi = b;
 }
+
+int stats_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}

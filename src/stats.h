@@ -34,5 +34,7 @@ double stats_chi2_sf(double x, double dof);
  */
 void stats_binom_interval(uint64_t n, double p, double level,
 			  uint64_t *lo, uint64_t *hi);
+/* qsort order of doubles, ascending. */
+int stats_cmp_double(const void *a, const void *b);
 
 #endif
