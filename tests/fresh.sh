@@ -4,7 +4,7 @@
 # else) is built under DIR/root, a clone of this tree's current commit is
 # put in it, and the `make ...` lines of the README's first code block
 # (the build and test commands a new user types) are run there in a chroot
-# with /proc, /sys, /dev and a private /dev/pts. A program that a test
+# with /proc, /sys, a /dev of its own and a private /dev/pts. A program that a test
 # calls and that `make test` does not install fails here.
 #
 # Needs root. Everything lives under DIR: the root file system (removed at
@@ -70,7 +70,21 @@ git clone -q "$ROOT" "$R/root/caigen"
 git -C "$R/root/caigen" checkout -q --detach "$commit"
 mount -t proc proc "$R/proc"
 mount -t sysfs sysfs "$R/sys"
-mount --bind /dev "$R/dev"
+# a /dev of its own (tmpfs, the few nodes a build and its tests use), not
+# the host's bound in: nothing run in the chroot can remove or replace a
+# node of the host's /dev
+mount -t tmpfs -o mode=755,nosuid tmpfs "$R/dev"
+for n in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
+	set -- $n
+	mknod -m 666 "$R/dev/$1" c "$2" "$3"
+done
+mkdir "$R/dev/pts" "$R/dev/shm"
+chmod 1777 "$R/dev/shm"
+ln -s /proc/self/fd "$R/dev/fd"
+ln -s /proc/self/fd/0 "$R/dev/stdin"
+ln -s /proc/self/fd/1 "$R/dev/stdout"
+ln -s /proc/self/fd/2 "$R/dev/stderr"
+ln -s pts/ptmx "$R/dev/ptmx"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"
 echo "fresh: commit $commit; running:"
 printf '%s\n' "$cmds" | sed 's/^/  /'
