@@ -527,11 +527,13 @@ int catalog_load(struct catalog *c, const char *path, struct err *err)
 		goto out;
 	/* adopt */
 	c->cat = xrealloc(c->cat, (c->ncat + l.c.ncat + 1) * sizeof(*c->cat));
-	memcpy(c->cat + c->ncat, l.c.cat, l.c.ncat * sizeof(*c->cat));
+	if (l.c.ncat)
+		memcpy(c->cat + c->ncat, l.c.cat, l.c.ncat * sizeof(*c->cat));
 	c->ncat += l.c.ncat;
 	c->tech = xrealloc(c->tech,
 			   (c->ntech + l.c.ntech + 1) * sizeof(*c->tech));
-	memcpy(c->tech + c->ntech, l.c.tech, l.c.ntech * sizeof(*c->tech));
+	if (l.c.ntech)
+		memcpy(c->tech + c->ntech, l.c.tech, l.c.ntech * sizeof(*c->tech));
 	c->ntech += l.c.ntech;
 	if (l.c.generate_tpl) {
 		free(c->generate_tpl);

@@ -723,15 +723,17 @@ static int build_manifest(struct merge *m, char **text)
 			}
 		}
 		wall = w > wall ? w : wall;
-		json_decref(j);
 		if (bad) {
+			/* bad names a key of j: say it before j goes */
 			rc = err_set(&m->err, "'%s': the numbers under '%s' "
 				     "overflow when added to the other "
 				     "shards' (a damaged or forged "
 				     "manifest): nothing written", mp, bad);
+			json_decref(j);
 			free(mp);
 			goto done;
 		}
+		json_decref(j);
 		free(mp);
 	}
 	if (!out)
