@@ -574,16 +574,17 @@ int prompts_decontaminate_main(int argc, char **argv)
 		goto out;
 	}
 	if (s.out_path && strcmp(s.out_path, "-")) {
-		s.out_tmp = xasprintf("%s.tmp", s.out_path);
-		s.out = fopen(s.out_tmp, "w");
+		/* created exclusively, never through a planted link */
+		struct err e;
+
+		s.out = fopen_excl_tmp(s.out_path, &s.out_tmp, &e);
+		if (!s.out) {
+			fprintf(stderr, "caigen: %s\n", e.msg);
+			goto out;
+		}
 	} else {
 		s.out_path = "-";
 		s.out = stdout;
-	}
-	if (!s.out) {
-		fprintf(stderr, "caigen: cannot open '%s': %s\n", s.out_tmp,
-			strerror(errno));
-		goto out;
 	}
 	if (s.report_path && !(s.report = fopen(s.report_path, "w"))) {
 		fprintf(stderr, "caigen: cannot open '%s': %s\n",
