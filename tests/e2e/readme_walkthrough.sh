@@ -23,7 +23,7 @@ commands() {
 	block "$1" | awk '{ if (sub(/\\$/, "")) { acc = acc $0; next }
 		print acc $0; acc = "" }' | grep -v '^ *#' | grep -v '^ *$'
 }
-# run_block BLOCK: each command of the block in $W, as the README writes
+# run_block BLOCK [DIR]: each command of the block in DIR (default $W), as the README writes
 # it with ./caigen and caigen meaning our program and the README's server
 # URL our fake's; PASS/FAIL BLOCK_command_N per command
 run_block() {
@@ -39,7 +39,7 @@ run_block() {
 			hi=$(printf '%s\n' "$cmd" | sed -n 's/^sbatch --array=0-\([0-9]*\).*/\1/p')
 			c="for k in \$(seq 0 $hi); do \"\$CAIGEN\" run -q -c run.yaml --shard \$k/$((hi + 1)) || exit 1; done"
 		esac
-		(cd "$W" && eval "$c") >"$T/$1.$_n.out" 2>&1
+		(cd "${2:-$W}" && eval "$c") >"$T/$1.$_n.out" 2>&1
 		_rc=$?
 		if [ $_rc -eq 0 ]; then
 			pass "$1_command_$_n"
@@ -116,6 +116,11 @@ eq walkthrough_rerun_exit $? 0
 eq walkthrough_rerun_adds_nothing "$(lines "$P")" "$(grep -c . "$W/$pfile")"
 check walkthrough_rerun_says_resuming grep -q "already" "$T/again.out"
 
+
+# ---- a config from `caigen config --example`, in the demo's copy of the
+# tree (its defaults name the sample prompts and the constitutions)
+run_block recipe-config "$T/tree"
+check recipe_config_written grep -q '^policy:' "$T/tree/run.yaml"
 
 # ---- the recipes per job, in the walk-through's folder and config ----
 # harmlessness data from red-team prompts
