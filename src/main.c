@@ -14,6 +14,7 @@
 #include "checkrun.h"
 #include "review.h"
 #include "config.h"
+#include "configdoc.h"
 #include "constitution.h"
 #include "datadir.h"
 #include "dryrun.h"
@@ -1116,6 +1117,8 @@ static const struct command commands[] = {
 	  "references, apply it" },
 	{ "card", card_main, "write OUT/README.md, a Hugging Face dataset card" },
 	{ "check", cmd_check, "validate constitutions and run configs" },
+	{ "config", configdoc_main, "every config key with its default: "
+	  "example YAML, man text" },
 	{ "eval", cmd_eval, "label pairs with human labels, grade the judge" },
 	{ "import", import_main, "convert a published constitution to YAML" },
 	{ "label", cmd_label, "judge existing preference pairs" },
