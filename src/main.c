@@ -730,7 +730,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		struct run_counts none;
 
 		memset(&none, 0, sizeof(none));
-		rc = label_eval_report(&cfg, "", &none, boot, json, html) < 0 ?
+		rc = label_eval_report(&cfg, "", &none, boot, json, html,
+				       NULL) < 0 ?
 		     EXIT_USAGE : EXIT_DONE;
 		goto out;
 	}
@@ -948,7 +949,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		rc = EXIT_USAGE;
 	}
 	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED && rc != EXIT_USAGE &&
-	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
+	    label_eval_report(&cfg, suffix, &counts, boot, json, html,
+			      pairs_path) < 0)
 		rc = EXIT_USAGE;	/* records it cannot read, or I/O */
 out:
 	json_decref(settings);
