@@ -14,6 +14,7 @@
 #include "checkrun.h"
 #include "review.h"
 #include "config.h"
+#include "configdoc.h"
 #include "constitution.h"
 #include "datadir.h"
 #include "dryrun.h"
@@ -741,7 +742,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		struct run_counts none;
 
 		memset(&none, 0, sizeof(none));
-		rc = label_eval_report(&cfg, "", &none, boot, json, html) < 0 ?
+		rc = label_eval_report(&cfg, "", &none, boot, json, html,
+				       NULL) < 0 ?
 		     EXIT_USAGE : EXIT_DONE;
 		goto out;
 	}
@@ -959,7 +961,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		rc = EXIT_USAGE;
 	}
 	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED && rc != EXIT_USAGE &&
-	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
+	    label_eval_report(&cfg, suffix, &counts, boot, json, html,
+			      pairs_path) < 0)
 		rc = EXIT_USAGE;	/* records it cannot read, or I/O */
 out:
 	json_decref(settings);
@@ -1126,6 +1129,8 @@ static const struct command commands[] = {
 	  "references, apply it" },
 	{ "card", card_main, "write OUT/README.md, a Hugging Face dataset card" },
 	{ "check", cmd_check, "validate constitutions and run configs" },
+	{ "config", configdoc_main, "every config key with its default: "
+	  "example YAML, man text" },
 	{ "eval", cmd_eval, "label pairs with human labels, grade the judge" },
 	{ "import", import_main, "convert a published constitution to YAML" },
 	{ "label", cmd_label, "judge existing preference pairs" },
