@@ -14,6 +14,7 @@
 #                       modes (pairwise and 3-wise) against the fake server
 #   make test-browser   the review page in headless Chromium
 #   make bench-dedup    prompts dedup: recall/precision, 1M prompts, Python
+#   make man        caigen.1's CONFIGURATION section again from the key table
 
 CC      ?= cc
 PKGS    := libcurl jansson yaml-0.1 zlib libmicrohttpd
@@ -57,7 +58,7 @@ ALLPAIRS := $(O)/allpairs
 
 .PHONY: all deps deps-check test-deps demo test test-unit test-e2e check clean install bench soak \
 	fuzz fuzz-deps test-slurm test-real bench-cluster test-fresh bench-dedup \
-	bench-limiter test-matrix test-browser
+	bench-limiter test-matrix test-browser man
 all: deps-check $(BIN) caigen
 
 caigen: $(BIN)
@@ -68,7 +69,7 @@ deps:
 	@sh tests/deps.sh $(DEBPKGS)
 
 test-deps:
-	@sh tests/deps.sh $(DEBPKGS) jq cmark-gfm curl
+	@sh tests/deps.sh $(DEBPKGS) jq cmark-gfm curl groff-base man-db
 
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || sh tests/deps.sh $(DEBPKGS)
@@ -269,6 +270,20 @@ install: $(BIN)
 	install -m 644 scripts/k8s/*.yaml $(SHARE)/caigen/k8s/
 	install -m 644 scripts/aws/README.md $(SHARE)/caigen/aws/
 	install -m 644 prompts/*.yaml $(SHARE)/caigen/prompts/
+
+# man: caigen.1's CONFIGURATION section, the lines from caigen-keys-begin
+# to caigen-keys-end, made again by `caigen config --man` from the key
+# table (src/configdoc.c); tests/e2e/cli_config_example.sh fails until then.
+man: $(BIN)
+	@grep -q 'caigen-keys-begin' caigen.1 && grep -q 'caigen-keys-end' caigen.1 \
+		|| { echo "man: caigen.1 lacks the caigen-keys lines"; exit 1; }
+	@$(BIN) config --man >$(O)/keys.roff
+	@awk -v gen=$(O)/keys.roff '/caigen-keys-begin/ { \
+		while ((getline l < gen) > 0) print l; skip = 1; next } \
+		/caigen-keys-end/ { skip = 0; next } !skip' caigen.1 \
+		>$(O)/caigen.1.new
+	@mv $(O)/caigen.1.new caigen.1
+	@echo "  MAN     caigen.1"
 
 clean:
 	rm -rf obj caigen

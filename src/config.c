@@ -10,6 +10,10 @@
  * deterministic. Adding a setting is a field in struct config plus one row
  * here; a new kind of value is a new enum key_type and a case in each
  * walker. A nested mapping is a KT_SECTION row pointing at another table.
+ * The documentation (configdoc.h) reads the same tables through
+ * config_key_info and config_key_text: a key's default, as text, is its
+ * value in a config_init'ed config, so the man page and `caigen config
+ * --example` show what config_init really sets.
  *
  * Offsets count from the start of struct config, not of the section, so a
  * key may be written in one YAML section and live elsewhere in the struct:
@@ -582,6 +586,13 @@ static const char *scalar(const yaml_node_t *n)
 	return (const char *)n->data.scalar.value;
 }
 
+/* The plain scalars YAML reads as null. */
+static bool is_null_word(const char *s)
+{
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
+	       !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
 /* YAML's null: an empty plain scalar (`key:`), `~` or `null`. */
 static bool is_null(const yaml_node_t *n)
 {
@@ -591,8 +602,7 @@ static bool is_null(const yaml_node_t *n)
 	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	s = scalar(n);
-	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
-	       !strcmp(s, "Null") || !strcmp(s, "NULL");
+	return is_null_word(s);
 }
 
 /* What a node is, for "got ...": 'text' (cut short), a list, nothing. */
@@ -712,10 +722,11 @@ static int set_list(const struct loader *ld, struct config *c,
 		yaml_node_item_t *it = v->data.sequence.items.start;
 		yaml_node_item_t *top = v->data.sequence.items.top;
 
-		if (it == top)
+		if (it == top && k->dstr)
 			return at(ld, v->start_mark, err,
 				  "'%s' must not be an empty list", k->name);
-		list = xcalloc((size_t)(top - it), sizeof(*list));
+		/* a list without default may be empty (base_urls: []) */
+		list = xcalloc((size_t)(top - it) + 1, sizeof(*list));
 		for (n = 0; it < top; it++) {
 			yaml_node_t *e = yaml_document_get_node(
 				(yaml_document_t *)&ld->doc, *it);
@@ -1920,4 +1931,273 @@ json_t *config_to_json(const struct config *c)
 		json_object_set_new(o, "judge_panel", a);
 	}
 	return o;
+}
+
+/* ---- the keys, for their documentation ---- */
+
+/* The i-th YAML key and its section; NULL past the last. One level of
+ * sections: no section holds another. */
+static const struct key *nth_key(size_t i, const struct section **secp)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < top_section.nkeys; t++) {
+		const struct key *k = &top_keys[t];
+
+		if (k->flags & KF_FLAG_ONLY)
+			continue;
+		if (n++ == i) {
+			*secp = &top_section;
+			return k;
+		}
+		if (k->type != KT_SECTION)
+			continue;
+		for (size_t j = 0; j < k->sub->nkeys; j++) {
+			if (k->sub->keys[j].flags & KF_FLAG_ONLY)
+				continue;
+			if (n++ == i) {
+				*secp = k->sub;
+				return &k->sub->keys[j];
+			}
+		}
+	}
+	return NULL;
+}
+
+size_t config_key_count(void)
+{
+	const struct section *sec;
+	size_t n = 0;
+
+	while (nth_key(n, &sec))
+		n++;
+	return n;
+}
+
+void config_key_info(size_t i, struct config_key_info *out)
+{
+	const struct section *sec = NULL;
+	const struct key *k = nth_key(i, &sec);
+	char *a = out->allowed;
+	size_t n = sizeof(out->allowed);
+
+	memset(out, 0, sizeof(*out));
+	if (!k)
+		return;
+	out->section = sec->name;
+	out->name = k->name;
+	out->is_section = k->type == KT_SECTION;
+	snprintf(out->path, sizeof(out->path), "%s%s%s",
+		 sec->name ? sec->name : "", sec->name ? "." : "", k->name);
+	switch (k->type) {
+	case KT_STR:
+		if (k->flags & KF_URL)
+			snprintf(a, n, "an http:// or https:// URL");
+		else if (k->flags & KF_NULLABLE)
+			snprintf(a, n, "a string, or null for none");
+		break;
+	case KT_STRLIST:
+		snprintf(a, n, k->dstr ? "a string or a list of strings" :
+			 "a list of strings, [] for none");
+		break;
+	case KT_INT:
+	case KT_LLONG:
+	case KT_SIZE:
+		if (!strcmp(k->name, "concurrency")) {
+			char r[96];
+
+			range_text(k, false, r, sizeof(r));
+			snprintf(a, n, "auto, [floor, ceiling] or a fixed "
+				 "number, each %s", r);
+		} else {
+			range_text(k, false, a, n);
+		}
+		break;
+	case KT_ULLONG:
+		snprintf(a, n, "between 0 and %llu", ULLONG_MAX);
+		break;
+	case KT_DOUBLE:
+		range_text(k, false, a, n);
+		break;
+	case KT_BOOL:
+		snprintf(a, n, "true or false");
+		break;
+	case KT_ENUM:
+		enum_text(k, a, n);
+		break;
+	case KT_CLAMP:
+		snprintf(a, n, "auto, off or [low, high] with 0 <= low <= "
+			 "high <= 1");
+		break;
+	case KT_PRICES:
+		snprintf(a, n, "a mapping MODEL: {input: USD, output: USD}");
+		break;
+	case KT_SECTION:
+		snprintf(a, n, k->sub == &judge_section ?
+			 "a mapping, or a list of 1 to %d mappings (a panel)" :
+			 "a mapping", CONFIG_PANEL_MAX);
+		break;
+	}
+}
+
+/* Append to buf (size n, used *len) like snprintf; stops when full. */
+__attribute__((format(printf, 4, 5)))
+static void put(char *buf, size_t n, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*len >= n)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *len, n - *len, fmt, ap);
+	va_end(ap);
+	*len = w < 0 ? n : *len + (size_t)w;
+}
+
+/* A string as a YAML scalar: plain when it reads back as itself in block
+ * and flow context, else double-quoted. */
+static void put_yaml_str(char *buf, size_t n, size_t *len, const char *s)
+{
+	bool plain = *s && !is_null_word(s) && s[strlen(s) - 1] != ':';
+
+	for (const char *p = s; plain && *p; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+			*p == '/' || (p > s && strchr(":-+@", *p));
+	if (plain) {
+		put(buf, n, len, "%s", s);
+		return;
+	}
+	put(buf, n, len, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p == '"' || *p == '\\')
+			put(buf, n, len, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			put(buf, n, len, "\\x%02x", *p);
+		else
+			put(buf, n, len, "%c", *p);
+	put(buf, n, len, "\"");
+}
+
+/* The shortest decimal that strtod reads back to d. */
+static void put_num(char *buf, size_t n, size_t *len, double d)
+{
+	char num[32];
+
+	if (d == floor(d) && fabs(d) < 1e15) {	/* 30, not 3e+01 */
+		put(buf, n, len, "%.0f", d);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(num, sizeof(num), "%.*g", prec, d);
+		if (strtod(num, NULL) == d)
+			break;
+	}
+	put(buf, n, len, "%s", num);
+}
+
+void config_key_text(const struct config *c, size_t i, char *buf, size_t n)
+{
+	const struct section *sec;
+	const struct key *k = nth_key(i, &sec);
+	size_t len = 0, cnt;
+
+	if (n)
+		buf[0] = '\0';
+	if (!k || !n)
+		return;
+	switch (k->type) {
+	case KT_STR:
+		if (!*CFIELD(c, k, char *))
+			put(buf, n, &len, "null");
+		else
+			put_yaml_str(buf, n, &len, *CFIELD(c, k, char *));
+		break;
+	case KT_STRLIST:
+		cnt = *(const size_t *)(const void *)((const char *)c +
+						      k->count_off);
+		put(buf, n, &len, "[");
+		for (size_t j = 0; j < cnt; j++) {
+			put(buf, n, &len, "%s", j ? ", " : "");
+			put_yaml_str(buf, n, &len, (*CFIELD(c, k, char **))[j]);
+		}
+		put(buf, n, &len, "]");
+		break;
+	case KT_INT:
+		if (!strcmp(k->name, "concurrency")) {
+			const struct endpoint *ep = (const struct endpoint *)
+				(const void *)((const char *)c + sec->ep_off);
+
+			if (ep->concurrency_auto &&
+			    ep->concurrency_floor == CONCURRENCY_FLOOR &&
+			    ep->concurrency_ceiling == CONCURRENCY_CEILING)
+				put(buf, n, &len, "auto");
+			else if (ep->concurrency_auto)
+				put(buf, n, &len, "[%d, %d]",
+				    ep->concurrency_floor,
+				    ep->concurrency_ceiling);
+			else
+				put(buf, n, &len, "%d", ep->concurrency);
+			break;
+		}
+		put(buf, n, &len, "%d", *CFIELD(c, k, int));
+		break;
+	case KT_LLONG:
+		put(buf, n, &len, "%lld", *CFIELD(c, k, long long));
+		break;
+	case KT_SIZE:
+		put(buf, n, &len, "%zu", *CFIELD(c, k, size_t));
+		break;
+	case KT_ULLONG:
+		put(buf, n, &len, "%llu", *CFIELD(c, k, unsigned long long));
+		break;
+	case KT_DOUBLE:
+		put_num(buf, n, &len, *CFIELD(c, k, double));
+		break;
+	case KT_BOOL:
+		put(buf, n, &len, "%s", *CFIELD(c, k, bool) ? "true" : "false");
+		break;
+	case KT_ENUM:
+		put(buf, n, &len, "%s", enum_name(k, *CFIELD(c, k, int)) ?
+		    enum_name(k, *CFIELD(c, k, int)) : "null");
+		break;
+	case KT_CLAMP: {
+		const struct clamp *cl = CFIELD(c, k, struct clamp);
+
+		if (cl->mode == CLAMP_AUTO) {
+			put(buf, n, &len, "auto");
+		} else if (cl->mode == CLAMP_OFF) {
+			put(buf, n, &len, "off");
+		} else {
+			put(buf, n, &len, "[");
+			put_num(buf, n, &len, cl->lo);
+			put(buf, n, &len, ", ");
+			put_num(buf, n, &len, cl->hi);
+			put(buf, n, &len, "]");
+		}
+		break;
+	}
+	case KT_PRICES:
+		put(buf, n, &len, "{");
+		for (size_t j = 0; j < c->nprices; j++) {
+			const struct price *pr = &c->prices[j];
+
+			put(buf, n, &len, "%s", j ? ", " : "");
+			put_yaml_str(buf, n, &len, pr->model);
+			put(buf, n, &len, ": {input: ");
+			put_num(buf, n, &len, pr->input);
+			put(buf, n, &len, ", output: ");
+			put_num(buf, n, &len, pr->output);
+			put(buf, n, &len, ", batch_input: ");
+			put_num(buf, n, &len, pr->batch_input);
+			put(buf, n, &len, ", batch_output: ");
+			put_num(buf, n, &len, pr->batch_output);
+			put(buf, n, &len, "}");
+		}
+		put(buf, n, &len, "}");
+		break;
+	case KT_SECTION:
+		break;
+	}
 }

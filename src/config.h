@@ -268,4 +268,26 @@ void config_set_str(char **field, const char *s);
 int config_check_file(const char *path, struct err *err)
 	__attribute__((warn_unused_result));
 
+/*
+ * The YAML keys, for their documentation (configdoc.h) and its tests:
+ * every key config_load_yaml accepts, in table order, a section (policy,
+ * judge) before its keys; the flag-only switches are not keys. Index i
+ * runs from 0 to config_key_count() - 1.
+ */
+struct config_key_info {
+	char path[64];		/* "judge.cot"; a section: "judge" */
+	const char *section;	/* "policy", "judge"; NULL: the top level */
+	const char *name;	/* "cot" */
+	bool is_section;
+	char allowed[160];	/* the values accepted, in words ("between 1
+				 * and 64", "auto, off or [low, high]"); ""
+				 * when any string goes */
+};
+size_t config_key_count(void);
+void config_key_info(size_t i, struct config_key_info *out);
+/* Key i's value in c as YAML text that config_load_yaml reads back to the
+ * same value ("8", "auto", "[0.4, 0.6]", "null", "[a.yaml, b.yaml]",
+ * "{}"); a section: "". On a config_init'ed c this is the key's default. */
+void config_key_text(const struct config *c, size_t i, char *buf, size_t n);
+
 #endif
