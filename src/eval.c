@@ -12,6 +12,8 @@
 #include "agree.h"
 #include "audit.h"
 #include "evasive.h"
+#include "jsonl.h"
+#include "provenance.h"
 #include "review.h"
 #include "rng.h"
 #include "stats.h"
@@ -48,6 +50,7 @@ struct eval {
 	const struct reviews *rv;
 	size_t from_reviews;
 	struct evasive_tally *refusals;	/* evasive.h, when set */
+	struct provenance judges;	/* the records' judge models */
 };
 
 static int add_one(struct eval *ev, json_t *rec, struct err *err);
@@ -73,6 +76,7 @@ void eval_free(struct eval *ev)
 	free(ev->it);
 	free(ev->g);
 	agree_release(&ev->panel);
+	provenance_release(&ev->judges);
 	evasive_tally_free(ev->refusals);
 	free(ev);
 }
@@ -216,6 +220,7 @@ int eval_add_record(struct eval *ev, json_t *rec, struct err *err)
 	const char *schema = json_string_value(json_object_get(rec,
 							       "schema"));
 
+	provenance_add_record(&ev->judges, rec);
 	if (schema && !strcmp(schema, "caigen.preference/2")) {
 		json_t *view = json_is_object(json_object_get(rec,
 							      "reference")) ?
@@ -360,6 +365,11 @@ void eval_tokens(const struct eval *ev, long long *prompt_tokens,
 	*completion_tokens = ev->tokens[1];
 }
 
+const struct provenance *eval_judges(const struct eval *ev)
+{
+	return &ev->judges;
+}
+
 void eval_set_cost(struct eval *ev, double cost_usd, double seconds,
 		   size_t timed)
 {
@@ -368,44 +378,15 @@ void eval_set_cost(struct eval *ev, double cost_usd, double seconds,
 	ev->o.timed = timed;
 }
 
+static int read_one(void *ctx, json_t *rec, size_t lineno, struct err *err)
+{
+	(void)lineno;
+	return eval_add_record(ctx, rec, err) < 0 ? -1 : 0;
+}
+
 int eval_read_file(struct eval *ev, const char *path, struct err *err)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	int rc = 0;
-
-	if (!f)
-		return err_set(err, "cannot open '%s': %s", path,
-			       strerror(errno));
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		json_error_t je;
-		json_t *o;
-		struct err e;
-
-		lineno++;
-		if (n <= 1)
-			continue;
-		o = json_loadb(line, (size_t)n, 0, &je);
-		if (!o) {
-			rc = err_set(err, "%s:%zu: invalid JSON: %s", path,
-				     lineno, je.text);
-			break;
-		}
-		if (eval_add_record(ev, o, &e) < 0) {
-			rc = err_set(err, "%s:%zu: %s", path, lineno, e.msg);
-			json_decref(o);
-			break;
-		}
-		json_decref(o);
-	}
-	if (rc == 0 && ferror(f))
-		rc = err_set(err, "cannot read '%s': %s", path,
-			     strerror(errno));
-	free(line);
-	fclose(f);
-	return rc;
+	return jsonl_each(path, 0, read_one, ev, err) < 0 ? -1 : 0;
 }
 
 /* ---- building blocks ------------------------------------------------ */

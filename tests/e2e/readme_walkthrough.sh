@@ -211,3 +211,29 @@ done <"$T/kinds.txt"
 awk '/^## Exit status/ { on = 1; next } on && /^## / { exit } on' "$R" >"$T/exit.md"
 check exit_status_refusal_stop grep -q 'refusal stop' "$T/exit.md"
 check exit_status_codes sh -c "grep -q '^| 0 |' '$T/exit.md' && grep -q '^| 1 |' '$T/exit.md' && grep -q '^| 2 |' '$T/exit.md' && grep -q '^| 75 |' '$T/exit.md'"
+
+# ---- each server recipe: its YAML, with the walk-through's prompts and
+# every URL pointed at the fake server (which speaks the chat, completions
+# and Anthropic APIs and takes any key), passes `check` and runs
+for s in vllm llamacpp ollama tgi openai anthropic; do
+	block "server-$s" >"$T/server-$s.txt"
+	check "server_${s}_block" test -s "$T/server-$s.txt"
+	{
+		printf 'prompts: my-prompts.jsonl\nout: out/server-%s\nseed: 1\n' "$s"
+		# a judge-only recipe goes with the walk-through's policy
+		grep -q '^policy:' "$T/server-$s.txt" ||
+			printf 'policy: {base_url: %s, model: my-model}\n' "$FAKE_URL"
+		sed -E "s#https?://[^ ,}]*#$FAKE_URL#g;
+			s#^( *)api: anthropic(.*)#\1api: anthropic\2\n\1base_url: $FAKE_URL#" \
+			"$T/server-$s.txt"
+	} >"$W/server-$s.yaml"
+	(cd "$W" && OPENAI_API_KEY=sk-walkthrough ANTHROPIC_API_KEY=sk-walkthrough \
+		"$CAIGEN" check "server-$s.yaml" &&
+		OPENAI_API_KEY=sk-walkthrough ANTHROPIC_API_KEY=sk-walkthrough \
+		"$CAIGEN" run -q -c "server-$s.yaml") >"$T/server-$s.out" 2>&1
+	rc=$?
+	eq "server_${s}_runs" $rc 0
+	[ $rc -eq 0 ] || sed -n 1,5p "$T/server-$s.out"
+	eq "server_${s}_records" "$(lines "$W/out/server-$s/preferences.jsonl" 2>/dev/null || echo 0)" \
+		"$(grep -c . "$W/$pfile")"
+done
