@@ -93,8 +93,9 @@ BENCH_DIR=$HERE
 nginx_start "$T/nginx" fast slow huge rate conn
 
 # ---- llama.cpp's server: 4 slots (-np 4), 2 threads -------------------------
-# Its policy answers are cut at 32 tokens (the tiny model would run to the
-# 512 of the default): the same settings for every run on it.
+# Its policy answers are cut at 32 tokens and kept so (the tiny model would
+# run to the 512 of the default, and a cut answer is asked again by
+# default): the same settings for every run on it.
 if [ "$LLAMA" = 1 ]; then
 	PORT_llama=$(nginx_free_port)
 	"$LLAMA_SERVER" -m "$LLAMA_MODEL" --host 127.0.0.1 \
@@ -112,7 +113,8 @@ if [ "$LLAMA" = 1 ]; then
 		fi
 		sleep 0.1
 	done
-	printf 'policy:\n  max_tokens: 32\n' >"$T/llama.yaml"
+	printf 'policy:\n  max_tokens: 32\n  truncated: keep\n' \
+		>"$T/llama.yaml"
 fi
 
 gen() {
@@ -132,7 +134,7 @@ timed() {
 	rm -rf "$T/out.$_lb"
 	_t0=$(date +%s.%N)
 	/usr/bin/time -f '%M' -o "$T/time.$_lb" \
-		timeout -s TERM -k 60 "$_s" \
+		timeout --foreground -s TERM -k 60 "$_s" \
 		"$CAIGEN" run --prompts "$_in" --out "$T/out.$_lb" \
 		--policy-url "$_url" --judge-url "$_url" \
 		--policy-model bench-policy --judge-model bench-judge \
