@@ -753,12 +753,17 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 				kind == KIND_LABEL ? "label" : "eval");
 			goto out;
 		}
-		if (cfg.mode != MODE_PREFERENCES) {
+		/* label and eval judge pairs: a run config made for mode
+		 * both (preferences and critiques) is reused as it is, for
+		 * its preference part; one that makes critiques only is not
+		 * meant for pairs */
+		if (cfg.mode == MODE_CRITIQUES) {
 			fprintf(stderr, "caigen: %s judges pairs: mode must "
-				"be preferences\n", kind == KIND_LABEL ?
-				"label" : "eval");
+				"be preferences or both, not critiques\n",
+				kind == KIND_LABEL ? "label" : "eval");
 			goto out;
 		}
+		cfg.mode = MODE_PREFERENCES;
 		/* the manifest names the input; the replies were not
 		 * sampled by a policy model */
 		config_set_str(&cfg.prompts, pairs_path);
