@@ -238,3 +238,13 @@ for s in vllm llamacpp ollama tgi openai anthropic; do
 	eq "server_${s}_records" "$(lines "$W/out/server-$s/preferences.jsonl" 2>/dev/null || echo 0)" \
 		"$(grep -c . "$W/$pfile")"
 done
+
+# ---- every file the README and docs/ link to exists ----
+missing=
+for f in "$R" "$ROOT"/docs/*.md; do
+	d=$(dirname "$f")
+	for l in $(grep -o '](\([^)# ]*\)[)#]' "$f" | sed 's/^](//; s/[)#]$//' | grep -v '^http' | sort -u); do
+		[ -e "$d/$l" ] || missing="$missing $(basename "$f"):$l"
+	done
+done
+eq readme_links_resolve "${missing:-none}" none
