@@ -18,6 +18,7 @@
 #include "evasive.h"
 #include "idset.h"
 #include "prompts.h"
+#include "provenance.h"
 #include "report_html.h"
 #include "rng.h"
 #include "stats.h"
@@ -174,6 +175,7 @@ struct audit {
 	/* refusals (evasive.h), after audit_set_refusals */
 	struct evasive_list rlist;
 	struct evasive_tally *ev;
+	struct provenance judges;	/* the records' judge models */
 };
 
 static size_t table_find(struct table *t, const char *name, bool *created)
@@ -245,6 +247,7 @@ void audit_free(struct audit *a)
 		free(a->methods[i]);
 	idset_release(&a->ids);
 	agree_release(&a->panel);
+	provenance_release(&a->judges);
 	evasive_tally_free(a->ev);
 	evasive_release(&a->rlist);
 	for (size_t i = 0; i < a->ninputs; i++)
@@ -608,6 +611,7 @@ static void add_preference(struct audit *a, json_t *rec)
 	size_t pr, mr, n;
 
 	a->n_pref++;
+	provenance_add_record(&a->judges, rec);
 	check_duplicate(a, 'P', rec);
 	pr = principle_row(a, json_object_get(rec, "principle"));
 	mr = model_row(a, rec, "judge");
@@ -662,6 +666,7 @@ static void add_ranked(struct audit *a, json_t *rec)
 	size_t pr, mr, i;
 
 	a->n_pref++;
+	provenance_add_record(&a->judges, rec);
 	if (json_is_integer(part) && json_integer_value(part) > 0)
 		return;
 	check_duplicate(a, 'P', rec);
@@ -1153,7 +1158,7 @@ static json_t *sorted_rows(const struct audit *a, const struct table *t,
 json_t *audit_report(struct audit *a)
 {
 	json_t *rep, *prows = json_array(), *cons = json_array(), *hist;
-	json_t *inputs = json_array(), *cov;
+	json_t *inputs = json_array(), *cov, *prov;
 	struct siblings sib = { 0, 0, 0, json_array() };
 
 	for (size_t i = 0; i < a->ndirs; i++) {
@@ -1189,8 +1194,11 @@ json_t *audit_report(struct audit *a)
 	for (int b = 0; b < HIST_BINS; b++)
 		json_array_append_new(hist, json_integer(
 			(json_int_t)a->all.hist[b]));
-	rep = json_pack("{s:s,s:o,s:o}", "schema", "caigen.audit/1",
+	rep = json_pack("{s:s,s:O,s:o}", "schema", "caigen.audit/1",
 			"inputs", inputs, "constitutions", cons);
+	prov = provenance_json(&a->judges);
+	json_object_set_new(prov, "inputs", inputs);	/* the reference */
+	json_object_set_new(rep, "provenance", prov);
 	json_object_set_new(rep, "health", json_pack(
 		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
 		"records", (json_int_t)a->records,

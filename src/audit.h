@@ -73,6 +73,9 @@
  *
  * {"schema": "caigen.audit/1",
  *  "inputs": [path...], "constitutions": ["name@sha256:hex"...],
+ *  "provenance": provenance.h's block (the judge models of the
+ *                preference records, the time, caigen's version) with
+ *                "inputs",
  *  "health": {"records", "preference", "critique", "hf", "invalid_lines",
  *             "unrecognized", "duplicate_ids", "unknown_principles",
  *             "unmatched_texts", "failures", "failures_unresolved",

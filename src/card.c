@@ -10,6 +10,7 @@
  */
 #include "card.h"
 #include "audit.h"
+#include "provenance.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -42,6 +43,7 @@ struct card {
 	struct datafiles d[KINDS];
 	long failures, rejects;
 	json_t *manifest, *eval, *audit;	/* NULL when absent */
+	time_t newest;		/* mtime of the newest file read */
 };
 
 /* The settings a card shows, as "section.key" of the manifest's config;
@@ -117,8 +119,17 @@ static void datafiles_release(struct datafiles *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Remember path's modification time when it is the newest yet. */
+static void seen_file(struct card *c, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && st.st_mtime > c->newest)
+		c->newest = st.st_mtime;
+}
+
 /* Every record of every file of d, and their total. */
-static int count_all(const struct card *c, struct datafiles *d, long *total,
+static int count_all(struct card *c, struct datafiles *d, long *total,
 		     struct err *err)
 {
 	*total = 0;
@@ -126,6 +137,7 @@ static int count_all(const struct card *c, struct datafiles *d, long *total,
 		char *path = join(c->dir, d->name[i]);
 		int rc = count_records(path, &d->records[i], err);
 
+		seen_file(c, path);
 		free(path);
 		if (rc < 0)
 			return -1;
@@ -207,7 +219,7 @@ static int count_logs(struct card *c, struct err *err)
 }
 
 /* dir/name as JSON, or NULL when there is no such file. */
-static int load_json(const struct card *c, const char *name, json_t **out,
+static int load_json(struct card *c, const char *name, json_t **out,
 		     struct err *err)
 {
 	char *path = join(c->dir, name);
@@ -224,6 +236,7 @@ static int load_json(const struct card *c, const char *name, json_t **out,
 		}
 		*out = json_loadf(f, 0, &je);
 		fclose(f);
+		seen_file(c, path);
 		if (!*out) {
 			rc = err_set(err, "%s:%d:%d: not JSON: %s", path,
 				     je.line, je.column, je.text);
@@ -514,6 +527,69 @@ static void files_section(FILE *f, const struct card *c)
 	fprintf(f, "\"%s\", split=\"train\")\n```\n",
 		c->d[KIND_PREF].n ? kind_name[KIND_PREF] :
 		kind_name[KIND_CRIT]);
+}
+
+/* The last part of a path: the card names no local folder. */
+static const char *base_name(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+/*
+ * What made the data and this card: the judge models named by the
+ * records (the audit's provenance), the input (the data files above, the
+ * prompts file of the manifest's config and the pairs of eval.json, by
+ * their last name only), a time and the versions. The time is the
+ * modification time of the newest file the card was made from, not the
+ * clock: the card of an unchanged folder is the same bytes each time.
+ */
+static void provenance_section(FILE *f, const struct card *c)
+{
+	json_t *judges = audit_json_at(c->audit, "provenance.judge_models");
+	json_t *more = audit_json_at(c->audit,
+				     "provenance.judge_models_omitted");
+	const char *prompts = json_string_value(audit_json_at(c->manifest,
+		"config.prompts"));
+	const char *pairs = json_string_value(audit_json_at(c->eval,
+		"provenance.input"));
+	const char *version = json_string_value(json_object_get(c->manifest,
+								"version"));
+	char when[32];
+	json_t *v;
+	size_t i;
+
+	fputs("\n## Provenance\n\n- judge models (as the records name them):"
+	      " ", f);
+	if (!json_array_size(judges))
+		fputs("none", f);
+	json_array_foreach(judges, i, v) {
+		fputs(i ? ", " : "", f);
+		md_code(f, json_string_value(v), false);
+	}
+	if (json_integer_value(more) > 0)
+		fprintf(f, " (and %lld more mentions of other models)",
+			(long long)json_integer_value(more));
+	fputs("\n- input: the data files above", f);
+	if (prompts && c->d[KIND_PREF].n + c->d[KIND_CRIT].n) {
+		fputs(", made from ", f);
+		md_code(f, base_name(prompts), false);
+		fputs(" (the run's input)", f);
+	}
+	if (pairs) {
+		fputs("; `eval.json` from ", f);
+		md_code(f, base_name(pairs), false);
+	}
+	provenance_iso(c->newest, when, sizeof(when));
+	fprintf(f, "\n- time: %s (the newest of the files this card was made "
+		"from)\n- caigen version: card written by ", when);
+	md(f, CAIGEN_VERSION);
+	if (version) {
+		fputs("; data made by ", f);
+		md(f, version);
+	}
+	fputc('\n', f);
 }
 
 static void manifest_section(FILE *f, const struct card *c)
@@ -873,6 +949,7 @@ int card_render(const char *dir, FILE *f, struct err *err)
 	      "model under principles drawn from a constitution.\nThe "
 	      "labels are AI feedback, not human judgments.\n", f);
 	files_section(f, &c);
+	provenance_section(f, &c);
 	manifest_section(f, &c);
 	cost_section(f, &c);
 	audit_section(f, &c);

@@ -14,6 +14,12 @@
  *     tokens, cost and guards;
  *   - OUT/eval.json (`caigen eval`), when there is one: agreement,
  *     calibration, position and length numbers, the reliability table.
+ * A "Provenance" section names the judge models the records name (the
+ * audit's), the input (the data files; the last name only of the run's
+ * prompts file and of eval.json's input, never a local folder), a time
+ * and the versions of caigen that wrote the card and made the data. The
+ * time is the modification time of the newest file read, not the clock,
+ * so the card of an unchanged folder is the same bytes each time.
  * It reads no environment variable and no key, and sends nothing.
  *
  * Shape: a YAML front matter ("---" lines) with `pretty_name`, `license:`

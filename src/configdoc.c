@@ -116,25 +116,38 @@ static const struct key_doc docs[] = {
 	  "judgments, ...) after another.", NULL },
 	{ D_TOP, "responses",
 	  "Answers the policy samples per prompt (mode preferences).",
+	  "One request with n: k (unless policy.n is 1, the server refuses "
+	  "n above 1, or k is above 8), else k requests with n = 1 and seeds "
+	  "from the keyed generator. Answers equal after trimming are "
+	  "collapsed into the first (listed in the record's duplicates). "
 	  "Above 2 (or with a judge panel) the pairs of `pairs` are judged, "
-	  "the answers ranked, and the records are caigen.preference/2; "
-	  "answers equal after trimming are collapsed into the first.", NULL },
+	  "the answers ranked, and the records are caigen.preference/2; with "
+	  "two answers and one judge they stay caigen.preference/1.", NULL },
 	{ D_TOP, "pairs",
 	  "Which pairs of the answers are judged: all, adjacent or random:m.",
 	  "`all`: k(k-1)/2 pairs; `adjacent`: answers 1-2, 2-3, ...; "
-	  "`random:m`: m pairs drawn by a seeded shuffle. Each pair is "
-	  "judged like a two-answer prompt; `--dry-run` prints the requests "
-	  "per prompt.", NULL },
+	  "`random:m`: m pairs drawn by a seeded shuffle (at most k(k-1)/2). "
+	  "Each pair is judged like a two-answer prompt: judge requests per "
+	  "prompt = pairs x orders (2, or 1 without judge.both_orders) x "
+	  "requests per judgment (1, 2 with judge.cot, the vote count for an "
+	  "Anthropic judge with judge.votes), summed over a panel's members; "
+	  "`--dry-run` prints it.", NULL },
 	{ D_TOP, "binarize",
 	  "Which pairs of a ranking become records.",
 	  "`best-worst`: the top answer chosen, the bottom one rejected; "
 	  "`best-random`: the top one and a seeded draw among the others; "
-	  "`all-pairs`: every pair, the higher chosen. The ranking is a "
-	  "Bradley-Terry fit on the judged pairs' labels.", NULL },
+	  "`all-pairs`: every pair, the higher chosen (k(k-1)/2 records per "
+	  "prompt, numbered by part and parts). The ranking is a "
+	  "Bradley-Terry fit on the judged pairs' soft labels with a prior of "
+	  "a 0.1-weight virtual tie on every pair; equal scores are ordered "
+	  "by a seeded draw.", NULL },
 	{ D_TOP, "panel",
 	  "How a judge panel's labels of a pair combine.",
 	  "`majority` is the share of members with p above 0.5, one at "
-	  "exactly 0.5 counting half. See `judge`.", NULL },
+	  "exactly 0.5 counting half. The record keeps each member's "
+	  "judgments; `caigen audit` reports each member's labels and their "
+	  "agreement, `--dry-run` the requests and cost per member. See "
+	  "`judge`.", NULL },
 	{ D_TOP, "policy",
 	  "The model that answers, critiques and revises: an endpoint.",
 	  "Its keys are below.", NULL },
@@ -222,11 +235,11 @@ static const struct key_doc docs[] = {
 	  "batch_poll seconds and resumed from OUT/batch, each request sent "
 	  "once.", NULL },
 	{ D_ENDPOINT, "batch_max_requests",
-	  "The most requests per batch; 0: the provider's limit.", NULL,
-	  NULL },
+	  "The most requests per batch; 0: the provider's limit.",
+	  "OpenAI 50,000, Anthropic 100,000.", NULL },
 	{ D_ENDPOINT, "batch_max_bytes",
 	  "The most bytes per batch; 0: the provider's limit, with a margin.",
-	  NULL, NULL },
+	  "OpenAI 190 MB, Anthropic 240 MB.", NULL },
 
 	/* ---- policy only ---- */
 	{ D_POLICY, "n",
@@ -235,8 +248,9 @@ static const struct key_doc docs[] = {
 	{ D_POLICY, "truncated",
 	  "An answer max_tokens cut: sample it again once, keep it, or fail "
 	  "the prompt.",
-	  "`retry` fails the prompt with the reason truncated when the second "
-	  "answer is cut too. Critiques and revisions are treated the same "
+	  "Cut means finish reason length (max_tokens on Anthropic). "
+	  "`retry` samples it again with a derived seed and fails the prompt "
+	  "with the reason truncated when it is cut again. Critiques and revisions are treated the same "
 	  "way; records keep every answer's finish reason.", NULL },
 	{ D_POLICY, "identical",
 	  "Two answers equal after trimming: sample the second again, keep "
@@ -280,8 +294,10 @@ static const struct key_doc docs[] = {
 	{ D_JUDGE, "calibration",
 	  "A file from caigen calibrate: the label p becomes the calibrated "
 	  "p_raw.",
-	  "chosen, rejected and margin follow it. A file fitted for another "
-	  "judge model or cot setting is refused.", NULL },
+	  "Then clamped; chosen, rejected, chosen_index and margin follow it "
+	  "and the record gets a calibration key. A file fitted for another "
+	  "judge model or cot setting is refused. Not with responses above 2 "
+	  "or a panel.", NULL },
 };
 
 /* ---- rows and keys ---- */

@@ -35,12 +35,16 @@ double cost_usd(const struct config *cfg, const struct chat_usage *u)
 	return usd;
 }
 
-json_t *cost_models_json(const struct config *cfg, const struct chat_usage *u)
+/* The rows of cost_models_json over the roles `used` marks (NULL: all). */
+static json_t *models_json(const struct config *cfg, const struct chat_usage *u,
+			   const bool *used)
 {
 	json_t *o = json_object();
 
 	/* a row per model; roles that serve one model share its row */
 	for (int r = 0; r < nroles(cfg); r++) {
+		if (used && !used[r])
+			continue;
 		const char *model = ranking_role_endpoint(cfg, r)->model;
 		json_t *row = json_object_get(o, model);
 		long long in = u[r].prompt_tokens, out = u[r].completion_tokens;
@@ -64,6 +68,11 @@ json_t *cost_models_json(const struct config *cfg, const struct chat_usage *u)
 	return o;
 }
 
+json_t *cost_models_json(const struct config *cfg, const struct chat_usage *u)
+{
+	return models_json(cfg, u, NULL);
+}
+
 void cost_manifest(json_t *manifest, const struct config *cfg,
 		   const struct chat_usage *u)
 {
@@ -75,9 +84,10 @@ void cost_manifest(json_t *manifest, const struct config *cfg,
 			    isnan(usd) ? json_null() : json_real(usd));
 }
 
-void cost_print(FILE *f, const struct config *cfg, const struct chat_usage *u)
+void cost_print(FILE *f, const struct config *cfg, const struct chat_usage *u,
+		const bool *used)
 {
-	json_t *rows = cost_models_json(cfg, u), *row;
+	json_t *rows = models_json(cfg, u, used), *row;
 	const char *model, *sep = "";
 	double usd = cost_usd(cfg, u);
 

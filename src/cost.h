@@ -36,7 +36,10 @@ void cost_manifest(json_t *manifest, const struct config *cfg,
 		   const struct chat_usage *u);
 
 /* One summary line: "caigen: tokens by model: 'M' N in, N out ($X); ...",
- * then "; cost $X" (or why it is unknown) when there is a price table. */
-void cost_print(FILE *f, const struct config *cfg, const struct chat_usage *u);
+ * then "; cost $X" (or why it is unknown) when there is a price table.
+ * used[ROLE_COUNT] (NULL: every role) leaves out the models of roles a
+ * run did not have (label and eval: the policy). */
+void cost_print(FILE *f, const struct config *cfg, const struct chat_usage *u,
+		const bool *used);
 
 #endif

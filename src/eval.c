@@ -12,6 +12,7 @@
 #include "agree.h"
 #include "audit.h"
 #include "evasive.h"
+#include "provenance.h"
 #include "review.h"
 #include "rng.h"
 #include "stats.h"
@@ -48,6 +49,7 @@ struct eval {
 	const struct reviews *rv;
 	size_t from_reviews;
 	struct evasive_tally *refusals;	/* evasive.h, when set */
+	struct provenance judges;	/* the records' judge models */
 };
 
 static int add_one(struct eval *ev, json_t *rec, struct err *err);
@@ -73,6 +75,7 @@ void eval_free(struct eval *ev)
 	free(ev->it);
 	free(ev->g);
 	agree_release(&ev->panel);
+	provenance_release(&ev->judges);
 	evasive_tally_free(ev->refusals);
 	free(ev);
 }
@@ -216,6 +219,7 @@ int eval_add_record(struct eval *ev, json_t *rec, struct err *err)
 	const char *schema = json_string_value(json_object_get(rec,
 							       "schema"));
 
+	provenance_add_record(&ev->judges, rec);
 	if (schema && !strcmp(schema, "caigen.preference/2")) {
 		json_t *view = json_is_object(json_object_get(rec,
 							      "reference")) ?
@@ -358,6 +362,11 @@ void eval_tokens(const struct eval *ev, long long *prompt_tokens,
 {
 	*prompt_tokens = ev->tokens[0];
 	*completion_tokens = ev->tokens[1];
+}
+
+const struct provenance *eval_judges(const struct eval *ev)
+{
+	return &ev->judges;
 }
 
 void eval_set_cost(struct eval *ev, double cost_usd, double seconds,

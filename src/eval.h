@@ -133,6 +133,10 @@ void eval_set_refusals(struct eval *ev, const struct evasive_list *l);
 /* Tokens of the records added so far (their "usage"). */
 void eval_tokens(const struct eval *ev, long long *prompt_tokens,
 		 long long *completion_tokens);
+/* The judge models of the records added so far (provenance.h);
+ * borrowed, valid until eval_free. */
+struct provenance;
+const struct provenance *eval_judges(const struct eval *ev);
 /* Set the cost totals after reading (see eval_opts). */
 void eval_set_cost(struct eval *ev, double cost_usd, double seconds,
 		   size_t timed);

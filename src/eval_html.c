@@ -23,7 +23,7 @@ static const char css[] =
 	"body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
 	"table{border-collapse:collapse;margin:1em 0}"
 	"td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-	"td:first-child,th:first-child{text-align:left}"
+	"td:first-child,th:first-child,td.id{text-align:left}"
 	"svg{max-width:100%;height:auto;display:block;margin:1em 0}"
 	".grid{stroke:#ddd}.diag{stroke:#888;stroke-dasharray:6 4}"
 	".dot{fill:#3060c0;fill-opacity:.7}.curve{stroke:#3060c0;fill:none;"
@@ -294,6 +294,7 @@ int eval_html_write(json_t *rep, const char *path, struct err *err)
 		"left-closed, symmetric</p>\n", css,
 		num(json_object_get(rep, "bootstrap")),
 		num(json_object_get(rep, "seed")));
+	report_html_provenance(f, json_object_get(rep, "provenance"));
 	summary(f, rep);
 	chart_reliability(f, rep);
 	chart_principles(f, rep);

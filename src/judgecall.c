@@ -51,10 +51,44 @@ static enum method method_for(int api, const struct config *cfg,
 	return M_LOGPROBS;
 }
 
+/* {"role": role, "content": text} as json_pack("{s:s,s:s}") makes it,
+ * with the UTF-8 check done once (jsonw_utf8: jansson's own check of a
+ * long prompt cost more than the rest of the request); NULL, as
+ * json_pack, when text is not UTF-8. */
+static json_t *message(const char *role, const char *text)
+{
+	size_t n = strlen(text);
+	json_t *o;
+
+	if (!jsonw_utf8(text, n) || !jsonw_utf8(role, strlen(role)))
+		return json_pack("{s:s,s:s}", "role", role, "content", text);
+	o = json_object();
+	json_object_set_new_nocheck(o, "role", json_string_nocheck(role));
+	json_object_set_new_nocheck(o, "content",
+				    json_stringn_nocheck(text, n));
+	return o;
+}
+
 static void push(json_t *msgs, const char *role, const char *text)
 {
-	json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", role,
-					      "content", text));
+	json_array_append_new(msgs, message(role, text));
+}
+
+/* [system, user], NULL when either is not UTF-8 (as json_pack). */
+static json_t *two_messages(const char *sys, const char *user)
+{
+	json_t *a = json_array(), *s = message("system", sys),
+	       *u = message("user", user);
+
+	if (!s || !u) {
+		json_decref(s);
+		json_decref(u);
+		json_decref(a);
+		return NULL;
+	}
+	json_array_append_new(a, s);
+	json_array_append_new(a, u);
+	return a;
 }
 
 static void warn_refused(struct judge_shared *sh, const struct config *cfg,
@@ -360,9 +394,7 @@ static void order_step(struct pair_job *pj, struct order_job *o)
 			o->prompt = xasprintf("%s\n\n%s\n\nReasoning:", sys,
 					      o->user);
 		else
-			o->msgs = json_pack("[{s:s,s:s},{s:s,s:s}]", "role",
-					    "system", "content", sys, "role",
-					    "user", "content", o->user);
+			o->msgs = two_messages(sys, o->user);
 		drop_user(o);
 		order_send(pj, o, PH_COT);
 		return;
@@ -370,9 +402,7 @@ static void order_step(struct pair_job *pj, struct order_job *o)
 	if (pj->api == API_COMPLETIONS)
 		o->prompt = xasprintf("%s\n\n%s (", sys, o->user);
 	else
-		o->msgs = json_pack("[{s:s,s:s},{s:s,s:s}]", "role", "system",
-				    "content", sys, "role", "user", "content",
-				    o->user);
+		o->msgs = two_messages(sys, o->user);
 	drop_user(o);
 	letter_send(pj, o, method_for(pj->api, cfg, pj->sh));
 }

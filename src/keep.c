@@ -2,12 +2,14 @@
 #include "keep.h"
 #include "buf.h"
 #include "idset.h"
+#include "jsonw.h"
 #include "rng.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,14 +221,13 @@ char *keep_find(struct keep *k, const char *key)
 }
 
 /* Append one line (the NUL of s becomes its newline), under the lock. */
-static int append(struct keep *k, char *s, struct err *err)
+/* s: n bytes, the line with its '\n' */
+static int append(struct keep *k, const char *s, size_t n, struct err *err)
 {
-	size_t n = strlen(s);
 	ssize_t w;
 
-	s[n] = '\n';
-	w = write(k->fd, s, n + 1);
-	if (w == (ssize_t)(n + 1)) {
+	w = write(k->fd, s, n);
+	if (w == (ssize_t)n) {
 		k->size += (off_t)w;
 		k->dirty = true;
 		return 0;
@@ -253,39 +254,77 @@ int keep_forget(struct keep *k, const char *id, struct err *err)
 {
 	json_t *o = json_pack("{s:s}", "forget", id);
 	char *line = json_dumps(o, JSON_COMPACT);
+	size_t n;
 	int rc;
 
 	json_decref(o);
 	if (!line)
 		return err_set(err, "an id cannot be kept (not UTF-8)");
+	n = strlen(line);
+	line[n++] = '\n';	/* over its NUL: written by length */
 	pthread_mutex_lock(&k->lock);
-	rc = append(k, line, err);
+	rc = append(k, line, n, err);
 	sync_now(k, false);
 	pthread_mutex_unlock(&k->lock);
 	free(line);
 	return rc;
 }
 
+/* The line of an answer, as json_dumps(JSON_COMPACT) writes the object
+ * {"id","key","reply"}, with its '\n'; written straight (jsonw.h), which
+ * costs a fraction of building and dumping a tree of a reply with its
+ * logprobs. NULL when a string is not UTF-8. */
+static char *answer_line(const char *key, const char *id, const char *body,
+			 size_t len, size_t *n)
+{
+	struct buf b;
+
+	if (!jsonw_utf8(body, len) || !jsonw_utf8(key, strlen(key)) ||
+	    (id && !jsonw_utf8(id, strlen(id))))
+		return NULL;
+	buf_init(&b, SIZE_MAX);
+	if ((id && (buf_addstr(&b, "{\"id\":") < 0 ||
+		    jsonw_cstr(&b, id) < 0 || buf_addstr(&b, ",") < 0)) ||
+	    (!id && buf_addstr(&b, "{") < 0) ||
+	    buf_addstr(&b, "\"key\":") < 0 || jsonw_cstr(&b, key) < 0 ||
+	    buf_addstr(&b, ",\"reply\":") < 0 ||
+	    jsonw_str(&b, body, len) < 0 || buf_addstr(&b, "}\n") < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	*n = b.len;
+	return buf_detach(&b);
+}
+
 int keep_put(struct keep *k, const char *key, const char *id,
 	     const char *body, size_t len, struct err *err)
 {
-	json_t *o = json_object();
 	char *line;
+	size_t n = 0;
 	int rc = 0;
 
-	if (id)
-		json_object_set_new(o, "id", json_string(id));
-	json_object_set_new(o, "key", json_string(key));
-	json_object_set_new(o, "reply", json_stringn(body, len));
-	line = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!line)
-		return err_set(err, "a reply cannot be kept (not UTF-8)");
+	line = answer_line(key, id, body, len, &n);
+	if (!line) {
+		/* not UTF-8: as jansson made it (a string it refuses is
+		 * left out, or the whole line) */
+		json_t *o = json_object();
+
+		if (id)
+			json_object_set_new(o, "id", json_string(id));
+		json_object_set_new(o, "key", json_string(key));
+		json_object_set_new(o, "reply", json_stringn(body, len));
+		line = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		if (!line)
+			return err_set(err, "a reply cannot be kept (not UTF-8)");
+		n = strlen(line);
+		line[n++] = '\n';	/* over its NUL: written by length */
+	}
 	pthread_mutex_lock(&k->lock);
 	if (!idmap_has(&k->at, key_hash(key))) {
 		off_t at = k->size;
 
-		rc = append(k, line, err);
+		rc = append(k, line, n, err);
 		if (rc == 0)
 			idmap_put(&k->at, key_hash(key), (uint64_t)at, NULL);
 	}

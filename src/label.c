@@ -5,6 +5,7 @@
 #include "cost.h"
 #include "eval.h"
 #include "evasive.h"
+#include "provenance.h"
 #include "review.h"
 #include "rng.h"
 
@@ -109,29 +110,9 @@ void label_feed_close(struct label_feed *lf)
 	lf->in = NULL;
 }
 
-/* What made the report: the judge model(s), the input, the time and
- * caigen's version (issue 21 item 9). New reference. */
-static json_t *provenance(const struct config *cfg)
-{
-	json_t *judges = json_array();
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	json_array_append_new(judges, json_string(cfg->judge.model));
-	for (size_t i = 0; i < cfg->nmembers; i++)
-		json_array_append_new(judges,
-				      json_string(cfg->members[i].judge.model));
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:o,s:s,s:s,s:s}", "judge_models", judges,
-			 "input", cfg->prompts ? cfg->prompts : "",
-			 "time", when, "caigen_version", CAIGEN_VERSION);
-}
-
 int label_eval_report(const struct config *cfg, const char *suffix,
 		      const struct run_counts *counts, int boot, bool json,
-		      const char *html)
+		      const char *html, const char *input)
 {
 	struct eval_opts eo = { cfg->seed, boot, NAN, NAN, 0 };
 	struct eval *ev = eval_new(&eo);
@@ -143,7 +124,7 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 	char *rpath = xasprintf("%s/%s", cfg->out, REVIEWS_FILE);
 	struct reviews rv;
 	struct evasive_list rl = { NULL, 0, NULL };
-	json_t *rep = NULL;
+	json_t *rep = NULL, *prov;
 	char *text = NULL;
 	struct err err;
 	int rc = -1;
@@ -187,7 +168,10 @@ int label_eval_report(const struct config *cfg, const char *suffix,
 		      counts->written ? counts->seconds : NAN,
 		      counts->written);
 	rep = eval_report(ev);
-	json_object_set_new(rep, "provenance", provenance(cfg));
+	/* what made it: the records' judges, not this command line's */
+	prov = provenance_json(eval_judges(ev));
+	json_object_set_new(prov, "input", json_string(input ? input : path));
+	json_object_set_new(rep, "provenance", prov);
 	text = json_dumps(rep, JSON_INDENT(2));
 	free(tmp);
 	tmp = xasprintf("%s\n", text);

@@ -40,12 +40,15 @@ void label_feed_close(struct label_feed *lf);
  * there, earlier runs' too): price per 1000 pairs from the records' usage
  * and cfg's prices, time per 1000 from this run's seconds over the pairs
  * it wrote. Prints text (or JSON) to stdout, writes OUT/eval{suffix}.json
- * (through a rename) and, when html is set, that page. 0, or -1 after
- * printing the error.
+ * (through a rename) and, when html is set, that page. Both carry
+ * "provenance" (provenance.h): the records' judge models, "input" (the
+ * pairs file input, or when NULL the records file read), the time and
+ * caigen's version. 0, or -1 after printing the error.
  */
 int label_eval_report(const struct config *cfg, const char *suffix,
 		      const struct run_counts *counts, int boot, bool json,
-		      const char *html) __attribute__((warn_unused_result));
+		      const char *html, const char *input)
+	__attribute__((warn_unused_result));
 
 /* Whether the pair with this id is shown with its stored order swapped. */
 bool label_swapped(unsigned long long seed, const char *id);

@@ -31,6 +31,7 @@
 #include "shard.h"
 #include "split.h"
 #include "status.h"
+#include "summary.h"
 #include "usable.h"
 
 #include <curl/curl.h>
@@ -208,6 +209,10 @@ static void usage_run(FILE *f)
 	      "      --out DIR            output folder\n"
 	      "      --policy-model M     policy model name\n"
 	      "      --policy-url URL     policy base URL\n"
+	      "      --progress-interval S\n"
+	      "                           seconds between progress lines "
+	      "off a terminal\n"
+	      "                           (default 5)\n"
 	      "      --prompt-field KEY   the JSONL key holding the prompt "
 	      "(default\n"
 	      "                           prompt; a string or a message "
@@ -473,7 +478,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 	       O_PMODEL, O_JURL, O_JMODEL, O_CONST, O_SHARD, O_NOPRE,
 	       O_DRY, O_DRYN, O_PAIRS, O_FORMAT, O_JSON, O_HTML, O_BOOT,
 	       O_MAXCOST, O_PFIELD, O_MODE, O_ROUNDS, O_RESPONSES,
-	       O_ALLOWCHG };
+	       O_ALLOWCHG, O_PROGRESS };
 	uint64_t imported[ROLE_COUNT];	/* batch import: where it began */
 	static const struct option opts[] = {
 		{ "allow-changed-settings", no_argument, NULL, O_ALLOWCHG },
@@ -498,6 +503,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		{ "pairs", required_argument, NULL, O_PAIRS },
 		{ "policy-model", required_argument, NULL, O_PMODEL },
 		{ "policy-url", required_argument, NULL, O_PURL },
+		{ "progress-interval", required_argument, NULL, O_PROGRESS },
 		{ "prompt-field", required_argument, NULL, O_PFIELD },
 		{ "prompts", required_argument, NULL, O_PROMPTS },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -606,6 +612,12 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			break;
 		case O_NOPRE:
 			no_preflight = true;
+			break;
+		case O_PROGRESS:
+			if (parse_long(optarg, 1, 86400, "--progress-interval",
+				       &v) < 0)
+				goto out;
+			cfg.progress_interval = (int)v;
 			break;
 		case O_DRYN:
 			if (parse_long(optarg, 0, 1000000, "--dry-run-count",
@@ -730,7 +742,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		struct run_counts none;
 
 		memset(&none, 0, sizeof(none));
-		rc = label_eval_report(&cfg, "", &none, boot, json, html) < 0 ?
+		rc = label_eval_report(&cfg, "", &none, boot, json, html,
+				       NULL) < 0 ?
 		     EXIT_USAGE : EXIT_DONE;
 		goto out;
 	}
@@ -740,12 +753,17 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 				kind == KIND_LABEL ? "label" : "eval");
 			goto out;
 		}
-		if (cfg.mode != MODE_PREFERENCES) {
+		/* label and eval judge pairs: a run config made for mode
+		 * both (preferences and critiques) is reused as it is, for
+		 * its preference part; one that makes critiques only is not
+		 * meant for pairs */
+		if (cfg.mode == MODE_CRITIQUES) {
 			fprintf(stderr, "caigen: %s judges pairs: mode must "
-				"be preferences\n", kind == KIND_LABEL ?
-				"label" : "eval");
+				"be preferences or both, not critiques\n",
+				kind == KIND_LABEL ? "label" : "eval");
 			goto out;
 		}
+		cfg.mode = MODE_PREFERENCES;
 		/* the manifest names the input; the replies were not
 		 * sampled by a policy model */
 		config_set_str(&cfg.prompts, pairs_path);
@@ -914,7 +932,7 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		goto out;
 	}
 	if (!cfg.quiet)
-		pipeline_summary(stderr, &ro, &counts);
+		summary_print(stderr, &ro, &counts);
 	if (counts.capped)	/* said even with --quiet, as errors are */
 		fprintf(stderr, "caigen: spending cap of $%.4f reached: "
 			"$%.4f spent by the replies received; the prompts not "
@@ -948,7 +966,8 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		rc = EXIT_USAGE;
 	}
 	if (kind == KIND_EVAL && rc != EXIT_INTERRUPTED && rc != EXIT_USAGE &&
-	    label_eval_report(&cfg, suffix, &counts, boot, json, html) < 0)
+	    label_eval_report(&cfg, suffix, &counts, boot, json, html,
+			      pairs_path) < 0)
 		rc = EXIT_USAGE;	/* records it cannot read, or I/O */
 out:
 	json_decref(settings);

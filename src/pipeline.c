@@ -349,6 +349,7 @@ static void emit(struct pipeline *pl, struct item *it)
 		chat_usage_add(&c->usage, &it->usage);
 	} else if (f == OUT_FAILURES) {
 		c->failed++;
+		c->failed_by[reason_of(it->error)]++;
 	} else {
 		c->rejected++;
 	}
@@ -373,15 +374,17 @@ static void tokens_now(struct pipeline *pl, struct chat_usage u[ROLE_COUNT])
 	}
 }
 
-/* The cost so far for the progress line; -1 without a price table. */
-static double cost_now(struct pipeline *pl)
+/* The progress line, when one is due: with the tokens and cost so far. */
+static void progress_now(struct pipeline *pl)
 {
 	struct chat_usage u[ROLE_COUNT];
 
-	if (!pl->cfg->nprices)
-		return -1;
+	if (!progress_due(&pl->prog))
+		return;
 	tokens_now(pl, u);
-	return cost_usd(pl->cfg, u);
+	progress_usage(&pl->prog, pl->cfg, u);
+	progress_update(&pl->prog, pl->c->written, pl->c->failed,
+			pl->c->rejected, true);
 }
 
 static void writer_loop(struct pipeline *pl)
@@ -422,9 +425,7 @@ static void writer_loop(struct pipeline *pl)
 			if (sync)
 				last_sync = t;
 		}
-		pl->prog.cost = cost_now(pl);
-		progress_update(&pl->prog, pl->c->written, pl->c->failed,
-				pl->c->rejected, false);
+		progress_now(pl);
 	}
 	free(got);
 	free(ring);
@@ -593,6 +594,12 @@ static void fold_roles(struct pipeline *pl, const struct http_stats *h,
 		if (!runrules_used(pl->cfg, pl->o->feed != NULL, r) ||
 		    pl->live_role[r] != from_live)
 			continue;
+		c->http_role[r].requests += h[r].requests;
+		c->http_role[r].ok += h[r].ok;
+		c->http_role[r].gave_up += h[r].gave_up;
+		c->http_role[r].seconds += h[r].seconds;
+		for (int k = 0; k < RETRY_CAUSES; k++)
+			c->http_role[r].retries[k] += h[r].retries[k];
 		a->requests += h[r].requests;
 		a->ok += h[r].ok;
 		a->gave_up += h[r].gave_up;
@@ -630,7 +637,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	int rc = -1;
 	char *m;
 	const struct prompts_stats *ps;
-	size_t todo;	/* progress total: this shard's part of the input */
+	size_t todo;	/* progress total: the input's lines (--limit) */
 
 	memset(c, 0, sizeof(*c));
 	memset(&pl, 0, sizeof(pl));
@@ -705,10 +712,14 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	pl.window = pl.batch_mode ? 2 * (size_t)cfg->batch_prompts + 16 :
 		    (size_t)(np + nj) + 16;
 	pl.q_write = queue_new(pl.window);
-	todo = o->total_hint / (o->shard.n > 1 ? o->shard.n : 1); /* ~ours */
-	progress_init(&pl.prog, todo > res.records + res.rejects ?
-		      todo - res.records - res.rejects : 0,
-		      cfg->progress_interval, cfg->quiet);
+	todo = o->total_hint;	/* lines; a shard's share: ~1/n of them */
+	if (cfg->limit > 0 && (!todo || (size_t)cfg->limit < todo))
+		todo = todo ? (size_t)cfg->limit : 0;	/* stdin: unknown */
+	progress_init(&pl.prog, o->feed ? "pairs" : "prompts",
+		      o->shard.n > 1 && todo ? todo / o->shard.n : todo,
+		      o->shard.n > 1, cfg->limit > 0 ? (size_t)cfg->limit : 0,
+		      res.records + res.rejects, cfg->progress_interval,
+		      cfg->quiet);
 
 	if (pl.live_role[ROLE_POLICY] && !o->batch_export) {
 		/* paid policy answers are kept for a resume (keep.h), in
@@ -817,9 +828,7 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	c->capped = budget_reached(&pl.budget);
 	c->spent = budget_spent(&pl.budget);
 	tokens_now(&pl, c->usage_role);
-	pl.prog.cost = cost_now(&pl);
-	progress_update(&pl.prog, c->written, c->failed, c->rejected, true);
-	progress_finish(&pl.prog);
+	progress_usage(&pl.prog, cfg, c->usage_role);
 	pools_close(&pl);
 
 	ps = o->feed ? o->feed->stats(o->feed->ctx) : prompts_stats(pl.in);
@@ -829,6 +838,17 @@ int pipeline_run(const struct run_opts *o, struct run_counts *c,
 	c->seconds = now_sec() - t0;
 	if (o->total_hint > c->lines)
 		c->not_read = o->total_hint - c->lines;
+	{
+		/* the last progress line, from the exact counts: the job
+		 * is what was read, and what a stop left unread */
+		size_t before = c->skipped_done + c->rejected_before;
+		size_t seen = before + c->written + c->failed + c->rejected +
+			      c->interrupted;
+		bool whole = !stopping(&pl) && !c->capped && !c->refused;
+
+		progress_finish(&pl.prog, whole ? seen : pl.prog.total,
+				before, c->written, c->failed, c->rejected);
+	}
 
 	if (writer_flush(&pl.w, 1, err) < 0 && !atomic_load(&pl.fatal)) {
 		pl.fatal_err = *err;
@@ -869,52 +889,4 @@ out_budget:
 	idset_release(&pl.rejected);
 	idset_release(&pl.done2);
 	return -1;
-}
-
-void pipeline_summary(FILE *f, const struct run_opts *o,
-		      const struct run_counts *c)
-{
-	const char *names[2] = { "policy", "judge" };
-
-	fprintf(f, "caigen: %zu lines read: %zu written, %zu already done, "
-		"%zu failed, %zu rejected (+%zu recorded before), %zu blank, "
-		"%zu left for the next run\n",
-		c->lines, c->written, c->skipped_done, c->failed, c->rejected,
-		c->rejected_before, c->blank, c->interrupted);
-	fprintf(f, "caigen: %zu records in total in '%s'; %.1f s, %.1f "
-		"prompts/s; tokens: %lld in, %lld out\n", c->records_total,
-		o->cfg->out, c->seconds,
-		c->seconds > 0 ? (double)c->written / c->seconds : 0.0,
-		c->usage.prompt_tokens, c->usage.completion_tokens);
-	cost_print(f, o->cfg, c->usage_role);
-	guard_counts_print(f, (struct guard_counts *)&c->guards);
-
-	for (int r = 0; r < 2; r++) {
-		const struct http_stats *h = &c->http[r];
-		uint64_t tot = 0;
-
-		for (int k = 0; k < RETRY_CAUSES; k++)
-			tot += h->retries[k];
-		fprintf(f, "caigen: %s: %llu requests, %llu retries", names[r],
-			(unsigned long long)h->requests,
-			(unsigned long long)tot);
-		for (int k = 0; k < RETRY_CAUSES; k++)
-			if (h->retries[k])
-				fprintf(f, " %s=%llu", retry_cause_name(k),
-					(unsigned long long)h->retries[k]);
-		fputc('\n', f);
-	}
-	if (o->shard.n > 1)
-		fprintf(f, "caigen: shard %u/%u: %zu lines left to the other "
-			"shards\n", o->shard.k, o->shard.n, c->other_shard);
-	for (int r = 0; r < 2; r++)
-		for (size_t i = 0; c->nendpoints[r] > 1 &&
-		     i < c->nendpoints[r]; i++)
-			fprintf(f, "caigen: %s server %s: %llu requests, %llu "
-				"failed, %llu cool-downs\n", names[r],
-				c->endpoints[r][i].url,
-				(unsigned long long)c->endpoints[r][i].requests,
-				(unsigned long long)c->endpoints[r][i].failures,
-				(unsigned long long)
-				c->endpoints[r][i].cooldowns);
 }

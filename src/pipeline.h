@@ -32,6 +32,7 @@
 #include "call.h"
 #include "http.h"
 #include "prompts.h"
+#include "reason.h"
 #include "chat.h"
 #include "shard.h"
 #include "util.h"
@@ -59,7 +60,10 @@ struct run_counts {
 	struct chat_usage usage_role[ROLE_COUNT];	/* every reply
 				 * received, failed prompts' too, per role
 				 * (call.h): policy, judge, panel members */
-	struct http_stats http[2];	/* policy, judge */
+	struct http_stats http[2];	/* policy, judge (members folded
+					 * into judge, for the manifest) */
+	struct http_stats http_role[ROLE_COUNT];	/* per role (call.h) */
+	size_t failed_by[REASON_COUNT];	/* this run's failures by kind */
 	struct guard_counts guards;	/* cut, identical, no logprobs */
 	int refused;		/* stopped: an endpoint refused
 				 * stop_after_refusals requests in a row
@@ -114,9 +118,5 @@ struct run_opts {
  */
 int pipeline_run(const struct run_opts *o, struct run_counts *c,
 		 struct err *err) __attribute__((warn_unused_result));
-
-/* Print the end-of-run summary to f. */
-void pipeline_summary(FILE *f, const struct run_opts *o,
-		      const struct run_counts *c);
 
 #endif

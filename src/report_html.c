@@ -48,6 +48,53 @@ void report_html_escape(FILE *f, const char *s)
 	}
 }
 
+/* The strings of a JSON array (or one string), comma separated. */
+static void html_list(FILE *f, json_t *v, const char *none)
+{
+	json_t *e;
+	size_t i;
+
+	if (json_is_string(v)) {
+		report_html_escape(f, json_string_value(v));
+		return;
+	}
+	if (!json_array_size(v)) {
+		fputs(none, f);
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		if (i)
+			fputs(", ", f);
+		report_html_escape(f, json_string_value(e));
+	}
+}
+
+void report_html_provenance(FILE *f, json_t *prov)
+{
+	json_t *in = json_object_get(prov, "input");
+	json_t *more = json_object_get(prov, "judge_models_omitted");
+
+	if (!json_is_object(prov))
+		return;
+	fputs("<table id='provenance'><tr><th colspan='2'>provenance"
+	      "</th></tr>\n<tr><td>judge model(s)</td><td "
+	      "class='id'>", f);
+	html_list(f, json_object_get(prov, "judge_models"),
+		  "none named in the records");
+	if (json_integer_value(more) > 0)
+		fprintf(f, " (and %lld more mentions of other models)",
+			(long long)json_integer_value(more));
+	fputs("</td></tr>\n<tr><td>input</td><td class='id'>", f);
+	html_list(f, in ? in : json_object_get(prov, "inputs"), "none");
+	fputs("</td></tr>\n<tr><td>time (UTC)</td><td class='id'>", f);
+	report_html_escape(f, json_string_value(json_object_get(prov,
+								"time")));
+	fputs("</td></tr>\n<tr><td>caigen version</td><td class='id'>", f);
+	report_html_escape(f, json_string_value(json_object_get(prov,
+						"caigen_version")));
+	fputs("</td></tr>\n</table>\n", f);
+}
+
 /* An axis maximum at or above x whose quarters are round numbers: 4
  * times 1, 2, 2.5 or 5 times a power of ten (at least 1). */
 static double nice_max(double x)
@@ -393,6 +440,7 @@ int report_html_write(json_t *rep, const char *path, struct err *err)
 		report_html_escape(f, json_string_value(v));
 	}
 	fputs("</p>\n", f);
+	report_html_provenance(f, json_object_get(rep, "provenance"));
 	summary(f, rep);
 	for (int s = 0; s < 2; s++)
 		if (json_integer_value(get(rep, "coverage", stage_names[s],

@@ -26,4 +26,9 @@ void report_html_escape(FILE *f, const char *s);
 int report_html_write(json_t *report, const char *path, struct err *err)
 	__attribute__((warn_unused_result));
 
+/* A report's "provenance" block (provenance.h) as table#provenance: the
+ * judge models, the input ("input", or the list "inputs"), the time and
+ * caigen's version, each escaped; nothing when prov is not an object. */
+void report_html_provenance(FILE *f, json_t *prov);
+
 #endif

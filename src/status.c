@@ -151,7 +151,7 @@ static json_t *load_json(const char *path, struct err *err)
 /* The shard's number of prompts, from the split or the manifest; -1 if
  * neither says; -2 with err when the manifest's counts are not counts. */
 static long long shard_size(const char *manifest, const struct shard *sh,
-			    struct err *err)
+			    const json_t *given, struct err *err)
 {
 	static const char *const keys[] = { "skipped_done", "written",
 					    "failed", "interrupted" };
@@ -161,6 +161,14 @@ static long long shard_size(const char *manifest, const struct shard *sh,
 	long long size = -1;
 	size_t plen = prompts ? strlen(prompts) : 0;
 
+	if (given) {
+		/* --split: every shard's size, run or not */
+		size = json_integer_value(json_object_get(json_array_get(
+			json_object_get(given, "shards"), sh->k), "prompts"));
+		if (size >= 0 && size <= COUNT_MAX)
+			goto out;
+		size = -1;
+	}
 	if (prompts && plen > 6 && !strcmp(prompts + plen - 6, ".split")) {
 		const char *slash = strrchr(prompts, '/');
 		char *idx = xasprintf("%.*ssplit.json", slash ?
@@ -208,7 +216,8 @@ out:
 	return size;
 }
 
-static int look(const char *dir, struct shard_status *s, struct err *err)
+static int look(const char *dir, struct shard_status *s, const json_t *split,
+		struct err *err)
 {
 	struct shard sh = { s->k, s->n };
 	char *suffix = shard_suffix(&sh);
@@ -249,7 +258,7 @@ static int look(const char *dir, struct shard_status *s, struct err *err)
 	note_mtime(s, man);
 	s->locked = lock_held(lock);
 	if (!err->msg[0])
-		size = shard_size(man, &sh, err);
+		size = shard_size(man, &sh, split, err);
 	if (err->msg[0])
 		size = -2;
 	if (size < -1)
@@ -261,7 +270,7 @@ static int look(const char *dir, struct shard_status *s, struct err *err)
 	if (s->locked)
 		s->state = "running";
 	else if (!s->any)
-		s->state = "missing";
+		s->state = split ? "pending" : "missing";
 	else if (s->left == 0)
 		s->state = s->failed ? "failed" : "done";
 	else
@@ -329,7 +338,7 @@ static int cmp_unsigned(const void *a, const void *b)
 
 static void usage(FILE *f)
 {
-	fputs("usage: caigen status OUT [--json]\n"
+	fputs("usage: caigen status OUT [--json] [--split DIR]\n"
 	      "\n"
 	      "For each shard of the run writing into OUT: records done, "
 	      "prompts failed,\n"
@@ -340,22 +349,33 @@ static void usage(FILE *f)
 	      "a 'caigen split' folder, or a run that read the whole "
 	      "input).\n"
 	      "\n"
+	      "With --split, the sizes come from that 'caigen split' "
+	      "folder for every\n"
+	      "shard, before any task has run (OUT may be empty or not "
+	      "exist yet).\n"
+	      "\n"
 	      "options:\n"
-	      "      --json   one JSON object (shards and totals) for "
+	      "      --json        one JSON object (shards and totals) for "
 	      "scripts\n"
-	      "  -h, --help   print this help and exit\n"
+	      "      --split DIR   the split folder the tasks read: every "
+	      "shard's size\n"
+	      "  -h, --help        print this help and exit\n"
 	      "\n"
 	      "Exit status: 0 shown, 2 usage error or OUT unreadable.\n", f);
 }
 
 int status_main(int argc, char **argv)
 {
-	enum { O_JSON = 256 };
+	enum { O_JSON = 256, O_SPLIT };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "split", required_argument, NULL, O_SPLIT },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *split_dir = NULL;
+	json_t *split = NULL;
+	unsigned split_n = 0;
 	bool as_json = false, unknown = false;
 	unsigned *sizes = NULL;
 	size_t nsizes = 0, done = 0, failed = 0, running = 0, finished = 0;
@@ -378,6 +398,9 @@ int status_main(int argc, char **argv)
 		case O_JSON:
 			as_json = true;
 			break;
+		case O_SPLIT:
+			split_dir = optarg;
+			break;
 		default:
 			usage(stderr);
 			goto out;
@@ -389,13 +412,28 @@ int status_main(int argc, char **argv)
 		goto out;
 	}
 	dir = argv[optind];
+	if (split_dir) {
+		char *idx = xasprintf("%s/split.json", split_dir);
+
+		split_n = split_size(split_dir);
+		split = split_n ? load_json(idx, &err) : NULL;
+		free(idx);
+		if (!split) {
+			fprintf(stderr, "caigen: '%s' is not a whole split "
+				"folder (no split.json in it): give the folder "
+				"'caigen split -o' wrote\n", split_dir);
+			goto out;
+		}
+		sizes = xrealloc(sizes, sizeof(*sizes));
+		sizes[nsizes++] = split_n;
+	}
 	d = opendir(dir);
-	if (!d) {
+	if (!d && !(split && errno == ENOENT)) {
 		fprintf(stderr, "caigen: cannot open '%s': %s\n", dir,
 			strerror(errno));
 		goto out;
 	}
-	while ((de = readdir(d))) {
+	while (d && (de = readdir(d))) {
 		unsigned n = size_of_name(de->d_name);
 		size_t i;
 
@@ -406,18 +444,27 @@ int status_main(int argc, char **argv)
 			sizes[nsizes++] = n;
 		}
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
 	if (!nsizes) {
 		fprintf(stderr, "caigen: '%s' holds no output of caigen (no "
 			"preferences, critiques, failures, rejects or manifest "
 			"file, nor their shard files): give the --out folder "
-			"of a run\n", dir);
+			"of a run (before any task has run: add --split DIR, "
+			"the folder the tasks read)\n", dir);
 		goto out;
 	}
 	qsort(sizes, nsizes, sizeof(*sizes), cmp_unsigned);
 	/* beside shards, unsuffixed files are the merge's output */
 	if (nsizes > 1 && sizes[0] == 1)
 		memmove(sizes, sizes + 1, --nsizes * sizeof(*sizes));
+	if (nsizes > 1 && split) {
+		fprintf(stderr, "caigen: '%s' holds the shard files of a job "
+			"of %u shards, but the split folder '%s' is of %u: give "
+			"the split the tasks read\n", dir, sizes[0] == split_n ?
+			sizes[1] : sizes[0], split_dir, split_n);
+		goto out;
+	}
 	if (nsizes > 1) {
 		/* the same prompts under two splits: totals would count
 		 * them twice */
@@ -439,7 +486,7 @@ int status_main(int argc, char **argv)
 			memset(&s, 0, sizeof(s));
 			s.k = k;
 			s.n = sizes[i];
-			if (look(dir, &s, &err) < 0 || err.msg[0]) {
+			if (look(dir, &s, split, &err) < 0 || err.msg[0]) {
 				fflush(stdout);
 				fprintf(stderr, "caigen: %s\n", err.msg);
 				goto out;
@@ -502,9 +549,14 @@ int status_main(int argc, char **argv)
 		printf("%-12s %9zu %7zu %9s  %zu of %zu shards done, %zu "
 		       "running\n", "all", done, failed, lefts, finished,
 		       shards, running);
+		if (unknown && !split)
+			printf("left '?': a shard's size is known once a run "
+			       "of it has read its input; with a split, "
+			       "--split DIR gives every shard's now\n");
 	}
 	rc = 0;
 out:
+	json_decref(split);
 	json_decref(jshards);
 	free(sizes);
 	return rc;

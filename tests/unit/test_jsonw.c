@@ -4,6 +4,7 @@
 #include "provider.h"
 #include "util.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -44,6 +45,17 @@ static void test_scalars(void)
 		}
 	for (long long v = -1000000; v <= 1000000; v += 99991) {
 		json_t *x = json_integer(v);
+
+		CHECK(same(x, 6));
+		json_decref(x);
+	}
+	/* the edges of the digit loop */
+	static const long long edges[] = {
+		0, 9, 10, -9, -10, 99, 100, LLONG_MAX, LLONG_MIN,
+		LLONG_MIN + 1, 1000000000000000000LL, -999999999999999999LL,
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(edges); i++) {
+		json_t *x = json_integer(edges[i]);
 
 		CHECK(same(x, 6));
 		json_decref(x);
@@ -186,5 +198,48 @@ static void test_chat_body(void)
 	json_decref(msgs);
 }
 
+/* jsonw_utf8 accepts what json_stringn accepts: the edges of every
+ * sequence length, then random bytes biased to the high half (runs long
+ * enough for the eight-byte path, with a bad byte at any offset). */
+static void test_utf8(void)
+{
+	static const char *const cases[] = {
+		"", "plain ascii text, longer than eight", "caf\xc3\xa9",
+		"\xc2\x80", "\xc1\xbf", "\xe0\xa0\x80", "\xe0\x9f\xbf",
+		"\xed\x9f\xbf", "\xed\xa0\x80", "\xf0\x90\x80\x80",
+		"\xf0\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80",
+		"\xf5\x80\x80\x80", "\xe2\x82", "abcdefgh\xe2\x82\xac",
+		"abcdefg\x80", "\xff", "\xc3", "abcdefghijklmno\xc3",
+	};
+	uint64_t x = 88172645463325252ULL;
+	int bad = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_t *j = json_stringn(cases[i], strlen(cases[i]));
+
+		CHECK(jsonw_utf8(cases[i], strlen(cases[i])) == (j != NULL));
+		json_decref(j);
+	}
+	for (int r = 0; r < 20000; r++) {
+		unsigned char t[40];
+		size_t n = (size_t)(r % 40);
+		json_t *j;
+
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* mostly ASCII, now and then a high byte */
+			t[i] = (unsigned char)(x % 8 ? 'a' + x % 26 :
+					       0x80 + (x >> 8) % 128);
+		}
+		j = json_stringn((const char *)t, n);
+		if (jsonw_utf8((const char *)t, n) != (j != NULL))
+			bad++;
+		json_decref(j);
+	}
+	CHECK(bad == 0);
+}
+
 TESTS(T(test_scalars), T(test_strings), T(test_random_trees),
-      T(test_refuses_nan), T(test_chat_body))
+      T(test_refuses_nan), T(test_chat_body), T(test_utf8))
