@@ -81,11 +81,7 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 char *buf_detach(struct buf *b)
 {
-	/* shrunk to its size: a detached string is often kept a while (a
-	 * finished record waiting for its turn to be written), and the
-	 * doubling left up to half of it unused */
-	char *p = !b->data ? xstrdup("") : b->cap > b->len + 1 ?
-		  xrealloc(b->data, b->len + 1) : b->data;
+	char *p = b->data ? b->data : xstrdup("");
 
 	buf_init(b, b->max);
 	return p;

@@ -27,8 +27,7 @@ int buf_addstr(struct buf *b, const char *s)
 	__attribute__((warn_unused_result));
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), warn_unused_result));
-/* Take the contents, shrunk to their size; the buffer is left empty.
- * Caller frees. */
+/* Take the contents; the buffer is left empty. Caller frees. */
 char *buf_detach(struct buf *b);
 
 #endif
