@@ -132,6 +132,8 @@ struct live {
 	atomic_uint next_loop;
 	atomic_llong tokens[ROLE_COUNT][2];
 	atomic_long waiting;	/* calls in the loops' admit queues */
+	size_t fds;		/* connections the open-file limit allows */
+	atomic_int fd_said;	/* the warning that they are all used */
 	FILE *trace;		/* CAIGEN_LIMITER_TRACE: the first limiter's */
 	/* concurrency: auto: one limiter per server for the run, shared by
 	 * the roles that send there and by every loop (lim_of[r]; NULL:
@@ -713,6 +715,17 @@ static void loop_send(struct exec *x, struct call *c)
 	atomic_fetch_add_explicit(&lp->lv->waiting, 1, memory_order_relaxed);
 }
 
+/* The places in flight reached what the open-file limit allows: say so
+ * once for the run. */
+static void fd_warn(struct live *lv)
+{
+	if (lv->cfg->quiet || atomic_exchange(&lv->fd_said, 1))
+		return;
+	fprintf(stderr, "caigen: warning: the open-file limit (ulimit -n) "
+		"leaves room for %zu requests in flight: no more are sent "
+		"at once (raise the limit for more)\n", lv->fds);
+}
+
 /* May one more place open now (the connection ramp)? */
 static bool ramp_allows(struct loop *lp, double now)
 {
@@ -746,6 +759,7 @@ static void admit(struct loop *lp, double now)
 				 * until a call ends */
 				lp->blocked_until[r] = INFINITY;
 				lp->fd_full = true;
+				fd_warn(lp->lv);
 				break;
 			}
 			if (!ramp_allows(lp, now)) {
@@ -1085,18 +1099,6 @@ static size_t raise_fd_limit(void)
 	       rl.rlim_cur / 2;
 }
 
-/* The places in flight the run may reach: every role's most. */
-static long max_places(const struct config *cfg)
-{
-	long n = endpoint_max_concurrency(&cfg->policy);
-
-	if (cfg->mode != MODE_CRITIQUES || cfg->nmembers)
-		n += endpoint_max_concurrency(&cfg->judge);
-	for (size_t m = 0; m < cfg->nmembers; m++)
-		n += endpoint_max_concurrency(&cfg->member_views[m]->judge);
-	return n;
-}
-
 /* One loop per core; and, since libcurl looks for an idle connection
  * by walking its multi handle's connections to the host, at least one
  * per LOOP_CONNECTIONS places in flight, so that walk stays short. Never
@@ -1245,16 +1247,13 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 	}
 	atomic_init(&lv->next_loop, 0);
 	atomic_init(&lv->waiting, 0);
+	atomic_init(&lv->fd_said, 0);
 	if (getenv("CAIGEN_LIMITER_TRACE"))
 		lv->trace = fopen(getenv("CAIGEN_LIMITER_TRACE"), "w");
+	/* past the limit, connections fail and the output cannot be
+	 * written: fewer in flight instead (said when it happens) */
 	fds = raise_fd_limit();
-	if (fds != SIZE_MAX && (size_t)max_places(cfg) > fds && !cfg->quiet)
-		/* past the limit, connections fail and the output cannot
-		 * be written: fewer in flight instead */
-		fprintf(stderr, "caigen: warning: up to %ld requests in "
-			"flight need as many open files, the limit (ulimit -n) "
-			"leaves room for %zu: at most %zu in flight\n",
-			max_places(cfg), fds, fds);
+	lv->fds = fds;
 	live_limiters(lv);
 	for (int i = 0; i < n; i++) {
 		struct loop *lp = &lv->loops[i];

@@ -2,7 +2,7 @@
 # room for. Each request in flight holds a connection, a descriptor; past
 # the limit connections failed, prompts with them, and the manifest could
 # not be written. Now the loops keep the places in flight within the limit
-# (less a reserve) and say so once: every prompt is labelled, none fails,
+# (less a reserve) and say so once, when it happens: every prompt is labelled, none fails,
 # and the output is byte-identical to a run within the limit. Counts only.
 . "$(dirname "$0")/../lib.sh"
 start_fake --latency-ms 100
@@ -18,7 +18,9 @@ eq fdlimit_records "$(lines "$T/cap/preferences.jsonl" 2>/dev/null)" 240
 check fdlimit_none_failed jq -e '.counts.failed == 0' "$T/cap/manifest.json"
 check fdlimit_said grep -q "ulimit -n" "$T/cap.err"
 eq fdlimit_said_once "$(grep -c "ulimit -n" "$T/cap.err")" 1
-run_caigen "$T/one" "$T/in.jsonl" --jobs 32 -q
+run_caigen "$T/one" "$T/in.jsonl" --jobs 32 2>"$T/one.err"
 eq fdlimit_other_exit $? 0
 check fdlimit_same_bytes cmp -s "$T/cap/preferences.jsonl" \
 	"$T/one/preferences.jsonl"
+# within the limit: nothing said
+check fdlimit_quiet_within sh -c "! grep -q ulimit $T/one.err"
