@@ -1,6 +1,6 @@
 /* budget.c - the spending cap: reservations before calls, usage after. */
 #include "budget.h"
-#include "ranking.h"
+#include "runrules.h"
 
 #include <string.h>
 
@@ -17,18 +17,10 @@ int budget_init(struct budget *b, const struct config *cfg,
 		/* a panel member is used when the judge is */
 		bool on = r <= ROLE_JUDGE ? used[r] : used[ROLE_JUDGE] &&
 			  (size_t)(r - ROLE_JUDGE) <= cfg->nmembers;
-		const struct endpoint *ep = ranking_role_endpoint(cfg, r);
-		const char *model = ep->model;
 
-		if (!on)
-			continue;
-		if (!config_rates(cfg, ep, &b->in[r], &b->out[r]))
-			return err_set(err, "max_cost %.2f cannot be checked: "
-				       "model '%s' (%s) has no row in "
-				       "'prices' (add its USD per million "
-				       "tokens, input and output)", b->cap,
-				       model, r == ROLE_POLICY ? "policy" :
-				       "judge");
+		if (on && runrules_rates(cfg, r, &b->in[r], &b->out[r],
+					 err) < 0)
+			return -1;
 	}
 	return 0;
 }

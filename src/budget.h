@@ -13,8 +13,10 @@
  * never passes the cap by more than the estimate's error, at most one
  * request's worth per call in flight.
  *
- * A cap needs prices: budget_init refuses one when a model that would be
- * used has no row in the price table.
+ * A cap needs prices: runrules_check (runrules.h) refuses a cap when a
+ * model that would be used has no row in the price table, before anything
+ * is sent; budget_init takes each used role's prices from the same rule
+ * (runrules_rates).
  *
  * Thread-safety: every function may be called from any thread (one
  * mutex).

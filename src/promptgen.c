@@ -596,7 +596,7 @@ static bool wanted(const struct gopts *g, const char *id)
  * its tags as compact JSON (new string or NULL). */
 static void line_meta(const char *line, size_t len, char **cat, char **tags)
 {
-	json_t *o = json_loadb(line, len, 0, NULL), *t, *v;
+	json_t *o = json_loadb(line, len, 0, NULL), *t, *v, *all;
 	size_t i;
 
 	*cat = *tags = NULL;
@@ -604,17 +604,15 @@ static void line_meta(const char *line, size_t len, char **cat, char **tags)
 		json_decref(o);
 		return;
 	}
-	if (json_is_string(json_object_get(o, "category")))
-		*cat = xstrdup(json_string_value(json_object_get(o,
-								 "category")));
+	/* the "category" key comes first, then "category:X" tags */
+	all = prompts_line_tags(o);
+	json_array_foreach(all, i, v)
+		if (!*cat && !strncmp(json_string_value(v), "category:", 9))
+			*cat = xstrdup(json_string_value(v) + 9);
+	json_decref(all);
 	t = json_object_get(o, "tags");
-	if (json_is_array(t)) {
-		json_array_foreach(t, i, v)
-			if (!*cat && json_is_string(v) &&
-			    !strncmp(json_string_value(v), "category:", 9))
-				*cat = xstrdup(json_string_value(v) + 9);
+	if (json_is_array(t))
 		*tags = json_dumps(t, JSON_COMPACT);
-	}
 	json_decref(o);
 }
 

@@ -60,6 +60,14 @@ json_t *runinfo_settings(const struct config *cfg,
 		if (v)
 			json_object_set(o, top_keys[i], v);
 	}
+	/* config_to_json leaves these out at their defaults; a run that
+	 * sets one later must differ from an OUT made with the default */
+	if (!json_object_get(o, "prompt_field"))
+		json_object_set_new(o, "prompt_field",
+				    json_string(cfg->prompt_field));
+	if (!json_object_get(o, "prompt_format"))
+		json_object_set_new(o, "prompt_format",
+				    json_string(cfg->prompt_format));
 	/* critiques use no judge, labelling no policy */
 	if (cfg->mode != MODE_CRITIQUES)
 		json_object_set_new(o, "judge", endpoint_part(

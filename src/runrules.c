@@ -29,12 +29,26 @@ bool runrules_batch(const struct config *cfg, bool export, int r)
 }
 
 /* "policy", "judge" or "judge[i]" (a member). */
-static const char *role_name(int r, char buf[16])
+static const char *role_name(int r, char buf[24])
 {
 	if (r <= ROLE_JUDGE)
 		return r == ROLE_POLICY ? "policy" : "judge";
-	snprintf(buf, 16, "judge[%d]", r - ROLE_JUDGE);
+	snprintf(buf, 24, "judge[%d]", r - ROLE_JUDGE);
 	return buf;
+}
+
+int runrules_rates(const struct config *cfg, int r, double *in,
+		   double *out, struct err *err)
+{
+	const struct endpoint *ep = runrules_endpoint(cfg, r);
+	char buf[24];
+
+	if (config_rates(cfg, ep, in, out))
+		return 0;
+	return err_set(err, "max_cost %.2f cannot be checked: model '%s' "
+		       "(%s) has no row in 'prices' (add its USD per million "
+		       "tokens, input and output)", cfg->max_cost, ep->model,
+		       role_name(r, buf));
 }
 
 int runrules_check(const struct config *cfg, bool feed, bool export,
@@ -42,7 +56,7 @@ int runrules_check(const struct config *cfg, bool feed, bool export,
 {
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		const struct endpoint *ep = runrules_endpoint(cfg, r);
-		char buf[16];
+		char buf[24];
 		const char *name = role_name(r, buf);
 		double in, out;
 
@@ -63,12 +77,9 @@ int runrules_check(const struct config *cfg, bool feed, bool export,
 				       "Message Batches to Anthropic, or api: "
 				       "chat for an OpenAI-compatible server",
 				       name);
-		if (cfg->max_cost > 0 && !config_rates(cfg, ep, &in, &out))
-			return err_set(err, "max_cost %.2f cannot be checked: "
-				       "model '%s' (%s) has no row in "
-				       "'prices' (add its USD per million "
-				       "tokens, input and output)",
-				       cfg->max_cost, ep->model, name);
+		if (cfg->max_cost > 0 &&
+		    runrules_rates(cfg, r, &in, &out, err) < 0)
+			return -1;
 	}
 	return 0;
 }

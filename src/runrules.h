@@ -38,6 +38,13 @@ bool runrules_used(const struct config *cfg, bool feed, int r);
 const struct endpoint *runrules_endpoint(const struct config *cfg, int r);
 /* Does role r go through the batch executor? */
 bool runrules_batch(const struct config *cfg, bool export, int r);
+/* Role r's model's prices, USD per token (config_rates), into *in and
+ * *out; -1 with err naming the model when `prices` has no row for it
+ * (the max_cost rule; the spending cap, budget.h, takes its prices
+ * here). */
+int runrules_rates(const struct config *cfg, int r, double *in,
+		   double *out, struct err *err)
+	__attribute__((warn_unused_result));
 /* 0, or -1 with err naming the key and the fix. */
 int runrules_check(const struct config *cfg, bool feed, bool export,
 		   struct err *err) __attribute__((warn_unused_result));

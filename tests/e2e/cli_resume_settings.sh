@@ -77,3 +77,19 @@ check settings_old_out_lists grep -q 'judge.model: OUT has "judge-b", this run "
 # shards keep their own file
 run_caigen "$T/s" "$T/in.jsonl" -q --shard 1/2 2>/dev/null
 check settings_shard_file test -s "$T/s/settings.shard-00001-of-00002.json"
+# prompt_field and prompt_format at their defaults are settings too: a
+# rerun that sets either over mixed input (strings and message lists,
+# written as lists by default) is refused, nothing sent
+printf '{"id":"m1","prompt":"Say something kind."}\n{"id":"m2","messages":[{"role":"user","content":"Say something true."}]}\n' >"$T/mixed.jsonl"
+run_caigen "$T/f" "$T/mixed.jsonl" -q 2>/dev/null
+eq settings_format_first_exit $? 0
+printf 'prompt_format: standard\n' >"$T/std.yaml"
+before=$(wc -l <"$T/fake.log")
+run_caigen "$T/f" "$T/mixed.jsonl" -q -c "$T/std.yaml" 2>"$T/e10"
+eq settings_format_refused $? 2
+check settings_lists_format grep -q 'prompt_format: OUT has "auto", this run "standard"' "$T/e10"
+jq '{id, question: (.prompt // .messages)}' -c "$T/mixed.jsonl" >"$T/q.jsonl"
+run_caigen "$T/f" "$T/q.jsonl" -q --prompt-field question 2>"$T/e11"
+eq settings_field_refused $? 2
+check settings_lists_field grep -q 'prompt_field: OUT has "prompt", this run "question"' "$T/e11"
+eq settings_format_sent_nothing "$(wc -l <"$T/fake.log")" "$before"

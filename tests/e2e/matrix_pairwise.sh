@@ -1,10 +1,11 @@
 # matrix_pairwise: the combination matrix's pairwise set (tests/matrix:
 # policy API x judge or panel x executors x mode x rounds x responses x
-# pairs x binarize x CoT x votes x both_orders x n x server behaviour,
+# pairs x binarize x CoT x votes x both_orders x n x server behaviour x
+# concurrency x judge calibration x input shape x prompt_format x max_cost,
 # every pair of values in some combination, refused ones as expected
 # refusals) against the fake server, 6 prompts a run, each combination's
 # invariants checked (tests/matrix/run.sh); kill -9/resume and shards on
-# every third one. `make test-matrix` runs every check on every
+# every third one; every rule of src/runrules.c met by some refusal. `make test-matrix` runs every check on every
 # combination, and the 3-wise set. First the generator itself: the same
 # output twice, and every pair covered (tests/matrix/coverage.sh).
 . "$(dirname "$0")/../lib.sh"

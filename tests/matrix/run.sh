@@ -45,6 +45,24 @@
 #                   one process
 #   label, eval     `caigen label` and `caigen eval` read every record
 #                   of the run (one labelled record per input record)
+#   format          every record's prompt a string (prompt_format
+#                   standard, or auto over strings only) or a message
+#                   list (conversational, or auto over any message list)
+#   export          `caigen batch export` writes requests (exit 75) when
+#                   every endpoint used has api: chat, else exit 2 with
+#                   runrules' reason; it sends nothing either way
+#   rerun_*         (records in OUT) the same OUT again with another seed
+#                   or prompt_format: exit 2, nothing sent, OUT unchanged;
+#                   deep: with --allow-changed-settings it goes on (exit
+#                   as run A)
+#   calib_*         (calib on) the file made (calib_made); every record
+#                   keeps p_raw; a label of the file's method is
+#                   calibrated and names the fit; deep: `calibrate apply`
+#                   of the file to an uncalibrated run's records gives run
+#                   A's bytes
+#   cost            (a cap) max_cost.spent_usd equals cost_usd
+# and, over all combinations, rule_N: every rule of src/runrules.c was
+# met (its message in some refused run's or export's error output).
 # A refused combination (refusals): check, dry run and run exit 2 with the
 # rule's message, and the fake server saw no request at all.
 . "$(dirname "$0")/../lib.sh"
@@ -54,6 +72,24 @@ NP=${MATRIX_PROMPTS:-8}
 DEEP=${MATRIX_DEEP:-0}
 ONLY=${MATRIX_ONLY:-}
 gen_prompts "$NP" "$T/in.jsonl"
+# the same prompts (same ids) mixed (even numbers as message lists),
+# mixed and gzipped, mixed under the key "question"
+jq -c 'if (.id | ltrimstr("q") | tonumber) % 2 == 0 then
+	{id, messages: [{role: "user", content: .prompt}]} else . end' \
+	"$T/in.jsonl" >"$T/in.mixed.jsonl"
+gzip -c "$T/in.mixed.jsonl" >"$T/in.gz.jsonl.gz"
+jq -c '{id, question: (.prompt // .messages)}' "$T/in.mixed.jsonl" \
+	>"$T/in.field.jsonl"
+# pairs with reference labels for calibration: P(first reply preferred)
+# from the fake judge's own length rule (as tests/e2e/calibrate.sh)
+awk 'function u() { s = (s * 16807) % 2147483647; return s / 2147483647 }
+BEGIN { s = 777; for (i = 1; i <= 40; i++) {
+	la = 10 + int(u() * 200); lb = 10 + int(u() * 200);
+	a = "Reply " i " one"; while (length(a) < la) a = a " x";
+	b = "Reply " i " two"; while (length(b) < lb) b = b " y";
+	pa = 1 / (1 + exp(-(length(a) - length(b)) / 50));
+	if (u() < pa) { c = a; r = b } else { c = b; r = a }
+	printf "{\"prompt\":\"Question %d?\",\"chosen\":\"%s\",\"rejected\":\"%s\"}\n", i, c, r } }' >"$T/cpairs.jsonl"
 : >"$T/schema.tsv"
 nxfail=0
 nxpass=0
@@ -151,19 +187,37 @@ member() {
 		[ "$_i" -lt $# ] && shift "$_i" && echo "$1" ;;
 	esac
 }
-# cfg FILE URL POLICY-EXECUTOR JUDGE-EXECUTOR
+# cfg FILE URL POLICY-EXECUTOR JUDGE-EXECUTOR: the combination's config
+# (CFG_FIELD=0: without prompt_field, which run B gives as a flag;
+# CFG_CALIB=0: without judge.calibration)
 cfg() {
 	_cot=false
 	[ "$m_cot" = on ] && _cot=true
+	_conc=""
+	case $m_conc in
+	auto) _conc=", concurrency: auto" ;;
+	range) _conc=", concurrency: [2, 12]" ;;
+	esac
+	_cal=""
+	[ "$m_calib" = on ] && [ "${CFG_CALIB:-1}" = 1 ] &&
+		_cal=", calibration: \"$D/calib.json\""
 	{
 		printf 'seed: 1\nbatch_poll: 0.02\nconstitutions: [%s]\n' \
 			"$ROOT/constitution/harmless.yaml"
+		[ "$m_input" = field ] && [ "${CFG_FIELD:-1}" = 1 ] &&
+			printf 'prompt_field: question\n'
+		printf 'prompt_format: %s\n' "$m_format"
+		case $m_cap in
+		priced) printf 'max_cost: 100\nprices: {pol: {input: 1, output: 2}, ja: {input: 3, output: 4}, jb: {input: 1, output: 1}, jc: {input: 2, output: 5}}\n' ;;
+		unpriced) printf 'max_cost: 100\nprices: {pol: {input: 1, output: 2}}\n' ;;
+		esac
 		printf 'mode: %s\nrounds: %s\nresponses: %s\npairs: %s\n' \
 			"$m_mode" "$m_rounds" "$m_responses" "$m_pairs"
 		printf 'binarize: %s\n' "$m_binarize"
 		printf 'policy: {api: %s, base_url: "%s", model: pol, ' \
 			"$m_policy_api" "$2"
-		printf 'executor: %s, max_tokens: 128, n: %s}\n' "$3" "$m_n"
+		printf 'executor: %s, max_tokens: 128, n: %s%s}\n' "$3" "$m_n" \
+			"$_conc"
 		case $m_judge in mean | median | majority)
 			printf 'panel: %s\n' "$m_judge" ;;
 		esac
@@ -176,7 +230,8 @@ cfg() {
 				"$_api" "$2" "$_j"
 			printf 'executor: %s, cot: %s, votes: %s, ' "$4" \
 				"$_cot" "$m_votes"
-			printf 'both_orders: %s}\n' "$m_both_orders"
+			printf 'both_orders: %s%s%s}\n' "$m_both_orders" \
+				"$_conc" "$_cal"
 			_i=$((_i + 1))
 		done
 	} >"$1"
@@ -190,6 +245,7 @@ fake() {
 	no-n) start_fake --log "$_log" --no-n "$@" ;;
 	no-logprobs) start_fake --log "$_log" --refuse-logprobs "$@" ;;
 	same-answers) start_fake --log "$_log" --same-answers "$@" ;;
+	limit) start_fake --log "$_log" --max-inflight 4 --latency-ms 15 "$@" ;;
 	esac
 }
 # sent LOG FROM-LINE: "model count" lines, requests the server answered
@@ -300,14 +356,51 @@ equal() {
 run() { # OUT CONFIG [flags]: run caigen, exit status in $rc
 	_o=$1 _c=$2
 	shift 2
-	"$CAIGEN" run -c "$_c" --prompts "$T/in.jsonl" --out "$_o" -q "$@" \
+	"$CAIGEN" run -c "$_c" --prompts "$IN" --out "$_o" -q "$@" \
 		>"$_o.out" 2>"$_o.err"
 	rc=$?
+}
+# lines LOG: the request log's length
+loglen() { wc -l <"$1" | tr -d ' '; }
+# calib_make: $D/calib.json, fitted by `caigen calibrate` to the
+# combination's judge (live, on a fake server of its own) labelling
+# $T/cpairs.jsonl
+calib_make() {
+	fake "$D/cal.log"
+	CFG_CALIB=0 cfg "$D/cal.yaml" "$FAKE_URL" live live
+	sed -i -e "s/^mode: .*/mode: preferences/" -e "s/^responses: .*/responses: 2/" \
+		-e '/^max_cost:/d' -e '/^prompt_field:/d' "$D/cal.yaml"
+	"$CAIGEN" label -c "$D/cal.yaml" --pairs "$T/cpairs.jsonl" \
+		--out "$D/cal" -q --no-preflight >"$D/cal.out" 2>&1 &&
+	"$CAIGEN" calibrate "$D/cal" --folds 2 --bootstrap 20 \
+		-o "$D/calib.json" >>"$D/cal.out" 2>&1
+	_rc=$?
+	stop_fake
+	return $_rc
+}
+# export_want: the exit `caigen batch export` owes this combination
+export_want() {
+	[ "$m_policy_api" = chat ] || { echo 2; return; }
+	if [ "$m_mode" != critiques ]; then
+		for _i in 0 1 2; do
+			_a=$(member $_i)
+			[ -z "$_a" ] || [ "$_a" = chat ] || { echo 2; return; }
+		done
+	fi
+	echo 75
 }
 
 combo() {
 	D=$T/$cid
 	mkdir -p "$D"
+	IN=$T/in.$m_input.jsonl
+	[ "$m_input" = gz ] && IN=$T/in.gz.jsonl.gz
+	[ "$m_input" = text ] && IN=$T/in.jsonl
+	if [ "$m_calib" = on ] && [ -z "$(member 1)" ] &&
+	   [ "$m_responses" = 2 ]; then
+		calib_make
+		res calib_made $? "$(tail -1 "$D/cal.out")"
+	fi
 	fake "$D/req.log" --batch-seconds 0.05
 	cfg "$D/run.yaml" "$FAKE_URL" "$m_policy_exec" "$m_judge_exec"
 	if [ "$expect" != ok ]; then
@@ -315,7 +408,7 @@ combo() {
 		_msg=$(sed -n "s/.* : $_tag : //p" "$M/refusals")
 		"$CAIGEN" check "$D/run.yaml" >"$D/check.out" 2>&1
 		same refused_check "$?" 2
-		"$CAIGEN" run -c "$D/run.yaml" --prompts "$T/in.jsonl" \
+		"$CAIGEN" run -c "$D/run.yaml" --prompts "$IN" \
 			--out "$D/dry" --dry-run >"$D/dry.out" 2>&1
 		same refused_dryrun "$?" 2
 		run "$D/a" "$D/run.yaml"
@@ -336,7 +429,7 @@ combo() {
 		fails_all=1
 	"$CAIGEN" check "$D/run.yaml" >"$D/check.out" 2>&1
 	res check $? "$(tail -1 "$D/check.out")"
-	"$CAIGEN" run -c "$D/run.yaml" --prompts "$T/in.jsonl" \
+	"$CAIGEN" run -c "$D/run.yaml" --prompts "$IN" \
 		--out "$D/dry" --dry-run >"$D/dry.out" 2>&1
 	drc=$?
 	res dryrun $drc "$(tail -1 "$D/dry.out")"
@@ -377,9 +470,99 @@ combo() {
 		done <"$D/sent.u"
 		same usage "${_miss:-none}" none
 	fi
-	# --jobs 16
-	run "$D/b" "$D/run.yaml" --jobs 16 --no-preflight
+	# every record's prompt in the dataset's one format
+	_want=string
+	case $m_format:$m_input in
+	conversational:* | auto:mixed | auto:gz | auto:field)
+		_want=array ;;
+	esac
+	if [ "$arc" -le 1 ]; then
+		_got=$(for _f in $(outputs "$D/a"); do
+			[ -f "$_f" ] && jq -r '.prompt | type' "$_f"; done | sort -u)
+		same format "$_got" "$([ $fails_all = 1 ] || echo $_want)"
+	fi
+	# the same OUT with another record setting: refused before anything
+	# is sent, OUT untouched
+	if [ "$arc" -le 1 ] && cat $(outputs "$D/a") 2>/dev/null | grep -q .
+	then
+		cp -r "$D/a" "$D/rr"
+		if [ $((n % 2)) = 0 ]; then
+			sed 's/^seed: 1$/seed: 2/' "$D/run.yaml" >"$D/rr.yaml"
+		else
+			_f2=standard
+			[ "$m_format" = standard ] && _f2=conversational
+			sed "s/^prompt_format: .*/prompt_format: $_f2/" \
+				"$D/run.yaml" >"$D/rr.yaml"
+		fi
+		_l0=$(loglen "$D/req.log")
+		run "$D/rr" "$D/rr.yaml" --jobs 1
+		same rerun_refused "$rc" 2
+		req rerun_message grep -q "holds records made with other settings" \
+			"$D/rr.err"
+		same rerun_nothing_sent "$(loglen "$D/req.log")" "$_l0"
+		req rerun_out_unchanged diff -r "$D/a" "$D/rr"
+		if [ "$DEEP" = 1 ]; then
+			run "$D/rr" "$D/rr.yaml" --jobs 1 --allow-changed-settings
+			same rerun_allowed "$rc" "$fails_all"
+		fi
+	fi
+	# batch export: the OpenAI batch shape for chat endpoints only, and
+	# nothing sent
+	_l0=$(loglen "$D/req.log")
+	"$CAIGEN" batch export -c "$D/run.yaml" --prompts "$IN" --out "$D/x" \
+		-q >"$D/x.out" 2>"$D/x.err"
+	same export "$?" "$(export_want)"
+	same export_nothing_sent "$(loglen "$D/req.log")" "$_l0"
+	# run B: --jobs 16, or the config's concurrency (auto, [2, 12]); a
+	# prompt_field as the flag
+	_jb="--jobs 16"
+	[ "$m_conc" = fixed ] || _jb=""
+	if [ "$m_input" = field ]; then
+		CFG_FIELD=0 cfg "$D/b.yaml" "$FAKE_URL" "$m_policy_exec" \
+			"$m_judge_exec"
+		# shellcheck disable=SC2086
+		run "$D/b" "$D/b.yaml" $_jb --no-preflight --prompt-field question
+	else
+		# shellcheck disable=SC2086
+		run "$D/b" "$D/run.yaml" $_jb --no-preflight
+	fi
 	after jobs equal "$D/a" "$D/b"
+	# calibration: p_raw kept; labels of the file's method say so; deep:
+	# the offline command on an uncalibrated run's records gives run
+	# A's bytes
+	if [ "$m_calib" = on ] && [ -s "$D/a/preferences.jsonl" ] &&
+	   [ "$DEEP" = 1 ]; then
+		CFG_CALIB=0 cfg "$D/u.yaml" "$FAKE_URL" "$m_policy_exec" \
+			"$m_judge_exec"
+		run "$D/u" "$D/u.yaml" --jobs 16 --no-preflight
+		"$CAIGEN" calibrate apply "$D/calib.json" \
+			"$D/u/preferences.jsonl" "$D/u.applied" >"$D/u.apply" 2>&1
+		_rc=$?
+		if [ $_rc = 0 ] && [ "$det" = 1 ]; then
+			req calib_apply_equals_run cmp "$D/u.applied" \
+				"$D/a/preferences.jsonl"
+		else
+			same calib_apply "$_rc" 0
+		fi
+	fi
+	if [ "$m_calib" = on ] && [ -s "$D/a/preferences.jsonl" ]; then
+		req calib_raw_kept jq -se 'all(has("p_raw"))' "$D/a/preferences.jsonl"
+		_meth=$(jq -r .judge.method "$D/calib.json")
+		# a record is calibrated when its judgments are of the file's
+		# method, and then names the file's fit
+		req calib_labels jq -se --arg m "$_meth" --slurpfile c \
+			"$D/calib.json" 'all(.[]; has("calibration") ==
+		    ([.judgments[].method] | unique == [$m]) and
+		    (.calibration == null or ((.calibration.temperature -
+		     $c[0].temperature) | fabs) < 1e-6 * $c[0].temperature)) and
+		  any(.[]; has("calibration"))' \
+			"$D/a/preferences.jsonl"
+	fi
+	# a cap: what it counted is what the summary says
+	if [ "$m_cap" != none ] && [ "$arc" -le 1 ]; then
+		req cost jq -e '.max_cost.cap_usd == 100 and
+		  .max_cost.spent_usd == .cost_usd' "$D/a/manifest.json"
+	fi
 	# live against batch
 	if [ "$m_policy_exec" = batch ] || [ "$m_judge_exec" = batch ]; then
 		cfg "$D/live.yaml" "$FAKE_URL" live live
@@ -389,8 +572,9 @@ combo() {
 	# label and eval read every preference record
 	if [ -s "$D/a/preferences.jsonl" ]; then
 		_n=$(lines "$D/a/preferences.jsonl")
-		# label and eval judge pairs: the run's config in mode preferences
-		sed "s/^mode: .*/mode: preferences/" "$D/run.yaml" >"$D/label.yaml"
+		# label and eval judge pairs: the run's own config as it is (mode
+		# both included)
+		cp "$D/run.yaml" "$D/label.yaml"
 		"$CAIGEN" label -c "$D/label.yaml" --pairs "$D/a/preferences.jsonl" \
 			--out "$D/lab" -q --no-preflight >"$D/lab.out" 2>&1
 		_rc=$?
@@ -419,7 +603,7 @@ combo() {
 	# kill -9 mid-run against a slow server, then the same command
 	fake "$D/slow.log" --latency-ms 40 --batch-seconds 0.6
 	cfg "$D/slow.yaml" "$FAKE_URL" "$m_policy_exec" "$m_judge_exec"
-	"$CAIGEN" run -c "$D/slow.yaml" --prompts "$T/in.jsonl" --out "$D/k" \
+	"$CAIGEN" run -c "$D/slow.yaml" --prompts "$IN" --out "$D/k" \
 		-q --jobs 2 --no-preflight >/dev/null 2>&1 &
 	_pid=$!
 	sleep 0.4
@@ -508,6 +692,21 @@ while [ $_i -lt "$n" ]; do
 	_f=$T/out.$(printf 'c%02d' $_i)
 	[ -f "$_f" ] && cat "$_f" && cat "$_f" >>"$T/all.out"
 done
+# every rule of src/runrules.c met somewhere: the longest piece of its
+# message between format directives in some refused run's or export's
+# error output
+_r=0
+sed -n 's/.*err_set(err, "\([^"]*\)".*/\1/p' "$ROOT/src/runrules.c" |
+while IFS= read -r _m; do
+	_r=$((_r + 1))
+	_p=$(printf '%s\n' "$_m" | sed 's/%[-.0-9]*[a-z]/\n/g' |
+		awk '{ if (length($0) > length(b)) b = $0 } END { print b }')
+	if cat "$T"/c*/a.err "$T"/c*/x.err 2>/dev/null | grep -qF "$_p"; then
+		pass "matrix_rule_$_r"
+	else
+		fail "matrix_rule_$_r" "no combination met the rule '$_p' (src/runrules.c)"
+	fi
+done | tee -a "$T/all.out"
 if [ -s "$T/schema.tsv" ]; then
 	sh "$ROOT/tests/deps.sh" python3-jsonschema >/dev/null 2>&1 ||
 		fail matrix_schema_deps "python3-jsonschema could not be installed"
