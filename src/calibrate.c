@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "audit.h"
 #include "eval.h"
+#include "jsonl.h"
 #include "jsonw.h"
 #include "review.h"
 #include "rng.h"
@@ -240,8 +241,9 @@ static const char *record_method(json_t *rec, bool *cot)
 	return m;
 }
 
+/* One record; -1 with err (the reason: the reader adds where). */
 static int add_item(struct items *its, json_t *rec, const struct reviews *rv,
-		    const char *path, size_t lineno, struct err *err)
+		    struct err *err)
 {
 	const char *schema = json_string_value(json_object_get(rec,
 							       "schema"));
@@ -263,8 +265,8 @@ static int add_item(struct items *its, json_t *rec, const struct reviews *rv,
 	if (!json_is_number(praw))
 		praw = json_object_get(rec, "p");
 	if (!id || !json_is_number(praw))
-		return err_set(err, "%s:%zu: a preference record needs 'id' "
-			       "and 'p_raw'", path, lineno);
+		return err_set(err, "a preference record needs 'id' and "
+			       "'p_raw'");
 	if (rv && reviews_target(rv, id, &y)) {
 		/* the reviewers' verdict wins */
 	} else if (json_is_integer(pf) && json_integer_value(pf) >= 0 &&
@@ -278,18 +280,18 @@ static int add_item(struct items *its, json_t *rec, const struct reviews *rv,
 	}
 	method = record_method(rec, &cot);
 	if (!method || !strcmp(method, "mixed"))
-		return err_set(err, "%s:%zu: the record's judgments %s; "
-			       "calibrate labels of one method", path, lineno,
-			       method ? "mix methods" : "are missing");
+		return err_set(err, "the record's judgments %s; calibrate "
+			       "labels of one method", method ? "mix methods" :
+			       "are missing");
 	if (!its->model) {
 		its->model = xstrdup(model ? model : "");
 		its->method = xstrdup(method);
 		its->cot = cot;
 	} else if (strcmp(its->model, model ? model : "") ||
 		   strcmp(its->method, method) || its->cot != cot) {
-		return err_set(err, "%s:%zu: judge '%s', method %s%s differs "
-			       "from the first item's ('%s', %s%s): calibrate "
-			       "one judge at a time", path, lineno,
+		return err_set(err, "judge '%s', method %s%s differs from "
+			       "the first item's ('%s', %s%s): calibrate one "
+			       "judge at a time",
 			       model ? model : "", method, cot ? ", CoT" : "",
 			       its->model, its->method,
 			       its->cot ? ", CoT" : "");
@@ -306,40 +308,25 @@ static int add_item(struct items *its, json_t *rec, const struct reviews *rv,
 	return 0;
 }
 
+struct read_ctx {
+	struct items *its;
+	const struct reviews *rv;
+};
+
+static int read_one(void *ctx, json_t *rec, size_t lineno, struct err *err)
+{
+	struct read_ctx *r = ctx;
+
+	(void)lineno;
+	return add_item(r->its, rec, r->rv, err) < 0 ? -1 : 0;
+}
+
 static int read_records(struct items *its, const char *path,
 			const struct reviews *rv, struct err *err)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	int rc = 0;
+	struct read_ctx r = { its, rv };
 
-	if (!f)
-		return err_set(err, "cannot open '%s': %s", path,
-			       strerror(errno));
-	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-		json_error_t je;
-		json_t *o;
-
-		lineno++;
-		if (n <= 1)
-			continue;
-		o = json_loadb(line, (size_t)n, 0, &je);
-		if (!o) {
-			rc = err_set(err, "%s:%zu: invalid JSON: %s", path,
-				     lineno, je.text);
-			break;
-		}
-		rc = add_item(its, o, rv, path, lineno, err);
-		json_decref(o);
-	}
-	if (rc == 0 && ferror(f))
-		rc = err_set(err, "cannot read '%s': %s", path,
-			     strerror(errno));
-	free(line);
-	fclose(f);
-	return rc;
+	return jsonl_each(path, 0, read_one, &r, err) < 0 ? -1 : 0;
 }
 
 /* ---- metrics ---------------------------------------------------------- */
@@ -636,14 +623,43 @@ static int apply_record(const struct calibration *c, const char *path,
 	return 1;
 }
 
+struct apply_ctx {
+	struct calibration *c;
+	const char *cpath, *tmp;
+	FILE *o;
+	size_t done, left;
+	bool write_failed;
+};
+
+static int apply_one(void *ctx, json_t *rec, size_t lineno, struct err *err)
+{
+	struct apply_ctx *a = ctx;
+	struct buf b;
+	int r;
+
+	(void)lineno;
+	r = apply_record(a->c, a->cpath, rec, err);
+	if (r < 0)
+		return -1;
+	a->done += r == 1;
+	a->left += r == 0;
+	buf_init(&b, 256u << 20);
+	if (jsonw_value(&b, rec, REC_PRECISION) < 0 ||
+	    buf_add(&b, "\n", 1) < 0 ||
+	    fwrite(b.data, 1, b.len, a->o) != b.len)
+		a->write_failed = true;
+	buf_release(&b);
+	return a->write_failed ? 1 : 0;
+}
+
 static int cmd_apply(const char *cpath, const char *in, const char *out)
 {
 	struct calibration c;
 	struct err err;
-	FILE *f = NULL, *o = NULL;
-	char *tmp = xasprintf("%s.tmp", out), *line = NULL;
-	size_t cap = 0, lineno = 0, done = 0, left = 0;
-	ssize_t n;
+	FILE *o = NULL;
+	char *tmp = xasprintf("%s.tmp", out);
+	size_t done = 0, left = 0;
+	struct apply_ctx ac;
 	struct stat si, so;
 	int rc = 2;
 
@@ -658,8 +674,7 @@ static int cmd_apply(const char *cpath, const char *in, const char *out)
 			"another file than '%s'\n", in);
 		goto out;
 	}
-	f = fopen(in, "r");
-	if (!f) {
+	if (access(in, R_OK) < 0) {	/* said before tmp is made */
 		fprintf(stderr, "caigen: cannot open '%s': %s\n", in,
 			strerror(errno));
 		goto out;
@@ -670,46 +685,17 @@ static int cmd_apply(const char *cpath, const char *in, const char *out)
 			strerror(errno));
 		goto out;
 	}
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		json_error_t je;
-		json_t *rec;
-		struct buf b;
-		int r;
-
-		lineno++;
-		if (n <= 1)
-			continue;
-		rec = json_loadb(line, (size_t)n, 0, &je);
-		if (!rec) {
-			fprintf(stderr, "caigen: %s:%zu: invalid JSON: %s\n",
-				in, lineno, je.text);
-			goto out;
-		}
-		r = apply_record(&c, cpath, rec, &err);
-		if (r < 0) {
-			fprintf(stderr, "caigen: %s:%zu: %s\n", in, lineno,
-				err.msg);
-			json_decref(rec);
-			goto out;
-		}
-		done += r == 1;
-		left += r == 0;
-		buf_init(&b, 256u << 20);
-		if (jsonw_value(&b, rec, REC_PRECISION) < 0 ||
-		    buf_add(&b, "\n", 1) < 0 ||
-		    fwrite(b.data, 1, b.len, o) != b.len) {
-			fprintf(stderr, "caigen: cannot write '%s'\n", tmp);
-			buf_release(&b);
-			json_decref(rec);
-			goto out;
-		}
-		buf_release(&b);
-		json_decref(rec);
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "caigen: cannot read '%s'\n", in);
+	ac = (struct apply_ctx){ &c, cpath, tmp, o, 0, 0, false };
+	if (jsonl_each(in, 0, apply_one, &ac, &err) < 0) {
+		fprintf(stderr, "caigen: %s\n", err.msg);
 		goto out;
 	}
+	if (ac.write_failed) {
+		fprintf(stderr, "caigen: cannot write '%s'\n", tmp);
+		goto out;
+	}
+	done = ac.done;
+	left = ac.left;
 	if (done == 0 && left) {
 		fprintf(stderr, "caigen: '%s' was fitted for method %s; no "
 			"record of '%s' used it\n", cpath, c.judge_method, in);
@@ -735,9 +721,6 @@ out:
 		fclose(o);
 		unlink(tmp);
 	}
-	if (f)
-		fclose(f);
-	free(line);
 	free(tmp);
 	calibration_release(&c);
 	return rc;

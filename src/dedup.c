@@ -18,6 +18,7 @@
  * from a compact list of the removed (kept number, line, estimate, id).
  */
 #include "dedup.h"
+#include "idset.h"
 #include "minhash.h"
 #include "prompts.h"
 
@@ -389,6 +390,7 @@ struct dd {
 	struct removed *rm;
 	size_t nrm, rm_cap;
 	size_t read, exact, near, refs_read, bad;
+	struct idset out_ids;	/* ids of the kept prompts written */
 };
 
 static size_t arena_put(struct dd *s, const char *id)
@@ -508,6 +510,17 @@ static int one_input(struct dd *s, uint32_t fi, struct err *err)
 			s->kept[s->nkept].line = pr.index + 1;
 			s->kept[s->nkept].file = fi;
 			s->nkept++;
+			/* two inputs may each hold an id once (two generate
+			 * runs number alike): a run would reject the second */
+			if (!ref && !idset_add(&s->out_ids,
+					       idset_hash(pr.id))) {
+				if (s->bad++ < 20)
+					fprintf(stderr, "%s:%zu: duplicate id "
+						"'%s': a prompt kept before has "
+						"it too (give the prompts of "
+						"each input ids of their own)\n",
+						path, pr.index + 1, pr.id);
+			}
 			if (!ref && !s->bad) {
 				line = prompts_line(r, &ll);
 				if (fwrite(line, 1, ll, s->out) != ll ||
@@ -680,6 +693,7 @@ int prompts_dedup_main(int argc, char **argv)
 	double t0 = now_sec();
 
 	memset(&s, 0, sizeof(s));
+	idset_init(&s.out_ids);
 	dedup_params_default(&s.p);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "ho:q", opts, NULL)) != -1) {
@@ -855,6 +869,7 @@ out:
 	free(s.inputs);
 	free(refs);
 	free(s.ids);
+	idset_release(&s.out_ids);
 	free(s.kept);
 	free(s.rm);
 	return rc;

@@ -21,6 +21,12 @@
  * signature, 8 bytes a band in tables kept under 3/4 full, 24 bytes of
  * exact key: with the defaults about 350 bytes.
  *
+ * `caigen prompts dedup` writes the kept prompts of its inputs (not of
+ * --reference files) as they are; a kept prompt whose id a prompt kept
+ * before holds (the inputs may each be free of duplicates, as two
+ * generate runs are) is bad input like a broken line: named by
+ * file:line, exit 2, nothing written.
+ *
  * Not thread-safe: one caller.
  */
 #ifndef CAIGEN_DEDUP_H

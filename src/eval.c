@@ -12,6 +12,7 @@
 #include "agree.h"
 #include "audit.h"
 #include "evasive.h"
+#include "jsonl.h"
 #include "provenance.h"
 #include "review.h"
 #include "rng.h"
@@ -377,44 +378,15 @@ void eval_set_cost(struct eval *ev, double cost_usd, double seconds,
 	ev->o.timed = timed;
 }
 
+static int read_one(void *ctx, json_t *rec, size_t lineno, struct err *err)
+{
+	(void)lineno;
+	return eval_add_record(ctx, rec, err) < 0 ? -1 : 0;
+}
+
 int eval_read_file(struct eval *ev, const char *path, struct err *err)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	int rc = 0;
-
-	if (!f)
-		return err_set(err, "cannot open '%s': %s", path,
-			       strerror(errno));
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		json_error_t je;
-		json_t *o;
-		struct err e;
-
-		lineno++;
-		if (n <= 1)
-			continue;
-		o = json_loadb(line, (size_t)n, 0, &je);
-		if (!o) {
-			rc = err_set(err, "%s:%zu: invalid JSON: %s", path,
-				     lineno, je.text);
-			break;
-		}
-		if (eval_add_record(ev, o, &e) < 0) {
-			rc = err_set(err, "%s:%zu: %s", path, lineno, e.msg);
-			json_decref(o);
-			break;
-		}
-		json_decref(o);
-	}
-	if (rc == 0 && ferror(f))
-		rc = err_set(err, "cannot read '%s': %s", path,
-			     strerror(errno));
-	free(line);
-	fclose(f);
-	return rc;
+	return jsonl_each(path, 0, read_one, ev, err) < 0 ? -1 : 0;
 }
 
 /* ---- building blocks ------------------------------------------------ */

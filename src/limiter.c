@@ -20,6 +20,11 @@
 #define PROBE_GAP_MAX 6400.0	/* ... up to this */
 #define TPUT_GAIN 1.05		/* throughput up by this pays for latency */
 #define HINT_MAX 120.0		/* longest wait a hint may impose */
+#define SS_RTT_UNIT 0.125	/* slow start adds a place per answer for
+				 * each of these in the round trip ... */
+#define SS_INC_MAX 7.0		/* ... at most this many: a 1 s server's
+				 * limit grows eightfold a round trip, a
+				 * 100 ms one's doubles */
 
 static void clamp(struct limiter *l)
 {
@@ -41,8 +46,11 @@ void limiter_init(struct limiter *l, int floor, int ceiling, int start,
 	l->floor = floor > 0 ? floor : 1;
 	l->ceiling = ceiling > l->floor ? ceiling : l->floor;
 	l->limit = start;
+	l->start = start;
 	l->stats.min_limit = l->stats.max_limit = l->ceiling;
 	clamp(l);
+	l->start = l->limit;
+	l->ss_mark = l->limit;
 	l->stats.min_limit = l->stats.max_limit = (int)l->limit;
 	l->slow_start = true;
 	l->win_start = now;
@@ -128,12 +136,19 @@ static void step(struct limiter *l, double now)
 						    2 * l->probe_gap);
 			l->plateau = l->limit;
 			l->limit *= l->srtt > 0 ? CUT : CUT_ALL;
+			/* a slow start that grew more than twofold a round
+			 * trip overshoots as far: back to twice the limit
+			 * of a round trip ago, which met no drop */
+			if (l->slow_start && l->srtt > 0 &&
+			    l->limit > 2 * l->ss_mark)
+				l->limit = 2 * l->ss_mark;
 			l->slow_start = false;
 			/* the calls sent before the cut still come back
 			 * refused for a round trip or so */
 			l->cut_after = now + (l->srtt > 0 ?
 				2 * fmax(l->srtt, avg) : CUT_BLIND);
 			l->stats.cuts++;
+			l->cut_at = now;
 		}
 	} else if (!reached || !l->win_ok) {
 		/* demand-limited: the limit says nothing */
@@ -166,11 +181,19 @@ static void step(struct limiter *l, double now)
 		l->slow_start = false;
 		l->last_tput = tput;
 	} else {
-		l->limit *= 0.9;
+		/* a queue for nothing: smaller, but not below the start
+		 * for latency alone (against a server on this machine the
+		 * latency is mostly this process's own turn-around, noise
+		 * at a few calls in flight, and fewer calls cost more CPU
+		 * each); drops still cut below it */
+		if (l->limit > l->start)
+			l->limit = fmax(l->start, l->limit * 0.9);
 		l->slow_start = false;
 		l->last_tput = tput;
 	}
 	clamp(l);
+	if (l->slow_start)
+		l->ss_mark = l->limit;
 	if (l->trace)
 		fprintf(l->trace, "%.3f %d %d %.1f %.3f %.3f %d\n",
 			now - l->t0, (int)before, l->win_peak, tput,
@@ -199,12 +222,27 @@ static void learn(struct limiter *l, double now, double rtt,
 		if (l->slow_start && !fixed(l) && l->win_drops == 0 &&
 		    now - l->full_at <= 1.5 * fmax(rtt, l->srtt) &&
 		    rtt <= l->rtt_floor * FLOOR_SLACK + FLOOR_SLACK_ABS) {
-			l->limit += 1;
+			/* a round trip of a second costs more waiting
+			 * than a tenth's: grow faster the longer it is */
+			l->limit += fmin(SS_INC_MAX,
+					 fmax(1, floor(rtt / SS_RTT_UNIT)));
 			clamp(l);
 		}
 	} else if (o == LIMITER_DROP) {
 		l->win_drops++;
 		l->stats.drops++;
+		/* after a cut, while its calls come back: a refused call's
+		 * place is one the server does not have, so it is not given
+		 * to the next call when it was sent after the cut (a 429
+		 * comes back at once: a place kept
+		 * would draw a refusal a millisecond for the round trips
+		 * the cut waits out) */
+		if (!fixed(l) && l->srtt > 0 && now < l->cut_after &&
+		    rtt >= 0 &&
+		    now - rtt >= l->cut_at) {
+			l->limit = fmax(l->floor, l->limit - 1);
+			clamp(l);
+		}
 	}
 	/* a window: about a round trip, and some answers to go by */
 	need = fmin(l->limit / 2, 16);

@@ -11,7 +11,10 @@
  *   - a drop (429, 5xx, time-out, refused connection): the limit falls
  *     to 0.8 of itself (0.5 while nothing has gone through yet), at once, then
  *     not again for two round trips (the calls sent before the cut come
- *     back refused too); the limit it fell from becomes the plateau;
+ *     back refused too), but every call sent after the cut and refused
+ *     in those round trips takes its place away (a 429 comes back at
+ *     once: its place would draw another); the limit it fell from
+ *     becomes the plateau;
  *   - the limit was not reached (the run had fewer calls to send): no
  *     change, so a quiet stage never inflates its limit;
  *   - latency near its floor (the lowest seen, slowly forgotten), within
@@ -24,11 +27,17 @@
  *   - latency above that but throughput up by 5 % since the last step up:
  *     more in flight still pays (a batching server), so up by 10 %;
  *   - latency above and throughput flat: a queue is building for
- *     nothing, so down by 10 %.
+ *     nothing, so down by 10 %, but not below the start (latency alone
+ *     is noise at a few calls in flight to a server on this machine;
+ *     drops still cut below it).
  *
  * Until the first cut or the first rise of latency (slow start, as TCP's)
  * every answer that met no queue, the limit having been reached within
- * the last round trip and a half, adds a place at once: the limit doubles every round trip.
+ * the last round trip and a half, adds places at once: one for each
+ * 125 ms of its round trip, 1 to 7, so the limit doubles every round trip
+ * at 100 ms and grows eightfold at 1 s (the ceiling in three round trips
+ * instead of nine). A drop in slow start takes the limit back to at most
+ * twice what it was a round trip before.
  *
  * The limit stays within [floor, ceiling]. A fixed limiter (floor =
  * ceiling) never moves but still obeys the servers' hints:
@@ -77,6 +86,9 @@ struct limiter {
 	pthread_mutex_t lock;
 	int floor, ceiling;
 	double limit;
+	double start;		/* the first limit: latency alone never
+				 * takes the limit below it */
+	double ss_mark;		/* the limit at the last window of slow start */
 	int inflight;
 	/* the window */
 	double win_start;
@@ -93,6 +105,7 @@ struct limiter {
 	double probe_gap;	/* answers between probes */
 	bool slow_start;
 	double cut_after;	/* no second cut before this */
+	double cut_at;		/* when the last cut was made */
 	/* the servers' hints */
 	double pause_until;
 	double hint_left;	/* calls allowed before hint_until */

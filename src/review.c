@@ -22,6 +22,7 @@
 
 #include "constitution.h"
 #include "judge.h"
+#include "jsonl.h"
 #include "report_html.h"
 #include "rng.h"
 
@@ -88,55 +89,36 @@ static int parse_review(json_t *o, struct review_vote *rv, struct err *err)
 	return 0;
 }
 
+static int read_vote(void *ctx, json_t *o, size_t lineno, struct err *err)
+{
+	struct reviews *rv = ctx;
+	struct review_vote v;
+
+	memset(&v, 0, sizeof(v));
+	if (parse_review(o, &v, err) < 0)
+		return -1;
+	v.line = rv->lines + lineno;
+	if (rv->n == rv->cap) {
+		rv->cap = rv->cap ? 2 * rv->cap : 64;
+		rv->v = xrealloc(rv->v, rv->cap * sizeof(*rv->v));
+	}
+	rv->v[rv->n++] = v;
+	return 0;
+}
+
 int reviews_read(struct reviews *rv, const char *path, struct err *err)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, lineno = 0, w = 0;
-	ssize_t n;
+	size_t w = 0;
+	long lines;
 	int rc = 0;
 
-	if (!f)
-		return err_set(err, "cannot open '%s': %s", path,
-			       strerror(errno));
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		json_error_t je;
-		json_t *o;
-		struct review_vote v;
-		struct err e;
-
-		lineno++;
-		if (n <= 1)
-			continue;
-		if (line[n - 1] != '\n' && feof(f))
-			break;	/* a line cut by a crash mid-write: the
-				 * choice was never acknowledged */
-		o = json_loadb(line, (size_t)n, 0, &je);
-		if (!o) {
-			rc = err_set(err, "%s:%zu: invalid JSON: %s", path,
-				     lineno, je.text);
-			break;
-		}
-		memset(&v, 0, sizeof(v));
-		if (parse_review(o, &v, &e) < 0) {
-			rc = err_set(err, "%s:%zu: %s", path, lineno, e.msg);
-			json_decref(o);
-			break;
-		}
-		json_decref(o);
-		v.line = rv->lines + lineno;
-		if (rv->n == rv->cap) {
-			rv->cap = rv->cap ? 2 * rv->cap : 64;
-			rv->v = xrealloc(rv->v, rv->cap * sizeof(*rv->v));
-		}
-		rv->v[rv->n++] = v;
-	}
-	if (rc == 0 && ferror(f))
-		rc = err_set(err, "cannot read '%s': %s", path,
-			     strerror(errno));
-	rv->lines += lineno;
-	free(line);
-	fclose(f);
+	/* a last line cut by a crash mid-write: the choice was never
+	 * acknowledged */
+	lines = jsonl_each(path, JSONL_DROP_CUT_LAST, read_vote, rv, err);
+	if (lines < 0)
+		rc = -1;
+	else
+		rv->lines += (size_t)lines;
 	/* keep each reviewer's last review of a record */
 	qsort(rv->v, rv->n, sizeof(*rv->v), cmp_vote);
 	for (size_t i = 0; i < rv->n; i++) {
@@ -302,64 +284,54 @@ static char *prompt_text(json_t *rec)
 	return xstrdup("");
 }
 
+/* The records read so far, each with its sample key. */
+struct loaded {
+	uint64_t (*key)[2];	/* draw, record number */
+	json_t **recs;
+	size_t n, cap;
+	unsigned long long seed;
+};
+
+static int load_one(void *ctx, json_t *o, size_t lineno, struct err *err)
+{
+	struct loaded *l = ctx;
+	const char *schema = json_string_value(json_object_get(o, "schema"));
+	const char *id = json_string_value(json_object_get(o, "id"));
+	json_t *resp = json_object_get(o, "responses");
+
+	(void)lineno;
+	if (!schema || strcmp(schema, "caigen.preference/1"))
+		return 0;	/* rankings are not reviewed here */
+	if (!id || json_array_size(resp) != 2 ||
+	    !json_is_string(json_array_get(resp, 0)) ||
+	    !json_is_string(json_array_get(resp, 1)))
+		return err_set(err, "a preference record needs 'id' and two "
+			       "string 'responses'");
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 256;
+		l->key = xrealloc(l->key, l->cap * sizeof(*l->key));
+		l->recs = xrealloc(l->recs, l->cap * sizeof(*l->recs));
+	}
+	l->key[l->n][0] = rng_u64(l->seed, id, "review-sample", 0);
+	l->key[l->n][1] = l->n;
+	l->recs[l->n++] = json_incref(o);
+	return 0;
+}
+
 /* Read the records and take the sample. -1 with err. */
 static int load_items(struct server *sv, const char *path, size_t sample,
 		      unsigned long long seed, const struct constitution *con,
 		      struct err *err)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, lineno = 0, n = 0, capk = 0;
-	uint64_t (*key)[2] = NULL;	/* draw, record number */
-	json_t **recs = NULL;
-	ssize_t len;
-	int rc = 0;
+	struct loaded l = { .seed = seed };
+	uint64_t (*key)[2];
+	json_t **recs;
+	size_t n;
+	int rc = jsonl_each(path, 0, load_one, &l, err) < 0 ? -1 : 0;
 
-	if (!f)
-		return err_set(err, "cannot open '%s': %s", path,
-			       strerror(errno));
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		json_error_t je;
-		json_t *o;
-		const char *schema, *id;
-		json_t *resp;
-
-		lineno++;
-		if (len <= 1)
-			continue;
-		o = json_loadb(line, (size_t)len, 0, &je);
-		if (!o) {
-			rc = err_set(err, "%s:%zu: invalid JSON: %s", path,
-				     lineno, je.text);
-			break;
-		}
-		schema = json_string_value(json_object_get(o, "schema"));
-		id = json_string_value(json_object_get(o, "id"));
-		resp = json_object_get(o, "responses");
-		if (!schema || strcmp(schema, "caigen.preference/1")) {
-			json_decref(o);	/* rankings are not reviewed here */
-			continue;
-		}
-		if (!id || json_array_size(resp) != 2 ||
-		    !json_is_string(json_array_get(resp, 0)) ||
-		    !json_is_string(json_array_get(resp, 1))) {
-			rc = err_set(err, "%s:%zu: a preference record needs "
-				     "'id' and two string 'responses'", path,
-				     lineno);
-			json_decref(o);
-			break;
-		}
-		if (n == capk) {
-			capk = capk ? 2 * capk : 256;
-			key = xrealloc(key, capk * sizeof(*key));
-			recs = xrealloc(recs, capk * sizeof(*recs));
-		}
-		key[n][0] = rng_u64(seed, id, "review-sample", 0);
-		key[n][1] = n;
-		recs[n++] = o;
-	}
-	free(line);
-	fclose(f);
+	key = l.key;
+	recs = l.recs;
+	n = l.n;
 	if (rc == 0 && n == 0)
 		rc = err_set(err, "%s: no caigen.preference/1 record to "
 			     "review", path);

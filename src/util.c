@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,21 +360,68 @@ char *url_mask(const char *url)
 
 /* ---- strings from data on a terminal ---- */
 
+/*
+ * The 8 buffers of a thread. They hang on a pthread key whose destructor
+ * frees them when the thread ends: a thread that exits before the
+ * process (the batch executor's) leaves nothing behind. (_Thread_local
+ * pointers would be lost with their thread: a leak per thread, which
+ * LeakSanitizer reports as exit 1.)
+ */
+struct tty_ring {
+	char *buf[8];
+	size_t cap[8];
+	unsigned next;
+};
+
+static pthread_key_t tty_key;
+static pthread_once_t tty_once = PTHREAD_ONCE_INIT;
+
+static void tty_ring_free(void *p)
+{
+	struct tty_ring *r = p;
+
+	for (int k = 0; k < 8; k++)
+		free(r->buf[k]);
+	free(r);
+}
+
+static void tty_key_make(void)
+{
+	if (pthread_key_create(&tty_key, tty_ring_free) != 0) {
+		fprintf(stderr, "caigen: out of memory\n");
+		exit(2);
+	}
+}
+
+static struct tty_ring *tty_ring(void)
+{
+	struct tty_ring *r;
+
+	pthread_once(&tty_once, tty_key_make);
+	r = pthread_getspecific(tty_key);
+	if (!r) {
+		r = xcalloc(1, sizeof(*r));
+		if (pthread_setspecific(tty_key, r) != 0) {
+			fprintf(stderr, "caigen: out of memory\n");
+			exit(2);
+		}
+	}
+	return r;
+}
+
 static const char *tty_escape(const char *s, bool keep_lines)
 {
-	static _Thread_local char *ring[8];
-	static _Thread_local size_t cap[8];
-	static _Thread_local unsigned next;
+	struct tty_ring *r = tty_ring();
 	const unsigned char *u = (const unsigned char *)(s ? s : "(null)");
 	size_t need = strlen((const char *)u) * 4 + 1, o = 0;
-	unsigned k = next++ % 8;
+	unsigned k = r->next++ % 8;
 	char *b;
 
-	if (cap[k] < need) {
-		ring[k] = xrealloc(ring[k], need);
-		cap[k] = need;
+	if (r->cap[k] < need) {
+		r->buf[k] = xrealloc(r->buf[k], need);
+		r->cap[k] = need;
 	}
-	b = ring[k];
+	b = r->buf[k];
 	while (*u) {
 		size_t n = *u < 0x80 ? 1 : (*u & 0xe0) == 0xc0 ? 2 :
 			   (*u & 0xf0) == 0xe0 ? 3 : (*u & 0xf8) == 0xf0 ? 4 : 0;

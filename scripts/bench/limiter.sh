@@ -42,8 +42,22 @@ else
 	HUGE_SECS=${BENCH_LIMITER_HUGE_SECONDS:-60}
 	FLIGHT_N=${BENCH_FLIGHT_PROMPTS:-50000}
 fi
-JOBS=${BENCH_LIMITER_JOBS:-8 32 128 512 2048}
+if [ "$QUICK" = 1 ]; then
+	JOBS=${BENCH_LIMITER_JOBS:-8 32 128 2048}	# 512 left out for time
+else
+	JOBS=${BENCH_LIMITER_JOBS:-8 32 128 512 2048}
+fi
 SERVERS=${BENCH_LIMITER_SERVERS:-fast slow huge rate conn}
+# the real llama.cpp server with 4 slots, when given
+LLAMA=0
+if [ -n "${LLAMA_SERVER:-}" ]; then
+	if [ ! -x "$LLAMA_SERVER" ] || [ ! -r "${LLAMA_MODEL:-}" ]; then
+		echo "bench: LLAMA_SERVER '$LLAMA_SERVER' must be an executable and LLAMA_MODEL '${LLAMA_MODEL:-}' a readable GGUF file" >&2
+		exit 2
+	fi
+	LLAMA=1
+	case " $SERVERS " in *" llama "*) ;; *) SERVERS="$SERVERS llama" ;; esac
+fi
 RATE=${LIMITER_RATE:-400}
 CONN=${LIMITER_CONN:-64}
 RESULTS=$(abs "${BENCH_RESULTS_LIMITER:-$ROOT/obj/bench/limiter.md}")
@@ -58,11 +72,12 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 mkdir -p "$OUTDIR"
 
 T=$(mktemp -d /tmp/caigen-limiter.XXXXXX)
-NGINX_PID=""
+LLAMA_PID=""
 cleanup() {
-	if [ -n "$NGINX_PID" ]; then
-		kill "$NGINX_PID" 2>/dev/null
-		wait "$NGINX_PID" 2>/dev/null
+	nginx_stop
+	if [ -n "$LLAMA_PID" ]; then
+		kill "$LLAMA_PID" 2>/dev/null
+		wait "$LLAMA_PID" 2>/dev/null
 	fi
 	rm -rf "$T"
 }
@@ -71,93 +86,37 @@ trap 'exit 130' INT TERM
 
 calc() { awk "BEGIN { printf \"%.6g\", ($1) }"; }
 fmt() { awk -v x="$1" -v d="$2" 'BEGIN { printf "%.*f", d, x }'; }
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-		awk 'BEGIN { srand(); print 20000 + int(rand() * 30000) }'
-}
 
-# ---- nginx ----------------------------------------------------------------
-BODY=$(cat "$HERE/completion.json")
-mkdir -p "$T/nginx/logs" "$T/nginx/tmp"
-for s in fast slow huge rate conn; do
-	eval "PORT_$s=\$(free_port)"
-done
-# a delayed location: read the body, sleep, answer
-delayed() {
-	printf '\t\t\techo_read_request_body;\n\t\t\techo_sleep %s;\n' "$1"
-	printf "\t\t\techo '%s';\n" "$BODY"
-}
-cat >"$T/nginx/nginx.conf" <<EOF
-load_module $ECHO_SO;
-worker_processes 2;
-worker_rlimit_nofile 65536;
-error_log $T/nginx/logs/error.log error;
-pid $T/nginx/nginx.pid;
-events { worker_connections 32768; }
-http {
-	access_log off;
-	default_type application/json;
-	keepalive_requests 100000000;
-	keepalive_timeout 600s;
-	client_body_buffer_size 1m;
-	client_body_temp_path $T/nginx/tmp/body;
-	proxy_temp_path $T/nginx/tmp/proxy;
-	fastcgi_temp_path $T/nginx/tmp/fastcgi;
-	uwsgi_temp_path $T/nginx/tmp/uwsgi;
-	scgi_temp_path $T/nginx/tmp/scgi;
-	limit_req_zone \$server_port zone=rq:1m rate=${RATE}r/s;
-	limit_conn_zone \$server_port zone=cn:1m;
-	limit_req_status 429;
-	limit_conn_status 429;
-	server {
-		listen 127.0.0.1:$PORT_fast backlog=4096;
-		location / { return 200 '$BODY'; }
-	}
-	server {
-		listen 127.0.0.1:$PORT_slow backlog=4096;
-		location / {
-$(delayed 0.1)
-		}
-	}
-	server {
-		listen 127.0.0.1:$PORT_huge backlog=4096;
-		location / {
-$(delayed 1.0)
-		}
-	}
-	server {
-		listen 127.0.0.1:$PORT_rate backlog=4096;
-		location / {
-			limit_req zone=rq burst=$((RATE / 10)) nodelay;
-$(delayed 0.1)
-		}
-	}
-	server {
-		listen 127.0.0.1:$PORT_conn backlog=4096;
-		location / {
-			limit_conn cn $CONN;
-$(delayed 0.1)
-		}
-	}
-}
-EOF
-nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' \
-	>"$T/nginx/logs/stdout" 2>&1 &
-NGINX_PID=$!
-for s in fast slow huge rate conn; do
-	eval "_p=\$PORT_$s"
+# ---- nginx (nginx.sh) ------------------------------------------------------
+BENCH_DIR=$HERE
+. "$HERE/nginx.sh"
+nginx_start "$T/nginx" fast slow huge rate conn
+
+# ---- llama.cpp's server: 4 slots (-np 4), 2 threads -------------------------
+# Its policy answers are cut at 8 tokens and kept so (the tiny model would
+# run to the 512 of the default, and a cut answer is asked again by
+# default), and its runs last as long as the 1 s server's: the same
+# settings for every run on it.
+if [ "$LLAMA" = 1 ]; then
+	PORT_llama=$(nginx_free_port)
+	"$LLAMA_SERVER" -m "$LLAMA_MODEL" --host 127.0.0.1 \
+		--port "$PORT_llama" -c 8192 -np 4 -t 2 \
+		>"$T/llama.log" 2>&1 &
+	LLAMA_PID=$!
 	_i=0
-	until curl -sf -o /dev/null -X POST -d '{}' \
-		"http://127.0.0.1:$_p/v1/chat/completions"; do
+	until [ "$(curl -s -o /dev/null -w '%{http_code}' \
+		"http://127.0.0.1:$PORT_llama/health")" = 200 ]; do
 		_i=$((_i + 1))
-		if [ $_i -ge 100 ] || ! kill -0 "$NGINX_PID" 2>/dev/null; then
-			echo "bench: nginx did not start:" >&2
-			cat "$T/nginx/logs/"* >&2
+		if [ $_i -ge 600 ] || ! kill -0 "$LLAMA_PID" 2>/dev/null; then
+			echo "bench: llama-server did not start:" >&2
+			tail -n 20 "$T/llama.log" >&2
 			exit 2
 		fi
-		sleep 0.05
+		sleep 0.1
 	done
-done
+	printf 'policy:\n  max_tokens: 8\n  truncated: keep\n' \
+		>"$T/llama.yaml"
+fi
 
 gen() {
 	awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
@@ -176,7 +135,7 @@ timed() {
 	rm -rf "$T/out.$_lb"
 	_t0=$(date +%s.%N)
 	/usr/bin/time -f '%M' -o "$T/time.$_lb" \
-		timeout -s TERM -k 60 "$_s" \
+		timeout --foreground -s TERM -k 60 "$_s" \
 		"$CAIGEN" run --prompts "$_in" --out "$T/out.$_lb" \
 		--policy-url "$_url" --judge-url "$_url" \
 		--policy-model bench-policy --judge-model bench-judge \
@@ -206,8 +165,8 @@ timed() {
 
 TABLE=$T/table.md
 {
-	echo "| server | default: prompts/s (429s, failed) | best fixed: --jobs, prompts/s | default / best | 429s of requests (default) | met |"
-	echo "|---|---|---|---|---|---|"
+	echo "| server | default: prompts/s (429s, failed) | best fixed: --jobs, prompts/s | default / best (>= 0.9) | 429s of requests, default (<= 2 %) | load at start | met |"
+	echo "|---|---|---|---|---|---|---|"
 } >"$TABLE"
 DETAIL=$T/detail.md
 {
@@ -221,15 +180,19 @@ gen 200000 "$T/prompts.jsonl"
 for s in $SERVERS; do
 	eval "_url=http://127.0.0.1:\$PORT_$s/v1"
 	_secs=$SECS
-	[ "$s" = huge ] && _secs=$HUGE_SECS
+	[ "$s" = huge ] || [ "$s" = llama ] && _secs=$HUGE_SECS
+	set --
+	[ "$s" = llama ] && set -- -c "$T/llama.yaml"
 	best=0 bestj=-
+	_load=$(cut -d' ' -f1 /proc/loadavg)
 	for j in default $JOBS; do
 		if [ "$j" = default ]; then
 			CAIGEN_LIMITER_TRACE=$T/trace.$s \
-				timed "$s.$j" "$_url" "$_secs" "$T/prompts.jsonl"
+				timed "$s.$j" "$_url" "$_secs" \
+				"$T/prompts.jsonl" "$@"
 		else
 			timed "$s.$j" "$_url" "$_secs" "$T/prompts.jsonl" \
-				--jobs "$j"
+				"$@" --jobs "$j"
 		fi
 		echo "limiter: $s: $j: $DONE prompts in $(fmt "$WALL" 1) s:" \
 			"$(fmt "$PPS" 1) prompts/s, $REQS requests, $R429 429s," \
@@ -244,7 +207,16 @@ for s in $SERVERS; do
 	ratio=$(calc "$best > 0 ? $dpps / $best : 0")
 	frac=$(calc "$dreq > 0 ? $d429 / $dreq : 0")
 	met=$(awk "BEGIN { print ($ratio >= 0.9 && $frac <= 0.02 && \"$dfail\" == \"0\") ? \"yes\" : \"no\" }")
-	echo "| $s | $(fmt "$dpps" 1) ($d429, $dfail) | $bestj, $(fmt "$best" 1) | $(fmt "$ratio" 2) | $(fmt "$(calc "$frac * 100")" 2) % | $met |" >>"$TABLE"
+	case $s in
+	fast) _what="nginx 0 ms" ;;
+	slow) _what="nginx 100 ms" ;;
+	huge) _what="nginx 1 s" ;;
+	rate) _what="100 ms, 429 beyond $RATE/s (limit_req)" ;;
+	conn) _what="100 ms, 429 beyond $CONN at once (limit_conn)" ;;
+	llama) _what="llama.cpp server, 4 slots" ;;
+	*) _what=$s ;;
+	esac
+	echo "| $_what | $(fmt "$dpps" 1) ($d429, $dfail) | $bestj, $(fmt "$best" 1) | $(fmt "$ratio" 2) | $(fmt "$(calc "$frac * 100")" 2) % | $_load | $met |" >>"$TABLE"
 	if [ -s "$T/trace.$s" ]; then
 		cp "$T/trace.$s" "$OUTDIR/limiter-trace-$s.txt"
 		awk -v title="caigen default (concurrency: auto) against the $s server" \

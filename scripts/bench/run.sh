@@ -1,8 +1,7 @@
 #!/bin/sh
 # run.sh - the benchmark behind `make bench`. It starts nginx on loopback
-# with a canned chat completion (two choices, text and A/B top_logprobs, so
-# one reply serves as policy answer and as judge answer) on three ports: no
-# delay, 100 ms and 1 s (echo_sleep). Then, in one run:
+# (nginx.sh: a canned chat completion) on three ports: no delay, 100 ms and
+# 1 s. Then, in one run:
 #
 #   1. wrk on the no-delay port: the rate this machine serves at all;
 #   2. the Python asyncio + aiohttp script a user would write
@@ -83,12 +82,8 @@ done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 T=$(mktemp -d /tmp/caigen-bench.XXXXXX)
-NGINX_PID=""
 cleanup() {
-	if [ -n "$NGINX_PID" ]; then
-		kill "$NGINX_PID" 2>/dev/null
-		wait "$NGINX_PID" 2>/dev/null
-	fi
+	nginx_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -107,82 +102,15 @@ yesno() { awk "BEGIN { print (($1) ? \"yes\" : \"no\") }"; }
 mb() { fmt "$(calc "$1 / 1024")" 1; }   # KiB -> MiB, one decimal
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-		awk 'BEGIN { srand(); print 20000 + int(rand() * 30000) }'
-}
 
-# ---- nginx ----------------------------------------------------------------
+# ---- nginx (nginx.sh) ------------------------------------------------------
+BENCH_DIR=$HERE
+. "$HERE/nginx.sh"
 start_nginx() {
-	PORT_FAST=$(free_port)
-	PORT_SLOW=$(free_port)
-	PORT_HUGE=$(free_port)
-	[ "$PORT_FAST" != "$PORT_SLOW" ] || PORT_SLOW=$((PORT_FAST + 1))
-	[ "$PORT_HUGE" != "$PORT_FAST" ] && [ "$PORT_HUGE" != "$PORT_SLOW" ] ||
-		PORT_HUGE=$((PORT_SLOW + 1))
-	BODY=$(cat "$HERE/completion.json")
-	mkdir -p "$T/nginx/logs" "$T/nginx/tmp"
-	# the delayed ports read the body, sleep, then answer (echo module);
-	# the backlog stays at the usual somaxconn: a client must not storm it
-	_delayed() {
-		cat <<EOF
-	server {
-		listen 127.0.0.1:$1 backlog=4096;
-		location / {
-			echo_read_request_body;
-			echo_sleep $2;
-			echo '$BODY';
-		}
-	}
-EOF
-	}
-	cat >"$T/nginx/nginx.conf" <<EOF
-load_module $ECHO_SO;
-worker_processes 2;
-worker_rlimit_nofile 65536;
-error_log $T/nginx/logs/error.log warn;
-pid $T/nginx/nginx.pid;
-events { worker_connections 32768; }
-http {
-	access_log off;
-	default_type application/json;
-	keepalive_requests 100000000;
-	keepalive_timeout 600s;
-	client_body_buffer_size 1m;
-	client_max_body_size 64m;
-	client_body_temp_path $T/nginx/tmp/body;
-	proxy_temp_path $T/nginx/tmp/proxy;
-	fastcgi_temp_path $T/nginx/tmp/fastcgi;
-	uwsgi_temp_path $T/nginx/tmp/uwsgi;
-	scgi_temp_path $T/nginx/tmp/scgi;
-	server {
-		listen 127.0.0.1:$PORT_FAST backlog=4096;
-		location / { return 200 '$BODY'; }
-	}
-$(_delayed "$PORT_SLOW" 0.1)
-$(_delayed "$PORT_HUGE" 1.0)
-}
-EOF
-	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' \
-		>"$T/nginx/logs/stdout" 2>&1 &
-	NGINX_PID=$!
-	for _p in $PORT_FAST $PORT_SLOW $PORT_HUGE; do
-		_i=0
-		until curl -sf -o /dev/null -X POST -d '{}' \
-			"http://127.0.0.1:$_p/v1/chat/completions"; do
-			_i=$((_i + 1))
-			if [ $_i -ge 100 ] || ! kill -0 "$NGINX_PID" 2>/dev/null
-			then
-				echo "bench: nginx did not start:" >&2
-				cat "$T/nginx/logs/"* >&2
-				exit 2
-			fi
-			sleep 0.05
-		done
-	done
-	URL_FAST=http://127.0.0.1:$PORT_FAST/v1
-	URL_SLOW=http://127.0.0.1:$PORT_SLOW/v1
-	URL_HUGE=http://127.0.0.1:$PORT_HUGE/v1
+	nginx_start "$T/nginx" fast slow huge
+	URL_FAST=http://127.0.0.1:$PORT_fast/v1
+	URL_SLOW=http://127.0.0.1:$PORT_slow/v1
+	URL_HUGE=http://127.0.0.1:$PORT_huge/v1
 }
 
 # gen N FILE: N distinct prompts of ordinary length

@@ -42,6 +42,21 @@ check dedup_bad_no_output test ! -e "$T/bad.out" -a ! -e "$T/bad.out.tmp"
 "$CAIGEN" prompts dedup --bands 64 "$T/in.jsonl" 2>"$T/err" >/dev/null
 eq dedup_bad_params $? 2
 check dedup_bad_params_msg grep -q "more than --perms" "$T/err"
+# two inputs holding one id for different prompts (two generate runs
+# number their prompts alike): the output would hold the id twice and a
+# run would reject the second, so it is bad input, nothing written
+printf '{"id":"g-1","prompt":"How are clouds formed over the sea?"}\n' >"$T/id1.jsonl"
+printf '{"id":"g-1","prompt":"Why do cats purr when they are happy?"}\n' >"$T/id2.jsonl"
+"$CAIGEN" prompts dedup -q "$T/id1.jsonl" "$T/id2.jsonl" -o "$T/id.out" 2>"$T/err"
+eq dedup_dup_id_exit $? 2
+check dedup_dup_id_position grep -q "id2.jsonl:1: duplicate id 'g-1'" "$T/err"
+check dedup_dup_id_no_output test ! -e "$T/id.out" -a ! -e "$T/id.out.tmp"
+# the same id on an exact duplicate is removed with it; a reference's
+# ids are never written
+"$CAIGEN" prompts dedup -q "$T/id1.jsonl" "$T/id1.jsonl" -o "$T/id.out" 2>"$T/err"
+eq dedup_dup_id_of_removed $? 0
+"$CAIGEN" prompts dedup -q --reference "$T/id1.jsonl" "$T/id2.jsonl" -o "$T/id.out" 2>"$T/err"
+eq dedup_dup_id_of_reference $? 0
 "$CAIGEN" prompts nonsense 2>/dev/null
 eq prompts_unknown_sub $? 2
 # the shipped category and technique files pass `caigen check`; a broken

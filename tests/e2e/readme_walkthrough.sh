@@ -166,6 +166,7 @@ check recipe_review_tested_elsewhere test -f "$ROOT/tests/e2e/review_server.sh"
 # a cluster run: split, the array's tasks, status, merge; the merge is
 # what the one-process first run wrote, byte for byte
 run_block recipe-cluster
+check recipe_cluster_status_total grep -q '^all ' "$T/recipe-cluster.4.out"
 check recipe_cluster_merged cmp -s "$W/out/cluster/preferences.jsonl" "$W/$out/preferences.jsonl"
 # the Slurm template itself needs a real Slurm: make test-slurm
 # (tests/slurm/) runs it, requeue included
@@ -237,3 +238,13 @@ for s in vllm llamacpp ollama tgi openai anthropic; do
 	eq "server_${s}_records" "$(lines "$W/out/server-$s/preferences.jsonl" 2>/dev/null || echo 0)" \
 		"$(grep -c . "$W/$pfile")"
 done
+
+# ---- every file the README and docs/ link to exists ----
+missing=
+for f in "$R" "$ROOT"/docs/*.md; do
+	d=$(dirname "$f")
+	for l in $(grep -o '](\([^)# ]*\)[)#]' "$f" | sed 's/^](//; s/[)#]$//' | grep -v '^http' | sort -u); do
+		[ -e "$d/$l" ] || missing="$missing $(basename "$f"):$l"
+	done
+done
+eq readme_links_resolve "${missing:-none}" none

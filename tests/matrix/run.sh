@@ -572,8 +572,9 @@ combo() {
 	# label and eval read every preference record
 	if [ -s "$D/a/preferences.jsonl" ]; then
 		_n=$(lines "$D/a/preferences.jsonl")
-		# label and eval judge pairs: the run's config in mode preferences
-		sed "s/^mode: .*/mode: preferences/" "$D/run.yaml" >"$D/label.yaml"
+		# label and eval judge pairs: the run's own config as it is (mode
+		# both included)
+		cp "$D/run.yaml" "$D/label.yaml"
 		"$CAIGEN" label -c "$D/label.yaml" --pairs "$D/a/preferences.jsonl" \
 			--out "$D/lab" -q --no-preflight >"$D/lab.out" 2>&1
 		_rc=$?

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "limiter.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -53,6 +54,28 @@ static double limit_conn(int busy, bool *drop)
 {
 	*drop = busy >= limit_conn_n;
 	return *drop ? 0.001 : 0.1;
+}
+
+/* 429 at once beyond limit_conn_n concurrent, 1 s when served */
+static double limit_conn_1s(int busy, bool *drop)
+{
+	*drop = busy >= limit_conn_n;
+	return *drop ? 0.001 : 1.0;
+}
+
+/* a server on this machine at 0 ms: client and server share the CPU,
+ * 20,000 calls/s whatever is in flight (latency grows with the calls in
+ * flight), and each latency up to five times that (the other
+ * processes of a shared machine) */
+static uint64_t noise_x = 88172645463325252ULL;
+static double cpu_noisy(int busy, bool *drop)
+{
+	noise_x ^= noise_x << 13;
+	noise_x ^= noise_x >> 7;
+	noise_x ^= noise_x << 17;
+	*drop = false;
+	return (0.0001 + (busy + 1) / 20000.0) *
+	       (1 + (double)(noise_x % 1000) / 250);
 }
 
 /* 10,000 calls/s of CPU and 0.2 ms of wire: a queue beyond 2 */
@@ -124,14 +147,81 @@ static void test_slow_start_reaches_the_ceiling(void)
 	struct limiter l;
 	struct sim *s;
 
-	limiter_init(&l, 1, 4096, 8, 0, NULL);
+	limiter_init(&l, 1, 4096, 16, 0, NULL);
 	s = sim_new(&l, fixed_1s, MAXC);
-	/* doubling once a round trip: 8 -> 4096 in 9 round trips */
-	run(s, 12, 0.01);
-	fprintf(stderr, "  slow start: limit %d after 12 s\n",
-		limiter_limit(&l));
+	/* eightfold a round trip at 1 s: 16 -> 4096 in three round trips
+	 * (doubling took nine: a third of a 25 s run) */
+	run(s, 4.5, 0.01);
+	fprintf(stderr, "  slow start at 1 s: limit %d after 4.5 s, %ld "
+		"answers\n", limiter_limit(&l), s->ok);
 	CHECK(limiter_limit(&l) == 4096);
 	CHECK(s->drops == 0);
+	limiter_release(&l);
+	free(s);
+	/* at 100 ms it still doubles: 16 -> 32 -> 64 in two round trips
+	 * and a little */
+	limiter_init(&l, 1, 4096, 16, 0, NULL);
+	s = sim_new(&l, fixed_100ms, MAXC);
+	run(s, 0.205, 0.001);
+	fprintf(stderr, "  slow start at 100 ms: limit %d after 0.205 s\n",
+		limiter_limit(&l));
+	CHECK(limiter_limit(&l) >= 64 && limiter_limit(&l) <= 80);
+	limiter_release(&l);
+	free(s);
+}
+
+/* The fast slow start of a 1 s server that hits a ceiling of 300 at once:
+ * one burst of refusals, then settled below it. */
+static void test_slow_start_overshoot_at_1s(void)
+{
+	struct limiter l;
+	struct sim *s;
+	double frac;
+
+	limiter_init(&l, 1, 4096, 16, 0, getenv("LIMITER_TRACE") ? stderr : NULL);
+	s = sim_new(&l, limit_conn_1s, MAXC);
+	limit_conn_n = 300;
+	s->settle = 20;
+	run(s, 80, 0.01);
+	limit_conn_n = 50;
+	frac = (double)s->late_drops / (double)(s->late_ok + s->late_drops);
+	fprintf(stderr, "  1 s, 300 at once: limit %d, %ld ok, %ld refused "
+		"in all, %.2f %% after settling\n", limiter_limit(&l), s->ok,
+		s->drops, 100 * frac);
+	CHECK(frac <= 0.02);
+	CHECK(s->late_ok >= 0.9 * 300 * 60);
+	/* the burst of the overshoot: less than two round trips' worth */
+	CHECK(s->drops < 2 * 2 * 300);
+	limiter_release(&l);
+	free(s);
+}
+
+/* A 0 ms server on this machine: more in flight does not help, latency
+ * is noise. The limit must not sink to a few calls on that noise (each
+ * costs more CPU when fewer are in flight) nor grow without bound. */
+static void test_noisy_local_server_keeps_the_start(void)
+{
+	struct limiter l;
+	struct sim *s;
+
+	long fixed_ok;
+
+	/* the fixed limit of the old default, 8 a role */
+	limiter_init(&l, 16, 16, 16, 0, NULL);
+	s = sim_new(&l, cpu_noisy, MAXC);
+	run(s, 5, 0.0001);
+	fixed_ok = s->ok;
+	limiter_release(&l);
+	free(s);
+	limiter_init(&l, 1, 4096, 16, 0, NULL);
+	s = sim_new(&l, cpu_noisy, MAXC);
+	run(s, 5, 0.0001);
+	fprintf(stderr, "  0 ms, noisy: limit %d (lowest %d), %ld answers, "
+		"fixed 16: %ld\n", limiter_limit(&l),
+		limiter_stats(&l).min_limit, s->ok, fixed_ok);
+	CHECK(limiter_stats(&l).min_limit >= 16);
+	CHECK(limiter_limit(&l) <= 128);
+	CHECK(s->ok >= 0.9 * fixed_ok);
 	limiter_release(&l);
 	free(s);
 }
@@ -413,6 +503,8 @@ static void test_concurrency_config(void)
 }
 
 TESTS(T(test_slow_start_reaches_the_ceiling),
+      T(test_slow_start_overshoot_at_1s),
+      T(test_noisy_local_server_keeps_the_start),
       T(test_quiet_stage_does_not_grow),
       T(test_drop_cuts_once_a_round_trip),
       T(test_settles_below_limit_conn),
