@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 void progress_init(struct progress *p, const char *unit, size_t total,
@@ -144,10 +145,26 @@ void progress_format(const struct progress *p, char *b, size_t n,
 		fmt_count(c5, sizeof(c5), p->before);
 		PUT(", %s done before", c5);
 	}
+	PUT(")");
+	/* when it ends first: a narrow terminal cuts the line's tail */
+	if (done) {
+		fmt_dur(d, sizeof(d), elapsed);
+		PUT(", finished in %s", d);
+	} else if (p->total) {
+		size_t total = p->total > finished ? p->total : finished;
+
+		if (rate > 0) {
+			fmt_dur(d, sizeof(d), (double)(total - finished) /
+				rate);
+			PUT(", ETA %s", d);
+		} else {
+			PUT(", ETA unknown yet");
+		}
+	}
 	fmt_count(c3, sizeof(c3), written);
 	fmt_count(c4, sizeof(c4), failed);
 	fmt_count(c5, sizeof(c5), rejected);
-	PUT("): written %s, failed %s, rejected %s; %.1f %s/s", c3, c4, c5,
+	PUT(": written %s, failed %s, rejected %s; %.1f %s/s", c3, c4, c5,
 	    rate, p->unit);
 	fmt_tokens(t1, sizeof(t1), p->tok_in);
 	fmt_tokens(t2, sizeof(t2), p->tok_out);
@@ -159,20 +176,6 @@ void progress_format(const struct progress *p, char *b, size_t n,
 		    p->unpriced);
 	else if (p->cost >= 0)
 		PUT("; cost $%.4f", p->cost);
-	if (done) {
-		fmt_dur(d, sizeof(d), elapsed);
-		PUT("; finished in %s", d);
-	} else if (p->total) {
-		size_t total = p->total > finished ? p->total : finished;
-
-		if (rate > 0) {
-			fmt_dur(d, sizeof(d), (double)(total - finished) /
-				rate);
-			PUT("; ETA %s", d);
-		} else {
-			PUT("; ETA unknown yet");
-		}
-	}
 #undef PUT
 }
 
@@ -189,9 +192,16 @@ static void draw(struct progress *p, size_t written, size_t failed,
 		int width = 20, fill = p->total ?
 			(int)((double)finished / (double)p->total * width) : 0;
 
+		struct winsize ws;
+		int cols = ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 &&
+			   ws.ws_col > 0 ? ws.ws_col : 80;
+		int room = cols - width - 4;	/* "[" bar "] " and a spare
+						 * column: no wrap */
+
 		fill = fill > width ? width : fill;
-		fprintf(p->out, "\r[%.*s%*s] %s\033[K", fill,
-			"####################", width - fill, "", body);
+		fprintf(p->out, "\r[%.*s%*s] %.*s\033[K", fill,
+			"####################", width - fill, "",
+			room > 0 ? room : 0, body);
 		p->drawn = true;
 	} else {
 		fprintf(p->out, "progress: %s\n", body);

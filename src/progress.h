@@ -3,8 +3,8 @@
  *
  * One line, every field named:
  *
- *   prompts 1,200/60,000 (2.0%): written 1,180, failed 20, rejected 0;
- *   41.3 prompts/s; tokens 1.2M in, 3.4M out; cost $1.2300; ETA 23m10s
+ *   prompts 1,200/60,000 (2.0%), ETA 23m10s: written 1,180, failed 20,
+ *   rejected 0; 41.3 prompts/s; tokens 1.2M in, 3.4M out; cost $1.2300
  *
  * - The count is of the whole job this run belongs to: prompts done (or
  *   rejected) by earlier runs into the same OUT are counted, and said
@@ -21,7 +21,8 @@
  *   no price is named ("cost $0.51 + unknown for judge (no price)"); with
  *   no price table at all the cost is not shown.
  *
- * On a terminal the line is redrawn in place behind a bar; otherwise (a
+ * On a terminal the line is redrawn in place behind a bar, cut to the
+ * terminal's width (the count and the ETA come first); otherwise (a
  * Slurm log, a pipe) it is printed as "progress: ..." every `interval`
  * seconds. Output goes to stderr. Only the writer thread calls these, so
  * there is no locking.

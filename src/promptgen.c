@@ -344,9 +344,14 @@ static void replied(struct call *c)
 	const char *stage = e->kind == P_GENERATE ? "generate" : "persuade";
 
 	if (c->rc < 0) {
-		gen_fail(it, stage, c->err.msg);
+		struct err why;
+
+		snprintf(why.msg, sizeof(why.msg), "%s", call_errmsg(c));
+		call_forget(c);	/* the item may be gone after gen_fail */
+		gen_fail(it, stage, why.msg);
 		return;
 	}
+	call_forget(c);	/* a failed attempt's, before the one answered */
 	chat_usage_add(&it->usage, &c->reply.usage);
 	if (c->reply.n < 1 || !c->reply.text[0]) {
 		chat_reply_release(&c->reply);
@@ -591,7 +596,7 @@ static bool wanted(const struct gopts *g, const char *id)
  * its tags as compact JSON (new string or NULL). */
 static void line_meta(const char *line, size_t len, char **cat, char **tags)
 {
-	json_t *o = json_loadb(line, len, 0, NULL), *t, *v;
+	json_t *o = json_loadb(line, len, 0, NULL), *t, *v, *all;
 	size_t i;
 
 	*cat = *tags = NULL;
@@ -599,17 +604,15 @@ static void line_meta(const char *line, size_t len, char **cat, char **tags)
 		json_decref(o);
 		return;
 	}
-	if (json_is_string(json_object_get(o, "category")))
-		*cat = xstrdup(json_string_value(json_object_get(o,
-								 "category")));
+	/* the "category" key comes first, then "category:X" tags */
+	all = prompts_line_tags(o);
+	json_array_foreach(all, i, v)
+		if (!*cat && !strncmp(json_string_value(v), "category:", 9))
+			*cat = xstrdup(json_string_value(v) + 9);
+	json_decref(all);
 	t = json_object_get(o, "tags");
-	if (json_is_array(t)) {
-		json_array_foreach(t, i, v)
-			if (!*cat && json_is_string(v) &&
-			    !strncmp(json_string_value(v), "category:", 9))
-				*cat = xstrdup(json_string_value(v) + 9);
+	if (json_is_array(t))
 		*tags = json_dumps(t, JSON_COMPACT);
-	}
 	json_decref(o);
 }
 

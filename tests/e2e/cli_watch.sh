@@ -16,12 +16,12 @@ last() { grep '^progress: ' "$1" | tail -n 1; }
 run_caigen "$T/o1" "$T/p.jsonl" --limit 10 >/dev/null 2>"$T/e1"
 eq watch_limit_exit $? 0
 check watch_limit_total grep -q '^progress: prompts 10/10 (100.0%)' "$T/e1"
-check watch_fields_named grep -Eq '^progress: prompts [0-9]+/[0-9]+ \([0-9.]+%\): written [0-9]+, failed [0-9]+, rejected [0-9]+; [0-9.]+ prompts/s; tokens [0-9.]+k? in, [0-9.]+k? out; finished in [0-9]+s$' "$T/e1"
+check watch_fields_named grep -Eq '^progress: prompts [0-9]+/[0-9]+ \([0-9.]+%\), finished in [0-9]+s: written [0-9]+, failed [0-9]+, rejected [0-9]+; [0-9.]+ prompts/s; tokens [0-9.]+k? in, [0-9.]+k? out$' "$T/e1"
 eq watch_no_eta_when_done "$(last "$T/e1" | grep -ci 'eta')" 0
 run_caigen "$T/o1" "$T/p.jsonl" >/dev/null 2>"$T/e2"
 eq watch_resume_exit $? 0
 check watch_resume_total grep -q \
-	'^progress: prompts 30/30 (100.0%, 10 done before): written 20,' \
+	'^progress: prompts 30/30 (100.0%, 10 done before), finished in .*: written 20,' \
 	"$T/e2"
 
 # -- slow runs: lines while it runs ------------------------------------
@@ -32,18 +32,19 @@ run_caigen "$T/o3" "$T/p.jsonl" --limit 6 --jobs 1 --progress-interval 1 \
 eq watch_slow_exit $? 0
 check watch_running_lines test "$(prog "$T/e3" | wc -l)" -ge 2
 check watch_running_lines_have_eta sh -c "grep '^progress: ' '$T/e3' |
-	head -n -1 | grep -q '/6 (.*; ETA '"
+	head -n -1 | grep -q '/6 (.*), ETA [0-9]'"
 check watch_running_limit_total sh -c "! grep '^progress: ' '$T/e3' |
 	grep -v 'prompts [0-9]*/6 '"
 eq watch_slow_no_eta_when_done "$(last "$T/e3" | grep -ci 'eta')" 0
 # stdin: no total until the end, and it says why
-run_caigen_bg "$T/o4" - --jobs 1 --progress-interval 1 <"$T/p.jsonl" \
-	>/dev/null 2>"$T/e4"
+"$CAIGEN" run --prompts - --out "$T/o4" --policy-url "$FAKE_URL" \
+	--judge-url "$FAKE_URL" --jobs 1 --progress-interval 1 \
+	<"$T/p.jsonl" >/dev/null 2>"$T/e4" &
 p4=$!
-sleep 2.5
+sleep 3.5
 kill -TERM $p4
 wait $p4
-check watch_stdin_lines test "$(prog "$T/e4" | wc -l)" -ge 1
+check watch_stdin_lines test "$(prog "$T/e4" | wc -l)" -ge 2
 check watch_stdin_total_unknown sh -c "grep '^progress: ' '$T/e4' | head -n 1 |
 	grep -q '^progress: prompts [0-9]* (total unknown: the input is not a file): '"
 eq watch_stdin_no_made_up_total "$(prog "$T/e4" | grep -c '/0 ')" 0
@@ -137,3 +138,13 @@ check watch_status_left_after_one jq -e --slurpfile s "$T/split/split.json" '
 	.totals.left == 30 - $s[0].shards[1].prompts' "$T/s2.json"
 "$CAIGEN" status "$T/sp" --split "$T/p.jsonl" >/dev/null 2>"$T/s3.err"
 eq watch_status_split_not_a_split $? 2
+
+# -- on a terminal: redrawn in place, never wider than the terminal ----
+script -qec "stty cols 70; '$CAIGEN' run --prompts '$T/p.jsonl' --out '$T/tty' \
+	--policy-url '$FAKE_URL' --judge-url '$FAKE_URL' --limit 8" /dev/null \
+	>"$T/tty.out" 2>&1
+check watch_tty_drawn grep -q '\[#*  *\] prompts\|\[#*\] prompts' "$T/tty.out"
+eq watch_tty_fits "$(tr '\r' '\n' <"$T/tty.out" | grep '\] prompts' |
+	sed "s/$(printf '\033')\\[K//g" | awk 'length > 69' | wc -l | tr -d ' ')" 0
+check watch_tty_ends_finished sh -c "tr '\\r' '\\n' <'$T/tty.out' |
+	grep 'prompts 8/8 (100.0%), finished in'"
