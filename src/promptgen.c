@@ -344,9 +344,14 @@ static void replied(struct call *c)
 	const char *stage = e->kind == P_GENERATE ? "generate" : "persuade";
 
 	if (c->rc < 0) {
-		gen_fail(it, stage, c->err.msg);
+		struct err why;
+
+		snprintf(why.msg, sizeof(why.msg), "%s", call_errmsg(c));
+		call_forget(c);	/* the item may be gone after gen_fail */
+		gen_fail(it, stage, why.msg);
 		return;
 	}
+	call_forget(c);	/* a failed attempt's, before the one answered */
 	chat_usage_add(&it->usage, &c->reply.usage);
 	if (c->reply.n < 1 || !c->reply.text[0]) {
 		chat_reply_release(&c->reply);
