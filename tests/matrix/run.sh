@@ -273,7 +273,8 @@ sent() {
 # requests; a batch holds the requests the server refuses by design too
 # (a batch line has no body to tell them by): with no n, the policy's
 # n > 1 requests, then the singles; with no logprobs, a chat or
-# completions judge's logprobs requests, then as many by text
+# completions judge's logprobs requests (with CoT: the verdicts, half of
+# them), then as many by text
 planned() {
 	_alt=0
 	[ "$m_server" = no-n ] && [ "$m_n" = auto ] &&
@@ -291,7 +292,13 @@ planned() {
 		if [ "$_i" != x ] && [ "$m_server" = no-logprobs ] &&
 		   [ "$m_judge_exec" = batch ] &&
 		   [ "$(member "$_i")" != anthropic ]; then
-			_a=$((_a * 2))
+			# with CoT half the requests are rationales, asked
+			# without logprobs
+			if [ "$m_cot" = on ]; then
+				_a=$((_a + _a / 2))
+			else
+				_a=$((_a * 2))
+			fi
 		fi
 		[ "$_a" -gt 0 ] && echo "$_m $_a"
 	done | sort
