@@ -74,6 +74,14 @@ test-deps:
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || sh tests/deps.sh $(DEBPKGS)
 
+# The objects that hold caigen's version are rebuilt when it changes (a
+# commit, or the tree becoming dirty): an incremental build never mixes two.
+VERSIONED := $(patsubst src/%.c,$(O)/%.o,$(shell grep -l CAIGEN_VERSION src/*.c))
+$(VERSIONED): $(O)/version
+$(O)/version: FORCE | $(O)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+FORCE:
+
 $(O)/%.o: src/%.c $(wildcard src/*.h) | $(O)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<

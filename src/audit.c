@@ -1631,7 +1631,6 @@ int audit_add_prompts(struct audit *a, const char *path, struct err *err)
 		size_t len, in, i;
 		const char *line;
 		json_t *o, *t, *v;
-		char *name;
 
 		if (st == PROMPTS_ERROR) {
 			rc = -1;
@@ -1655,22 +1654,10 @@ int audit_add_prompts(struct audit *a, const char *path, struct err *err)
 		strmap_put(&a->inmap, a->inids[in], in);
 		line = prompts_line(r, &len);
 		o = json_loadb(line, len, 0, NULL);
-		t = json_object_get(o, "tags");
+		t = prompts_line_tags(o);
 		json_array_foreach(t, i, v)
-			if (json_is_string(v))
-				in_tag(a, in, json_string_value(v));
-		if (json_is_string(json_object_get(o, "category"))) {
-			name = xasprintf("category:%s", json_string_value(
-				json_object_get(o, "category")));
-			in_tag(a, in, name);
-			free(name);
-		}
-		if (json_is_string(json_object_get(o, "technique"))) {
-			name = xasprintf("technique:%s", json_string_value(
-				json_object_get(o, "technique")));
-			in_tag(a, in, name);
-			free(name);
-		}
+			in_tag(a, in, json_string_value(v));
+		json_decref(t);
 		json_decref(o);
 		prompt_release(&p);
 	}

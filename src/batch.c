@@ -543,7 +543,7 @@ static void call_stopped(struct batch *b, struct call *c)
 	c->stopped = true;
 	c->status = 0;
 	c->rc = -1;
-	err_set(&c->err, "stopped before the request was answered");
+	err_set(call_err(c), "stopped before the request was answered");
 	free(c->body);
 	c->body = NULL;
 	c->done(c);
@@ -595,10 +595,10 @@ static void retry_or_fail(struct batch *b, struct call *c, bool retry,
 	}
 	b->stats[c->role].gave_up++;
 	if (c->attempt > 0) {
-		char tmp[sizeof(c->err.msg)];
+		char tmp[sizeof(c->fault->err.msg)];
 
-		snprintf(tmp, sizeof(tmp), "%s", c->err.msg);
-		err_set(&c->err, "%s (after %d attempts)", tmp,
+		snprintf(tmp, sizeof(tmp), "%s", call_errmsg(c));
+		err_set(call_err(c), "%s (after %d attempts)", tmp,
 			c->attempt + 1);
 	}
 	call_finish(b, c, -1, NULL);
@@ -613,7 +613,7 @@ static void answer(struct batch *b, struct call *c, size_t at)
 	struct err err;
 
 	if (result_read(b, c->role, at, &res, &err) < 0) {
-		err_set(&c->err, "batch result %s: %s", c->cid, err.msg);
+		err_set(call_err(c), "batch result %s: %s", c->cid, err.msg);
 		retry_or_fail(b, c, true, RETRY_BODY);
 		return;
 	}
@@ -621,7 +621,7 @@ static void answer(struct batch *b, struct call *c, size_t at)
 	if (res.ok) {
 		memset(&c->reply, 0, sizeof(c->reply));
 		if (provider_parse(ep->api, res.body, c->cp.logprobs,
-				   &c->reply, &c->err) == 0) {
+				   &c->reply, &err) == 0) {
 			bool fresh = e->fresh;
 
 			e->fresh = false;	/* its tokens count once */
@@ -631,12 +631,13 @@ static void answer(struct batch *b, struct call *c, size_t at)
 			return;
 		}
 		free(res.body);
+		*call_err(c) = err;
 		retry_or_fail(b, c, true, RETRY_BODY);
 		return;
 	}
 	free(res.body);
-	err_set(&c->err, "batch request %s: %s", c->cid, res.error);
-	snprintf(c->errbody, sizeof(c->errbody), "%s", res.error);
+	err_set(call_err(c), "batch request %s: %s", c->cid, res.error);
+	snprintf(c->fault->body, sizeof(c->fault->body), "%s", res.error);
 	retry_or_fail(b, c, res.retry, res.status == 429 ? RETRY_429 :
 		      res.status >= 500 ? RETRY_5XX : RETRY_TIMEOUT);
 }
@@ -717,8 +718,7 @@ static void bx_send(struct exec *x, struct call *c)
 	c->attempt = 0;
 	c->stopped = false;
 	c->status = 0;
-	c->errbody[0] = '\0';
-	c->err.msg[0] = '\0';
+	call_forget(c);
 	c->reserved = 0;
 	if (item_env_stopping(b->env)) {
 		call_stopped(b, c);
@@ -860,7 +860,7 @@ static void end_calls(struct batch *b, struct call *w, const char *why,
 			w->reserved = 0;
 			call_stopped(b, w);
 		} else {
-			err_set(&w->err, "%s", why);
+			err_set(call_err(w), "%s", why);
 			b->stats[w->role].gave_up++;
 			call_finish(b, w, -1, NULL);
 		}
@@ -1024,7 +1024,7 @@ static void answer_batch(struct batch *b, struct open_batch *ob)
 			if (at) {
 				answer(b, w, at);
 			} else {
-				err_set(&w->err, "batch %s ended without a "
+				err_set(call_err(w), "batch %s ended without a "
 					"result for %s", ob->info.id, w->cid);
 				retry_or_fail(b, w, true, RETRY_TIMEOUT);
 			}

@@ -26,6 +26,7 @@
 #define CAIGEN_CALL_H
 
 #include <stdbool.h>
+#include <stdlib.h>
 
 #include "chat.h"
 #include "util.h"
@@ -37,6 +38,14 @@ enum role { ROLE_POLICY = 0, ROLE_JUDGE = 1, ROLE_COUNT = ROLE_JUDGE + 8 };
 
 struct call;
 typedef void (*call_done_fn)(struct call *c);
+
+/* What went wrong with a call. Every item in flight holds its calls and
+ * most calls never fail, so this is kept off the struct until something
+ * does: 1.3 KB less a call. */
+struct call_fault {
+	struct err err;		/* key-free */
+	char body[256];		/* start of the last error body */
+};
 
 struct call {
 	/* set by the machine */
@@ -56,9 +65,10 @@ struct call {
 	/* set by the executor before done */
 	int rc;			/* 0: reply holds a usable 2xx reply */
 	struct chat_reply reply;
-	struct err err;		/* rc < 0: what went wrong, key-free */
+	struct call_fault *fault;	/* rc < 0: what went wrong (call_err,
+					 * call_errmsg, call_errbody); NULL
+					 * while nothing did */
 	long status;		/* last HTTP status, 0 if none */
-	char errbody[256];	/* start of the last error body */
 	bool stopped;		/* not sent or dropped: the run is stopping */
 
 	/* executor-private */
@@ -82,6 +92,35 @@ struct call {
 				 * live loop has the call (batch.h) */
 	void *relay_to;		/* ... and the executor it goes back to */
 };
+
+/* The call's error, to fill: made on first use (the executor's, on a
+ * failure; the machine's copy of it in done). */
+static inline struct err *call_err(struct call *c)
+{
+	if (!c->fault)
+		c->fault = xcalloc(1, sizeof(*c->fault));
+	return &c->fault->err;
+}
+
+/* What went wrong ("" if nothing), and the start of the last error
+ * body ("" if none). Valid until the call is sent again or forgotten. */
+static inline const char *call_errmsg(const struct call *c)
+{
+	return c->fault ? c->fault->err.msg : "";
+}
+
+static inline const char *call_errbody(const struct call *c)
+{
+	return c->fault ? c->fault->body : "";
+}
+
+/* Drop the error: the executor does at each send, the machine when it
+ * releases the call. */
+static inline void call_forget(struct call *c)
+{
+	free(c->fault);
+	c->fault = NULL;
+}
 
 /* The executor a machine sends through. */
 struct exec {

@@ -154,7 +154,7 @@ static void on_reply(struct call *c)
 	enum guard_verdict v;
 
 	if (c->rc < 0) {
-		finish(cj, -1, &c->err);
+		finish(cj, -1, call_err(c));
 		return;
 	}
 	chat_usage_add(&out->usage, &c->reply.usage);
@@ -242,6 +242,7 @@ void critique_start(struct critique_job *cj, struct exec *x,
 
 void critique_job_release(struct critique_job *cj)
 {
+	call_forget(&cj->call);
 	json_decref(cj->fewshot);
 	json_decref(cj->sent);
 	cj->fewshot = cj->sent = NULL;

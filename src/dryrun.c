@@ -250,12 +250,16 @@ static int placeholder_reply(const struct config *cfg, enum role r,
 static void recorder_send(struct exec *x, struct call *c)
 {
 	struct recorder *rec = (struct recorder *)x;
+	struct err e;
 
+	call_forget(c);
 	record(rec->d, (enum role)c->role, &c->cp);
 	c->stopped = false;
 	c->status = 200;
 	c->rc = placeholder_reply(rec->d->o->cfg, (enum role)c->role, &c->cp,
-				  &c->reply, &c->err);
+				  &c->reply, &e);
+	if (c->rc < 0)
+		*call_err(c) = e;
 	c->done(c);
 }
 

@@ -270,7 +270,7 @@ static void on_reply(struct call *c)
 
 	if (c->rc < 0) {
 		if (o->phase == PH_LOGPROBS && !c->stopped &&
-		    provider_refuses_logprobs(c->err.msg)) {
+		    provider_refuses_logprobs(call_errmsg(c))) {
 			warn_refused(pj->sh, pj->cfg, false);
 			if (pj->rc == 0) {
 				letter_send(pj, o, pj->cfg->votes > 0 ?
@@ -278,7 +278,7 @@ static void on_reply(struct call *c)
 				return;
 			}
 		}
-		order_end(pj, -1, &c->err);
+		order_end(pj, -1, call_err(c));
 		return;
 	}
 	chat_usage_add(&pj->out.usage, &c->reply.usage);
@@ -365,6 +365,14 @@ static void on_reply(struct call *c)
 	order_end(pj, 0, NULL);	/* the other order failed: just end */
 }
 
+/* The rendered comparison is in the request now (copied into its
+ * prompt or messages): it is not kept next to them while in flight. */
+static void drop_user(struct order_job *o)
+{
+	free(o->user);
+	o->user = NULL;
+}
+
 /* Build order o's request and send its first step. */
 static void order_step(struct pair_job *pj, struct order_job *o)
 {
@@ -387,6 +395,7 @@ static void order_step(struct pair_job *pj, struct order_job *o)
 					      o->user);
 		else
 			o->msgs = two_messages(sys, o->user);
+		drop_user(o);
 		order_send(pj, o, PH_COT);
 		return;
 	}
@@ -394,6 +403,7 @@ static void order_step(struct pair_job *pj, struct order_job *o)
 		o->prompt = xasprintf("%s\n\n%s (", sys, o->user);
 	else
 		o->msgs = two_messages(sys, o->user);
+	drop_user(o);
 	letter_send(pj, o, method_for(pj->api, cfg, pj->sh));
 }
 
@@ -451,6 +461,7 @@ void judgecall_start_at(struct pair_job *pj, struct exec *x, int role,
 void judgecall_release(struct pair_job *pj)
 {
 	for (int i = 0; i < 2; i++) {
+		call_forget(&pj->ord[i].call);
 		json_decref(pj->ord[i].msgs);
 		free(pj->ord[i].prompt);
 		free(pj->ord[i].user);

@@ -90,7 +90,8 @@ struct order_job {
 	int vote;		/* votes: answers asked so far */
 	json_t *msgs;		/* the request's conversation, or NULL */
 	char *prompt;		/* completions: its raw prompt, or NULL */
-	char *user;		/* the rendered comparison text */
+	char *user;		/* the rendered comparison text, only
+				 * while the request is built */
 	struct judgment *j;
 };
 

@@ -43,10 +43,16 @@
 #define MAX_LOOPS 16
 #define LOOP_CONNECTIONS 1024	/* places in flight per loop, at most */
 #define MAX_BODY (64u << 20)	/* ceiling on one reply */
-#define RECV_BUFFER 4096	/* curl's receive buffer per transfer */
+#define RECV_BUFFER 4096	/* curl's receive buffer per transfer ... */
+#define RECV_BUFFER_MIN 1024	/* ... and past RECV_BUFFER_FROM transfers
+				 * of a loop, libcurl's smallest: a few
+				 * more reads a reply, 3 KB less a place */
+#define RECV_BUFFER_FROM 256
 #define CONNECT_RATE 20000.0	/* new places in flight per second ... */
 #define CONNECT_BURST 256.0	/* ... after a burst of this many */
 #define MAX_NAP_MS 100		/* wake up at least this often */
+#define FD_RESERVE 128		/* descriptors kept for the output, the
+				 * journal, the loops' own and the rest */
 #define LIMITER_POLL 0.001	/* seconds: a loop waiting for a place of a
 				 * limiter shared with other loops looks
 				 * again this often */
@@ -94,6 +100,9 @@ struct loop {
 	size_t wire;		/* transfers on the wire */
 	size_t placed;		/* calls admitted, both roles */
 	size_t high;		/* the most placed at once so far */
+	size_t fd_cap;		/* most placed at once: each holds a
+				 * connection, a descriptor */
+	bool fd_full;		/* a role waits for fd_cap */
 	double ramp, ramp_at;	/* connection ramp bucket */
 
 	struct ratelimit rl[ROLE_COUNT];
@@ -122,6 +131,9 @@ struct live {
 	struct loop loops[MAX_LOOPS];
 	atomic_uint next_loop;
 	atomic_llong tokens[ROLE_COUNT][2];
+	atomic_long waiting;	/* calls in the loops' admit queues */
+	size_t fds;		/* connections the open-file limit allows */
+	atomic_int fd_said;	/* the warning that they are all used */
 	FILE *trace;		/* CAIGEN_LIMITER_TRACE: the first limiter's */
 	/* concurrency: auto: one limiter per server for the run, shared by
 	 * the roles that send there and by every loop (lim_of[r]; NULL:
@@ -250,6 +262,12 @@ static void call_end(struct loop *lp, struct call *c, int rc)
 	lp->placed--;
 	if (isinf(lp->blocked_until[c->role]))
 		lp->blocked_until[c->role] = 0;	/* a place is free */
+	if (lp->fd_full) {	/* a descriptor is free, for any role */
+		lp->fd_full = false;
+		for (int q = 0; q < ROLE_COUNT; q++)
+			if (isinf(lp->blocked_until[q]))
+				lp->blocked_until[q] = 0;
+	}
 	lp->stats[c->role].seconds += now_sec() - c->t0;
 	if (r) {	/* tokens are paid for whatever becomes of them */
 		atomic_fetch_add(&lv->tokens[c->role][0],
@@ -268,7 +286,7 @@ static void call_stopped(struct call *c, bool placed, struct loop *lp)
 {
 	c->stopped = true;
 	c->status = 0;
-	err_set(&c->err, "stopped before the request was answered");
+	err_set(call_err(c), "stopped before the request was answered");
 	if (placed) {
 		call_end(lp, c, -1);
 		return;
@@ -304,7 +322,6 @@ static struct xfer *xfer_get(struct loop *lp)
 
 	if (t) {
 		lp->idle = t->next;
-		buf_reset(&t->resp);
 		return t;
 	}
 	t = xcalloc(1, sizeof(*t));
@@ -326,7 +343,11 @@ static struct xfer *xfer_get(struct loop *lp)
 	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->curl_err);
-	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, (long)(lp->nall >
+			 RECV_BUFFER_FROM ? RECV_BUFFER_MIN : RECV_BUFFER));
+	/* bodies go out with the request (POSTFIELDS); should libcurl ever
+	 * need its upload buffer, the smallest it takes, not 64 KB */
+	curl_easy_setopt(t->easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	curl_easy_setopt(t->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "caigen/" CAIGEN_VERSION);
 	curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
@@ -334,8 +355,11 @@ static struct xfer *xfer_get(struct loop *lp)
 	return t;
 }
 
+/* The reply's bytes were parsed (or copied) by now: its buffer goes,
+ * so a transfer waiting on the wire or idle holds none. */
 static void xfer_put(struct loop *lp, struct xfer *t)
 {
+	buf_release(&t->resp);
 	t->call = NULL;
 	t->next = lp->idle;
 	lp->idle = t;
@@ -418,6 +442,7 @@ static void keep_answer(struct live *lv, struct call *c,
 static bool kept_answer(struct loop *lp, struct call *c)
 {
 	char key[CALLKEY_HEX + 3], *body;
+	struct err e;
 	int rc;
 
 	keep_key(c, key);
@@ -425,8 +450,7 @@ static bool kept_answer(struct loop *lp, struct call *c)
 	if (!body)
 		return false;
 	memset(&c->reply, 0, sizeof(c->reply));
-	rc = provider_parse(c->cp.api, body, c->cp.logprobs, &c->reply,
-			    &c->err);
+	rc = provider_parse(c->cp.api, body, c->cp.logprobs, &c->reply, &e);
 	free(body);
 	if (rc < 0)
 		return false;	/* ask again */
@@ -477,6 +501,7 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 	bool retry, several = endpoint_pool_size(pool) > 1;
 	enum retry_cause cause;
 	char msg[512] = "";
+	struct err perr;
 	double wait;
 
 	curl_multi_remove_handle(lp->multi, t->easy);
@@ -495,7 +520,7 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 		/* a reply without the logprobs asked for is the
 		 * machine's to judge (judgecall.h), not a retry */
 		if (provider_parse(ep->api, t->resp.data, c->cp.logprobs,
-				   &c->reply, &c->err) == 0) {
+				   &c->reply, &perr) == 0) {
 			endpoint_done(pool, c->server, true, false);
 			if (lv->keep && c->role == ROLE_POLICY)
 				keep_answer(lv, c, &t->resp);
@@ -503,14 +528,15 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 			call_end(lp, c, 0);
 			return;
 		}
+		*call_err(c) = perr;
 		endpoint_done(pool, c->server, false, true);
 		retry = true;
 		cause = RETRY_BODY;
 	} else if (cc == CURLE_OK) {
 		http_error_message(t->resp.data, msg, sizeof(msg));
-		err_set(&c->err, "HTTP %ld from %s: %s", status, url,
+		err_set(call_err(c), "HTTP %ld from %s: %s", status, url,
 			msg[0] ? msg : "(empty body)");
-		snprintf(c->errbody, sizeof(c->errbody), "%s",
+		snprintf(c->fault->body, sizeof(c->fault->body), "%s",
 			 t->resp.data ? t->resp.data : "");
 		retry = t->hints.should_retry >= 0 ?
 			t->hints.should_retry == 1 :
@@ -528,13 +554,13 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 		}
 	} else {
 		if (cc == CURLE_WRITE_ERROR)
-			err_set(&c->err, "reply from %s is larger than %u "
+			err_set(call_err(c), "reply from %s is larger than %u "
 				"bytes", url, MAX_BODY);
 		else
-			err_set(&c->err, "cannot reach %s: %s", url,
+			err_set(call_err(c), "cannot reach %s: %s", url,
 				t->curl_err[0] ? t->curl_err :
 				curl_easy_strerror(cc));
-		c->errbody[0] = '\0';
+		c->fault->body[0] = '\0';
 		retry = cc != CURLE_WRITE_ERROR &&
 			cc != CURLE_URL_MALFORMAT &&
 			cc != CURLE_UNSUPPORTED_PROTOCOL;
@@ -567,10 +593,10 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 	xfer_put(lp, t);
 	st->gave_up++;
 	if (c->attempt > 0 && !several) {
-		char tmp[sizeof(c->err.msg)];
+		char tmp[sizeof(c->fault->err.msg)];
 
-		snprintf(tmp, sizeof(tmp), "%s", c->err.msg);
-		err_set(&c->err, "%s (after %d attempts)", tmp,
+		snprintf(tmp, sizeof(tmp), "%s", call_errmsg(c));
+		err_set(call_err(c), "%s (after %d attempts)", tmp,
 			c->attempt + 1);
 	}
 	call_end(lp, c, -1);
@@ -606,7 +632,7 @@ static void refused(struct loop *lp, struct call *c)
 		msg = xasprintf("caigen: %s endpoint %s: %d requests in a row "
 				"refused (%s): %s; stopping: the prompts not "
 				"done are left for the next run\n", field,
-				shown, limit, c->err.msg, fix);
+				shown, limit, call_errmsg(c), fix);
 		free(shown);
 		for (int r = 0; r < ROLE_COUNT; r++)
 			http_redact(msg, lv->ep[r]->api_key);
@@ -667,8 +693,7 @@ static void loop_send(struct exec *x, struct call *c)
 	c->unplaced = false;
 	c->stopped = false;
 	c->status = 0;
-	c->errbody[0] = '\0';
-	c->err.msg[0] = '\0';
+	call_forget(c);
 	if (stopping(lp->lv)) {
 		call_stopped(c, false, lp);
 		return;
@@ -687,6 +712,18 @@ static void loop_send(struct exec *x, struct call *c)
 	c->t0 = now_sec();
 	c->held = 0;
 	fifo_push(&lp->admit[c->role], c);
+	atomic_fetch_add_explicit(&lp->lv->waiting, 1, memory_order_relaxed);
+}
+
+/* The places in flight reached what the open-file limit allows: say so
+ * once for the run. */
+static void fd_warn(struct live *lv)
+{
+	if (lv->cfg->quiet || atomic_exchange(&lv->fd_said, 1))
+		return;
+	fprintf(stderr, "caigen: warning: the open-file limit (ulimit -n) "
+		"leaves room for %zu requests in flight: no more are sent "
+		"at once (raise the limit for more)\n", lv->fds);
 }
 
 /* May one more place open now (the connection ramp)? */
@@ -717,6 +754,14 @@ static void admit(struct loop *lp, double now)
 			struct call *c = f->head;
 			double w;
 
+			if (lp->placed >= lp->fd_cap) {
+				/* no descriptor for one more connection:
+				 * until a call ends */
+				lp->blocked_until[r] = INFINITY;
+				lp->fd_full = true;
+				fd_warn(lp->lv);
+				break;
+			}
 			if (!ramp_allows(lp, now)) {
 				lp->blocked_until[r] = now + 1 / CONNECT_RATE;
 				break;
@@ -751,6 +796,8 @@ static void admit(struct loop *lp, double now)
 				break;
 			}
 			fifo_pop(f);
+			atomic_fetch_sub_explicit(&lp->lv->waiting, 1,
+						  memory_order_relaxed);
 			if (c->prepare && c->prepare(c)) {
 				double est = c->est_tokens;	/* taken */
 
@@ -875,8 +922,11 @@ static void stop_calls(struct loop *lp)
 	struct call *c;
 
 	for (int r = 0; r < ROLE_COUNT; r++)
-		while ((c = fifo_pop(&lp->admit[r])))
+		while ((c = fifo_pop(&lp->admit[r]))) {
+			atomic_fetch_sub_explicit(&lp->lv->waiting, 1,
+						  memory_order_relaxed);
 			call_stopped(c, false, lp);
+		}
 	while (lp->nheap) {
 		c = heap_pop(lp);
 		if (c->picked)
@@ -1030,15 +1080,23 @@ static int share(int total, int k, int n)
 }
 
 /* Thousands of connections need as many descriptors: raise the soft
- * limit to the hard one. */
-static void raise_fd_limit(void)
+ * limit to the hard one. Returns how many connections the limit leaves
+ * room for (FD_RESERVE kept for the rest); SIZE_MAX: no limit. */
+static size_t raise_fd_limit(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return SIZE_MAX;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SIZE_MAX / 2)
+		return SIZE_MAX;
+	return rl.rlim_cur > 2 * FD_RESERVE ? rl.rlim_cur - FD_RESERVE :
+	       rl.rlim_cur / 2;
 }
 
 /* One loop per core; and, since libcurl looks for an idle connection
@@ -1168,6 +1226,7 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 	struct live *lv = xcalloc(1, sizeof(*lv));
 	const struct config *cfg = o->cfg;
 	int n = loops_for(o);
+	size_t fds;
 
 	lv->cfg = cfg;
 	lv->env = o->env;
@@ -1187,13 +1246,19 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 		atomic_init(&lv->tokens[r][1], 0);
 	}
 	atomic_init(&lv->next_loop, 0);
+	atomic_init(&lv->waiting, 0);
+	atomic_init(&lv->fd_said, 0);
 	if (getenv("CAIGEN_LIMITER_TRACE"))
 		lv->trace = fopen(getenv("CAIGEN_LIMITER_TRACE"), "w");
-	raise_fd_limit();
+	/* past the limit, connections fail and the output cannot be
+	 * written: fewer in flight instead (said when it happens) */
+	fds = raise_fd_limit();
+	lv->fds = fds;
 	live_limiters(lv);
 	for (int i = 0; i < n; i++) {
 		struct loop *lp = &lv->loops[i];
 		struct epoll_event ev = { .events = EPOLLIN };
+		size_t maxconn;
 
 		lp->x.send = loop_send;
 		lp->lv = lv;
@@ -1201,6 +1266,10 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 		lp->jitter = (uint64_t)time(NULL) * 2654435761u + (uint64_t)i + 1;
 		lp->ramp = CONNECT_BURST;
 		lp->ramp_at = now_sec();
+		lp->fd_cap = fds == SIZE_MAX ? SIZE_MAX :
+			     fds / (size_t)n + ((size_t)i < fds % (size_t)n);
+		if (lp->fd_cap < 1)
+			lp->fd_cap = 1;
 		pthread_mutex_init(&lp->lock, NULL);
 		for (int r = 0; r < ROLE_COUNT; r++) {
 			const struct endpoint *ep = lv->ep[r];
@@ -1225,13 +1294,16 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 		curl_multi_setopt(lp->multi, CURLMOPT_SOCKETDATA, lp);
 		curl_multi_setopt(lp->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 		curl_multi_setopt(lp->multi, CURLMOPT_TIMERDATA, lp);
-		/* keep a connection per place in flight alive */
+		/* keep a connection per place in flight alive, within the
+		 * descriptors (idle connections hold one too) */
+		maxconn = (size_t)(share(endpoint_max_concurrency(
+					&cfg->policy), i, n) +
+				   share(endpoint_max_concurrency(
+					&cfg->judge), i, n) +
+				   panel_places(cfg, i, n) + 16);
 		curl_multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS,
-				  (long)(share(endpoint_max_concurrency(
-						&cfg->policy), i, n) +
-					 share(endpoint_max_concurrency(
-						&cfg->judge), i, n) +
-					 panel_places(cfg, i, n) + 16));
+				  (long)(maxconn < lp->fd_cap ? maxconn :
+					 lp->fd_cap));
 	}
 	for (int i = 0; i < n; i++) {
 		int e = pthread_create(&lv->loops[i].tid, NULL, loop_main,
@@ -1388,6 +1460,11 @@ int live_places(struct live *lv)
 		if (!lv->lim_of[r] && role_used(lv->cfg, r))
 			n += lv->ep[r]->concurrency;
 	return n < INT_MAX ? (int)n : INT_MAX;
+}
+
+long live_waiting(struct live *lv)
+{
+	return atomic_load_explicit(&lv->waiting, memory_order_relaxed);
 }
 
 int live_loops(const struct live *lv)

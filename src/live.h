@@ -102,6 +102,11 @@ int live_loops(const struct live *lv);
  * (the limiters' current limits, the fixed concurrencies): the reader
  * keeps about twice this many items in flight. Any thread. */
 int live_places(struct live *lv);
+/* Calls waiting for a place now, over the loops and roles (not those
+ * waiting for a retry): an item read while many wait holds memory and
+ * no place, so the reader waits while this is more than a few. Any
+ * thread. */
+long live_waiting(struct live *lv);
 void live_free(struct live *lv);	/* NULL is fine */
 
 #endif

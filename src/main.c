@@ -1031,7 +1031,9 @@ static int cmd_check(int argc, char **argv)
 		      "catalogs (a file with a\ntop-level 'principles:' key "
 		      "is a constitution, one with 'categories:' or\n"
 		      "'techniques:' a catalog of `caigen prompts`). "
-		      "Mistakes are printed as\nfile:line:col: message.\n\n"
+		      "Mistakes are printed as\nfile:line:col: message. "
+		      "'caigen config --example' prints a run config\n"
+		      "with every key at its default.\n\n"
 		      "options:\n"
 		      "  -h, --help   print this help and exit\n\n"
 		      "Exit status: 0 every file is valid, 2 a file is not.\n",

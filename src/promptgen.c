@@ -344,9 +344,14 @@ static void replied(struct call *c)
 	const char *stage = e->kind == P_GENERATE ? "generate" : "persuade";
 
 	if (c->rc < 0) {
-		gen_fail(it, stage, c->err.msg);
+		struct err why;
+
+		snprintf(why.msg, sizeof(why.msg), "%s", call_errmsg(c));
+		call_forget(c);	/* the item may be gone after gen_fail */
+		gen_fail(it, stage, why.msg);
 		return;
 	}
+	call_forget(c);	/* a failed attempt's, before the one answered */
 	chat_usage_add(&it->usage, &c->reply.usage);
 	if (c->reply.n < 1 || !c->reply.text[0]) {
 		chat_reply_release(&c->reply);
@@ -401,7 +406,7 @@ struct gopts {
 	bool persuade;
 	const char **cats, **techs, **only;
 	size_t ncats, ntechs, nonly;
-	const char *seeds, *in;
+	const char *seeds, *in, *id_prefix;
 	long count, per_request, shots;
 	double min_overlap;
 	/* passed on to run */
@@ -428,7 +433,11 @@ static void gen_usage(FILE *f, bool persuade)
 		      "category\n"
 		      "  --count N             requests per category (20)\n"
 		      "  --per-request N       requests asked for per call (5)\n"
-		      "  --shots N             seed examples per call (3)\n", f);
+		      "  --shots N             seed examples per call (3)\n"
+		      "  --id-prefix P         ids P-CATEGORY-N-M (default gen;"
+		      " give each run\n"
+		      "                        its own to merge the outputs of "
+		      "several)\n", f);
 	else
 		fputs("usage: caigen prompts persuade --in PROMPTS [options] "
 		      "[run options]\n\n"
@@ -444,7 +453,11 @@ static void gen_usage(FILE *f, bool persuade)
 		      "  --min-overlap X       a rewrite keeping a smaller share "
 		      "of the\n"
 		      "                        request's content words fails "
-		      "(0.3)\n", f);
+		      "(0.3)\n"
+		      "  --id-prefix P         ids P-PARENT~TECHNIQUE (default: "
+		      "PARENT~TECHNIQUE;\n"
+		      "                        give each run its own to merge "
+		      "several)\n", f);
 }
 
 static bool opt_is(const char *a, const char *name, const char **val,
@@ -468,6 +481,19 @@ static bool opt_is(const char *a, const char *name, const char **val,
 }
 
 /* Split argv into our options and the run's. -1 on a bad value. */
+/* an id prefix: 1 to 64 of [A-Za-z0-9_.-] */
+static bool id_prefix_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (n < 1 || n > 64)
+		return false;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return false;
+	return true;
+}
+
 static int split_args(struct gopts *g, int argc, char **argv)
 {
 	bool bad = false;
@@ -488,6 +514,14 @@ static int split_args(struct gopts *g, int argc, char **argv)
 			g->seeds = v;
 		} else if (opt_is(a, "--in", &v, &i, argc, argv, &bad)) {
 			g->in = v;
+		} else if (opt_is(a, "--id-prefix", &v, &i, argc, argv,
+				  &bad)) {
+			if (!bad && !id_prefix_ok(v)) {
+				fprintf(stderr, "caigen: --id-prefix: 1 to 64 "
+					"letters, digits, '_', '.' or '-'\n");
+				bad = true;
+			}
+			g->id_prefix = v;
 		} else if (opt_is(a, "--count", &v, &i, argc, argv, &bad)) {
 			bad = bad || option_long("--count", v, 1, 1000000,
 					       &g->count) < 0;
@@ -591,7 +625,7 @@ static bool wanted(const struct gopts *g, const char *id)
  * its tags as compact JSON (new string or NULL). */
 static void line_meta(const char *line, size_t len, char **cat, char **tags)
 {
-	json_t *o = json_loadb(line, len, 0, NULL), *t, *v;
+	json_t *o = json_loadb(line, len, 0, NULL), *t, *v, *all;
 	size_t i;
 
 	*cat = *tags = NULL;
@@ -599,17 +633,15 @@ static void line_meta(const char *line, size_t len, char **cat, char **tags)
 		json_decref(o);
 		return;
 	}
-	if (json_is_string(json_object_get(o, "category")))
-		*cat = xstrdup(json_string_value(json_object_get(o,
-								 "category")));
+	/* the "category" key comes first, then "category:X" tags */
+	all = prompts_line_tags(o);
+	json_array_foreach(all, i, v)
+		if (!*cat && !strncmp(json_string_value(v), "category:", 9))
+			*cat = xstrdup(json_string_value(v) + 9);
+	json_decref(all);
 	t = json_object_get(o, "tags");
-	if (json_is_array(t)) {
-		json_array_foreach(t, i, v)
-			if (!*cat && json_is_string(v) &&
-			    !strncmp(json_string_value(v), "category:", 9))
-				*cat = xstrdup(json_string_value(v) + 9);
+	if (json_is_array(t))
 		*tags = json_dumps(t, JSON_COMPACT);
-	}
 	json_decref(o);
 }
 
@@ -721,7 +753,12 @@ static int plan_generate(const struct gopts *g, const struct catalog *cat,
 					 g->per_request);
 			size_t ns = k->nseeds, shots = (size_t)g->shots;
 			size_t *ix = xmalloc((ns + 1) * sizeof(size_t));
-			char *id = xasprintf("gen-%s-%ld", k->id, r + 1);
+			/* the shots are drawn by the plain id, so a prefix
+			 * renames and changes nothing else */
+			char *key = xasprintf("gen-%s-%ld", k->id, r + 1);
+			char *id = xasprintf("%s-%s-%ld", g->id_prefix ?
+					     g->id_prefix : "gen", k->id,
+					     r + 1);
 			char *ex = xstrdup(""), cnt[16], *prompt;
 			const char *names[] = { "category", "instructions",
 						"examples", "count", NULL };
@@ -734,7 +771,7 @@ static int plan_generate(const struct gopts *g, const struct catalog *cat,
 			if (shots > ns)
 				shots = ns;
 			for (size_t j = 0; j < shots; j++) {
-				size_t p = j + (size_t)(rng_u64(seed, id,
+				size_t p = j + (size_t)(rng_u64(seed, key,
 						"shot", j) % (ns - j));
 				size_t t = ix[j];
 				char *n2;
@@ -765,6 +802,7 @@ static int plan_generate(const struct gopts *g, const struct catalog *cat,
 				free(prompt);
 				free(ex);
 				free(id);
+				free(key);
 				free(ix);
 				return err_set(err, "cannot write the plan: "
 					       "%s", strerror(errno));
@@ -772,6 +810,7 @@ static int plan_generate(const struct gopts *g, const struct catalog *cat,
 			free(prompt);
 			free(ex);
 			free(id);
+			free(key);
 			free(ix);
 			left -= want;
 		}
@@ -833,7 +872,9 @@ static int plan_persuade(const struct gopts *g, const struct catalog *cat,
 
 			if (!wanted(g, k->id))
 				continue;
-			id = xasprintf("%s~%s", p.id, k->id);
+			id = g->id_prefix ? xasprintf("%s-%s~%s", g->id_prefix,
+						      p.id, k->id)
+					  : xasprintf("%s~%s", p.id, k->id);
 			prompt = catalog_fill(tpl, names, vals);
 			e = plan_add();
 			e->kind = P_PERSUADE;

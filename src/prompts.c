@@ -954,6 +954,40 @@ bool prompts_is_split(const struct prompts *r)
 	return r->split;
 }
 
+/* Append s to the string array a unless it holds s. */
+static void tag_once(json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v)
+		if (!strcmp(json_string_value(v), s))
+			return;
+	json_array_append_new(a, jnew(json_string(s)));
+}
+
+json_t *prompts_line_tags(const json_t *o)
+{
+	static const char *const keys[] = { "category", "technique" };
+	json_t *out = jnew(json_array()), *v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *s = json_string_value(json_object_get(o, keys[i]));
+		char *t;
+
+		if (!s)
+			continue;
+		t = xasprintf("%s:%s", keys[i], s);
+		tag_once(out, t);
+		free(t);
+	}
+	json_array_foreach(json_object_get(o, "tags"), i, v)
+		if (json_is_string(v))
+			tag_once(out, json_string_value(v));
+	return out;
+}
+
 const char *prompts_line(const struct prompts *r, size_t *len)
 {
 	*len = r->line.len;

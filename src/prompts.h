@@ -105,6 +105,12 @@ bool prompts_is_split(const struct prompts *r);
 /* The line the last prompts_next read (without its line end), valid
  * until the next call; empty after a line too long to keep. */
 const char *prompts_line(const struct prompts *r, size_t *len);
+/* The tags of a prompts file's line (o: the line's JSON object), as the
+ * prompts commands and audit read them: "category:X" for a "category"
+ * key X, "technique:X" for a "technique" key, then the strings of its
+ * "tags" array; each once, in that order. A new array (empty without
+ * tags, or when o is no object). */
+json_t *prompts_line_tags(const json_t *o);
 /* The reject reason for a repeated id: "duplicate id 'ID'" (clipped). New
  * string; the caller frees it. */
 char *prompts_dup_reason(const char *id);

@@ -56,7 +56,7 @@ static void send_two(struct sample_job *sj)
  * are ordinary failures. */
 static bool refuses_n(const struct call *c)
 {
-	const char *b = c->errbody;
+	const char *b = call_errbody(c);
 
 	return c->status == 400 && !c->stopped &&
 	       (strstr(b, "choice") || strstr(b, "'n'") ||
@@ -176,7 +176,7 @@ static void on_again(struct call *c)
 	struct sample_job *sj = c->owner;
 
 	if (c->rc < 0) {
-		fail(sj, c->err.msg);
+		fail(sj, call_errmsg(c));
 		sj->finished(sj);
 		return;
 	}
@@ -222,7 +222,7 @@ static void on_reply(struct call *c)
 				return;
 			}
 		} else if (sj->cfg->n == N_TWO || !refuses_n(c)) {
-			fail(sj, c->err.msg);
+			fail(sj, call_errmsg(c));
 			sj->finished(sj);
 			return;
 		}
@@ -231,7 +231,7 @@ static void on_reply(struct call *c)
 		return;
 	}
 	if (c->rc < 0) {
-		fail(sj, c->err.msg);
+		fail(sj, call_errmsg(c));
 	} else {
 		take(sj, c->tag - 1, &c->reply, 0);
 		chat_usage_add(&sj->usage, &c->reply.usage);
@@ -277,6 +277,10 @@ void sample_start(struct sample_job *sj, struct exec *x,
 
 void sample_job_release(struct sample_job *sj)
 {
+	int ncalls = sj->call == sj->call2 ? 2 : sj->call ? sj->k : 0;
+
+	for (int i = 0; i < ncalls; i++)
+		call_forget(&sj->call[i]);
 	if (sj->call && sj->call != sj->call2)
 		free(sj->call);
 	sj->call = NULL;
