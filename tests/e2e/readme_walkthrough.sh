@@ -122,6 +122,11 @@ check walkthrough_rerun_says_resuming grep -q "already" "$T/again.out"
 run_block recipe-config "$T/tree"
 check recipe_config_written grep -q '^policy:' "$T/tree/run.yaml"
 
+# ---- auditing the first run and its dataset card
+run_block recipe-audit
+check recipe_audit_html test -s "$W/audit.html"
+check recipe_card_written grep -q '^<!-- written by caigen card' "$W/$out/README.md"
+
 # ---- the recipes per job, in the walk-through's folder and config ----
 # harmlessness data from red-team prompts
 run_block recipe-redteam

@@ -44,7 +44,8 @@
 #   shards          --shard 0/2 and 1/2 merged (merge --expect) equal
 #                   one process
 #   label, eval     `caigen label` and `caigen eval` read every record
-#                   of the run (one labelled record per input record)
+#                   of the run (one labelled record per input record),
+#                   given the run's own config (mode both too)
 #   format          every record's prompt a string (prompt_format
 #                   standard, or auto over strings only) or a message
 #                   list (conversational, or auto over any message list)
