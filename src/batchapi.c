@@ -529,6 +529,10 @@ struct req {
 	int fd;			/* >= 0: a 2xx body goes here */
 	const char *file;	/* fd's name, for errors */
 	bool big;		/* no total time limit */
+	const char *find_tag;	/* a batch create: before each retry, look
+				 * for a batch with this tag (batchapi_find);
+				 * one found ends the call (perform 1) */
+	struct batch_info *found;	/* where find_tag's batch goes */
 };
 
 /* "POST /v1/batches" for an error message. */
@@ -592,6 +596,10 @@ static void setup(struct batchapi *b, const struct req *rq,
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
 				 (long)((ep->timeout > 0 ? ep->timeout : 600) *
 					1000));
+	/* curl sends a request again by itself when a reused connection
+	 * closes without an answer: not a create (a second paid batch) */
+	if (rq->find_tag)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (rq->mime) {
 		curl_easy_setopt(c, CURLOPT_MIMEPOST, rq->mime);
 	} else if (rq->stream_len > 0) {
@@ -612,7 +620,9 @@ static void setup(struct batchapi *b, const struct req *rq,
 }
 
 /* Send rq until it succeeds (0; the reply in b->resp, or in rq->fd) or
- * fails for good (-1 with err). */
+ * fails for good (-1 with err). With rq->find_tag, a retry first looks
+ * for the batch a lost answer may have made: 1 and rq->found filled if
+ * there is one (never a second, paid, batch). */
 static int perform(struct batchapi *b, const struct req *rq, struct err *err)
 {
 	const struct endpoint *ep = b->ep;
@@ -692,6 +702,29 @@ static int perform(struct batchapi *b, const struct req *rq, struct err *err)
 					  ep->backoff_max > 0 ?
 					  ep->backoff_max : 8,
 					  unit_random(b)));
+		if (rq->find_tag && rq->found) {
+			/* the request may have reached the server (a lost
+			 * answer, a stall, a 5xx after the work): a batch
+			 * made by it is used, not made again */
+			struct err ferr = { 0 };
+			int f = batchapi_find(b, rq->find_tag, rq->found,
+					      &ferr);
+
+			if (f == 1)
+				return 1;
+			if (f < 0) {
+				if (err) {
+					size_t l = strlen(err->msg);
+
+					snprintf(err->msg + l,
+						 sizeof(err->msg) - l,
+						 "; not sent again: cannot "
+						 "tell whether it made a "
+						 "batch: %s", ferr.msg);
+				}
+				return -1;
+			}
+		}
 	}
 }
 
@@ -924,13 +957,19 @@ static int create_openai(struct batchapi *b, const char *path,
 		return err_set(err, "cannot build the batch request (is the "
 			       "tag UTF-8?)");
 	url = xasprintf("%s/batches", b->base);
+	/* big: a loaded provider may take minutes to answer a create, and
+	 * a stall there must not send it again (a second paid batch) */
 	rq = (struct req){ .method = "POST", .url = url, .body = body,
-			   .len = strlen(body), .fd = -1 };
+			   .len = strlen(body), .fd = -1, .big = true,
+			   .find_tag = tag && tag[0] ? tag : NULL,
+			   .found = out };
 	rc = perform(b, &rq, err);
 	free(body);
 	free(url);
-	if (rc)
+	if (rc < 0)
 		return -1;
+	if (rc == 1)
+		return 0;	/* made by an attempt whose answer was lost */
 	return info_from_reply(b, "POST /batches", out, err);
 }
 

@@ -90,6 +90,11 @@ bool batchapi_custom_id_ok(const char *id);
  * lines (a 413 is an error naming the size). tag is at most 64 chars.
  * On success out->id is set and out->phase is BATCH_RUNNING (or what the
  * create reply said).
+ * A create is a paid order, so it waits out a slow provider (no total
+ * time limit, a stall of at least 120 s whatever stall_timeout says), and
+ * an OpenAI create with a tag is never sent again blindly: before each
+ * retry the batch it may have made is looked for (batchapi_find) and, if
+ * there, is the result; if that look-up fails, so does the create.
  */
 int batchapi_create(struct batchapi *b, const char *path, size_t nreq,
 		    const char *tag, struct batch_info *out, struct err *err)

@@ -518,7 +518,9 @@ static int one_input(struct dd *s, uint32_t fi, struct err *err)
 					fprintf(stderr, "%s:%zu: duplicate id "
 						"'%s': a prompt kept before has "
 						"it too (give the prompts of "
-						"each input ids of their own)\n",
+						"each input ids of their own: "
+						"caigen prompts generate "
+						"--id-prefix)\n",
 						path, pr.index + 1, pr.id);
 			}
 			if (!ref && !s->bad) {

@@ -21,7 +21,8 @@ struct keep {
 	int fd;
 	char *path;
 	off_t size;		/* bytes of whole lines */
-	struct idmap at;	/* hash64(key) -> offset of its line */
+	struct idmap at;	/* hash64(key) -> offset of its line: the
+				 * answers found at open, never this run's */
 	double synced;		/* when the file was last synced */
 	bool dirty;
 	size_t hits;
@@ -321,17 +322,25 @@ int keep_put(struct keep *k, const char *key, const char *id,
 		line[n++] = '\n';	/* over its NUL: written by length */
 	}
 	pthread_mutex_lock(&k->lock);
-	if (!idmap_has(&k->at, key_hash(key))) {
-		off_t at = k->size;
-
+	/* this run's answers are not indexed (keep.h): a key from the open
+	 * is there already; one put twice in a run goes in twice, and the
+	 * next open keeps its first */
+	if (!idmap_has(&k->at, key_hash(key)))
 		rc = append(k, line, n, err);
-		if (rc == 0)
-			idmap_put(&k->at, key_hash(key), (uint64_t)at, NULL);
-	}
 	sync_now(k, false);
 	pthread_mutex_unlock(&k->lock);
 	free(line);
 	return rc;
+}
+
+size_t keep_indexed(struct keep *k)
+{
+	size_t n;
+
+	pthread_mutex_lock(&k->lock);
+	n = k->at.n;
+	pthread_mutex_unlock(&k->lock);
+	return n;
 }
 
 size_t keep_hits(struct keep *k)

@@ -874,6 +874,10 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 			     lf_open ? &lf.feed : NULL);
 		goto out;
 	}
+	/* from here a signal is a stop with its grace: the probes below
+	 * can wait seconds on a slow server, and a job preempted then
+	 * should leave as one stopped later does (exit 75) */
+	install_signals();
 	/* what run would refuse is refused before any probe is sent
 	 * (runrules.h) */
 	if (runrules_check(&cfg, kind == KIND_LABEL || kind == KIND_EVAL,
@@ -899,7 +903,6 @@ static int run_kind(int argc, char **argv, enum run_kind kind)
 		lf_open = true;
 		ro.feed = &lf.feed;
 	}
-	install_signals();
 	ro.cfg = &cfg;
 	ro.con = &con;
 	suffix = shard_suffix(&shard);

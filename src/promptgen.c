@@ -406,7 +406,7 @@ struct gopts {
 	bool persuade;
 	const char **cats, **techs, **only;
 	size_t ncats, ntechs, nonly;
-	const char *seeds, *in;
+	const char *seeds, *in, *id_prefix;
 	long count, per_request, shots;
 	double min_overlap;
 	/* passed on to run */
@@ -433,7 +433,11 @@ static void gen_usage(FILE *f, bool persuade)
 		      "category\n"
 		      "  --count N             requests per category (20)\n"
 		      "  --per-request N       requests asked for per call (5)\n"
-		      "  --shots N             seed examples per call (3)\n", f);
+		      "  --shots N             seed examples per call (3)\n"
+		      "  --id-prefix P         ids P-CATEGORY-N-M (default gen;"
+		      " give each run\n"
+		      "                        its own to merge the outputs of "
+		      "several)\n", f);
 	else
 		fputs("usage: caigen prompts persuade --in PROMPTS [options] "
 		      "[run options]\n\n"
@@ -449,7 +453,11 @@ static void gen_usage(FILE *f, bool persuade)
 		      "  --min-overlap X       a rewrite keeping a smaller share "
 		      "of the\n"
 		      "                        request's content words fails "
-		      "(0.3)\n", f);
+		      "(0.3)\n"
+		      "  --id-prefix P         ids P-PARENT~TECHNIQUE (default: "
+		      "PARENT~TECHNIQUE;\n"
+		      "                        give each run its own to merge "
+		      "several)\n", f);
 }
 
 static bool opt_is(const char *a, const char *name, const char **val,
@@ -473,6 +481,19 @@ static bool opt_is(const char *a, const char *name, const char **val,
 }
 
 /* Split argv into our options and the run's. -1 on a bad value. */
+/* an id prefix: 1 to 64 of [A-Za-z0-9_.-] */
+static bool id_prefix_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (n < 1 || n > 64)
+		return false;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return false;
+	return true;
+}
+
 static int split_args(struct gopts *g, int argc, char **argv)
 {
 	bool bad = false;
@@ -493,6 +514,14 @@ static int split_args(struct gopts *g, int argc, char **argv)
 			g->seeds = v;
 		} else if (opt_is(a, "--in", &v, &i, argc, argv, &bad)) {
 			g->in = v;
+		} else if (opt_is(a, "--id-prefix", &v, &i, argc, argv,
+				  &bad)) {
+			if (!bad && !id_prefix_ok(v)) {
+				fprintf(stderr, "caigen: --id-prefix: 1 to 64 "
+					"letters, digits, '_', '.' or '-'\n");
+				bad = true;
+			}
+			g->id_prefix = v;
 		} else if (opt_is(a, "--count", &v, &i, argc, argv, &bad)) {
 			bad = bad || option_long("--count", v, 1, 1000000,
 					       &g->count) < 0;
@@ -724,7 +753,12 @@ static int plan_generate(const struct gopts *g, const struct catalog *cat,
 					 g->per_request);
 			size_t ns = k->nseeds, shots = (size_t)g->shots;
 			size_t *ix = xmalloc((ns + 1) * sizeof(size_t));
-			char *id = xasprintf("gen-%s-%ld", k->id, r + 1);
+			/* the shots are drawn by the plain id, so a prefix
+			 * renames and changes nothing else */
+			char *key = xasprintf("gen-%s-%ld", k->id, r + 1);
+			char *id = xasprintf("%s-%s-%ld", g->id_prefix ?
+					     g->id_prefix : "gen", k->id,
+					     r + 1);
 			char *ex = xstrdup(""), cnt[16], *prompt;
 			const char *names[] = { "category", "instructions",
 						"examples", "count", NULL };
@@ -737,7 +771,7 @@ static int plan_generate(const struct gopts *g, const struct catalog *cat,
 			if (shots > ns)
 				shots = ns;
 			for (size_t j = 0; j < shots; j++) {
-				size_t p = j + (size_t)(rng_u64(seed, id,
+				size_t p = j + (size_t)(rng_u64(seed, key,
 						"shot", j) % (ns - j));
 				size_t t = ix[j];
 				char *n2;
@@ -768,6 +802,7 @@ static int plan_generate(const struct gopts *g, const struct catalog *cat,
 				free(prompt);
 				free(ex);
 				free(id);
+				free(key);
 				free(ix);
 				return err_set(err, "cannot write the plan: "
 					       "%s", strerror(errno));
@@ -775,6 +810,7 @@ static int plan_generate(const struct gopts *g, const struct catalog *cat,
 			free(prompt);
 			free(ex);
 			free(id);
+			free(key);
 			free(ix);
 			left -= want;
 		}
@@ -836,7 +872,9 @@ static int plan_persuade(const struct gopts *g, const struct catalog *cat,
 
 			if (!wanted(g, k->id))
 				continue;
-			id = xasprintf("%s~%s", p.id, k->id);
+			id = g->id_prefix ? xasprintf("%s-%s~%s", g->id_prefix,
+						      p.id, k->id)
+					  : xasprintf("%s~%s", p.id, k->id);
 			prompt = catalog_fill(tpl, names, vals);
 			e = plan_add();
 			e->kind = P_PERSUADE;

@@ -12,6 +12,7 @@
  *            [--batch-seconds S] [--batch-max-requests N]
  *            [--batch-max-bytes N] [--batch-fail-every N]
  *            [--batch-expire N] [--batch-junk] [--max-inflight N]
+ *            [--batch-create-ms N] [--batch-create-drop N]
  *
  *   (/v1/completions, /v1/messages, --refuse-logprobs and the judge's
  *   rationales are described above ext_route(), further down; the batch
@@ -98,6 +99,13 @@
  *                            {status_code: 0, request_id: "", body: {}},
  *                            error: null} (counted as completed, as the
  *                            real one was).
+ *   --batch-create-ms N      a batch create (either provider) that
+ *                            succeeded is answered N ms after the batch
+ *                            was made (it is listed and can be polled
+ *                            meanwhile), as a loaded provider does.
+ *   --batch-create-drop N    the first N batch creates that succeeded
+ *                            get no answer at all: the batch is made,
+ *                            then the connection closes.
  * SIGTERM and SIGINT exit 0 at once.
  *
  * HTTP/1.1 keep-alive and pipelining (HTTP/1.0: close after one answer),
@@ -1489,6 +1497,8 @@ static struct {
 	long fail_every;	/* 0: never */
 	long expire;		/* batches still to expire */
 	bool junk;
+	long create_ms;		/* --batch-create-ms */
+	long create_drop;	/* creates still to go unanswered */
 	unsigned port;		/* listening port, if no Host header */
 } bopt = { .seconds = 0.4, .max_requests = -1, .max_bytes = 256L << 20 };
 
@@ -2613,6 +2623,17 @@ static bool batch_path(const char *target)
 	       !strncmp(target, "/v1/messages/batches", 20);
 }
 
+/* Is this a batch create (OpenAI or Anthropic)? */
+static bool batch_create_path(const struct request *rq)
+{
+	size_t pl = strcspn(rq->target, "?");
+
+	return !strcmp(rq->method, "POST") &&
+	       ((pl == 11 && !strncmp(rq->target, "/v1/batches", 11)) ||
+		(pl == 20 && !strncmp(rq->target, "/v1/messages/batches",
+				      20)));
+}
+
 /*
  * Answer a batch route: status and either resp (JSON) or raw bytes
  * (*raw, *rawlen; file contents, results). False if rq is not one.
@@ -3012,6 +3033,16 @@ static bool answer(struct conn *c, const struct request *rq,
 		 * but an error may repeat the headers, key and all */
 		if (faults.echo_headers && status >= 400 && resp)
 			fault_echo_headers(rq, resp);
+		if (status == 200 && batch_create_path(rq)) {
+			if (bopt.create_ms > 0)
+				sleep_ms(bopt.create_ms);
+			if (__atomic_fetch_sub(&bopt.create_drop, 1,
+					       __ATOMIC_RELAXED) > 0) {
+				json_decref(resp);
+				json_decref(doc);
+				return false;	/* made, never answered */
+			}
+		}
 		if (raw)
 			ok = send_raw(c, status, raw, rawlen, rq->close);
 		else
@@ -3209,7 +3240,8 @@ static void usage(void)
 	      "[--refuse-logprobs] [--completions-chat-logprobs]\n"
 	      "       [--batch-seconds S] [--batch-max-requests N] "
 	      "[--batch-max-bytes N]\n       [--batch-fail-every N] "
-	      "[--batch-expire N] [--batch-junk]\n",
+	      "[--batch-expire N] [--batch-junk]\n"
+	      "       [--batch-create-ms N] [--batch-create-drop N]\n",
 	      stderr);
 	exit(2);
 }
@@ -3262,6 +3294,8 @@ static void parse_args(int argc, char **argv)
 		{ "judge-prefer-shorter", no_argument, NULL, 'P' },
 		{ "judge-overconfidence", required_argument, NULL, 1006 },
 		{ "max-inflight", required_argument, NULL, 1016 },
+		{ "batch-create-ms", required_argument, NULL, 1017 },
+		{ "batch-create-drop", required_argument, NULL, 1018 },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -3300,6 +3334,10 @@ static void parse_args(int argc, char **argv)
 			   break;
 		case 1004: bopt.expire = (long)number(0, 1e9, false); break;
 		case 1005: bopt.junk = true; break;
+		case 1017: bopt.create_ms = (long)number(0, 1e8, false);
+			   break;
+		case 1018: bopt.create_drop = (long)number(0, 1e9, false);
+			   break;
 		case 1006: opt.overconfidence = number(1e-3, 1e3, true);
 			   break;
 		case 'P': opt.prefer_shorter = true; break;

@@ -95,3 +95,29 @@ start_fake
 run_caigen "$T/out3" "$T/in.jsonl" --jobs 4 -q
 eq signals_second_rerun_exit $? 0
 exactly_once signals_second_rerun "$T/out3/preferences.jsonl"
+
+# 4. SIGTERM while the start-up probe waits on a server that takes the
+# connection and never answers: a stop with its grace (exit 75), not a
+# kill by the signal (143); the rerun against a live server completes
+sh "$ROOT/tests/deps.sh" python3 >/dev/null 2>&1
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1], "w").write(str(s.getsockname()[1])); time.sleep(60)' \
+	"$T/mute.port" &
+mute=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$T/mute.port" ] && break; sleep 0.2; done
+"$CAIGEN" run --prompts "$T/in.jsonl" --out "$T/out4" \
+	--policy-url "http://127.0.0.1:$(cat "$T/mute.port")/v1" \
+	--judge-url "http://127.0.0.1:$(cat "$T/mute.port")/v1" \
+	--constitution "$ROOT/constitution/harmless.yaml" -q 2>"$T/stderr4" &
+pid=$!
+sleep 1
+kill -TERM $pid
+wait $pid; rc=$?
+kill $mute 2>/dev/null
+eq signals_startup_exit "$rc" 75
+consistent signals_startup_consistent "$T/out4/preferences.jsonl"
+run_caigen "$T/out4" "$T/in.jsonl" --jobs 4 -q
+eq signals_startup_rerun_exit $? 0
+exactly_once signals_startup_rerun "$T/out4/preferences.jsonl"

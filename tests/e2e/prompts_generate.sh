@@ -94,3 +94,26 @@ eq gen_bad_category_exit $? 2
 check gen_bad_category_msg grep -q "no category 'nosuch'" "$T/err"
 "$CAIGEN" prompts persuade --out "$T/x" 2>/dev/null
 eq per_no_in_exit $? 2
+# --id-prefix: a second run's ids of its own, so dedup keeps both runs'
+# prompts; the prefix renames and changes no draw (same plan prompts)
+gen --out "$T/ip" --id-prefix s2 --count 6 --per-request 2 --category fraud \
+	--category helpfulness --jobs 1
+eq gen_prefix_exit $? 0
+eq gen_prefix_ids "$(jq -r .id "$T/ip/plan.jsonl" | head -2 | tr '\n' ' ')" \
+	"s2-fraud-1 s2-fraud-2 "
+eq gen_prefix_same_draws "$(jq -c .prompt "$T/ip/plan.jsonl" | md5sum)" \
+	"$(jq -c .prompt "$T/g1/plan.jsonl" | md5sum)"
+"$CAIGEN" prompts dedup -q "$T/g1/prompts.jsonl" "$T/ip/prompts.jsonl" \
+	-o "$T/ip.both.jsonl" 2>"$T/ip.err"
+eq gen_prefix_dedup_exit $? 0
+eq gen_prefix_dedup_ids_unique "$(jq -r .id "$T/ip.both.jsonl" | sort | uniq -d | wc -l)" 0
+check gen_prefix_dedup_has_both sh -c "grep -q '\"s2-fraud' '$T/ip.both.jsonl' && grep -q '\"gen-fraud' '$T/ip.both.jsonl'"
+"$CAIGEN" prompts persuade --policy-url "$FAKE_URL" --judge-url "$FAKE_URL" \
+	-q --in "$T/in.jsonl" --out "$T/pp" --technique logical-appeal \
+	--id-prefix r2
+eq per_prefix_exit $? 0
+check per_prefix_ids jq -se 'map(select(.parent_id == "s1")) | length == 1 and
+	.[0].id == "r2-s1~logical-appeal"' "$T/pp/prompts.jsonl"
+gen --out "$T/ipx" --id-prefix 'a b' --category fraud 2>"$T/err"
+eq gen_prefix_bad_exit $? 2
+check gen_prefix_bad_msg grep -q -- '--id-prefix: 1 to 64' "$T/err"
