@@ -18,7 +18,9 @@
  *   - the limit was not reached (the run had fewer calls to send): no
  *     change, so a quiet stage never inflates its limit;
  *   - latency near its floor (the lowest seen, slowly forgotten), within
- *     25 % plus 1 ms: no queue is building, so the limit grows: half
+ *     25 % plus 5 ms (a server on the same machine at 0 ms answers
+ *     more a second with a few ms of queue): no queue is building, so
+ *     the limit grows: half
  *     way to 0.95 of the plateau less one below it, near it by 2 % (at least 1)
  *     after PROBE_EVERY windows and probe_gap answers without a drop
  *     (a gap that doubles with each cut and halves with each probe that
