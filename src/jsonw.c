@@ -24,12 +24,37 @@ static bool needs_escape8(const char *p)
 		((lo - ones * 0x20) & ~lo)) & high;
 }
 
+size_t jsonw_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if ((size_t)(end - p) < n)
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;	/* overlong */
+	else if (c == 0xed)
+		hi = 0x9f;	/* surrogates */
+	else if (c == 0xf0)
+		lo = 0x90;	/* overlong */
+	else if (c == 0xf4)
+		hi = 0x8f;	/* above U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 bool jsonw_utf8(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 
 	while (p < end) {
-		unsigned c, lo = 0x80, hi = 0xbf;
 		size_t k;
 		uint64_t x;
 
@@ -40,29 +65,12 @@ bool jsonw_utf8(const char *s, size_t n)
 				continue;
 			}
 		}
-		c = *p;
-		if (c < 0x80) {
+		if (*p < 0x80) {
 			p++;
 			continue;
 		}
-		if (c < 0xc2 || c > 0xf4)
+		if (!(k = jsonw_utf8_len(p, end)))
 			return false;
-		k = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-		if ((size_t)(end - p) < k)
-			return false;
-		if (c == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;	/* surrogates */
-		else if (c == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
-		if (p[1] < lo || p[1] > hi)
-			return false;
-		for (size_t i = 2; i < k; i++)
-			if (p[i] < 0x80 || p[i] > 0xbf)
-				return false;
 		p += k;
 	}
 	return true;

@@ -38,6 +38,9 @@ int jsonw_int(struct buf *b, long long v)
  * Eight ASCII bytes at a time: a fraction of jansson's cost, so a caller
  * checks once and builds with json_stringn_nocheck or jsonw_str. */
 bool jsonw_utf8(const char *s, size_t n);
+/* The length of the valid UTF-8 sequence of two to four bytes at p (p <
+ * end), or 0: the multi-byte sequences jsonw_utf8 accepts. */
+size_t jsonw_utf8_len(const unsigned char *p, const unsigned char *end);
 /* Any value, compact; precision as JSON_REAL_PRECISION (0: 17). */
 int jsonw_value(struct buf *b, const json_t *v, int precision)
 	__attribute__((warn_unused_result));

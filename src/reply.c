@@ -25,6 +25,7 @@
  * so the values are the same bits (caigen never sets LC_NUMERIC).
  */
 #include "reply.h"
+#include "jsonw.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -134,34 +135,6 @@ static int hex4(const unsigned char *p, const unsigned char *end)
 	return v;
 }
 
-/* The length of the valid UTF-8 sequence of two to four bytes at p, or 0
- * (the same sequences jansson's utf8_check_full accepts). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if ((size_t)(end - p) < n)
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;	/* overlong */
-	else if (c == 0xed)
-		hi = 0x9f;	/* surrogates */
-	else if (c == 0xf0)
-		lo = 0x90;	/* overlong */
-	else if (c == 0xf4)
-		hi = 0x8f;	/* above U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /* The escape at p (its backslash): where it ends, or NULL. */
 static const unsigned char *escape_end(const unsigned char *p,
 				       const unsigned char *end)
@@ -259,7 +232,7 @@ static int scan_string(struct rd *r, struct val *v)
 			r->p = (const char *)p;
 			return bad(r, "control character in string");
 		}
-		n = utf8_len(p, end);
+		n = jsonw_utf8_len(p, end);
 		if (!n) {
 			r->p = (const char *)p;
 			return bad(r, "invalid UTF-8");
