@@ -53,6 +53,7 @@
 #define MAX_NAP_MS 100		/* wake up at least this often */
 #define FD_RESERVE 128		/* descriptors kept for the output, the
 				 * journal, the loops' own and the rest */
+#define KEEP_KEY (CALLKEY_HEX + 3)	/* "p-", the draw's key, NUL */
 #define LIMITER_POLL 0.001	/* seconds: a loop waiting for a place of a
 				 * limiter shared with other loops looks
 				 * again this often */
@@ -94,6 +95,9 @@ struct loop {
 	double blocked_until[ROLE_COUNT];	/* a bucket said wait */
 	struct call **heap;	/* retry timers, by due */
 	size_t nheap, capheap;
+	unsigned char *parked;	/* by descriptor: in epoll, curl not
+				 * watching it (on_socket) */
+	size_t nparked;
 	struct xfer *idle;
 	struct xfer **all;	/* every transfer made, idle or not */
 	size_t nall, capall;
@@ -412,12 +416,21 @@ static void attempt_start(struct loop *lp, struct call *c)
 
 static void refused(struct loop *lp, struct call *c);
 
-/* The journal's key of c: "p-" and the draw's key (callkey.h). */
-static void keep_key(const struct call *c, char key[CALLKEY_HEX + 3])
+/* The journal's key of c: "p-" and the draw's key (callkey.h), a hash
+ * of the body. Made once a body (the lookup before the call and the put
+ * after its answer share it): it lives in the body's block past the
+ * body's NUL (build_body leaves KEEP_KEY bytes there, the first one 0
+ * until the key is made), so a body built again gets a key of its own. */
+static const char *keep_key(struct call *c)
 {
-	key[0] = 'p';
-	key[1] = '-';
-	callkey_hex(c, key + 2);
+	char *key = c->body + c->body_len + 1;
+
+	if (!key[0]) {
+		callkey_hex(c, key + 2);
+		key[1] = '-';
+		key[0] = 'p';
+	}
+	return key;
 }
 
 /* A paid policy answer goes into the journal (keep.h) before its machine
@@ -426,11 +439,9 @@ static void keep_answer(struct live *lv, struct call *c,
 			const struct buf *resp)
 {
 	static atomic_int said;
-	char key[CALLKEY_HEX + 3];
 	struct err err;
 
-	keep_key(c, key);
-	if (keep_put(lv->keep, key, c->prompt_id, resp->data,
+	if (keep_put(lv->keep, keep_key(c), c->prompt_id, resp->data,
 		     resp->len, &err) < 0 &&
 	    atomic_exchange(&said, 1) == 0)
 		fprintf(stderr, "caigen: warning: %s: answers are not kept "
@@ -441,12 +452,11 @@ static void keep_answer(struct live *lv, struct call *c,
  * without a request (its tokens were paid by the run that asked). */
 static bool kept_answer(struct loop *lp, struct call *c)
 {
-	char key[CALLKEY_HEX + 3], *body;
 	struct err e;
+	char *body;
 	int rc;
 
-	keep_key(c, key);
-	body = keep_find(lp->lv->keep, key);
+	body = keep_find(lp->lv->keep, keep_key(c));
 	if (!body)
 		return false;
 	memset(&c->reply, 0, sizeof(c->reply));
@@ -668,14 +678,16 @@ static void reap(struct loop *lp)
 
 /* ---- admission -------------------------------------------------------- */
 
-/* The body of the call first in line, built once (shrunk to its size:
- * a body lives as long as its call's place). */
+/* The body of the call first in line, built once (shrunk to its size
+ * and the room for its journal key, keep_key: a body lives as long as
+ * its call's place). */
 static void build_body(struct call *c)
 {
 	if (c->body)
 		return;
 	c->body = provider_body(&c->cp, &c->body_len);
-	c->body = xrealloc(c->body, c->body_len + 1);
+	c->body = xrealloc(c->body, c->body_len + 1 + KEEP_KEY);
+	c->body[c->body_len + 1] = '\0';	/* no journal key yet */
 	c->est_tokens = ratelimit_estimate(c->body_len, c->cp.max_tokens,
 					   c->cp.n);
 }
@@ -829,6 +841,43 @@ static void admit(struct loop *lp, double now)
 
 /* ---- curl's callbacks ------------------------------------------------- */
 
+/*
+ * Parked sockets. curl says CURL_POLL_REMOVE when no transfer uses a
+ * socket any more: mostly a kept-alive connection between two requests.
+ * Taking it out of epoll there and putting it back at its next request
+ * cost two epoll_ctl calls a request; so a socket curl parks stays in
+ * epoll, marked in lp->parked (one byte a descriptor). curl's next use of
+ * it is one EPOLL_CTL_MOD, or an ADD when the descriptor was closed
+ * meanwhile (closing a descriptor takes it out of epoll by itself, so MOD
+ * then fails with ENOENT, also when the number now names a new socket).
+ * curl does not watch a parked socket: an event on one (the server closed
+ * the connection, say) takes it out of epoll then, else level-triggered
+ * epoll would report it at every wait; curl is not told, as it would
+ * ignore it.
+ */
+static void park(struct loop *lp, curl_socket_t s, bool on)
+{
+	size_t i = (size_t)s;
+
+	if (i >= lp->nparked) {
+		size_t n = lp->nparked ? lp->nparked : 256;
+
+		if (!on)
+			return;
+		while (n <= i)
+			n *= 2;
+		lp->parked = xrealloc(lp->parked, n);
+		memset(lp->parked + lp->nparked, 0, n - lp->nparked);
+		lp->nparked = n;
+	}
+	lp->parked[i] = on;
+}
+
+static bool parked(const struct loop *lp, curl_socket_t s)
+{
+	return s >= 0 && (size_t)s < lp->nparked && lp->parked[s];
+}
+
 static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
 		     void *sockp)
 {
@@ -837,8 +886,8 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
 
 	(void)e;
 	if (what == CURL_POLL_REMOVE) {
-		if (sockp) {
-			epoll_ctl(lp->epfd, EPOLL_CTL_DEL, s, NULL);
+		if (sockp) {	/* stays in epoll, parked */
+			park(lp, s, true);
 			curl_multi_assign(lp->multi, s, NULL);
 		}
 		return 0;
@@ -849,7 +898,12 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
 	if (sockp) {
 		epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev);
 	} else {
-		if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, s, &ev) < 0 &&
+		bool was = parked(lp, s);
+
+		if (was)
+			park(lp, s, false);
+		if ((!was || epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev) < 0) &&
+		    epoll_ctl(lp->epfd, EPOLL_CTL_ADD, s, &ev) < 0 &&
 		    errno == EEXIST)
 			epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev);
 		curl_multi_assign(lp->multi, s, lp);
@@ -1028,6 +1082,11 @@ static void *loop_main(void *arg)
 				}
 				continue;
 			}
+			if (parked(lp, fd)) {	/* curl does not watch it */
+				park(lp, fd, false);
+				epoll_ctl(lp->epfd, EPOLL_CTL_DEL, fd, NULL);
+				continue;
+			}
 			mask |= evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0;
 			mask |= evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0;
 			mask |= evs[i].events & (EPOLLERR | EPOLLHUP) ?
@@ -1062,6 +1121,7 @@ static void loop_free(struct loop *lp)
 	free(lp->finished);
 	if (lp->multi)
 		curl_multi_cleanup(lp->multi);
+	free(lp->parked);	/* after curl's last on_socket */
 	if (lp->epfd >= 0)
 		close(lp->epfd);
 	if (lp->evfd >= 0)
