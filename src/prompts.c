@@ -92,6 +92,8 @@ struct prompts {
 	int fixed;		/* PROMPTS_FIRST: the format the first
 				 * prompt chose (0: none yet) */
 
+	bool lists_only;	/* prompts_any_messages: pass over the
+				 * lines that cannot hold a message list */
 	bool split;		/* a shard file of `caigen split` */
 	bool split_end;		/* its last line (the trailer) was read */
 	size_t split_lines, split_blank;	/* from the trailer */
@@ -155,6 +157,7 @@ bool prompts_any_messages(const char *path, size_t max_line)
 		return false;
 	format_mode = PROMPTS_KEEP;
 	prompts_check_dups(r, false);
+	r->lists_only = true;
 	for (;;) {
 		struct prompt p;
 		struct reject rej;
@@ -906,6 +909,14 @@ enum prompts_status prompts_next(struct prompts *r, struct prompt *out,
 			r->stats.blank++;
 			continue;
 		}
+		/* A message list is a JSON array, so a JSONL line without a
+		 * '[' byte and a text line are, whatever else they are, no
+		 * message list: prompts_any_messages needs no more of them
+		 * (this pass was a second parse of the whole file, 4 % of
+		 * the instructions of a run). */
+		if (r->lists_only && (r->format != FORMAT_JSONL ||
+				      !memchr(r->line.data, '[', r->line.len)))
+			continue;
 		reason = check_bytes((const unsigned char *)r->line.data,
 				     r->line.len);
 		if (reason)
