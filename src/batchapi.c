@@ -577,6 +577,7 @@ static void setup(struct batchapi *b, const struct req *rq,
 		*sl = curl_slist_append(*sl, "Expect:");
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, rq->url);
+	http_setup(c, ep->http, rq->url, ep->ca_file);	/* http.h */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *sl);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);

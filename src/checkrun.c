@@ -4,6 +4,7 @@
 #include "checkrun.h"
 #include "config.h"
 #include "constitution.h"
+#include "http.h"
 #include "prompts.h"
 #include "split.h"
 #include "usable.h"
@@ -171,9 +172,18 @@ int checkrun_file(const char *path, FILE *out, struct err *err)
 		    check_prompts(&c, pnote, sizeof(pnote), err) < 0)
 			rc = in_file(path, err);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		fprintf(out, "%s: ok: run config (prompts: %s; "
-			"constitutions: %s)\n", path, pnote, cnote);
+			"constitutions: %s", path, pnote, cnote);
+		/* an http key set: the wire it gives (http.h) */
+		if (c.policy.http != HTTP_AUTO)
+			fprintf(out, "; policy over %s", http_wire_name(
+				c.policy.http, c.policy.base_url));
+		if (c.judge.http != HTTP_AUTO && c.mode != MODE_CRITIQUES)
+			fprintf(out, "; judge over %s", http_wire_name(
+				c.judge.http, c.judge.base_url));
+		fprintf(out, ")\n");
+	}
 	config_release(&c);
 	return rc;
 }

@@ -34,6 +34,7 @@
 #include "runrules.h"
 #include "endpoint.h"
 #include "guard.h"
+#include "http.h"
 #include "rank.h"
 
 #include <errno.h>
@@ -162,7 +163,9 @@ struct section {
 	K_ENUM("api", ep.api, 0, api_names, API_CHAT), \
 	K_ENUM("executor", ep.executor, 0, executor_names, EXEC_LIVE), \
 	K_INT("batch_max_requests", ep.batch_max_requests, 0, 0, 100000, 0), \
-	K_LL("batch_max_bytes", ep.batch_max_bytes, 0, 0, 1LL << 30, 0)
+	K_LL("batch_max_bytes", ep.batch_max_bytes, 0, 0, 1LL << 30, 0), \
+	K_ENUM("http", ep.http, 0, http_names, HTTP_AUTO), \
+	K_STR("ca_file", ep.ca_file, KF_NULLABLE, NULL)
 
 static const struct key_name api_names[] = {
 	{ "chat", API_CHAT },
@@ -174,6 +177,14 @@ static const struct key_name api_names[] = {
 static const struct key_name executor_names[] = {
 	{ "live", EXEC_LIVE },
 	{ "batch", EXEC_BATCH },
+	{ NULL, 0 }
+};
+
+/* http.h: the wire of an endpoint's requests */
+static const struct key_name http_names[] = {
+	{ "auto", HTTP_AUTO },
+	{ "1.1", HTTP_1_1 },
+	{ "2", HTTP_2 },
 	{ NULL, 0 }
 };
 
@@ -1022,6 +1033,31 @@ static int set_panel(const struct loader *ld, struct config *c,
 	return 0;
 }
 
+/* An endpoint's ca_file: a readable PEM file, so that a wrong path is
+ * said here, with its line, not as a TLS failure of every request. */
+static int check_ca_file(const struct loader *ld, const yaml_node_t *v,
+			 const char *path, struct err *err)
+{
+	char line[256];
+	bool pem = false;
+	FILE *f;
+
+	if (!path)
+		return 0;
+	f = fopen(path, "r");
+	if (!f)
+		return at(ld, v->start_mark, err, "cannot read ca_file '%s': "
+			  "%s", path, strerror(errno));
+	while (!pem && fgets(line, sizeof(line), f))
+		pem = !strncmp(line, "-----BEGIN CERTIFICATE-----", 27);
+	fclose(f);
+	if (!pem)
+		return at(ld, v->start_mark, err, "ca_file '%s' holds no "
+			  "certificate (a PEM file with '-----BEGIN "
+			  "CERTIFICATE-----' lines)", path);
+	return 0;
+}
+
 /* Store one value; v is the value node of key k. */
 static int set_value(const struct loader *ld, struct config *c,
 		     const struct key *k, const yaml_node_t *v,
@@ -1044,6 +1080,9 @@ static int set_value(const struct loader *ld, struct config *c,
 		config_set_str(FIELD(c, k, char *), s);
 		if (k->flags & KF_URL)
 			strip_slash(*FIELD(c, k, char *));
+		if (!strcmp(k->name, "ca_file"))
+			return check_ca_file(ld, v, *FIELD(c, k, char *),
+					     err);
 		return 0;
 	case KT_STRLIST:
 		return set_list(ld, c, k, v, err);
@@ -1624,6 +1663,22 @@ static int validate_endpoint(const struct endpoint *ep, const char *name,
 	if (ep->executor == EXEC_BATCH && ep->nbase_urls > 1)
 		return err_set(err, "%s.executor: batch sends to one server: "
 			       "give base_url, not base_urls", name);
+	if (used && ep->http == HTTP_2) {
+		const char *plain = NULL;
+		char why[160];
+
+		if (ep->nbase_urls == 0 && !strncasecmp(ep->base_url, "http://",
+							  7))
+			plain = ep->base_url;
+		for (size_t i = 0; i < ep->nbase_urls && !plain; i++)
+			if (!strncasecmp(ep->base_urls[i], "http://", 7))
+				plain = ep->base_urls[i];
+		if (plain && !http_h2c_usable(why, sizeof(why)))
+			return err_set(err, "%s.http: 2 on an http:// URL is "
+				       "HTTP/2 without TLS (h2c), and %s: use "
+				       "an https:// URL, or http: auto",
+				       name, why);
+	}
 	return 0;
 }
 

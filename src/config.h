@@ -154,6 +154,10 @@ struct endpoint {
 	 * starting at `concurrency`; an integer or --jobs fixes it */
 	bool concurrency_auto;
 	int concurrency_floor, concurrency_ceiling;
+	int http;		/* enum http_version (http.h): auto, 1.1, 2 */
+	char *ca_file;		/* PEM bundle that signs the server's
+				 * certificate, in place of the system's;
+				 * NULL: the system's */
 };
 
 #define CONCURRENCY_FLOOR 1	/* defaults of concurrency: auto */

@@ -240,6 +240,23 @@ static const struct key_doc docs[] = {
 	{ D_ENDPOINT, "batch_max_bytes",
 	  "The most bytes per batch; 0: the provider's limit, with a margin.",
 	  "OpenAI 190 MB, Anthropic 240 MB.", NULL },
+	{ D_ENDPOINT, "http",
+	  "The HTTP version of the requests (HTTP/2 lets them share "
+	  "connections).",
+	  "auto: HTTP/2 on https when the server offers it (ALPN), else "
+	  "HTTP/1.1; HTTP/1.1 on http. 2: on https as auto; on http, HTTP/2 "
+	  "without TLS (h2c, prior knowledge) for a gateway such as nginx "
+	  "`listen ... http2` or envoy, which needs libcurl 8.0.0 or later "
+	  "(older ones fail an h2c connection's second request). With "
+	  "HTTP/2 up to 100 requests (fewer if the server says so) share a "
+	  "connection, so tens of thousands in flight take a few hundred "
+	  "descriptors; with 1.1 each request in flight is a connection.",
+	  "http: 2" },
+	{ D_ENDPOINT, "ca_file",
+	  "A PEM file of the certificates that sign the server's, in place of "
+	  "the system's; unset: the system's.",
+	  "For a private or corporate CA (libcurl reads neither "
+	  "CURL_CA_BUNDLE nor SSL_CERT_FILE).", "ca_file: /etc/ssl/corp-ca.pem" },
 
 	/* ---- policy only ---- */
 	{ D_POLICY, "n",

@@ -14,6 +14,7 @@
  * in a real run, so the two cannot drift apart unnoticed.
  */
 #include "dryrun.h"
+#include "http.h"
 #include "promptgen.h"
 #include "critique.h"
 #include "idset.h"
@@ -540,8 +541,15 @@ static void print_plan(struct dryrun *d, size_t todo, size_t done,
 		tokens += t->in_tokens + t->out_tokens;
 		char *shown = url_mask(role_base(ep));
 
-		fprintf(f, "  %-6s %s model '%s': %llu %srequests", name,
-			shown, ep->model, t->requests,
+		fprintf(f, "  %-6s %s model '%s'", name, shown, ep->model);
+		/* the wire, when not plain HTTP/1.1 by default (http.h) */
+		if (ep->executor != EXEC_BATCH &&
+		    (ep->http != HTTP_AUTO ||
+		     strcmp(http_wire_name(ep->http, role_base(ep)),
+			    "HTTP/1.1")))
+			fprintf(f, " over %s", http_wire_name(ep->http,
+							      role_base(ep)));
+		fprintf(f, ": %llu %srequests", t->requests,
 			ep->executor == EXEC_BATCH ? "batch " : "");
 		free(shown);
 		if (r == ROLE_POLICY && cfg->mode == MODE_PREFERENCES &&

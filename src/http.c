@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,77 @@ static const char *const cause_names[RETRY_CAUSES] = {
 const char *retry_cause_name(enum retry_cause c)
 {
 	return cause_names[c];
+}
+
+static bool is_https(const char *url)
+{
+	return url && !strncasecmp(url, "https://", 8);
+}
+
+bool http_h2c_usable(char *why, size_t n)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	if (!(v->features & CURL_VERSION_HTTP2)) {
+		snprintf(why, n, "libcurl %s is built without HTTP/2",
+			 v->version);
+		return false;
+	}
+	if (v->version_num < 0x080000) {
+		snprintf(why, n, "libcurl %s fails the second request on an "
+			 "h2c connection (curl issue 10634, fixed in 8.0.0)",
+			 v->version);
+		return false;
+	}
+	return true;
+}
+
+/* libcurl's built-in CA bundle (NULL: none), put back on a handle that
+ * carried another endpoint's ca_file: CURLOPT_CAINFO NULL would mean no
+ * bundle rather than the default. */
+static char *default_ca;
+static pthread_once_t default_ca_once = PTHREAD_ONCE_INIT;
+
+static void default_ca_init(void)
+{
+	CURL *h = curl_easy_init();
+	char *p = NULL;
+
+	if (h && curl_easy_getinfo(h, CURLINFO_CAINFO, &p) == CURLE_OK && p)
+		default_ca = xstrdup(p);
+	curl_easy_cleanup(h);
+}
+
+void http_setup(CURL *easy, int version, const char *url,
+		const char *ca_file)
+{
+	long v;
+
+	if (version == HTTP_1_1 || (version == HTTP_AUTO && !is_https(url)))
+		v = CURL_HTTP_VERSION_1_1;
+	else if (is_https(url))
+		v = CURL_HTTP_VERSION_2TLS;	/* ALPN; 1.1 if not offered */
+	else
+		v = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, v);
+	curl_easy_setopt(easy, CURLOPT_PIPEWAIT,
+			 v == CURL_HTTP_VERSION_1_1 ? 0L : 1L);
+	if (is_https(url)) {
+		if (!ca_file) {
+			pthread_once(&default_ca_once, default_ca_init);
+			ca_file = default_ca;
+		}
+		curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file);
+	}
+}
+
+const char *http_wire_name(int version, const char *url)
+{
+	if (version == HTTP_1_1 || (version == HTTP_AUTO && !is_https(url)))
+		return "HTTP/1.1";
+	if (is_https(url))
+		return "HTTP/2 if the server offers it, else HTTP/1.1";
+	return "HTTP/2 (h2c, prior knowledge)";
 }
 
 double http_parse_retry_after(const char *v)

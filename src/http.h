@@ -29,6 +29,8 @@
 #include "buf.h"
 #include "util.h"
 
+#include <curl/curl.h>
+
 enum retry_cause {
 	RETRY_429 = 0,	/* rate limited */
 	RETRY_5XX,	/* server error, 529 overloaded included */
@@ -61,6 +63,52 @@ struct http_hints {
 	 * absent. Read on every reply, for the limiter (limiter.h). */
 	double remaining_requests, remaining_tokens, remaining_reset;
 };
+
+/*
+ * The wire an endpoint's requests take (the `http` key of an endpoint):
+ *
+ *   auto  https: HTTP/2 when the server offers it in the TLS handshake
+ *         (ALPN), else HTTP/1.1; http: HTTP/1.1. What caigen did before
+ *         the key, except that on https a transfer waits for a connection
+ *         that is being opened to say whether it multiplexes
+ *         (CURLOPT_PIPEWAIT) instead of opening one of its own: a burst of
+ *         1,000 requests to an HTTP/2 server takes a few connections, not
+ *         1,000.
+ *   1.1   HTTP/1.1 whatever the scheme: one connection a request in flight.
+ *   2     HTTP/2: on https as auto; on http the server is spoken to in
+ *         HTTP/2 from the first byte (h2c with prior knowledge, as nginx
+ *         `listen ... http2` and envoy expect). Many requests share a
+ *         connection, up to the streams the server allows on one
+ *         (SETTINGS_MAX_CONCURRENT_STREAMS) and HTTP_H2_STREAMS.
+ */
+enum http_version { HTTP_AUTO = 0, HTTP_1_1 = 1, HTTP_2 = 2 };
+
+/* Requests a caigen connection carries at once at most (libcurl's
+ * CURLMOPT_MAX_CONCURRENT_STREAMS; the server's own limit when lower). */
+#define HTTP_H2_STREAMS 100
+
+/*
+ * Can this libcurl speak h2c (`http: 2` on an http URL)? libcurl before
+ * 8.0.0 fails the second request on an h2c connection ("Error in the
+ * HTTP2 framing layer": curl issue 10634, fixed by curl PR 10643), and a
+ * libcurl without nghttp2 has no HTTP/2 at all. When not, why in why.
+ */
+bool http_h2c_usable(char *why, size_t n);
+
+/*
+ * Set on an easy handle the wire of one request to url: the HTTP version
+ * and the wait for a multiplexed connection by version (above), and, when
+ * ca_file is not NULL, the certificates that sign the server's (PEM, in
+ * place of the system's: a private or corporate CA; libcurl ignores the
+ * curl tool's CURL_CA_BUNDLE and OpenSSL's SSL_CERT_FILE). The strings
+ * are copied by libcurl.
+ */
+void http_setup(CURL *easy, int version, const char *url,
+		const char *ca_file);
+
+/* "HTTP/2", "HTTP/1.1" or "HTTP/2 if offered, else HTTP/1.1": the wire
+ * of url under version v, for the dry run and check. Static string. */
+const char *http_wire_name(int version, const char *url);
 
 /* Forget every hint (before a new response). */
 void http_hints_reset(struct http_hints *h);

@@ -1,10 +1,14 @@
 /*
- * idset.h - a set of 64-bit id hashes (open addressing, linear probing).
+ * idset.h - a set of 64-bit id hashes.
  *
- * Used for "ids already written" on resume and "ids seen" in the input.
- * Stores hashes, not strings: 8 bytes per slot, load kept under 1/2, so a
- * million ids cost 16 MiB. Two different ids colliding in 64 bits is
- * ignored (about 1 in 10^7 for a billion pairs). Not thread-safe.
+ * Used for "ids already written" on resume and "ids seen" in the input
+ * (duplicate ids are refused: a per-prompt set for the whole run). Stores
+ * hashes, not strings: a sorted array of the older ones and a small hash
+ * table of the recent ones, merged into the array when it fills
+ * (idset.c), 8 bytes an id plus at most 1/8: a million ids cost 9 MB
+ * (a table kept under half full took 16-32 bytes an id). Two different
+ * ids colliding in 64 bits is ignored (about 1 in 10^7 for a billion
+ * pairs). Not thread-safe.
  */
 #ifndef CAIGEN_IDSET_H
 #define CAIGEN_IDSET_H
@@ -13,10 +17,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* slot[0, cap) holds every element (0 = empty; a hash of 0 is stored as
+ * 1): the sorted array slot[0, nsorted), then the table of tcap slots. */
 struct idset {
-	uint64_t *slot;	/* 0 = empty; a hash of 0 is stored as 1 */
-	size_t cap;	/* power of two */
-	size_t n;
+	uint64_t *slot;
+	size_t cap;	/* nsorted + tcap */
+	size_t n;	/* elements */
+	size_t nsorted;	/* elements in the sorted array */
+	size_t tcap;	/* slots of the table (a power of two) */
+	size_t tn;	/* elements in the table */
+	size_t bytes;	/* mapped for slot */
 };
 
 void idset_init(struct idset *s);

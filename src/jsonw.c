@@ -76,50 +76,84 @@ bool jsonw_utf8(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * jsonw_str's output gathers in a chunk on the stack and goes to the
+ * buffer a chunk at a time: a reply kept in the journal is mostly short
+ * runs between quotes, and two buf_add calls an escape were most of the
+ * cost of writing it. escape_of[c]: 0 for a byte written as it is, else
+ * the letter after the backslash ('u': \u00XX).
+ */
+static const char escape_of[256] = {
+	['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+	[0] = 'u', [1] = 'u', [2] = 'u', [3] = 'u', [4] = 'u', [5] = 'u',
+	[6] = 'u', [7] = 'u', [11] = 'u', [14] = 'u', [15] = 'u', [16] = 'u',
+	[17] = 'u', [18] = 'u', [19] = 'u', [20] = 'u', [21] = 'u',
+	[22] = 'u', [23] = 'u', [24] = 'u', [25] = 'u', [26] = 'u',
+	[27] = 'u', [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u',
+	['"'] = '"', ['\\'] = '\\',
+};
+
+#define CHUNK 1024
+
 int jsonw_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t run = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	char t[CHUNK];
+	size_t tn = 1, run = 0, i = 0;
 
-	if (buf_add(b, "\"", 1) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c;
-		char esc[6];
-		size_t k = 2;
+	t[0] = '"';
+	for (;;) {
+		size_t len;
+		unsigned char ch;
+		char e;
 
 		/* eight bytes at a time while none needs escaping */
 		while (i + 8 <= n && !needs_escape8(s + i))
 			i += 8;
+		while (i < n && !escape_of[u[i]])
+			i++;
+		len = i - run;
+		if (len > CHUNK / 2) {	/* a long run: no copy in between */
+			if (buf_add(b, t, tn) < 0 ||
+			    buf_add(b, s + run, len) < 0)
+				return -1;
+			tn = 0;
+		} else if (len) {
+			if (tn + len > CHUNK) {
+				if (buf_add(b, t, tn) < 0)
+					return -1;
+				tn = 0;
+			}
+			memcpy(t + tn, s + run, len);
+			tn += len;
+		}
 		if (i >= n)
 			break;
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (buf_add(b, s + run, i - run) < 0)
-			return -1;
-		run = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			k = 6;
+		if (tn + 6 > CHUNK) {
+			if (buf_add(b, t, tn) < 0)
+				return -1;
+			tn = 0;
 		}
-		if (buf_add(b, esc, k) < 0)
-			return -1;
+		ch = u[i];
+		e = escape_of[ch];
+		run = ++i;
+		t[tn++] = '\\';
+		t[tn++] = e;
+		if (e == 'u') {
+			t[tn++] = '0';
+			t[tn++] = '0';
+			t[tn++] = hex[ch >> 4];
+			t[tn++] = hex[ch & 15];
+		}
 	}
-	if (buf_add(b, s + run, n - run) < 0)
-		return -1;
-	return buf_add(b, "\"", 1);
+	if (tn + 1 > CHUNK) {
+		if (buf_add(b, t, tn) < 0)
+			return -1;
+		tn = 0;
+	}
+	t[tn++] = '"';
+	return buf_add(b, t, tn);
 }
 
 int jsonw_cstr(struct buf *b, const char *s)

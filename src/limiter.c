@@ -22,6 +22,8 @@
 #define HINT_MAX 120.0		/* longest wait a hint may impose */
 #define SS_RTT_UNIT 0.125	/* slow start adds a place per answer for
 				 * each of these in the round trip ... */
+#define SS_END_ANSWERS 8	/* answers in a window before their
+				 * latency may end slow start */
 #define SS_INC_MAX 7.0		/* ... at most this many: a 1 s server's
 				 * limit grows eightfold a round trip, a
 				 * 100 ms one's doubles */
@@ -126,6 +128,7 @@ static void step(struct limiter *l, double now)
 	if (fixed(l)) {
 		/* nothing to learn */
 	} else if (l->win_drops > 0) {
+		l->probe = 0;
 		l->calm = 0;
 		l->calm_ok = 0;
 		if (now >= l->cut_after) {
@@ -151,8 +154,13 @@ static void step(struct limiter *l, double now)
 			l->cut_at = now;
 		}
 	} else if (!reached || !l->win_ok) {
-		/* demand-limited: the limit says nothing */
+		/* demand-limited: the limit says nothing (and a step up
+		 * being measured is taken back: its places were not used) */
+		if (l->probe)
+			l->limit = l->base_limit;
+		l->probe = 0;
 	} else if (avg <= l->rtt_floor * FLOOR_SLACK + FLOOR_SLACK_ABS) {
+		l->probe = 0;
 		if (l->slow_start)
 			;	/* grown with every answer (limiter_done) */
 		else if (l->plateau > 0 && l->limit < below(l->plateau))
@@ -176,8 +184,44 @@ static void step(struct limiter *l, double now)
 		if (l->plateau > 0 && l->limit > l->plateau)
 			l->plateau = l->limit;
 		l->last_tput = tput;
-	} else if (tput > l->last_tput * TPUT_GAIN) {
+	} else if (l->probe == 1 && dt < 4 * l->srtt) {
+		/* the window after a step up: its answers were mostly sent
+		 * before it */
+		l->probe = 2;
+		l->slow_start = false;
+	} else if (l->probe) {
+		/* (a first window long against the round trip measures) */
+		/* a step up is kept only if the throughput rose by half as
+		 * much as the limit, in the window after its first round
+		 * trip and again in the next one: a saturated server's
+		 * throughput is noise that a step would otherwise ratchet
+		 * on, and whose latency rises with the limit (Little's law) */
+		bool paid = tput >= l->base_tput *
+			    (1 + 0.5 * (l->limit / l->base_limit - 1));
+
+		if (paid && l->probe < 3) {
+			l->probe = 3;
+		} else if (paid) {
+			l->base_tput = tput;
+			l->base_limit = l->limit;
+			l->limit += fmax(1, l->limit * 0.10);
+			l->probe = 1;
+		} else {
+			/* it bought nothing: back below where it started
+			 * (not below the start for latency alone) */
+			l->limit = fmin(l->base_limit,
+					fmax(l->start, l->base_limit * 0.9));
+			l->probe = 0;
+		}
+		l->slow_start = false;
+		l->last_tput = tput;
+	} else if (l->last_tput > 0 && tput > l->last_tput * TPUT_GAIN) {
+		/* more in flight may still pay (a batching server): step up,
+		 * measured against this window */
+		l->base_tput = tput;
+		l->base_limit = l->limit;
 		l->limit += fmax(1, l->limit * 0.10);
+		l->probe = 1;
 		l->slow_start = false;
 		l->last_tput = tput;
 	} else {
@@ -215,6 +259,12 @@ static void learn(struct limiter *l, double now, double rtt,
 		if (l->rtt_floor == 0 || rtt < l->rtt_floor)
 			l->rtt_floor = rtt;
 		l->srtt = l->srtt > 0 ? 0.9 * l->srtt + 0.1 * rtt : rtt;
+		/* slow start ends once the answers met a queue (their
+		 * smoothed latency), without waiting for the window's end
+		 * (at 0 ms it would double several times more) */
+		if (l->slow_start && l->win_ok >= SS_END_ANSWERS &&
+		    l->srtt > l->rtt_floor * FLOOR_SLACK + FLOOR_SLACK_ABS)
+			l->slow_start = false;
 		/* slow start: one more place per answer that met no queue
 		 * while the limit was reached, as TCP's slow start: the
 		 * limit doubles every round trip, without waiting for the

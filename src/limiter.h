@@ -26,8 +26,15 @@
  *     (a gap that doubles with each cut and halves with each probe that
  *     cost none, so probing a fixed ceiling costs about 1 % of drops),
  *     and by 5 % without a plateau;
- *   - latency above that but throughput up by 5 % since the last step up:
- *     more in flight still pays (a batching server), so up by 10 %;
+ *   - latency above that but throughput up by 5 % since the window
+ *     before: more in flight may still pay (a batching server), so up by
+ *     10 %, on probation: the step is kept only if the throughput rose by
+ *     half as much as the limit (5 %) over the window before the step,
+ *     in the window after its first round trip and again in the next
+ *     one; else the limit goes back to 0.9 of where the step started. A
+ *     saturated server's latency rises with the limit (Little's law) and
+ *     its throughput is noise: a single window's rise is no evidence
+ *     (against nginx at 0 ms the limit ratcheted to 200-650 on it);
  *   - latency above and throughput flat: a queue is building for
  *     nothing, so down by 10 %, but not below the start (latency alone
  *     is noise at a few calls in flight to a server on this machine;
@@ -38,8 +45,9 @@
  * the last round trip and a half, adds places at once: one for each
  * 125 ms of its round trip, 1 to 7, so the limit doubles every round trip
  * at 100 ms and grows eightfold at 1 s (the ceiling in three round trips
- * instead of nine). A drop in slow start takes the limit back to at most
- * twice what it was a round trip before.
+ * instead of nine). Slow start ends when the answers' smoothed latency
+ * leaves the slack (or at a drop). A drop in slow start takes the limit
+ * back to at most twice what it was a round trip before.
  *
  * The limit stays within [floor, ceiling]. A fixed limiter (floor =
  * ceiling) never moves but still obeys the servers' hints:
@@ -68,7 +76,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define LIMITER_WINDOW_MIN 0.005	/* seconds: the shortest window */
+#define LIMITER_WINDOW_MIN 0.1	/* seconds: the shortest window (a
+				 * few of the scheduler's turns: shorter
+				 * ones measure noise at 0 ms) */
 
 /* How one call's attempt ended, for the limiter. */
 enum limiter_outcome {
@@ -101,6 +111,11 @@ struct limiter {
 	double rtt_floor;	/* lowest latency seen; 0 none yet */
 	double srtt;		/* smoothed latency; 0 none yet */
 	double last_tput;	/* answers/s of the window before the step */
+	int probe;		/* a step up above the latency slack being
+				 * measured: 1 its first window, 2 the
+				 * measure, 3 the confirmation; 0 none */
+	double base_tput;	/* answers/s before that step */
+	double base_limit;	/* the limit before it */
 	double plateau;		/* the server's ceiling as last seen; 0 none */
 	int calm;		/* windows since the last drop or probe */
 	long calm_ok;		/* answers since then */

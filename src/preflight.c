@@ -85,6 +85,8 @@ static CURLcode send_probe(struct probe *pr, const char *url,
 	pr->curl_err[0] = '\0';
 	curl_easy_reset(pr->curl);
 	curl_easy_setopt(pr->curl, CURLOPT_URL, url);
+	/* the endpoint's HTTP version and CA, as its requests (http.h) */
+	http_setup(pr->curl, pr->ep->http, url, pr->ep->ca_file);
 	curl_easy_setopt(pr->curl, CURLOPT_HTTPHEADER, sl);
 	curl_easy_setopt(pr->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(pr->curl, CURLOPT_WRITEFUNCTION, on_body);

@@ -11,9 +11,12 @@
  * jansson's "the last one wins". Everything else goes through skip_value,
  * an iterative checker (one bit per open container instead of recursion,
  * so the depth limit costs 256 bytes of stack). Only when the whole body
- * has passed are the noted strings decoded, into one arena the reply owns,
- * and the logprobs arrays, when asked for, built from their spans with
- * jansson, because the judge reads them as json_t.
+ * has passed are the noted strings decoded, into one arena the reply owns.
+ * The logprobs arrays, when asked for, are built with jansson (the judge
+ * reads them as json_t) in the same walk that checks them, so their bytes
+ * are read once; a list a later duplicate key or a later error makes
+ * useless is dropped. Their reals are converted exactly without strtod
+ * when they are short (real_of), as nearly every logprob is.
  *
  * The checks follow jansson 2.14's load.c: the grammar of RFC 8259 with a
  * root that must be an object or array; strict UTF-8 everywhere (no
@@ -28,6 +31,7 @@
 #include "jsonw.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -63,6 +67,7 @@ struct val {
 struct rd {
 	const char *p, *end, *start;
 	unsigned depth;		/* containers open around p */
+	bool want;		/* build the logprobs lists */
 	const char *why;	/* the first error, and where */
 	size_t at;
 };
@@ -71,6 +76,7 @@ struct choice_note {
 	struct val content;	/* message.content */
 	struct val finish;	/* finish_reason */
 	struct val lp;		/* logprobs.content */
+	json_t *list;		/* lp built, when wanted and an array */
 };
 
 /* What the pass noted; the last duplicate key wins throughout. */
@@ -611,6 +617,202 @@ static int pick(struct rd *r, const char *name, size_t len, struct val *out)
 	return rc;
 }
 
+/* A new string value; the text was checked (UTF-8, no NUL). */
+static json_t *string_of(const struct val *v)
+{
+	char small[256], *t;
+	json_t *s;
+
+	if (!v->esc)
+		return json_stringn_nocheck(v->s, v->n);
+	t = v->n < sizeof(small) ? small : xmalloc(v->n + 1);
+	s = json_stringn_nocheck(t, decode(v->s, v->n, t));
+	if (t != small)
+		free(t);
+	return s;
+}
+
+/* 10^0 .. 10^22: every one exact in a double. */
+static const double exact_tens[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * The double strtod gives for the checked real s[0..n). A logprob such
+ * as -0.2231 is m * 10^k with m <= 2^53 and |k| <= 22: then m and 10^|k|
+ * are exact doubles and one multiplication or division rounds once, to
+ * the nearest, which is what glibc's strtod returns (Clinger's fast
+ * path; x86-64 evaluates doubles in doubles). Anything else goes to
+ * strtod, as jansson's reader does.
+ */
+static double real_of(const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+	bool neg = *p == '-';
+	uint64_t m = 0;
+	int sig = 0;
+	long long k = 0, x = 0;
+	char small[64], *t;
+	double d;
+
+	if (neg)
+		p++;
+	for (; p < e && is_digit(*p); p++) {
+		if ((m || *p != '0') && ++sig > 19)
+			goto slow;
+		m = m * 10 + (uint64_t)(*p - '0');
+	}
+	if (p < e && *p == '.') {
+		for (p++; p < e && is_digit(*p); p++) {
+			if ((m || *p != '0') && ++sig > 19)
+				goto slow;
+			m = m * 10 + (uint64_t)(*p - '0');
+			k--;
+		}
+	}
+	if (p < e) {		/* 'e' or 'E' */
+		bool eneg = false;
+
+		if (*++p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		for (; p < e; p++) {
+			if (x > 10000)
+				goto slow;
+			x = x * 10 + (*p - '0');
+		}
+		k += eneg ? -x : x;
+	}
+	if (FLT_EVAL_METHOD != 0 || m > (uint64_t)1 << 53 || k < -22 ||
+	    k > 22)
+		goto slow;
+	d = (double)m;
+	d = k < 0 ? d / exact_tens[-k] : d * exact_tens[k];
+	return neg ? -d : d;
+slow:
+	t = n < sizeof(small) ? small : xmalloc(n + 1);
+	memcpy(t, s, n);
+	t[n] = '\0';
+	d = strtod(t, NULL);
+	if (t != small)
+		free(t);
+	return d;
+}
+
+static json_t *number_of(const struct val *v)
+{
+	if (v->kind == K_INT)
+		return json_integer(v->i);
+	return json_real(real_of(v->s, v->n));
+}
+
+static int build_list(struct rd *r, bool positions, json_t **out);
+
+/* One logprobs position (with its top_logprobs) or one candidate: the
+ * object at r->p, checked as skip_value checks it, into *out with only
+ * the members the judge reads. 0, or -1 with the error set. */
+static int build_entry(struct rd *r, bool position, json_t **out)
+{
+	json_t *o, *top = NULL;
+	struct val k, v, tok = { .kind = K_NONE }, lp = { .kind = K_NONE };
+	bool first = true;
+	int rc;
+
+	enter(r);
+	while ((rc = next(r, true, &first, &k)) > 0) {
+		if (position && KEY(&k, "top_logprobs")) {
+			json_decref(top);
+			top = NULL;
+			rc = at(r, '[') ? build_list(r, false, &top) :
+					  skip_value(r, &v);
+		} else {
+			rc = skip_value(r, &v);
+			if (KEY(&k, "token"))
+				tok = v;
+			else if (KEY(&k, "logprob"))
+				lp = v;
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0) {
+		json_decref(top);
+		return -1;
+	}
+	/* the values steal; the keys are ours and plain ASCII */
+	o = json_object();
+	if (tok.kind == K_STRING)
+		json_object_setn_new_nocheck(o, "token", 5, string_of(&tok));
+	if (lp.kind == K_INT || lp.kind == K_REAL)
+		json_object_setn_new_nocheck(o, "logprob", 7,
+					     number_of(&lp));
+	if (top)
+		json_object_setn_new_nocheck(o, "top_logprobs", 12, top);
+	*out = o;
+	return 0;
+}
+
+/* The array at r->p, checked, into *out as positions or candidates; an
+ * element that is not an object becomes null. 0, or -1 with the error
+ * set. */
+static int build_list(struct rd *r, bool positions, json_t **out)
+{
+	json_t *a = json_array(), *e;
+	bool first = true;
+	struct val v;
+	int rc;
+
+	enter(r);
+	while ((rc = next(r, false, &first, NULL)) > 0) {
+		if (at(r, '{')) {
+			if (build_entry(r, positions, &e) < 0)
+				break;
+		} else {
+			if (skip_value(r, &v) < 0)
+				break;
+			e = json_null();
+		}
+		json_array_append_new(a, e);
+	}
+	if (rc != 0) {		/* > 0: broke out on an error */
+		json_decref(a);
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+/* The object at r->p, a choice's "logprobs": its member "content" (the
+ * last one) noted in c->lp and, when wanted and an array, built into
+ * c->list in the same walk that checks it. */
+static int read_logprobs(struct rd *r, struct choice_note *c)
+{
+	bool first = true;
+	struct val k, v;
+	int rc;
+
+	enter(r);
+	while ((rc = next(r, true, &first, &k)) > 0) {
+		if (!KEY(&k, "content")) {
+			rc = skip_value(r, &v);
+		} else {
+			json_decref(c->list);
+			c->list = NULL;
+			if (r->want && at(r, '[')) {
+				c->lp.kind = K_ARRAY;
+				c->lp.s = r->p;
+				rc = build_list(r, true, &c->list);
+				c->lp.n = (size_t)(r->p - c->lp.s);
+			} else {
+				rc = skip_value(r, &c->lp);
+			}
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return rc;
+}
+
 static int read_choice(struct rd *r, struct choice_note *c)
 {
 	bool first = true;
@@ -627,7 +829,9 @@ static int read_choice(struct rd *r, struct choice_note *c)
 			rc = skip_value(r, &c->finish);
 		} else if (KEY(&k, "logprobs")) {
 			c->lp.kind = K_NONE;
-			rc = at(r, '{') ? pick(r, "content", 7, &c->lp) :
+			json_decref(c->list);
+			c->list = NULL;
+			rc = at(r, '{') ? read_logprobs(r, c) :
 					  skip_value(r, &v);
 		} else {
 			rc = skip_value(r, &v);
@@ -654,6 +858,7 @@ static int read_choices(struct rd *r, struct notes *nt)
 		if (i < PROVIDER_MAX_CHOICES) {
 			struct choice_note *c = &nt->c[i];
 
+			json_decref(c->list);
 			memset(c, 0, sizeof(*c));
 			nt->nchoices = i + 1;
 			rc = at(r, '{') ? read_choice(r, c) : skip_value(r, &v);
@@ -722,99 +927,8 @@ static int read_root(struct rd *r, struct notes *nt)
 
 /* ---- after the check: decoding and building ---- */
 
-/* A new string value; the text was checked (UTF-8, no NUL). */
-static json_t *string_of(const struct val *v)
-{
-	char small[256], *t;
-	json_t *s;
-
-	if (!v->esc)
-		return json_stringn_nocheck(v->s, v->n);
-	t = v->n < sizeof(small) ? small : xmalloc(v->n + 1);
-	s = json_stringn_nocheck(t, decode(v->s, v->n, t));
-	if (t != small)
-		free(t);
-	return s;
-}
-
-static json_t *number_of(const struct val *v)
-{
-	char small[64], *t;
-	double d;
-
-	if (v->kind == K_INT)
-		return json_integer(v->i);
-	t = v->n < sizeof(small) ? small : xmalloc(v->n + 1);
-	memcpy(t, v->s, v->n);
-	t[v->n] = '\0';
-	d = strtod(t, NULL);
-	if (t != small)
-		free(t);
-	return json_real(d);
-}
-
-static json_t *build_list(struct rd *r, bool positions);
-
-/* One logprobs position (with its top_logprobs) or one candidate, from a
- * checked object at r->p; only the members the judge reads. */
-static json_t *build_entry(struct rd *r, bool position)
-{
-	json_t *o = json_object(), *top = NULL;
-	struct val k, v, tok = { .kind = K_NONE }, lp = { .kind = K_NONE };
-	bool first = true;
-
-	enter(r);
-	while (next(r, true, &first, &k) > 0) {
-		if (position && KEY(&k, "top_logprobs")) {
-			json_decref(top);
-			top = NULL;
-			if (at(r, '['))
-				top = build_list(r, false);
-			else
-				(void)skip_value(r, &v);
-			continue;
-		}
-		if (skip_value(r, &v) < 0)
-			break;
-		if (KEY(&k, "token"))
-			tok = v;
-		else if (KEY(&k, "logprob"))
-			lp = v;
-	}
-	/* the values steal; the keys are ours and plain ASCII */
-	if (tok.kind == K_STRING)
-		json_object_setn_new_nocheck(o, "token", 5, string_of(&tok));
-	if (lp.kind == K_INT || lp.kind == K_REAL)
-		json_object_setn_new_nocheck(o, "logprob", 7,
-					     number_of(&lp));
-	if (top)
-		json_object_setn_new_nocheck(o, "top_logprobs", 12, top);
-	return o;
-}
-
-/* The checked array at r->p as positions or candidates; an element that
- * is not an object becomes null. */
-static json_t *build_list(struct rd *r, bool positions)
-{
-	json_t *a = json_array();
-	bool first = true;
-	struct val v;
-
-	enter(r);
-	while (next(r, false, &first, NULL) > 0) {
-		if (at(r, '{')) {
-			json_array_append_new(a, build_entry(r, positions));
-		} else {
-			if (skip_value(r, &v) < 0)
-				break;
-			json_array_append_new(a, json_null());
-		}
-	}
-	return a;
-}
-
 /* Fill out from the notes of a body that passed. */
-static int fill(const struct notes *nt, bool want_logprobs,
+static int fill(struct notes *nt, bool want_logprobs,
 		struct chat_reply *out, struct err *err)
 {
 	size_t i, need = 0;
@@ -845,7 +959,7 @@ static int fill(const struct notes *nt, bool want_logprobs,
 	}
 	a = out->arena = xmalloc(need);
 	for (i = 0; i < nt->nchoices; i++) {
-		const struct choice_note *c = &nt->c[i];
+		struct choice_note *c = &nt->c[i];
 
 		out->text[i] = a;
 		a += decode(c->content.s, c->content.n, a) + 1;
@@ -853,14 +967,12 @@ static int fill(const struct notes *nt, bool want_logprobs,
 			out->finish[i] = a;
 			a += decode(c->finish.s, c->finish.n, a) + 1;
 		}
-		if (want_logprobs && c->lp.kind == K_ARRAY) {
-			struct rd r = { .p = c->lp.s, .start = c->lp.s,
-					.end = c->lp.s + c->lp.n };
-
+		if (want_logprobs && c->list) {	/* lp is an array */
 			if (!out->extra)
 				out->extra = json_array();
-			out->logprobs[i] = build_list(&r, true);
-			json_array_append_new(out->extra, out->logprobs[i]);
+			out->logprobs[i] = c->list;
+			json_array_append_new(out->extra, c->list);
+			c->list = NULL;
 		}
 	}
 	out->n = nt->nchoices;
@@ -872,7 +984,8 @@ static int fill(const struct notes *nt, bool want_logprobs,
 int reply_read_chat(const char *body, size_t len, bool want_logprobs,
 		    struct chat_reply *out, struct err *err)
 {
-	struct rd r = { .p = body, .end = body + len, .start = body };
+	struct rd r = { .p = body, .end = body + len, .start = body,
+			.want = want_logprobs };
 	struct notes nt;
 	struct val v;
 	int rc;
@@ -892,9 +1005,11 @@ int reply_read_chat(const char *body, size_t len, bool want_logprobs,
 			rc = bad(&r, "end of file expected");
 	}
 	if (rc < 0)
-		return err_set(err, "reply is not JSON: %s at byte %zu", r.why,
-			       r.at);
-	rc = fill(&nt, want_logprobs, out, err);
+		err_set(err, "reply is not JSON: %s at byte %zu", r.why, r.at);
+	else
+		rc = fill(&nt, want_logprobs, out, err);
+	for (size_t i = 0; i < PROVIDER_MAX_CHOICES; i++)
+		json_decref(nt.c[i].list);	/* the ones fill left */
 	if (rc < 0)
 		chat_reply_release(out);
 	return rc;

@@ -21,7 +21,7 @@ static const char *const operational[] = {
 	"api_key_set", "concurrency", "timeout", "connect_timeout",
 	"max_attempts", "backoff_base", "backoff_max", "stall_timeout",
 	"requests_per_minute", "tokens_per_minute", "executor",
-	"batch_max_requests", "batch_max_bytes",
+	"batch_max_requests", "batch_max_bytes", "http", "ca_file",
 };
 
 static bool is_operational(const char *k)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http.h"
 #include "ranking.h"
 #include "harness.h"
 
@@ -205,8 +206,8 @@ static void test_json(void)
 		"max_attempts", "backoff_base", "backoff_max",
 		"stall_timeout", "requests_per_minute", "tokens_per_minute",
 		"temperature", "top_p", "max_tokens", "api", "executor",
-		"batch_max_requests", "batch_max_bytes", "both_orders",
-		"top_logprobs", "scan_positions", "cot", "cot_max_tokens",
+		"batch_max_requests", "batch_max_bytes", "http", "ca_file",
+		"both_orders", "top_logprobs", "scan_positions", "cot", "cot_max_tokens",
 		"clamp", "votes", "min_letter_mass", "calibration",
 		"api_key_set",
 	};
@@ -379,7 +380,8 @@ static void test_file_errors(void)
 		  "connect_timeout, max_attempts, backoff_base, backoff_max, "
 		  "stall_timeout, requests_per_minute, tokens_per_minute, "
 		  "temperature, top_p, max_tokens, api, executor, "
-		  "batch_max_requests, batch_max_bytes, n, truncated, "
+		  "batch_max_requests, batch_max_bytes, http, ca_file, n, "
+		  "truncated, "
 		  "identical, identical_resamples)" },
 		{ "unknown_elsewhere.yaml", "3:3: unknown key 'top_logprobs' "
 		  "in 'policy' (it goes in 'judge')" },
@@ -522,6 +524,17 @@ static void test_value_errors(void)
 		  "got 'everything'" },
 		{ "policy:\n  n: 3\n",
 		  "2:6: 'n' must be auto, 1 or 2, got '3'" },
+		{ "policy:\n  http: 3\n",
+		  "2:9: 'http' must be auto, 1.1 or 2, got '3'" },
+		{ "judge:\n  http: 2.0\n",
+		  "2:9: 'http' must be auto, 1.1 or 2, got '2.0'" },
+		{ "judge:\n  ca_file: tests/data/config/no-such-ca.pem\n",
+		  "2:12: cannot read ca_file 'tests/data/config/no-such-ca.pem': "
+		  "No such file or directory" },
+		{ "policy:\n  ca_file: tests/data/config/key.txt\n",
+		  "2:12: ca_file 'tests/data/config/key.txt' holds no "
+		  "certificate (a PEM file with '-----BEGIN CERTIFICATE-----' "
+		  "lines)" },
 		{ "judge:\n  both_orders: maybe\n",
 		  "2:16: 'both_orders' must be true or false, got 'maybe'" },
 		{ "policy:\n  model: [a]\n",
@@ -600,7 +613,9 @@ static void test_values_accepted(void)
 		"  both_orders: OFF\n"
 		"  top_logprobs: 0\n"
 		"  scan_positions: 16\n"
-		"  base_url: http://judge/\n");
+		"  base_url: http://judge/\n"
+		"  http: 1.1\n"
+		"  ca_file: tests/data/config/ca.pem\n");
 
 	config_init(&c);
 	CHECK(config_load_yaml(&c, path, &e) == 0);
@@ -618,6 +633,9 @@ static void test_values_accepted(void)
 	CHECK(c.top_logprobs == 0);
 	CHECK(c.scan_positions == 16);
 	CHECK_STR(c.judge.base_url, "http://judge");
+	CHECK(c.judge.http == HTTP_1_1 && c.policy.http == HTTP_AUTO);
+	CHECK_STR(c.judge.ca_file, "tests/data/config/ca.pem");
+	CHECK(c.policy.ca_file == NULL);
 	CHECK(config_validate(&c, &e) == 0);
 	config_release(&c);
 	unlink(path);
@@ -667,7 +685,32 @@ static void test_validate_errors(void)
 	EXPECT_INVALID((free(c.constitutions[0]), c.nconstitutions = 0),
 		       "constitutions must name at least one file");
 	EXPECT_INVALID(c.mode = (enum run_mode)7, "mode has no valid value");
+	{
+		/* h2c (http: 2 on an http URL) needs a libcurl that can
+		 * reuse its connections: 8.0.0 or later (http.h) */
+		char why[160], want[400];
+
+		if (!http_h2c_usable(why, sizeof(why))) {
+			snprintf(want, sizeof(want), "policy.http: 2 on an "
+				 "http:// URL is HTTP/2 without TLS (h2c), "
+				 "and %s: use an https:// URL, or http: auto",
+				 why);
+			EXPECT_INVALID(c.policy.http = HTTP_2, want);
+		} else {
+			config_init(&c);
+			c.policy.http = HTTP_2;
+			CHECK(config_validate(&c, &e) == 0);
+			config_release(&c);
+		}
+	}
 #undef EXPECT_INVALID
+
+	/* http: 2 on https is HTTP/2 through ALPN: any libcurl with it */
+	config_init(&c);
+	c.judge.http = HTTP_2;
+	config_set_str(&c.judge.base_url, "https://judge.example/v1");
+	CHECK(config_validate(&c, &e) == 0);
+	config_release(&c);
 
 	/* jobs = 0 leaves the concurrencies alone */
 	config_init(&c);

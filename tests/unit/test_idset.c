@@ -1,4 +1,4 @@
-/* test_idset.c - the id set across in-place growth, the resume scan that
+/* test_idset.c - the id set across its merges (sorted array + table), the resume scan that
  * fills it (fast path and parsed fallback), and jansson's per-thread block
  * cache (jsonmem). */
 #include "harness.h"
@@ -23,23 +23,36 @@ static void check_all(struct idset *s, const uint64_t *v, size_t n)
 	CHECK(missing == 0);
 	CHECK(again == 0);
 	CHECK(s->n == n);
-	CHECK(2 * s->n <= s->cap);
+	CHECK(s->nsorted + s->tn == n);
+	/* 8 bytes an id, plus a table of at most an eighth of them */
+	CHECK(s->cap <= n + n / 8 + 1024);
+	CHECK(s->bytes >= s->cap * sizeof(uint64_t));
+	CHECK(s->bytes <= s->cap * sizeof(uint64_t) + 4096);
+	/* the array is sorted and the table at most half full */
+	for (size_t i = 1; i < s->nsorted; i++)
+		CHECK(s->slot[i - 1] < s->slot[i]);
+	CHECK(2 * s->tn <= s->tcap);
 }
 
 static void run(uint64_t (*gen)(size_t), size_t n)
 {
 	struct idset s;
 	uint64_t *v = malloc(n * sizeof(*v));
-	size_t added = 0;
+	size_t added = 0, merged = 0, checks = 0;
 
 	idset_init(&s);
 	for (size_t i = 0; i < n; i++) {
 		v[i] = gen(i);
 		added += idset_add(&s, v[i]);
-		/* after every growth, everything so far is still there */
-		if (s.n == s.cap / 2)
+		/* after every merge of the table into the array, everything
+		 * so far is still there */
+		if (s.nsorted != merged) {
+			merged = s.nsorted;
 			check_all(&s, v, i + 1);
+			checks++;
+		}
 	}
+	CHECK(checks >= 5);
 	CHECK(added == n);
 	check_all(&s, v, n);
 	CHECK(!idset_has(&s, 0x9e3779b97f4a7c15ULL));
@@ -81,6 +94,35 @@ static void test_idset_growth_clustered(void)
 static void test_idset_growth_wrapping(void)
 {
 	run(wrapping, 20000);
+}
+
+/* a million ids in 9 MB (a table kept under half full took 16 MB), and
+ * the set reads the same on ids never added */
+static void test_idset_million(void)
+{
+	struct idset s;
+	size_t false_hits = 0;
+
+	idset_init(&s);
+	for (size_t i = 0; i < 1000000; i++)
+		CHECK(idset_add(&s, spread(i)));
+	CHECK(s.n == 1000000);
+	CHECK(s.bytes <= 9u * 1024 * 1024);
+	for (size_t i = 1000000; i < 1100000; i++)
+		false_hits += idset_has(&s, spread(i));
+	CHECK(false_hits == 0);
+	for (size_t i = 0; i < 1000000; i += 997)
+		CHECK(idset_has(&s, spread(i)));
+	/* a sorted array with one big gap: the interpolation search still
+	 * finds everything (its bisection steps) */
+	idset_release(&s);
+	idset_init(&s);
+	for (uint64_t i = 1; i <= 50000; i++)
+		CHECK(idset_add(&s, i < 49990 ? i : UINT64_MAX - i));
+	for (uint64_t i = 1; i <= 50000; i++)
+		CHECK(idset_has(&s, i < 49990 ? i : UINT64_MAX - i));
+	CHECK(!idset_has(&s, 50001) && !idset_has(&s, UINT64_MAX / 2));
+	idset_release(&s);
 }
 
 /* jsonmem: values built and freed by many threads, some freed by another
@@ -178,5 +220,6 @@ static void test_resume_ids(void)
 }
 
 TESTS(T(test_idset_growth_spread), T(test_idset_growth_clustered),
-      T(test_idset_growth_wrapping), T(test_resume_ids),
+      T(test_idset_growth_wrapping), T(test_idset_million),
+      T(test_resume_ids),
       T(test_jsonmem_threads))

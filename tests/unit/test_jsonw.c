@@ -241,5 +241,80 @@ static void test_utf8(void)
 	CHECK(bad == 0);
 }
 
+/* Long strings: runs of every length around jsonw_str's chunk (1024
+ * bytes; a run past 512 goes to the buffer directly) between escapes,
+ * and escape-only stretches; the bytes must be json_dumps's. */
+static void test_long_strings(void)
+{
+	static const size_t runs[] = { 0, 1, 7, 8, 9, 500, 511, 512, 513,
+				       1000, 1023, 1024, 1025, 3000 };
+	static const char escs[] = { '"', '\\', '\n', '\x01', '\x1f', 'a' };
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+	char every[128 * 3];
+	json_t *all;
+
+	for (int c = 0; c < 128; c++) {	/* every ASCII byte, NUL too */
+		every[3 * c] = (char)c;
+		every[3 * c + 1] = 'q';
+		every[3 * c + 2] = (char)c;
+	}
+	all = json_stringn(every, sizeof(every));
+	CHECK(all && same(all, 6));
+	json_decref(all);
+	for (size_t r = 0; r < ARRAY_SIZE(runs); r++)
+		for (size_t e = 0; e < ARRAY_SIZE(escs); e++) {
+			size_t n = 0;
+			char *t = xmalloc(4 * (runs[r] + 3) + 1200);
+			json_t *v;
+
+			for (int rep = 0; rep < 4; rep++) {
+				memset(t + n, 'x', runs[r]);
+				n += runs[r];
+				t[n++] = escs[e];
+			}
+			for (int k = 0; k < 1100; k++)	/* escapes only */
+				t[n++] = escs[k % ARRAY_SIZE(escs)];
+			v = json_stringn(t, n);
+			CHECK(v && same(v, 6));
+			json_decref(v);
+			free(t);
+		}
+	for (int r = 0; r < 300; r++) {
+		size_t n = (size_t)(r * 37 % 5000);
+		char *t = xmalloc(n + 1);
+		json_t *v;
+
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			t[i] = x % 5 == 0 ? escs[x % ARRAY_SIZE(escs)] :
+			       (char)('a' + x % 26);
+		}
+		v = json_stringn(t, n);
+		CHECK(v && same(v, 6));
+		json_decref(v);
+		free(t);
+	}
+}
+
+/* A buffer's ceiling: refused exactly when the written string would not
+ * fit, whatever the chunks. */
+static void test_string_ceiling(void)
+{
+	char t[3000];
+	struct buf b;
+
+	for (size_t i = 0; i < sizeof(t); i++)
+		t[i] = i % 3 ? 'y' : '"';
+	/* 2 quotes + 2000 plain + 1000 escaped as two bytes = 4002 */
+	for (size_t max = 3990; max <= 4010; max++) {
+		buf_init(&b, max);
+		CHECK((jsonw_str(&b, t, sizeof(t)) == 0) == (max >= 4002));
+		buf_release(&b);
+	}
+}
+
 TESTS(T(test_scalars), T(test_strings), T(test_random_trees),
-      T(test_refuses_nan), T(test_chat_body), T(test_utf8))
+      T(test_refuses_nan), T(test_chat_body), T(test_utf8),
+      T(test_long_strings), T(test_string_ceiling))

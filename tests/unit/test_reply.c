@@ -500,7 +500,134 @@ static void test_mutations(void)
 	}
 }
 
+/* A reply whose first choice's one position has logprob `num` (and a
+ * candidate with -num's digits); agree's outcome. */
+static int logprob_body(const char *num)
+{
+	char b[512];
+
+	snprintf(b, sizeof(b), "{\"choices\":[{\"message\":{\"content\":"
+		 "\"x\"},\"logprobs\":{\"content\":[{\"token\":\"A\","
+		 "\"logprob\":%s,\"top_logprobs\":[{\"token\":\"B\","
+		 "\"logprob\":%s}]}]}}]}", num, num);
+	return agree_str(b, NULL);
+}
+
+/* The numbers of the logprobs: reply.c converts the short ones without
+ * strtod; every one must be the same double (to the bit) as jansson's. */
+static void test_logprob_numbers(void)
+{
+	static const char *const edge[] = {
+		"-0.2231", "0", "-0", "-0.0", "0.0", "1", "-1e0", "-1E+0",
+		"-0.000", "-1e-22", "-1e22", "-1e23", "-1e-23", "1.5e-22",
+		"9007199254740992.0", "9007199254740993.0",
+		"-9007199254740993e-22", "900719925474099.3",
+		"0.9007199254740993", "1234567890123456789.0",
+		"12345678901234567890.0", "0.00000000000000000001234",
+		"-0.1", "-0.3", "-2.2250738585072014e-308", "4.9e-324",
+		"-1.7976931348623157e308", "123456789e-30", "5e-324",
+		"0.1e1", "00.1", "1e0000000000000000000001",
+		"-99999999999999999999999999e-25", "1.0000000000000002",
+		"-6.9078", "-4.6052", "-7.6009", "-1.6094", "-0.3567",
+	};
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	int bad = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(edge); i++)
+		if (logprob_body(edge[i]) != (strcmp(edge[i], "00.1") ? 0 :
+					      -1))
+			fprintf(stderr, "  outcome on %s\n", edge[i]),
+			harness_failed = 1;
+	for (int r = 0; r < 20000; r++) {
+		char num[80], *p = num;
+		int id, fd, ed;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		id = (int)(x % 4);		/* integer digits */
+		fd = (int)((x >> 8) % 22) + 1;	/* fraction digits */
+		ed = (int)((x >> 16) % 4);	/* 0-1: no exponent */
+		if (x >> 20 & 1)
+			*p++ = '-';
+		if (!id)
+			*p++ = '0';
+		for (int i = 0; i < id; i++)
+			*p++ = (char)('1' + (x >> (24 + 3 * i)) % 9);
+		*p++ = '.';
+		for (int i = 0; i < fd; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			*p++ = (char)('0' + x % 10);
+		}
+		if (ed >= 2)
+			p += sprintf(p, "e%s%d", ed == 2 ? "-" : "",
+				     (int)((x >> 32) % 30));
+		*p = '\0';
+		if (logprob_body(num) != 0 && bad++ < 5)
+			fprintf(stderr, "  refused: %s\n", num);
+	}
+	CHECK(bad == 0);
+}
+
+/* Odd logprobs: escapes and unicode in tokens, nulls, missing and
+ * doubled members (the last one wins), lists built and then dropped by a
+ * later duplicate or a later error. agree also holds the error message
+ * of the building walk to the one of the checking walk (want_logprobs
+ * false), byte offset included. */
+static void test_logprob_shapes(void)
+{
+	static const char *const c[] = {
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"\\u0041\\n\\\"\\ud83d\\ude00\","
+		"\"logprob\":-1,\"top_logprobs\":[{\"token\":\"\xc3\xa9\","
+		"\"logprob\":null},null,[],{\"token\":null},{}]}]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[null,1,\"s\",[1],{\"top_logprobs\":null},"
+		"{\"top_logprobs\":{}},{\"token\":5,\"logprob\":\"-1\"}]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"}],\"content\":null}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"}],\"content\":[]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"}]},\"logprobs\":null}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"}]}}],\"choices\":[{\"message\":"
+		"{\"content\":\"y\"}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"}]}},{\"message\":{\"content\":"
+		"\"x\"},\"logprobs\":{\"content\":[{\"token\":\"B\"}]}}],"
+		"\"choices\":[{\"message\":{\"content\":\"y\"}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\",\"top_logprobs\":[{\"token\":"
+		"\"B\"}],\"top_logprobs\":[{\"token\":\"C\"}],\"token\":\"D\","
+		"\"logprob\":1,\"logprob\":2}]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\",\"logprob\":"
+		"-123456789012345678901234567890}]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\",\"logprob\":1e999}]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\\u0000\"}]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"}]}}],\"usage\":{,}}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"}]}}],\"error\":\"late\"}",
+		"{\"choices\":[{\"message\":{\"content\":5},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"}]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\",\"top_logprobs\":[{\"token\":"
+		"\"B\",}]}]}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+		"{\"content\":[{\"token\":\"A\"} {\"token\":\"B\"}]}}]}",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++)
+		agree_str(c[i], NULL);
+}
+
 TESTS(T(test_fixtures), T(test_values), T(test_provider_parse),
       T(test_not_json), T(test_edges), T(test_depth), T(test_long_reals),
-      T(test_nul_inside),
+      T(test_nul_inside), T(test_logprob_numbers), T(test_logprob_shapes),
       T(test_mutations))
