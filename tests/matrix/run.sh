@@ -16,7 +16,8 @@
 # anthropic + chat + chat, majority = completions + chat + anthropic, each
 # with the combination's cot, votes and both_orders); server is a fake
 # server flag (no-n: --no-n, no-logprobs: --refuse-logprobs,
-# same-answers: --same-answers). Checks of an accepted combination:
+# same-answers: --same-answers; limit: --max-inflight 4, and every
+# endpoint max_attempts 20, see cfg()). Checks of an accepted combination:
 #   check, dryrun   `caigen check` and `--dry-run` accept it (exit 0)
 #   exit            run (--jobs 1) exits 0, or 1 when every prompt is
 #                   meant to fail (same-answers in mode preferences:
@@ -199,6 +200,19 @@ cfg() {
 	auto) _conc=", concurrency: auto" ;;
 	range) _conc=", concurrency: [2, 12]" ;;
 	esac
+	# against the server that answers 429 beyond 4 in flight (no hint),
+	# a run at a fixed concurrency above that (--jobs 16 in run B and the
+	# live run, --jobs 2 and 4 in kill -9/resume and shards; the AIMD of
+	# a fixed concurrency keeps a place per endpoint and event loop, 8
+	# for a panel of 3 on 2 cores) can have one call meet 429 five times
+	# in a row while the calls admitted after it take every place it
+	# frees: its prompt fails, rate_limited, as the README documents
+	# ("raise max_attempts"). 20 attempts back off longer than any run
+	# here lasts (the deepest seen: 6), so the checks see the retries and
+	# not that race: at 5, 3-wise c91's kill -9/resume ended with exit 1
+	# about 1 run in 4, run B's --jobs 16 1 in 20 (notes/fix.md)
+	_att=""
+	[ "$m_server" = limit ] && _att=", max_attempts: 20"
 	_cal=""
 	[ "$m_calib" = on ] && [ "${CFG_CALIB:-1}" = 1 ] &&
 		_cal=", calibration: \"$D/calib.json\""
@@ -217,8 +231,8 @@ cfg() {
 		printf 'binarize: %s\n' "$m_binarize"
 		printf 'policy: {api: %s, base_url: "%s", model: pol, ' \
 			"$m_policy_api" "$2"
-		printf 'executor: %s, max_tokens: 128, n: %s%s}\n' "$3" "$m_n" \
-			"$_conc"
+		printf 'executor: %s, max_tokens: 128, n: %s%s%s}\n' "$3" \
+			"$m_n" "$_conc" "$_att"
 		case $m_judge in mean | median | majority)
 			printf 'panel: %s\n' "$m_judge" ;;
 		esac
@@ -231,8 +245,8 @@ cfg() {
 				"$_api" "$2" "$_j"
 			printf 'executor: %s, cot: %s, votes: %s, ' "$4" \
 				"$_cot" "$m_votes"
-			printf 'both_orders: %s%s%s}\n' "$m_both_orders" \
-				"$_conc" "$_cal"
+			printf 'both_orders: %s%s%s%s}\n' "$m_both_orders" \
+				"$_conc" "$_att" "$_cal"
 			_i=$((_i + 1))
 		done
 	} >"$1"
