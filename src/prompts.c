@@ -580,6 +580,185 @@ static char *take_id(json_t *id, char **reason)
 	return NULL;
 }
 
+/*
+ * The common line without jansson (json_loadb was 25k instructions a
+ * line of 170 bytes, the most of reading a prompt): one object of at
+ * most FLAT_MAX members whose keys are plain strings (no backslash) and
+ * whose values are strings (escapes \" \\ \/ \b \f \n \r \t only) or
+ * integers of at most 18 digits, no key twice, the prompt field a string
+ * that is not only blanks, no "messages". That is a line jansson reads
+ * too, to the same values, and parse_jsonl would accept: true with *p
+ * filled as parse_jsonl fills it. Anything else (a \u escape, another
+ * kind of value, a reject of any reason) is false with *p untouched, and
+ * jansson reads the line as before. The line is strict UTF-8 without NUL
+ * (check_bytes ran), which jansson's strings need too.
+ */
+#define FLAT_MAX 16
+
+struct flat {
+	const char *k, *v;	/* key; value: its text (a string's
+				 * between the quotes) */
+	size_t kn, vn;
+	bool str, esc;		/* a string; one holding a backslash */
+};
+
+static const char *flat_ws(const char *s, const char *e)
+{
+	while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+		s++;
+	return s;
+}
+
+/* The string at s (past its opening quote): its closing quote, or NULL
+ * when it holds a control byte, an escape other than the simple ones
+ * (keys: any backslash) or does not end. */
+static const char *flat_str(const char *s, const char *e, bool key,
+			    bool *esc)
+{
+	*esc = false;
+	for (; s < e; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"')
+			return s;
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			if (key || ++s >= e || !strchr("\"\\/bfnrt", *s) ||
+			    !*s)
+				return NULL;
+			*esc = true;
+		}
+	}
+	return NULL;
+}
+
+/* Decode a checked flat string value into a new NUL-terminated copy. */
+static char *flat_decode(const struct flat *m)
+{
+	char *out = xmalloc(m->vn + 1), *o = out;
+
+	for (size_t i = 0; i < m->vn; i++) {
+		char c = m->v[i];
+
+		if (c == '\\' && m->esc) {
+			c = m->v[++i];
+			c = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ?
+			    '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
+		}
+		*o++ = c;
+	}
+	*o = '\0';
+	return out;
+}
+
+static const struct flat *flat_get(const struct flat *m, size_t n,
+				   const char *key)
+{
+	size_t kn = strlen(key);
+
+	for (size_t i = 0; i < n; i++)
+		if (m[i].kn == kn && !memcmp(m[i].k, key, kn))
+			return &m[i];
+	return NULL;
+}
+
+static bool flat_off;	/* prompts_set_flat(false): for the tests */
+
+void prompts_set_flat(bool on)
+{
+	flat_off = !on;
+}
+
+static bool parse_flat(const char *line, size_t len, struct prompt *p)
+{
+	const char *s = line, *e = line + len, *q;
+	struct flat m[FLAT_MAX];
+	const struct flat *prompt, *id;
+	size_t n = 0;
+	char *text;
+
+	s = flat_ws(s, e);
+	if (flat_off || s >= e || *s++ != '{')
+		return false;
+	for (;;) {
+		struct flat *x = &m[n];
+		bool esc;
+
+		s = flat_ws(s, e);
+		if (n == FLAT_MAX || s >= e || *s++ != '"' ||
+		    !(q = flat_str(s, e, true, &esc)))
+			return false;
+		x->k = s;
+		x->kn = (size_t)(q - s);
+		for (size_t i = 0; i < n; i++)
+			if (m[i].kn == x->kn && !memcmp(m[i].k, x->k, x->kn))
+				return false;	/* twice: jansson's reason */
+		s = flat_ws(q + 1, e);
+		if (s >= e || *s++ != ':')
+			return false;
+		s = flat_ws(s, e);
+		if (s < e && *s == '"') {
+			if (!(q = flat_str(++s, e, false, &x->esc)))
+				return false;
+			x->str = true;
+			x->v = s;
+			x->vn = (size_t)(q - s);
+			s = q + 1;
+		} else {
+			const char *d = s + (s < e && *s == '-');
+
+			if (d >= e || *d < '0' || *d > '9')
+				return false;
+			q = d + 1;
+			if (*d != '0')
+				while (q < e && *q >= '0' && *q <= '9')
+					q++;
+			if (q - d > 18 || (q < e && (*q == '.' || *q == 'e' ||
+						     *q == 'E' ||
+						     (*q >= '0' && *q <= '9'))))
+				return false;
+			x->str = x->esc = false;
+			x->v = s;
+			x->vn = (size_t)(q - s);
+			s = q;
+		}
+		n++;
+		s = flat_ws(s, e);
+		if (s < e && *s == ',') {
+			s++;
+			continue;
+		}
+		if (s >= e || *s++ != '}')
+			return false;
+		break;
+	}
+	if (flat_ws(s, e) != e || flat_get(m, n, "messages"))
+		return false;
+	prompt = flat_get(m, n, field_name());
+	id = flat_get(m, n, "id");
+	if (!prompt || !prompt->str || (id && id->str && id->vn == 0))
+		return false;
+	text = flat_decode(prompt);
+	if (only_space(text)) {
+		free(text);
+		return false;
+	}
+	p->text = text;
+	/* the length jansson's string would have (no NUL can be inside) */
+	p->messages = user_turn(text, strlen(text));
+	if (!id) {
+		p->id = default_id(text, strlen(text));
+	} else if (id->str) {
+		p->id = flat_decode(id);
+	} else {
+		long long v = strtoll(id->v, NULL, 10);
+
+		p->id = xasprintf("%" JSON_INTEGER_FORMAT, (json_int_t)v);
+	}
+	return true;
+}
+
 /* One JSONL line into *p (id, text, messages). NULL, or the reason. */
 static char *parse_jsonl(const char *line, size_t len, struct prompt *p)
 {
@@ -587,6 +766,9 @@ static char *parse_jsonl(const char *line, size_t len, struct prompt *p)
 	json_t *root, *prompt, *messages, *id;
 	const char *f = field_name();
 	char *reason = NULL;
+
+	if (parse_flat(line, len, p))
+		return NULL;
 
 	/* DECODE_ANY so that a scalar gets "not a JSON object" rather than
 	 * jansson's "'[' or '{' expected"; no DISABLE_EOF_CHECK, so trailing

@@ -146,6 +146,10 @@ void prompts_set_format(enum prompts_format_mode m);
  * a prompt field applied; only the JSONL lines holding a '[' are
  * parsed); false when it cannot be opened. */
 bool prompts_any_messages(const char *path, size_t max_line);
+/* For the tests: off, every JSONL line is read by jansson, also the
+ * plain ones the reader otherwise reads itself (on by default). Not
+ * thread-safe: call it while no prompts are read. */
+void prompts_set_flat(bool on);
 /* Closes the file (not stdin) and frees r; NULL is safe. */
 void prompts_close(struct prompts *r);
 

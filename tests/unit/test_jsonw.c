@@ -8,6 +8,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+static double tens_for_test(int k)
+{
+	double t = 1;
+
+	while (k-- > 0)
+		t *= 10;
+	return t;
+}
+
 /* Both writers on v at this precision: equal bytes, or both refuse. */
 static int same(const json_t *v, int precision)
 {
@@ -315,6 +324,62 @@ static void test_string_ceiling(void)
 	}
 }
 
+/* Reals at the precisions jsonw_real writes without snprintf (1-9):
+ * random bits, short decimals such as logprobs, halves and other ties,
+ * the powers of ten around the fixed / exponent switch, and values whose
+ * rounding carries into a new digit. All must be json_dumps's bytes. */
+static void test_reals_fast(void)
+{
+	static const double edge[] = {
+		0.0, 0.5, 1.5, 2.5, 0.125, 0.375, 1e-5, 1e-4, 9.9999e-5, 1e9,
+		999999999.5, 99999.95, 0.99999999, 9.5, 0.95, 0.015, 1e16,
+		123456789, 12345678.9, 1e-20, 1e22, 1e23, 5e-324,
+		0.80198095, -0.21067839, -1.6094, 0.1, 0.2, 0.3, 0.7,
+		4503599627370496.5, 9007199254740993.0, 1e300, 1e-300,
+	};
+	uint64_t x = 0xdeadbeefcafef00dULL;
+	int bad = 0;
+
+	for (int p = 1; p <= 9; p++)
+		for (size_t i = 0; i < ARRAY_SIZE(edge); i++)
+			for (int sg = 0; sg < 2; sg++) {
+				json_t *r = json_real(sg ? -edge[i] : edge[i]);
+
+				bad += !same(r, p);
+				json_decref(r);
+			}
+	for (int r = 0; r < 60000; r++) {
+		double d;
+		json_t *v;
+		int p = r % 9 + 1;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (r % 4) {
+		case 0:		/* any bits */
+			memcpy(&d, &x, sizeof(d));
+			if (!isfinite(d))
+				continue;
+			break;
+		case 1:		/* a logprob */
+			d = -(double)(x % 100000000) / 1e4;
+			break;
+		case 2:		/* p digits and a five: near a tie */
+			d = ((double)(x % 1000000000) + 0.5) /
+			    tens_for_test((int)(x >> 40) % 15);
+			break;
+		default:	/* a probability */
+			d = (double)(x >> 11) / 9007199254740992.0;
+		}
+		v = json_real(d);
+		bad += !same(v, p);
+		json_decref(v);
+	}
+	CHECK(bad == 0);
+}
+
 TESTS(T(test_scalars), T(test_strings), T(test_random_trees),
       T(test_refuses_nan), T(test_chat_body), T(test_utf8),
-      T(test_long_strings), T(test_string_ceiling))
+      T(test_long_strings), T(test_string_ceiling),
+      T(test_reals_fast))
