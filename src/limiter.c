@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define FLOOR_SLACK 1.25	/* latency within this of the floor ... */
-#define FLOOR_SLACK_ABS 0.005	/* ... plus this is "no queue" */
+#define FLOOR_SLACK_ABS 0.0025	/* ... plus this is "no queue" */
 #define FLOOR_FORGET 60.0	/* seconds: the floor creeps up to the
 				 * windows' latency on this time scale */
 #define CUT 0.8			/* a cut keeps this of the limit ... */

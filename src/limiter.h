@@ -18,8 +18,10 @@
  *   - the limit was not reached (the run had fewer calls to send): no
  *     change, so a quiet stage never inflates its limit;
  *   - latency near its floor (the lowest seen, slowly forgotten), within
- *     25 % plus 5 ms (a server on the same machine at 0 ms answers
- *     more a second with a few ms of queue): no queue is building, so
+ *     25 % plus 2.5 ms (a server on the same machine at 0 ms answers
+ *     more a second with a few ms of queue; 5 ms held twice the calls
+ *     in flight, and memory, for the same answers a second): no queue
+ *     is building, so
  *     the limit grows: half
  *     way to 0.95 of the plateau less one below it, near it by 2 % (at least 1)
  *     after PROBE_EVERY windows and probe_gap answers without a drop

@@ -17,7 +17,12 @@
 # with the combination's cot, votes and both_orders); server is a fake
 # server flag (no-n: --no-n, no-logprobs: --refuse-logprobs,
 # same-answers: --same-answers; limit: --max-inflight 4, and every
-# endpoint max_attempts 20, see cfg()). Checks of an accepted combination:
+# endpoint max_attempts 20, see cfg()); http is every endpoint's `http`:
+# auto and 1.1 straight to the fake server (http://, HTTP/1.1), 2 through
+# an nginx in front of it (front()) over TLS with HTTP/2, its self-signed
+# CA as each endpoint's ca_file (h2c, `http: 2` on http://, is refused by
+# this machine's libcurl 7.88 and nginx is the only h2 server at hand).
+# Checks of an accepted combination:
 #   check, dryrun   `caigen check` and `--dry-run` accept it (exit 0)
 #   exit            run (--jobs 1) exits 0, or 1 when every prompt is
 #                   meant to fail (same-answers in mode preferences:
@@ -47,6 +52,7 @@
 #   label, eval     `caigen label` and `caigen eval` read every record
 #                   of the run (one labelled record per input record),
 #                   given the run's own config (mode both too)
+#   http2           (http 2) nginx saw every request of run A on HTTP/2
 #   format          every record's prompt a string (prompt_format
 #                   standard, or auto over strings only) or a message
 #                   list (conversational, or auto over any message list)
@@ -74,6 +80,14 @@ NP=${MATRIX_PROMPTS:-8}
 DEEP=${MATRIX_DEEP:-0}
 ONLY=${MATRIX_ONLY:-}
 gen_prompts "$NP" "$T/in.jsonl"
+# http=2: nginx and a self-signed certificate for 127.0.0.1, made once
+if grep -q ' http=2' "$LIST"; then
+	sh "$ROOT/tests/deps.sh" nginx openssl >/dev/null 2>&1 &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" \
+		-out "$T/tls.pem" -days 2 -subj /CN=127.0.0.1 \
+		-addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 ||
+		{ fail matrix_http2_setup "nginx or openssl missing"; exit 1; }
+fi
 # the same prompts (same ids) mixed (even numbers as message lists),
 # mixed and gzipped, mixed under the key "question"
 jq -c 'if (.id | ltrimstr("q") | tonumber) % 2 == 0 then
@@ -213,6 +227,8 @@ cfg() {
 	# about 1 run in 4, run B's --jobs 16 1 in 20 (notes/fix.md)
 	_att=""
 	[ "$m_server" = limit ] && _att=", max_attempts: 20"
+	_att="$_att, http: $m_http"
+	[ "$m_http" = 2 ] && _att="$_att, ca_file: \"$T/tls.pem\""
 	_cal=""
 	[ "$m_calib" = on ] && [ "${CFG_CALIB:-1}" = 1 ] &&
 		_cal=", calibration: \"$D/calib.json\""
@@ -262,6 +278,77 @@ fake() {
 	same-answers) start_fake --log "$_log" --same-answers "$@" ;;
 	limit) start_fake --log "$_log" --max-inflight 4 --latency-ms 15 "$@" ;;
 	esac
+	[ "$m_http" = 2 ] && front
+	return 0
+}
+# front: an nginx serving HTTP/2 over TLS on a port of its own in front of
+# the fake server just started, which it reaches on HTTP/1.1; FAKE_URL
+# becomes its https URL (stop_fake stops both). The fake server writes
+# the URLs it hands out (an Anthropic batch's results_url) as
+# http://HOST: nginx passes its own host on and makes them https://,
+# as a server behind TLS would (caigen sends its key to no other scheme)
+FRONT_PID=""
+front() {
+	_ng=$T/ng.$FAKE_PORT
+	_fp=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkdir -p "$_ng/tmp"
+	cat >"$_ng/nginx.conf" <<EOF_NG
+worker_processes 1;
+error_log $_ng/error.log warn;
+pid $_ng/nginx.pid;
+events { worker_connections 4096; }
+http {
+	log_format proto '\$server_protocol';
+	access_log $_ng/access.log proto;
+	keepalive_requests 100000;
+	client_max_body_size 64m;
+	client_body_buffer_size 1m;
+	client_body_temp_path $_ng/tmp/body;
+	proxy_temp_path $_ng/tmp/proxy;
+	fastcgi_temp_path $_ng/tmp/fastcgi;
+	uwsgi_temp_path $_ng/tmp/uwsgi;
+	scgi_temp_path $_ng/tmp/scgi;
+	upstream fake { server 127.0.0.1:$FAKE_PORT; keepalive 256; }
+	server {
+		listen 127.0.0.1:$_fp ssl http2;
+		ssl_certificate $T/tls.pem;
+		ssl_certificate_key $T/tls.key;
+		location / {
+			proxy_pass http://fake;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host \$http_host;
+			proxy_set_header Accept-Encoding "";
+			proxy_read_timeout 120s;
+			sub_filter_types application/json;
+			sub_filter_once off;
+			sub_filter "http://127.0.0.1:$_fp/" "https://127.0.0.1:$_fp/";
+		}
+	}
+}
+EOF_NG
+	nginx -p "$_ng" -c "$_ng/nginx.conf" -g 'daemon off;' \
+		>"$_ng/stdout" 2>&1 &
+	FRONT_PID=$!
+	PIDS="$PIDS $FRONT_PID"
+	FAKE_URL=https://127.0.0.1:$_fp/v1
+	_i=0
+	until curl -s -o /dev/null --cacert "$T/tls.pem" "$FAKE_URL/models"; do
+		_i=$((_i + 1))
+		[ $_i -lt 100 ] || { echo "front: nginx did not start: $(cat "$_ng/error.log" "$_ng/stdout")"; return 1; }
+		sleep 0.05
+	done
+	: >"$_ng/access.log"
+	FRONT_DIR=$_ng
+}
+stop_fake() {
+	if [ -n "$FRONT_PID" ]; then
+		kill "$FRONT_PID" 2>/dev/null
+		wait "$FRONT_PID" 2>/dev/null
+		FRONT_PID=""
+	fi
+	kill "$FAKE_PID" 2>/dev/null
+	wait "$FAKE_PID" 2>/dev/null
 }
 # sent LOG FROM-LINE: "model count" lines, requests the server answered
 # after line FROM-LINE of LOG (probes and refusals by design left out)
@@ -293,7 +380,7 @@ planned() {
 	_alt=0
 	[ "$m_server" = no-n ] && [ "$m_n" = auto ] &&
 		[ "$m_policy_api" = chat ] && _alt=1
-	sed -n "s/^  [a-z0-9]* *http[^ ]* model '\([^']*\)': \([0-9]*\) [a-z ]*requests\( (\([0-9]*\) if the server cannot[^)]*)\)\{0,1\},.*/\1 \2 \4/p" "$1" |
+	sed -n "s/^  [a-z0-9]* *http[^ ]* model '\([^']*\)'[^:]*: \([0-9]*\) [a-z ]*requests\( (\([0-9]*\) if the server cannot[^)]*)\)\{0,1\},.*/\1 \2 \4/p" "$1" |
 	while read -r _m _a _b; do
 		if [ $_alt = 1 ] && [ -n "$_b" ]; then
 			if [ "$_m" = pol ] && [ "$m_policy_exec" = batch ]; then
@@ -466,6 +553,9 @@ combo() {
 			head -c 200)" "0:"
 	fi
 	req once once "$D/a"
+	# http: 2 went over HTTP/2, every request
+	[ "$m_http" = 2 ] && same http2 "$(sort -u "$FRONT_DIR/access.log" |
+		tr '\n' ' ')" "HTTP/2.0 "
 	req distinct distinct "$D/a"
 	for _f in "$D/a/preferences.jsonl" "$D/a/critiques.jsonl" \
 	    "$D/a/failures.jsonl" "$D/a/rejects.jsonl" "$D/a/manifest.json"; do
