@@ -65,12 +65,15 @@ struct loop;
 /* One attempt on the wire. */
 struct xfer {
 	CURL *easy;
+	struct loop *lp;
 	struct call *call;
 	struct buf resp;
 	struct http_hints hints;
 	double sent;		/* when the attempt went on the wire */
 	char curl_err[CURL_ERROR_SIZE];
 	struct xfer *next;	/* idle list */
+	struct xfer *next_sent;	/* the loop's sent list */
+	bool sent_all;		/* on the sent list (its body went out) */
 };
 
 struct fifo {
@@ -101,6 +104,7 @@ struct loop {
 				 * watching it (on_socket) */
 	size_t nparked;
 	struct xfer *idle;
+	struct xfer *sent;	/* transfers whose body went out this turn */
 	struct xfer **all;	/* every transfer made, idle or not */
 	size_t nall, capall;
 	size_t wire;		/* transfers on the wire */
@@ -330,6 +334,57 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* libcurl's progress: once the whole body went out, its upload buffer
+ * may go (drop_ulbufs) */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *t = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	if (!t->sent_all && ultotal > 0 && ulnow >= ultotal) {
+		t->sent_all = true;
+		t->next_sent = t->lp->sent;
+		t->lp->sent = t;
+	}
+	return 0;
+}
+
+/* libcurl's upload buffer of a transfer goes (setting its size frees
+ * it; libcurl makes another should it need one). */
+static void drop_ulbuf(struct xfer *t)
+{
+	curl_easy_setopt(t->easy, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+}
+
+/*
+ * On HTTP/2 libcurl 7.88 sends a body through an upload buffer of 16 KB
+ * (its least) that each easy handle then keeps: 16 KB a request in
+ * flight, more than the rest of the request. Once the whole body went
+ * out (libcurl's progress says so), nothing points into the buffer: it
+ * goes. (On HTTP/1.1 a small body goes out with the headers, no buffer.)
+ * Run between curl calls, never inside a callback.
+ */
+static void drop_ulbufs(struct loop *lp)
+{
+	struct xfer *t;
+
+	while ((t = lp->sent)) {
+		curl_off_t up = 0;
+
+		lp->sent = t->next_sent;
+		t->sent_all = false;
+		/* the list may hold a transfer put back and sent again
+		 * since: its own body must be out */
+		if (!t->call)
+			continue;
+		curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+		if (up >= (curl_off_t)t->call->body_len)
+			drop_ulbuf(t);
+	}
+}
+
 static struct xfer *xfer_get(struct loop *lp)
 {
 	struct xfer *t = lp->idle;
@@ -339,6 +394,7 @@ static struct xfer *xfer_get(struct loop *lp)
 		return t;
 	}
 	t = xcalloc(1, sizeof(*t));
+	t->lp = lp;
 	if (lp->nall == lp->capall) {
 		lp->capall = lp->capall ? 2 * lp->capall : 64;
 		lp->all = xrealloc(lp->all, lp->capall * sizeof(*lp->all));
@@ -356,6 +412,9 @@ static struct xfer *xfer_get(struct loop *lp)
 	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(t->easy, CURLOPT_XFERINFODATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->curl_err);
 	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, (long)(lp->nall >
 			 RECV_BUFFER_FROM ? RECV_BUFFER_MIN : RECV_BUFFER));
@@ -373,6 +432,7 @@ static struct xfer *xfer_get(struct loop *lp)
  * so a transfer waiting on the wire or idle holds none. */
 static void xfer_put(struct loop *lp, struct xfer *t)
 {
+	drop_ulbuf(t);	/* an idle handle keeps none (drop_ulbufs) */
 	buf_release(&t->resp);
 	t->call = NULL;
 	t->next = lp->idle;
@@ -1205,6 +1265,7 @@ static void *loop_main(void *arg)
 			curl_multi_socket_action(lp->multi, CURL_SOCKET_TIMEOUT,
 						 0, &running);
 		}
+		drop_ulbufs(lp);	/* before reap puts transfers back */
 		reap(lp);
 		deliver(lp);
 	}
