@@ -55,21 +55,15 @@ static int add_fenced(struct buf *b, const char *what, const char *tag,
 	       buf_addstr(b, ">>>") < 0 ? -1 : 0;
 }
 
-char *judge_render(const char *tpl, const char *conversation,
-		   const char *principle, const char *a, const char *b,
-		   uint64_t seed, const char *id)
+/* The rendering through a buffer with the MAX_PROMPT ceiling: what fits
+ * of it, up to the piece that would cross the ceiling. */
+static char *render_buf(const char *tpl, const char *conversation,
+			const char *principle, const char *a, const char *b,
+			const char *tag)
 {
-	const char *texts[] = { conversation, principle, a, b, tpl };
-	char tag[24];
 	struct buf out;
 	const char *p;
 
-	for (uint64_t k = 0;; k++) {
-		snprintf(tag, sizeof(tag), "[%08x]",
-			 (unsigned)(rng_u64(seed, id, "fence", k) >> 32));
-		if (tag_free(tag + 1, texts, ARRAY_SIZE(texts)))
-			break;
-	}
 	buf_init(&out, MAX_PROMPT);
 	for (p = tpl; *p; p++) {
 		int rc = 0;
@@ -107,6 +101,123 @@ char *judge_render(const char *tpl, const char *conversation,
 			break;
 	}
 	return buf_detach(&out);
+}
+
+/* Where render_to writes: at o when not NULL; n counts either way. */
+struct rout {
+	char *o;
+	size_t n;
+};
+
+static void put(struct rout *w, const char *s, size_t n)
+{
+	if (w->o && n)
+		memcpy(w->o + w->n, s, n);
+	w->n += n;
+}
+
+static size_t slen(const char *s)
+{
+	return s ? strlen(s) : 0;	/* a text the template leaves out */
+}
+
+/* The texts of a rendering with their lengths. */
+struct rtexts {
+	const char *conv, *principle, *a, *b, *tag;
+	size_t nconv, nprinciple, na, nb, ntag;
+};
+
+static void put_fenced(struct rout *w, const char *what, size_t nwhat,
+		       const struct rtexts *t, const char *text, size_t n)
+{
+	/* "<<<what tag>>>\ntext\n<<<end of what tag>>>" */
+	put(w, "<<<", 3);
+	put(w, what, nwhat);
+	put(w, " ", 1);
+	put(w, t->tag, t->ntag);
+	put(w, ">>>\n", 4);
+	put(w, text, n);
+	put(w, "\n<<<end of ", 11);
+	put(w, what, nwhat);
+	put(w, " ", 1);
+	put(w, t->tag, t->ntag);
+	put(w, ">>>", 3);
+}
+
+/* The pieces render_buf adds, in the same order, without a ceiling:
+ * written at w->o when not NULL, counted in w->n. */
+static void render_to(struct rout *w, const char *tpl,
+		      const struct rtexts *t)
+{
+	for (const char *p = tpl; *p; p++) {
+		if ((p[0] == '{' && p[1] == '{') ||
+		    (p[0] == '}' && p[1] == '}')) {
+			put(w, p++, 1);
+		} else if (p[0] == '{') {
+			const char *end = strchr(p, '}');
+			size_t n = end ? (size_t)(end - p - 1) : 0;
+
+			if (n == 12 && !strncmp(p + 1, "conversation", n))
+				put_fenced(w, "conversation", 12, t, t->conv,
+					   t->nconv);
+			else if (n == 9 && !strncmp(p + 1, "principle", n))
+				put(w, t->principle, t->nprinciple);
+			else if (n == 1 && p[1] == 'a')
+				put_fenced(w, "reply A", 7, t, t->a, t->na);
+			else if (n == 1 && p[1] == 'b')
+				put_fenced(w, "reply B", 7, t, t->b, t->nb);
+			else
+				end = NULL;	/* the loader rejects these */
+			if (end)
+				p = end;
+			else
+				put(w, p, 1);
+		} else {
+			size_t n = strcspn(p, "{}");
+
+			put(w, p, n ? n : 1);
+			p += n ? n - 1 : 0;
+		}
+	}
+}
+
+/* A rendering is counted first, then written into one allocation of
+ * its size: the buffer's doublings and its per-piece calls were most of
+ * a render's cost. Over the ceiling (never in practice) render_buf cuts
+ * it as before. */
+char *judge_render(const char *tpl, const char *conversation,
+		   const char *principle, const char *a, const char *b,
+		   uint64_t seed, const char *id)
+{
+	const char *texts[] = { conversation, principle, a, b, tpl };
+	static const char hex[] = "0123456789abcdef";
+	char tag[11];
+	struct rtexts t;
+	struct rout w = { NULL, 0 };
+
+	for (uint64_t k = 0;; k++) {
+		/* "[%08x]" of the high 32 bits */
+		unsigned x = (unsigned)(rng_u64(seed, id, "fence", k) >> 32);
+
+		tag[0] = '[';
+		for (int i = 0; i < 8; i++)
+			tag[1 + i] = hex[(x >> (28 - 4 * i)) & 0xf];
+		tag[9] = ']';
+		tag[10] = '\0';
+		if (tag_free(tag + 1, texts, ARRAY_SIZE(texts)))
+			break;
+	}
+	t = (struct rtexts){ conversation, principle, a, b, tag,
+			     slen(conversation), slen(principle), slen(a),
+			     slen(b), 10 };
+	render_to(&w, tpl, &t);
+	if (w.n > MAX_PROMPT)
+		return render_buf(tpl, conversation, principle, a, b, tag);
+	w.o = xmalloc(w.n + 1);
+	w.n = 0;
+	render_to(&w, tpl, &t);
+	w.o[w.n] = '\0';
+	return w.o;
 }
 
 /* Strip the characters that may wrap a letter: ASCII space and
