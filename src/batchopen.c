@@ -1,7 +1,7 @@
 /* batchopen.c - open batches of roles a run does not batch (batchopen.h). */
 #include "batchopen.h"
 #include "batchapi.h"
-#include "runrules.h"
+#include "ranking.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -116,7 +116,7 @@ static size_t still_running(const struct config *cfg, struct batch_open *v,
 		int r = v[i].role;
 
 		if (v[i].created && !api[r])
-			api[r] = batchapi_new(runrules_endpoint(cfg, r), &e);
+			api[r] = batchapi_new(ranking_role_endpoint(cfg, r), &e);
 		v[i].running = false;
 		if (v[i].created && api[r] &&
 		    batchapi_poll(api[r], v[i].id, &info, &e) == 0) {
@@ -153,7 +153,7 @@ size_t batchopen_say(const struct config *cfg, const char *suffix,
 		"again itself:\n", path, n, n == 1 ? "" : "es",
 		n == 1 ? "it is" : "they are", n == 1 ? "its" : "their");
 	for (size_t i = 0; i < n; i++) {
-		const struct endpoint *ep = runrules_endpoint(cfg, v[i].role);
+		const struct endpoint *ep = ranking_role_endpoint(cfg, v[i].role);
 		char *base = url_mask(ep->nbase_urls ? ep->base_urls[0] :
 				      ep->base_url);
 		const char *route = ep->api == API_ANTHROPIC ?
