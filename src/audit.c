@@ -1440,6 +1440,42 @@ static void print_panel(FILE *f, json_t *panel)
 							"comparisons")));
 }
 
+/* What made the report (provenance.h), as the HTML page's table says it:
+ * the judge models the records name, the input, the time and the
+ * version. Names come from the records: printed through tty_safe. */
+static void print_provenance(FILE *f, json_t *prov)
+{
+	json_t *models = json_object_get(prov, "judge_models");
+	json_t *in = json_object_get(prov, "inputs");
+	json_int_t more = json_integer_value(json_object_get(
+		prov, "judge_models_omitted"));
+	const char *t = json_string_value(json_object_get(prov, "time"));
+	const char *ver = json_string_value(json_object_get(prov,
+						"caigen_version"));
+	size_t i;
+	json_t *v;
+
+	if (!json_is_object(prov))
+		return;
+	fprintf(f, "\nprovenance\n  judge model(s):");
+	json_array_foreach(models, i, v)
+		fprintf(f, "%s %s", i ? "," : "",
+			tty_safe(json_string_value(v)));
+	if (!json_array_size(models))
+		fputs(" none named in the records", f);
+	if (more > 0)
+		fprintf(f, " (and %lld more mentions of other models)",
+			(long long)more);
+	fputs("\n  input:", f);
+	json_array_foreach(in, i, v)
+		fprintf(f, "%s %s", i ? "," : "",
+			tty_safe(json_string_value(v)));
+	if (!json_array_size(in))
+		fputs(" none", f);
+	fprintf(f, "\n  time (UTC): %s\n  caigen version: %s\n",
+		t ? t : "?", ver ? tty_safe(ver) : "?");
+}
+
 void audit_print_text(json_t *rep, FILE *f)
 {
 	static const struct {
@@ -1561,6 +1597,7 @@ void audit_print_text(json_t *rep, FILE *f)
 			json_decref(rows);
 		}
 	}
+	print_provenance(f, json_object_get(rep, "provenance"));
 	json_decref(all);
 }
 

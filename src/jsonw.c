@@ -10,8 +10,11 @@
 
 /* Does any of the 8 bytes at p need an escape ('"', '\\', < 0x20)? The
  * classic has-zero-byte test on x ^ byte and on x - 0x20 (ASCII bytes
- * only: a byte >= 0x80 never needs one, and is masked out). */
-static bool needs_escape8(const char *p)
+ * only: a byte >= 0x80 never needs one, and is masked out). Nonzero: the
+ * high bit of each byte flagged. A borrow only runs upward from a byte
+ * flagged rightly, so the lowest flag is exact: on a little-endian
+ * machine, the first byte that needs one. */
+static uint64_t needs_escape8(const char *p)
 {
 	const uint64_t ones = 0x0101010101010101ULL;
 	const uint64_t high = 0x8080808080808080ULL;
@@ -110,10 +113,27 @@ int jsonw_str(struct buf *b, const char *s, size_t n)
 		char e;
 
 		/* eight bytes at a time while none needs escaping */
-		while (i + 8 <= n && !needs_escape8(s + i))
-			i += 8;
-		while (i < n && !escape_of[u[i]])
-			i++;
+		for (;;) {
+			uint64_t m;
+
+			if (i + 8 > n) {
+				while (i < n && !escape_of[u[i]])
+					i++;
+				break;
+			}
+			m = needs_escape8(s + i);
+			if (!m) {
+				i += 8;
+				continue;
+			}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			i += (size_t)__builtin_ctzll(m) >> 3;
+#else
+			while (!escape_of[u[i]])
+				i++;
+#endif
+			break;
+		}
 		len = i - run;
 		if (len > CHUNK / 2) {	/* a long run: no copy in between */
 			if (buf_add(b, t, tn) < 0 ||

@@ -154,13 +154,13 @@ int judge_token_letter(const char *tok)
 }
 
 /* exp(logprob), with the servers' "not listed" sentinels as 0. */
-static double mass_of(json_t *lp)
+static double mass_of(const struct chat_logprob *e)
 {
 	double v;
 
-	if (!json_is_number(lp))
+	if (!e->has_logprob)
 		return 0;
-	v = json_number_value(lp);
+	v = e->logprob;
 	if (!isfinite(v) || v <= -9999.0)
 		return 0;
 	/* a logprob above 0 is rounding (or garbage): at most certainty,
@@ -173,9 +173,10 @@ struct position_mass {
 };
 
 static void add_candidate(struct position_mass *m, const char **seen,
-			  size_t *nseen, size_t maxseen, const char *tok,
-			  json_t *lp)
+			  size_t *nseen, size_t maxseen,
+			  const struct chat_logprob *e)
 {
+	const char *tok = e->token;
 	double v;
 
 	if (!tok)
@@ -185,7 +186,7 @@ static void add_candidate(struct position_mass *m, const char **seen,
 			return;	/* vLLM may list a token twice */
 	if (*nseen < maxseen)
 		seen[(*nseen)++] = tok;
-	v = mass_of(lp);
+	v = mass_of(e);
 	m->listed += v;
 	switch (judge_token_letter(tok)) {
 	case 'A':
@@ -197,29 +198,24 @@ static void add_candidate(struct position_mass *m, const char **seen,
 	}
 }
 
-static struct position_mass position_mass(json_t *pos)
+static struct position_mass position_mass(const struct chat_logprob *pos)
 {
 	struct position_mass m = { 0, 0, 0 };
-	json_t *top = json_object_get(pos, "top_logprobs");
 	const char *seen[64];
 	size_t nseen = 0, i;
-	json_t *t;
 
-	json_array_foreach(top, i, t)
+	for (i = 0; i < pos->ntop; i++)
 		add_candidate(&m, seen, &nseen, ARRAY_SIZE(seen),
-			      json_string_value(json_object_get(t, "token")),
-			      json_object_get(t, "logprob"));
+			      &pos->top[i]);
 	/* the sampled token, when the server left it out of the list */
-	add_candidate(&m, seen, &nseen, ARRAY_SIZE(seen),
-		      json_string_value(json_object_get(pos, "token")),
-		      json_object_get(pos, "logprob"));
+	add_candidate(&m, seen, &nseen, ARRAY_SIZE(seen), pos);
 	return m;
 }
 
-int judge_read_logprobs(json_t *content, int scan, struct judgment *j,
-			struct err *err)
+int judge_read_logprobs(const struct chat_logprobs *content, int scan,
+			struct judgment *j, struct err *err)
 {
-	size_t n = json_array_size(content), i;
+	size_t n = content ? content->n : 0, i;
 	int chosen = -1;
 	struct position_mass m = { 0, 0, 0 };
 	const char *first = NULL;
@@ -228,9 +224,8 @@ int judge_read_logprobs(json_t *content, int scan, struct judgment *j,
 		return err_set(err, "reply carries no logprobs (does the "
 			       "server support logprobs/top_logprobs?)");
 	for (i = 0; i < n && i < (size_t)scan; i++) {
-		json_t *pos = json_array_get(content, i);
-		const char *tok = json_string_value(json_object_get(pos,
-								    "token"));
+		const struct chat_logprob *pos = &content->pos[i];
+		const char *tok = pos->token;
 		int letter = tok ? judge_token_letter(tok) : -1;
 		struct position_mass pm = position_mass(pos);
 

@@ -105,8 +105,7 @@ static void warn_refused(struct judge_shared *sh, const struct config *cfg,
 /* A 2xx whose choice has no logprobs although they were asked for. */
 static bool lacks_logprobs(const struct chat_reply *r)
 {
-	return r->n == 0 || !r->logprobs[0] ||
-	       json_array_size(r->logprobs[0]) == 0;
+	return r->n == 0 || !r->logprobs[0] || r->logprobs[0]->n == 0;
 }
 
 /* The steps of one order. */

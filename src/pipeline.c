@@ -24,6 +24,7 @@
  */
 #include "pipeline.h"
 #include "batch.h"
+#include "batchopen.h"
 #include "cost.h"
 #include "guard.h"
 #include "idset.h"
@@ -590,6 +591,7 @@ static int choose_executor(struct pipeline *pl, struct err *err)
 {
 	const struct config *cfg = pl->cfg;
 	bool feed = pl->o->feed != NULL, exp = pl->o->batch_export;
+	bool batched[ROLE_COUNT] = { false };
 
 	if (runrules_check(cfg, feed, exp, err) < 0)
 		return -1;
@@ -597,10 +599,13 @@ static int choose_executor(struct pipeline *pl, struct err *err)
 		if (!runrules_used(cfg, feed, r))
 			continue;
 		if (runrules_batch(cfg, exp, r))
-			pl->batch_mode = true;
+			pl->batch_mode = batched[r] = true;
 		else
 			pl->live_role[r] = pl->any_live = true;
 	}
+	/* batches a role left open when it went live (or out of use):
+	 * said before this run sends its work (batchopen.h) */
+	batchopen_say(cfg, pl->o->suffix, batched, stderr);
 	return 0;
 }
 

@@ -99,7 +99,8 @@ struct ranking_job {
 };
 
 /* The endpoint of a role (call.h): policy, judge or a panel member's;
- * a member the config does not have gets judge's. */
+ * a member the config does not have gets judge's. The one lookup of a
+ * role's endpoint (the run rules, executors, costs and reports use it). */
 const struct endpoint *ranking_role_endpoint(const struct config *cfg,
 					     int role);
 

@@ -1,18 +1,8 @@
 /* runrules.c - the rules across a run's keys (see runrules.h). */
 #include "runrules.h"
+#include "ranking.h"
 
 #include <stdio.h>
-
-const struct endpoint *runrules_endpoint(const struct config *cfg, int r)
-{
-	size_t m = r > ROLE_JUDGE ? (size_t)(r - ROLE_JUDGE) : 0;
-
-	if (r == ROLE_POLICY)
-		return &cfg->policy;
-	if (m && m <= cfg->nmembers && cfg->member_views)
-		return &cfg->member_views[m - 1]->judge;
-	return &cfg->judge;
-}
 
 bool runrules_used(const struct config *cfg, bool feed, int r)
 {
@@ -25,7 +15,7 @@ bool runrules_used(const struct config *cfg, bool feed, int r)
 
 bool runrules_batch(const struct config *cfg, bool export, int r)
 {
-	return export || runrules_endpoint(cfg, r)->executor == EXEC_BATCH;
+	return export || ranking_role_endpoint(cfg, r)->executor == EXEC_BATCH;
 }
 
 /* "policy", "judge" or "judge[i]" (a member). */
@@ -40,7 +30,7 @@ static const char *role_name(int r, char buf[24])
 int runrules_rates(const struct config *cfg, int r, double *in,
 		   double *out, struct err *err)
 {
-	const struct endpoint *ep = runrules_endpoint(cfg, r);
+	const struct endpoint *ep = ranking_role_endpoint(cfg, r);
 	char buf[24];
 
 	if (config_rates(cfg, ep, in, out))
@@ -55,7 +45,7 @@ int runrules_check(const struct config *cfg, bool feed, bool export,
 		   struct err *err)
 {
 	for (int r = 0; r < ROLE_COUNT; r++) {
-		const struct endpoint *ep = runrules_endpoint(cfg, r);
+		const struct endpoint *ep = ranking_role_endpoint(cfg, r);
 		char buf[24];
 		const char *name = role_name(r, buf);
 		double in, out;

@@ -21,6 +21,9 @@
  *     with executor: batch);
  *   - max_cost needs a price for the model of every used role.
  *
+ * The endpoint of a role is ranking_role_endpoint's (ranking.h), the one
+ * lookup every module uses.
+ *
  * Thread-safety: pure.
  */
 #ifndef CAIGEN_RUNRULES_H
@@ -34,8 +37,6 @@
 
 /* Does a run use role r? feed: the answers come with the input. */
 bool runrules_used(const struct config *cfg, bool feed, int r);
-/* The endpoint of role r (the judge's for a member the config lacks). */
-const struct endpoint *runrules_endpoint(const struct config *cfg, int r);
 /* Does role r go through the batch executor? */
 bool runrules_batch(const struct config *cfg, bool export, int r);
 /* Role r's model's prices, USD per token (config_rates), into *in and

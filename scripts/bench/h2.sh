@@ -5,19 +5,22 @@
 # One nginx on loopback (the echo module, as nginx.sh; its own config here:
 # TLS for HTTP/2, a self-signed CA made for the run and given as ca_file)
 # answers every POST after 1 s with the bench's canned completion, on two
-# ports: HTTP/2 over TLS (ALPN) and plain HTTP/1.1. h2c is not measured:
+# ports: TLS (ALPN offers HTTP/2) and plain HTTP/1.1. h2c is not measured:
 # libcurl before 8.0.0 cannot reuse an h2c connection (http.h). Runs:
 #
 #   many  H2_MANY_JOBS (50000: 100,000 in flight, policy and judge) over
 #         HTTP/2, H2_MANY_PROMPTS prompts (100000)
 #   h2    --jobs 5000 (10,000 in flight) over HTTP/2, H2_PROMPTS (20000)
-#   h1    the same over HTTP/1.1
+#   h1s   the same over HTTP/1.1 with TLS (the same encryption as h2)
+#   h1    the same over plain HTTP/1.1
 #
 # Each row: prompts done and failed, wall time against the ideal (the
 # requests over the places in flight a second, plus a round trip; the
 # judge has twice the policy's requests, so the ideal is the judge's),
-# peak RSS, CPU (user + system) a request, and the connections nginx
-# accepted (its access log's $connection). The open-file limit is raised
+# peak RSS, CPU (user + system) a request, the connections nginx accepted
+# (its access log's $connection), the most requests nginx had at once
+# (from each one's end, $msec, less its $request_time) and the retries
+# by cause (caigen's summary). The open-file limit is raised
 # to the hard one for caigen and nginx; with HTTP/1.1 caigen holds its
 # places within it (live.c), so 100,000 are not tried on HTTP/1.1.
 #
@@ -74,7 +77,7 @@ error_log $T/ng/logs/error.log error;
 pid $T/ng/nginx.pid;
 events { worker_connections 32768; }
 http {
-	log_format conn '\$connection \$server_port';
+	log_format conn '\$connection \$server_port \$msec \$request_time';
 	access_log $T/ng/logs/access.log conn buffer=256k;
 	default_type application/json;
 	keepalive_requests 100000000;
@@ -124,7 +127,7 @@ gen() {
 run() {
 	_lb=$1 _port=$2 _http=$3 _jobs=$4 _n=$5
 	_scheme=http
-	[ "$_http" = 2 ] && _scheme=https
+	[ "$_port" = "$P2" ] && _scheme=https
 	{
 		for r in policy judge; do
 			echo "$r:"
@@ -162,21 +165,28 @@ run() {
 		END { print s + 0 }' "$T/log.$_lb")
 	_conns=$(awk -v p="$_port" '$2 == p { c[$1] = 1 } END { n = 0;
 		for (k in c) n++; print n }' "$T/ng/logs/access.log")
+	_peak=$(awk -v p="$_port" '$2 == p { printf "%.3f 1\n%.3f -1\n",
+		$3 - $4, $3 }' "$T/ng/logs/access.log" | sort -k1,1n -k2,2n |
+		awk '{ c += $2; if (c > m) m = c } END { print m + 0 }')
+	_causes=$(awk '/^caigen: (policy|judge): [0-9]+ requests/ {
+		for (i = 7; i <= NF; i++) printf " %s", $i }' "$T/log.$_lb")
 	# the judge's 2 requests a prompt on its JOBS places, a second each
 	_ideal=$(calc "2 * $_n / $_jobs + 1")
 	_proto=HTTP/1.1
+	[ "$_scheme" = https ] && _proto="HTTP/1.1 (TLS)"
 	[ "$_http" = 2 ] && _proto="HTTP/2 (TLS)"
-	echo "| $_proto, --jobs $_jobs ($(($_jobs * 2)) in flight) | $_done of $_n | ${_failed:-?} | $(fmt "$_wall" 1) s (ideal $(fmt "$_ideal" 1) s, $(fmt "$(calc "$_ideal / $_wall")" 2)) | $(fmt "$(calc "$_rss / 1024")" 0) MB | $(fmt "$(calc "$_cpu * 1e6 / ($_reqs > 0 ? $_reqs : 1)")" 0) us ($(fmt "$_cpu" 1) s, $_reqs requests, $_retries retries) | $_conns | $_load |" >>"$T/table.md"
+	echo "| $_proto, --jobs $_jobs ($(($_jobs * 2)) in flight) | $_done of $_n | ${_failed:-?} | $(fmt "$_wall" 1) s (ideal $(fmt "$_ideal" 1) s, $(fmt "$(calc "$_ideal / $_wall")" 2)) | $(fmt "$(calc "$_rss / 1024")" 0) MB | $(fmt "$(calc "$_cpu * 1e6 / ($_reqs > 0 ? $_reqs : 1)")" 0) us ($(fmt "$_cpu" 1) s, $_reqs requests) | $_retries${_causes:+ (}${_causes# }${_causes:+)} | $_conns | $_peak | $_load |" >>"$T/table.md"
 	echo "h2: $_lb done: $(tail -n 1 "$T/table.md")" >&2
 	grep '^caigen: warning' "$T/log.$_lb" >&2
 	rm -rf "$T/out.$_lb" "$T/in.$_lb.jsonl"
 }
 
 {
-	echo "| wire, concurrency | prompts | failed | wall (ideal, ratio) | peak RSS | CPU a request | connections | load |"
-	echo "|---|---|---|---|---|---|---|---|"
+	echo "| wire, concurrency | prompts | failed | wall (ideal, ratio) | peak RSS | CPU a request | retries | connections | most at once | load |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
 } >"$T/table.md"
 run h2 "$P2" 2 "$JOBS" "$N"
+run h1s "$P2" 1.1 "$JOBS" "$N"
 run h1 "$P1" 1.1 "$JOBS" "$N"
 run many "$P2" 2 "$MANY_JOBS" "$MANY_N"
 {

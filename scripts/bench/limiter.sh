@@ -17,7 +17,8 @@
 # default is compared with the best fixed setting on the same server. Then
 # 10,000 in flight at 1 s: one budget of 10,000 shared by policy and judge
 # (`concurrency: [1, 5000]` each: one limiter, its ceiling the sum; the
-# issue's ideal assumes it) and --jobs 5000 (5,000 fixed for each): time
+# issue's ideal assumes it), the same started at 5,000 (`[5000, 5000]`
+# each) and --jobs 5000 (5,000 fixed for each): time
 # against the ideal, failures, retries, peak RSS, SYNs dropped at nginx's
 # listen queue, the load. The default runs write the limiter's trace
 # (CAIGEN_LIMITER_TRACE); the traces of the rate, conn and huge servers
@@ -28,7 +29,7 @@
 # ramp), BENCH_LIMITER_JOBS ("8 32 128 512 2048"), BENCH_LIMITER_SERVERS
 # ("fast slow huge rate conn"), LIMITER_RATE (400), LIMITER_CONN (64),
 # BENCH_FLIGHT_PROMPTS (50000; quick 20000), BENCH_LIMITER_FLIGHT_SHAPES
-# ("shared jobs"; "floor": the shared budget with a floor of half,
+# ("shared floor jobs"; "floor": the shared budget with a floor of half,
 # `concurrency: [5000, 5000]` each), BENCH_RESULTS_LIMITER
 # (obj/bench/limiter.md; the SVGs beside it). BENCH_QUICK=1: the short
 # timings. Everything it starts is stopped on exit.
@@ -249,7 +250,7 @@ printf 'policy:\n  concurrency: [5000, 5000]\njudge:\n  concurrency: [5000, 5000
 # 5,000 places each the judge's 2N requests bound it: 2N / 5,000 + 1
 ideal=$(calc "3 * $FLIGHT_N / 10000 + 1")
 FLIGHT_ROWS=""
-for shape in ${BENCH_LIMITER_FLIGHT_SHAPES:-shared jobs}; do
+for shape in ${BENCH_LIMITER_FLIGHT_SHAPES:-shared floor jobs}; do
 	case $shape in
 	shared) set -- -c "$T/shared.yaml"
 		how="shared budget, \`concurrency: [1, 5000]\` each" ;;

@@ -13,9 +13,11 @@
 #   5. 1 s latency with 10,000 in flight: throughput against the ideal,
 #      failed prompts, retries, peak RSS; as the issue asks, one budget of
 #      10,000 shared by policy and judge (`concurrency: [1, 5000]` each:
-#      one limiter for the server, its ceiling the sum), and for
-#      comparison --jobs 5000 (5,000 fixed for each: the judge, with twice
-#      the requests, bounds it);
+#      one limiter for the server, its ceiling the sum; it starts at 16),
+#      the same with a floor of half (`[5000, 5000]` each: it starts at
+#      5,000; no config fixes a shared budget), and for comparison --jobs
+#      5000 (5,000 fixed for each: the judge, with twice the requests,
+#      bounds it);
 #   6. 10k / 100k / 1M prompts at the default concurrency: time and peak RSS,
 #      then a resume over the largest output.
 #
@@ -33,7 +35,7 @@
 # BENCH_BEFORE_LABEL ("before"), BENCH_PROMPTS (20000: the rate runs and the
 # script), BENCH_SLOW (50000 prompts at 100 ms), BENCH_SLOW_SHAPES
 # ("balanced jobs"), BENCH_HUGE (50000 prompts at 1 s), BENCH_HUGE_FLIGHT
-# (10000), BENCH_HUGE_SHAPES ("shared jobs"; "floor": the shared budget
+# (10000), BENCH_HUGE_SHAPES ("shared floor jobs"; "floor": the shared budget
 # with a floor of half, `concurrency: [5000, 5000]` each), BENCH_SIZES ("10000 100000 1000000"), BENCH_WRK_SECONDS (10),
 # BENCH_SCRIPT_CONCURRENCY (64), BENCH_RUN_TIMEOUT (1800 s a caigen run),
 # BENCH_RESULTS. BENCH_QUICK=1: a smoke run of well under a minute a binary.
@@ -47,7 +49,7 @@ N_RATE=${BENCH_PROMPTS:-20000}
 N_SLOW=${BENCH_SLOW:-50000}
 SLOW_SHAPES=${BENCH_SLOW_SHAPES:-balanced jobs}
 N_HUGE=${BENCH_HUGE:-50000}
-HUGE_SHAPES=${BENCH_HUGE_SHAPES:-shared jobs}
+HUGE_SHAPES=${BENCH_HUGE_SHAPES:-shared floor jobs}
 HUGE_FLIGHT=${BENCH_HUGE_FLIGHT:-10000}
 SIZES=${BENCH_SIZES:-10000 100000 1000000}
 WRK_S=${BENCH_WRK_SECONDS:-10}

@@ -17,11 +17,13 @@
 # with the combination's cot, votes and both_orders); server is a fake
 # server flag (no-n: --no-n, no-logprobs: --refuse-logprobs,
 # same-answers: --same-answers; limit: --max-inflight 4, and every
-# endpoint max_attempts 20, see cfg()); http is every endpoint's `http`:
-# auto and 1.1 straight to the fake server (http://, HTTP/1.1), 2 through
-# an nginx in front of it (front()) over TLS with HTTP/2, its self-signed
-# CA as each endpoint's ca_file (h2c, `http: 2` on http://, is refused by
-# this machine's libcurl 7.88 and nginx is the only h2 server at hand).
+# endpoint max_attempts 20, see cfg()); http is every endpoint's `http`
+# in run B and the runs after it (run A is `http: auto` straight to the
+# fake server, so jobs compares the wires too): auto and 1.1 straight to
+# the fake server (http://, HTTP/1.1), 2 through an nginx in front of it
+# (front()) over TLS with HTTP/2, its self-signed CA as each endpoint's
+# ca_file (h2c, `http: 2` on http://, is refused by this machine's
+# libcurl 7.88, and nginx is the only h2 server at hand).
 # Checks of an accepted combination:
 #   check, dryrun   `caigen check` and `--dry-run` accept it (exit 0)
 #   exit            run (--jobs 1) exits 0, or 1 when every prompt is
@@ -40,7 +42,8 @@
 #                   logprob refusal (the plan cannot know either)
 #   usage           each model that answered requests has tokens in the
 #                   manifest's usage_by_model (a panel: each member)
-#   jobs            --jobs 16 gives the bytes of --jobs 1 (the ids in
+#   jobs            run B (--jobs 16 or conc, over the combination's
+#                   http) gives the bytes of run A (the ids in
 #                   order where the server is not deterministic: an
 #                   Anthropic policy or Anthropic votes draw from a
 #                   counter, as the real API is not reproducible)
@@ -52,7 +55,7 @@
 #   label, eval     `caigen label` and `caigen eval` read every record
 #                   of the run (one labelled record per input record),
 #                   given the run's own config (mode both too)
-#   http2           (http 2) nginx saw every request of run A on HTTP/2
+#   http2           (http 2) nginx saw every request of run B on HTTP/2
 #   format          every record's prompt a string (prompt_format
 #                   standard, or auto over strings only) or a message
 #                   list (conversational, or auto over any message list)
@@ -227,8 +230,8 @@ cfg() {
 	# about 1 run in 4, run B's --jobs 16 1 in 20 (notes/fix.md)
 	_att=""
 	[ "$m_server" = limit ] && _att=", max_attempts: 20"
-	_att="$_att, http: $m_http"
-	[ "$m_http" = 2 ] && _att="$_att, ca_file: \"$T/tls.pem\""
+	_att="$_att, http: ${CFG_HTTP:-$m_http}"
+	[ "${CFG_HTTP:-$m_http}" = 2 ] && _att="$_att, ca_file: \"$T/tls.pem\""
 	_cal=""
 	[ "$m_calib" = on ] && [ "${CFG_CALIB:-1}" = 1 ] &&
 		_cal=", calibration: \"$D/calib.json\""
@@ -278,6 +281,7 @@ fake() {
 	same-answers) start_fake --log "$_log" --same-answers "$@" ;;
 	limit) start_fake --log "$_log" --max-inflight 4 --latency-ms 15 "$@" ;;
 	esac
+	DIRECT_URL=$FAKE_URL
 	[ "$m_http" = 2 ] && front
 	return 0
 }
@@ -511,7 +515,10 @@ combo() {
 		res calib_made $? "$(tail -1 "$D/cal.out")"
 	fi
 	fake "$D/req.log" --batch-seconds 0.05
-	cfg "$D/run.yaml" "$FAKE_URL" "$m_policy_exec" "$m_judge_exec"
+	# run A's config (check, dry run, rerun, export, label and eval
+	# read it too): http: auto, straight to the fake server
+	CFG_HTTP=auto cfg "$D/run.yaml" "$DIRECT_URL" "$m_policy_exec" \
+		"$m_judge_exec"
 	if [ "$expect" != ok ]; then
 		_tag=${expect#refuse:}
 		_msg=$(sed -n "s/.* : $_tag : //p" "$M/refusals")
@@ -553,9 +560,6 @@ combo() {
 			head -c 200)" "0:"
 	fi
 	req once once "$D/a"
-	# http: 2 went over HTTP/2, every request
-	[ "$m_http" = 2 ] && same http2 "$(sort -u "$FRONT_DIR/access.log" |
-		tr '\n' ' ')" "HTTP/2.0 "
 	req distinct distinct "$D/a"
 	for _f in "$D/a/preferences.jsonl" "$D/a/critiques.jsonl" \
 	    "$D/a/failures.jsonl" "$D/a/rejects.jsonl" "$D/a/manifest.json"; do
@@ -626,7 +630,8 @@ combo() {
 	same export "$?" "$(export_want)"
 	same export_nothing_sent "$(loglen "$D/req.log")" "$_l0"
 	# run B: --jobs 16, or the config's concurrency (auto, [2, 12]); a
-	# prompt_field as the flag
+	# prompt_field as the flag; the combination's http (2: through
+	# nginx, whose log then holds run B's requests only)
 	_jb="--jobs 16"
 	[ "$m_conc" = fixed ] || _jb=""
 	if [ "$m_input" = field ]; then
@@ -635,10 +640,14 @@ combo() {
 		# shellcheck disable=SC2086
 		run "$D/b" "$D/b.yaml" $_jb --no-preflight --prompt-field question
 	else
+		cfg "$D/b.yaml" "$FAKE_URL" "$m_policy_exec" "$m_judge_exec"
 		# shellcheck disable=SC2086
-		run "$D/b" "$D/run.yaml" $_jb --no-preflight
+		run "$D/b" "$D/b.yaml" $_jb --no-preflight
 	fi
 	after jobs equal "$D/a" "$D/b"
+	# http: 2 went over HTTP/2, every request
+	[ "$m_http" = 2 ] && same http2 "$(sort -u "$FRONT_DIR/access.log" |
+		tr '\n' ' ')" "HTTP/2.0 "
 	# calibration: p_raw kept; labels of the file's method say so; deep:
 	# the offline command on an uncalibrated run's records gives run
 	# A's bytes

@@ -124,6 +124,17 @@ static json_t *parse(const char *s)
 	return j;
 }
 
+/* judge_read_logprobs on a jansson content array, through the struct the
+ * jansson readers convert it to (chat_logprobs_of_json). */
+static int read_lp(json_t *c, int scan, struct judgment *j, struct err *err)
+{
+	struct chat_logprobs *lp = chat_logprobs_of_json(c);
+	int rc = judge_read_logprobs(lp, scan, j, err);
+
+	free(lp);
+	return rc;
+}
+
 static void test_read_sums_variants_and_dedupes(void)
 {
 	/* vLLM style: sampled token first and listed twice */
@@ -139,7 +150,7 @@ static void test_read_sums_variants_and_dedupes(void)
 	struct err err;
 	double ma = exp(-0.5) + exp(-2.0), mb = exp(-1.5) + exp(-4.0);
 
-	CHECK(judge_read_logprobs(c, 4, &j, &err) == 0);
+	CHECK(read_lp(c, 4, &j, &err) == 0);
 	CHECK_NEAR(j.mass_a, ma, 1e-12);
 	CHECK_NEAR(j.mass_b, mb, 1e-12);
 	CHECK_NEAR(j.p_a, ma / (ma + mb), 1e-12);
@@ -159,11 +170,11 @@ static void test_read_scans_past_lead_tokens(void)
 	struct judgment j;
 	struct err err;
 
-	CHECK(judge_read_logprobs(c, 4, &j, &err) == 0);
+	CHECK(read_lp(c, 4, &j, &err) == 0);
 	CHECK(j.position == 1);
 	CHECK_NEAR(j.p_a, exp(-1.8) / (exp(-1.8) + exp(-0.2)), 1e-12);
 	/* with a scan of 1 the letter is out of reach */
-	CHECK(judge_read_logprobs(c, 1, &j, &err) < 0);
+	CHECK(read_lp(c, 1, &j, &err) < 0);
 	CHECK(strstr(err.msg, "no answer letter") != NULL);
 	json_decref(c);
 }
@@ -178,17 +189,17 @@ static void test_read_sentinels_and_missing(void)
 	struct judgment j;
 	struct err err;
 
-	CHECK(judge_read_logprobs(c, 4, &j, &err) == 0);
+	CHECK(read_lp(c, 4, &j, &err) == 0);
 	CHECK_NEAR(j.p_a, 1.0, 1e-12);
 	CHECK(j.mass_b == 0);
 	json_decref(c);
 
 	c = parse("[{\"token\":\"The\",\"logprob\":-0.1,\"top_logprobs\":["
 		  "{\"token\":\"The\",\"logprob\":-0.1}]}]");
-	CHECK(judge_read_logprobs(c, 4, &j, &err) < 0);
+	CHECK(read_lp(c, 4, &j, &err) < 0);
 	CHECK(strstr(err.msg, "'The'") != NULL);
 	json_decref(c);
-	CHECK(judge_read_logprobs(NULL, 4, &j, &err) < 0);
+	CHECK(read_lp(NULL, 4, &j, &err) < 0);
 }
 
 static void test_combine(void)
