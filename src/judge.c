@@ -27,9 +27,15 @@ char *judge_conversation(json_t *messages)
 				  "Assistant" :
 				  strcmp(role, "system") == 0 ? "System" :
 				  "User";
+		size_t nwho = strlen(who), ntext = text ? strlen(text) : 0;
 
-		if ((i && buf_addstr(&b, "\n\n") < 0) ||
-		    buf_printf(&b, "%s: %s", who, text ? text : "") < 0)
+		if (i && buf_addstr(&b, "\n\n") < 0)
+			break;
+		/* "who: text" whole or not at all (as one buf_printf was),
+		 * without formatting the text through vsnprintf twice */
+		if (nwho + 2 + ntext > b.max - b.len ||
+		    buf_add(&b, who, nwho) < 0 || buf_add(&b, ": ", 2) < 0 ||
+		    buf_add(&b, text, ntext) < 0)
 			break;	/* over 64 MiB: keep what fits */
 	}
 	return buf_detach(&b);

@@ -223,6 +223,13 @@ static void test_conversation(void)
 	CHECK_STR(s, "System: S\n\nUser: Q\n\nAssistant: R\n\nUser: Q2");
 	free(s);
 	json_decref(m);
+	/* no role, no content, another role, a '%' in the text */
+	m = parse("[{\"content\":\"x\"},{\"role\":\"assistant\"},"
+		  "{\"role\":\"tool\",\"content\":\"t%s 100%\"}]");
+	s = judge_conversation(m);
+	CHECK_STR(s, "User: x\n\nAssistant: \n\nUser: t%s 100%");
+	free(s);
+	json_decref(m);
 }
 
 /* chat_logprobs_of_json keeps what the judge read from the tree: a
