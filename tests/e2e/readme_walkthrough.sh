@@ -221,7 +221,8 @@ check exit_status_codes sh -c "grep -q '^| 0 |' '$T/exit.md' && grep -q '^| 1 |'
 # ---- each server recipe: its YAML, with the walk-through's prompts and
 # every URL pointed at the fake server (which speaks the chat, completions
 # and Anthropic APIs and takes any key), passes `check` and runs
-for s in vllm llamacpp ollama tgi openai anthropic; do
+# (the https recipe's private CA is the tests' own: check reads it)
+for s in vllm llamacpp ollama tgi openai anthropic https; do
 	block "server-$s" >"$T/server-$s.txt"
 	check "server_${s}_block" test -s "$T/server-$s.txt"
 	{
@@ -230,7 +231,8 @@ for s in vllm llamacpp ollama tgi openai anthropic; do
 		grep -q '^policy:' "$T/server-$s.txt" ||
 			printf 'policy: {base_url: %s, model: my-model}\n' "$FAKE_URL"
 		sed -E "s#https?://[^ ,}]*#$FAKE_URL#g;
-			s#^( *)api: anthropic(.*)#\1api: anthropic\2\n\1base_url: $FAKE_URL#" \
+			s#^( *)api: anthropic(.*)#\1api: anthropic\2\n\1base_url: $FAKE_URL#;
+			s#^( *ca_file:) [^ ]*#\1 $ROOT/tests/data/config/ca.pem#" \
 			"$T/server-$s.txt"
 	} >"$W/server-$s.yaml"
 	(cd "$W" && OPENAI_API_KEY=sk-walkthrough ANTHROPIC_API_KEY=sk-walkthrough \

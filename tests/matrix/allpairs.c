@@ -27,6 +27,8 @@
  * values that no accepted combination holds and no refusal row holds
  * yet. Same files, same output: nothing is random.
  */
+#define _POSIX_C_SOURCE 200809L	/* strdup, strtok_r: the tests' fallback build is plain -std=c11 */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
