@@ -214,8 +214,8 @@ int flavour_parse_completions(const char *body, struct chat_reply *out,
 			if (content)
 				json_array_append_new(out->extra, content);
 		}
-		out->logprobs[out->n] = json_is_array(content) ? content :
-								  NULL;
+		out->lp_own[out->n] = chat_logprobs_of_json(content);
+		out->logprobs[out->n] = out->lp_own[out->n];
 		out->n++;
 	}
 	flavour_reply_usage(out, "prompt_tokens", "completion_tokens");

@@ -20,7 +20,8 @@
  *   usage is input_tokens/output_tokens; `{"type": "error", "error":
  *   {...}}` is an error.
  *
- * The reply owns every converted value through reply->extra.
+ * The reply owns every converted value through reply->extra, and each
+ * choice's logprobs (struct chat_logprobs, chat.h) through reply->lp_own.
  * Thread-safety: pure functions of their arguments.
  */
 #ifndef CAIGEN_FLAVOUR_H

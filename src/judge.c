@@ -27,9 +27,15 @@ char *judge_conversation(json_t *messages)
 				  "Assistant" :
 				  strcmp(role, "system") == 0 ? "System" :
 				  "User";
+		size_t nwho = strlen(who), ntext = text ? strlen(text) : 0;
 
-		if ((i && buf_addstr(&b, "\n\n") < 0) ||
-		    buf_printf(&b, "%s: %s", who, text ? text : "") < 0)
+		if (i && buf_addstr(&b, "\n\n") < 0)
+			break;
+		/* "who: text" whole or not at all (as one buf_printf was),
+		 * without formatting the text through vsnprintf twice */
+		if (nwho + 2 + ntext > b.max - b.len ||
+		    buf_add(&b, who, nwho) < 0 || buf_add(&b, ": ", 2) < 0 ||
+		    buf_add(&b, text, ntext) < 0)
 			break;	/* over 64 MiB: keep what fits */
 	}
 	return buf_detach(&b);
@@ -55,21 +61,15 @@ static int add_fenced(struct buf *b, const char *what, const char *tag,
 	       buf_addstr(b, ">>>") < 0 ? -1 : 0;
 }
 
-char *judge_render(const char *tpl, const char *conversation,
-		   const char *principle, const char *a, const char *b,
-		   uint64_t seed, const char *id)
+/* The rendering through a buffer with the MAX_PROMPT ceiling: what fits
+ * of it, up to the piece that would cross the ceiling. */
+static char *render_buf(const char *tpl, const char *conversation,
+			const char *principle, const char *a, const char *b,
+			const char *tag)
 {
-	const char *texts[] = { conversation, principle, a, b, tpl };
-	char tag[24];
 	struct buf out;
 	const char *p;
 
-	for (uint64_t k = 0;; k++) {
-		snprintf(tag, sizeof(tag), "[%08x]",
-			 (unsigned)(rng_u64(seed, id, "fence", k) >> 32));
-		if (tag_free(tag + 1, texts, ARRAY_SIZE(texts)))
-			break;
-	}
 	buf_init(&out, MAX_PROMPT);
 	for (p = tpl; *p; p++) {
 		int rc = 0;
@@ -107,6 +107,123 @@ char *judge_render(const char *tpl, const char *conversation,
 			break;
 	}
 	return buf_detach(&out);
+}
+
+/* Where render_to writes: at o when not NULL; n counts either way. */
+struct rout {
+	char *o;
+	size_t n;
+};
+
+static void put(struct rout *w, const char *s, size_t n)
+{
+	if (w->o && n)
+		memcpy(w->o + w->n, s, n);
+	w->n += n;
+}
+
+static size_t slen(const char *s)
+{
+	return s ? strlen(s) : 0;	/* a text the template leaves out */
+}
+
+/* The texts of a rendering with their lengths. */
+struct rtexts {
+	const char *conv, *principle, *a, *b, *tag;
+	size_t nconv, nprinciple, na, nb, ntag;
+};
+
+static void put_fenced(struct rout *w, const char *what, size_t nwhat,
+		       const struct rtexts *t, const char *text, size_t n)
+{
+	/* "<<<what tag>>>\ntext\n<<<end of what tag>>>" */
+	put(w, "<<<", 3);
+	put(w, what, nwhat);
+	put(w, " ", 1);
+	put(w, t->tag, t->ntag);
+	put(w, ">>>\n", 4);
+	put(w, text, n);
+	put(w, "\n<<<end of ", 11);
+	put(w, what, nwhat);
+	put(w, " ", 1);
+	put(w, t->tag, t->ntag);
+	put(w, ">>>", 3);
+}
+
+/* The pieces render_buf adds, in the same order, without a ceiling:
+ * written at w->o when not NULL, counted in w->n. */
+static void render_to(struct rout *w, const char *tpl,
+		      const struct rtexts *t)
+{
+	for (const char *p = tpl; *p; p++) {
+		if ((p[0] == '{' && p[1] == '{') ||
+		    (p[0] == '}' && p[1] == '}')) {
+			put(w, p++, 1);
+		} else if (p[0] == '{') {
+			const char *end = strchr(p, '}');
+			size_t n = end ? (size_t)(end - p - 1) : 0;
+
+			if (n == 12 && !strncmp(p + 1, "conversation", n))
+				put_fenced(w, "conversation", 12, t, t->conv,
+					   t->nconv);
+			else if (n == 9 && !strncmp(p + 1, "principle", n))
+				put(w, t->principle, t->nprinciple);
+			else if (n == 1 && p[1] == 'a')
+				put_fenced(w, "reply A", 7, t, t->a, t->na);
+			else if (n == 1 && p[1] == 'b')
+				put_fenced(w, "reply B", 7, t, t->b, t->nb);
+			else
+				end = NULL;	/* the loader rejects these */
+			if (end)
+				p = end;
+			else
+				put(w, p, 1);
+		} else {
+			size_t n = strcspn(p, "{}");
+
+			put(w, p, n ? n : 1);
+			p += n ? n - 1 : 0;
+		}
+	}
+}
+
+/* A rendering is counted first, then written into one allocation of
+ * its size: the buffer's doublings and its per-piece calls were most of
+ * a render's cost. Over the ceiling (never in practice) render_buf cuts
+ * it as before. */
+char *judge_render(const char *tpl, const char *conversation,
+		   const char *principle, const char *a, const char *b,
+		   uint64_t seed, const char *id)
+{
+	const char *texts[] = { conversation, principle, a, b, tpl };
+	static const char hex[] = "0123456789abcdef";
+	char tag[11];
+	struct rtexts t;
+	struct rout w = { NULL, 0 };
+
+	for (uint64_t k = 0;; k++) {
+		/* "[%08x]" of the high 32 bits */
+		unsigned x = (unsigned)(rng_u64(seed, id, "fence", k) >> 32);
+
+		tag[0] = '[';
+		for (int i = 0; i < 8; i++)
+			tag[1 + i] = hex[(x >> (28 - 4 * i)) & 0xf];
+		tag[9] = ']';
+		tag[10] = '\0';
+		if (tag_free(tag + 1, texts, ARRAY_SIZE(texts)))
+			break;
+	}
+	t = (struct rtexts){ conversation, principle, a, b, tag,
+			     slen(conversation), slen(principle), slen(a),
+			     slen(b), 10 };
+	render_to(&w, tpl, &t);
+	if (w.n > MAX_PROMPT)
+		return render_buf(tpl, conversation, principle, a, b, tag);
+	w.o = xmalloc(w.n + 1);
+	w.n = 0;
+	render_to(&w, tpl, &t);
+	w.o[w.n] = '\0';
+	return w.o;
 }
 
 /* Strip the characters that may wrap a letter: ASCII space and
@@ -154,13 +271,13 @@ int judge_token_letter(const char *tok)
 }
 
 /* exp(logprob), with the servers' "not listed" sentinels as 0. */
-static double mass_of(json_t *lp)
+static double mass_of(const struct chat_logprob *e)
 {
 	double v;
 
-	if (!json_is_number(lp))
+	if (!e->has_logprob)
 		return 0;
-	v = json_number_value(lp);
+	v = e->logprob;
 	if (!isfinite(v) || v <= -9999.0)
 		return 0;
 	/* a logprob above 0 is rounding (or garbage): at most certainty,
@@ -173,9 +290,10 @@ struct position_mass {
 };
 
 static void add_candidate(struct position_mass *m, const char **seen,
-			  size_t *nseen, size_t maxseen, const char *tok,
-			  json_t *lp)
+			  size_t *nseen, size_t maxseen,
+			  const struct chat_logprob *e)
 {
+	const char *tok = e->token;
 	double v;
 
 	if (!tok)
@@ -185,7 +303,7 @@ static void add_candidate(struct position_mass *m, const char **seen,
 			return;	/* vLLM may list a token twice */
 	if (*nseen < maxseen)
 		seen[(*nseen)++] = tok;
-	v = mass_of(lp);
+	v = mass_of(e);
 	m->listed += v;
 	switch (judge_token_letter(tok)) {
 	case 'A':
@@ -197,29 +315,24 @@ static void add_candidate(struct position_mass *m, const char **seen,
 	}
 }
 
-static struct position_mass position_mass(json_t *pos)
+static struct position_mass position_mass(const struct chat_logprob *pos)
 {
 	struct position_mass m = { 0, 0, 0 };
-	json_t *top = json_object_get(pos, "top_logprobs");
 	const char *seen[64];
 	size_t nseen = 0, i;
-	json_t *t;
 
-	json_array_foreach(top, i, t)
+	for (i = 0; i < pos->ntop; i++)
 		add_candidate(&m, seen, &nseen, ARRAY_SIZE(seen),
-			      json_string_value(json_object_get(t, "token")),
-			      json_object_get(t, "logprob"));
+			      &pos->top[i]);
 	/* the sampled token, when the server left it out of the list */
-	add_candidate(&m, seen, &nseen, ARRAY_SIZE(seen),
-		      json_string_value(json_object_get(pos, "token")),
-		      json_object_get(pos, "logprob"));
+	add_candidate(&m, seen, &nseen, ARRAY_SIZE(seen), pos);
 	return m;
 }
 
-int judge_read_logprobs(json_t *content, int scan, struct judgment *j,
-			struct err *err)
+int judge_read_logprobs(const struct chat_logprobs *content, int scan,
+			struct judgment *j, struct err *err)
 {
-	size_t n = json_array_size(content), i;
+	size_t n = content ? content->n : 0, i;
 	int chosen = -1;
 	struct position_mass m = { 0, 0, 0 };
 	const char *first = NULL;
@@ -228,9 +341,8 @@ int judge_read_logprobs(json_t *content, int scan, struct judgment *j,
 		return err_set(err, "reply carries no logprobs (does the "
 			       "server support logprobs/top_logprobs?)");
 	for (i = 0; i < n && i < (size_t)scan; i++) {
-		json_t *pos = json_array_get(content, i);
-		const char *tok = json_string_value(json_object_get(pos,
-								    "token"));
+		const struct chat_logprob *pos = &content->pos[i];
+		const char *tok = pos->token;
 		int letter = tok ? judge_token_letter(tok) : -1;
 		struct position_mass pm = position_mass(pos);
 

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chat.h"
 #include "util.h"
 
 enum judge_order { ORDER_AB = 0, ORDER_BA = 1 };
@@ -70,12 +71,14 @@ char *judge_render(const char *tpl, const char *conversation,
 		   uint64_t seed, const char *id);
 
 /*
- * Read the answer letter from a chat reply's logprobs.content array.
+ * Read the answer letter from a chat reply's logprobs.content (chat.h;
+ * NULL or no positions: no logprobs).
  * 0 on success; -1 with err when no position carries A or B (e.g.
  * "no answer letter in the first 4 positions (first token 'The')").
  */
-int judge_read_logprobs(json_t *content, int scan, struct judgment *j,
-			struct err *err) __attribute__((warn_unused_result));
+int judge_read_logprobs(const struct chat_logprobs *content, int scan,
+			struct judgment *j, struct err *err)
+	__attribute__((warn_unused_result));
 
 /* Which letter a token stands for: 'A', 'B', 0 for a token that can come
  * before the letter (space, "(", "**"...), or -1 for anything else. */

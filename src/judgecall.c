@@ -105,8 +105,7 @@ static void warn_refused(struct judge_shared *sh, const struct config *cfg,
 /* A 2xx whose choice has no logprobs although they were asked for. */
 static bool lacks_logprobs(const struct chat_reply *r)
 {
-	return r->n == 0 || !r->logprobs[0] ||
-	       json_array_size(r->logprobs[0]) == 0;
+	return r->n == 0 || !r->logprobs[0] || r->logprobs[0]->n == 0;
 }
 
 /* The steps of one order. */
@@ -491,49 +490,62 @@ void pair_label_release(struct pair_label *lb)
 #define REC_PRECISION 8
 #define REC_MAX (256u << 20)
 
-static int key(struct buf *b, const char *k)
+/* Every key is a plain ASCII literal: written with its quotes and colon
+ * in one piece (QK), the bytes jsonw_cstr and ":" gave, without the
+ * escaping scan. q, qn below are such a piece. */
+#define QK(k) ("\"" k "\":"), (sizeof("\"" k "\":") - 1)
+
+static int key_q(struct buf *b, const char *q, size_t qn)
 {
 	/* "," unless right after the opening brace or bracket */
 	if (b->len && b->data[b->len - 1] != '{' &&
 	    b->data[b->len - 1] != '[' && buf_add(b, ",", 1) < 0)
 		return -1;
-	return jsonw_cstr(b, k) < 0 || buf_add(b, ":", 1) < 0 ? -1 : 0;
+	return buf_add(b, q, qn);
 }
 
-static int real(struct buf *b, const char *k, double x)
+static int real_q(struct buf *b, const char *q, size_t qn, double x)
 {
-	return key(b, k) < 0 || jsonw_real(b, x, REC_PRECISION) < 0 ? -1 : 0;
+	return key_q(b, q, qn) < 0 ||
+	       jsonw_real(b, x, REC_PRECISION) < 0 ? -1 : 0;
 }
 
-static int str(struct buf *b, const char *k, const char *v)
+static int str_q(struct buf *b, const char *q, size_t qn, const char *v)
 {
-	return key(b, k) < 0 || (v ? jsonw_cstr(b, v) :
-				 buf_addstr(b, "null")) < 0 ? -1 : 0;
+	return key_q(b, q, qn) < 0 || (v ? jsonw_cstr(b, v) :
+				       buf_addstr(b, "null")) < 0 ? -1 : 0;
 }
 
-static int integer(struct buf *b, const char *k, long long v)
+static int integer_q(struct buf *b, const char *q, size_t qn, long long v)
 {
-	return key(b, k) < 0 || jsonw_int(b, v) < 0 ? -1 : 0;
+	return key_q(b, q, qn) < 0 || jsonw_int(b, v) < 0 ? -1 : 0;
 }
 
 /* The log of a summed probability, or null when it was not listed. */
-static int lp(struct buf *b, const char *k, double mass)
+static int lp_q(struct buf *b, const char *q, size_t qn, double mass)
 {
 	if (mass > 0)
-		return real(b, k, log(mass));
-	return key(b, k) < 0 || buf_addstr(b, "null") < 0 ? -1 : 0;
+		return real_q(b, q, qn, log(mass));
+	return key_q(b, q, qn) < 0 || buf_addstr(b, "null") < 0 ? -1 : 0;
 }
 
 /* A reply as TRL wants it: a string, or a one-message assistant list. */
-static int as_turn(struct buf *b, const char *k, const struct prompt *pr,
-		   const char *text)
+static int as_turn_q(struct buf *b, const char *q, size_t qn,
+		     const struct prompt *pr, const char *text)
 {
 	if (pr->text)
-		return str(b, k, text);
-	return key(b, k) < 0 ||
+		return str_q(b, q, qn, text);
+	return key_q(b, q, qn) < 0 ||
 	       buf_addstr(b, "[{\"role\":\"assistant\",\"content\":") < 0 ||
 	       jsonw_cstr(b, text) < 0 || buf_addstr(b, "}]") < 0 ? -1 : 0;
 }
+
+#define key(b, k) key_q((b), QK(k))
+#define real(b, k, x) real_q((b), QK(k), (x))
+#define str(b, k, v) str_q((b), QK(k), (v))
+#define integer(b, k, v) integer_q((b), QK(k), (v))
+#define lp(b, k, m) lp_q((b), QK(k), (m))
+#define as_turn(b, k, pr, t) as_turn_q((b), QK(k), (pr), (t))
 
 static int judgment(struct buf *b, const struct judgment *j, bool cut,
 		    double min_mass)

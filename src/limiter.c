@@ -190,12 +190,12 @@ static void step(struct limiter *l, double now)
 		l->probe = 2;
 		l->slow_start = false;
 	} else if (l->probe) {
-		/* (a first window long against the round trip measures) */
 		/* a step up is kept only if the throughput rose by half as
 		 * much as the limit, in the window after its first round
-		 * trip and again in the next one: a saturated server's
+		 * trip (or in the first, when it is long against the round
+		 * trip) and again in the next one: a saturated server's
 		 * throughput is noise that a step would otherwise ratchet
-		 * on, and whose latency rises with the limit (Little's law) */
+		 * on, and its latency rises with the limit (Little's law) */
 		bool paid = tput >= l->base_tput *
 			    (1 + 0.5 * (l->limit / l->base_limit - 1));
 

@@ -2,9 +2,10 @@
  * live.c - event loops over libcurl's multi interface (see live.h).
  *
  * DESIGN
- * One loop = one thread, one CURLM, one epoll set, one eventfd (woken by
- * live_submit and live_close), a binary heap of retry timers and a FIFO
- * per role of calls waiting for admission. The loop body:
+ * One loop = one thread, one epoll set, one eventfd (woken by
+ * live_submit and live_close), a CURLM per SHELF_CONNECTIONS of its
+ * places (struct shelf: one on HTTP/2), a binary heap of retry timers
+ * and a FIFO per role of calls waiting for admission. The loop body:
  *
  *   take new items from the inbox and start their machines
  *   stopping? end waiting calls (and, at level 2, the wire)
@@ -43,6 +44,8 @@
 #include <unistd.h>
 
 #define MAX_LOOPS 16
+#define SHELF_CONNECTIONS 128	/* a loop's transfers per multi handle ... */
+#define MAX_SHELVES 8		/* ... in at most this many (struct shelf) */
 #define LOOP_CONNECTIONS 1024	/* places in flight per loop, at most */
 #define MAX_BODY (64u << 20)	/* ceiling on one reply */
 #define RECV_BUFFER 4096	/* curl's receive buffer per transfer ... */
@@ -62,9 +65,27 @@
 
 struct loop;
 
+/*
+ * One of a loop's multi handles, each with its connection cache. libcurl
+ * 7.88 walks a multi handle's connections for every transfer: for an idle
+ * one to the host when it starts (ConnectionExists, past every connection
+ * in use) and over all of them when it is removed (close_connect_only).
+ * At 10,000 in flight, ten loops of 1,000 connections, those walks were
+ * 15 % of caigen's CPU; a loop's transfers are dealt over shelves of
+ * about SHELF_CONNECTIONS, so each walk is that long at most.
+ */
+struct shelf {
+	struct loop *lp;
+	CURLM *multi;
+	double curl_due;	/* curl's timer, < 0 none */
+	int k;			/* lp->sh[k] */
+};
+
 /* One attempt on the wire. */
 struct xfer {
 	CURL *easy;
+	struct shelf *sh;	/* the multi handle it is added to, for good
+				 * (its connections are that one's) */
 	struct loop *lp;
 	struct call *call;
 	struct buf resp;
@@ -84,9 +105,9 @@ struct loop {
 	struct exec x;		/* first: machines hold &lp->x */
 	struct live *lv;
 	pthread_t tid;
-	CURLM *multi;
+	struct shelf sh[MAX_SHELVES];
+	int nsh;
 	int epfd, evfd;
-	double curl_due;	/* curl's timer, < 0 none */
 
 	pthread_mutex_t lock;	/* guards inbox, calls_in and closed */
 	struct item *in_head, *in_tail;
@@ -400,6 +421,7 @@ static struct xfer *xfer_get(struct loop *lp)
 		lp->all = xrealloc(lp->all, lp->capall * sizeof(*lp->all));
 	}
 	lp->all[lp->nall++] = t;
+	t->sh = &lp->sh[(lp->nall - 1) % (size_t)lp->nsh];
 	t->easy = curl_easy_init();
 	if (!t->easy) {
 		fprintf(stderr, "caigen: curl_easy_init failed\n");
@@ -483,7 +505,7 @@ static void attempt_start(struct loop *lp, struct call *c)
 	lp->stats[c->role].requests++;
 	lp->wire++;
 	t->sent = now_sec();
-	curl_multi_add_handle(lp->multi, t->easy);
+	curl_multi_add_handle(t->sh->multi, t->easy);
 }
 
 static void refused(struct loop *lp, struct call *c);
@@ -598,8 +620,13 @@ static void set_conn_cap(struct loop *lp)
 		cap = lp->fd_cap;
 	if ((long)cap != lp->conn_cap) {
 		lp->conn_cap = (long)cap;
-		curl_multi_setopt(lp->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-				  lp->conn_cap);
+		/* (several shelves only when no role may multiplex: then
+		 * the cap is 0, none) */
+		for (int k = 0; k < lp->nsh; k++)
+			curl_multi_setopt(lp->sh[k].multi,
+					  CURLMOPT_MAX_HOST_CONNECTIONS,
+					  (long)(cap + (size_t)lp->nsh - 1) /
+					  lp->nsh);
 	}
 }
 
@@ -636,7 +663,7 @@ static void attempt_end(struct loop *lp, struct xfer *t, CURLcode cc)
 	struct err perr;
 	double wait;
 
-	curl_multi_remove_handle(lp->multi, t->easy);
+	curl_multi_remove_handle(t->sh->multi, t->easy);
 	lp->wire--;
 	c->picked = false;
 	if (cc == CURLE_OK)
@@ -789,15 +816,16 @@ static void reap(struct loop *lp)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(lp->multi, &left))) {
-		struct xfer *t;
+	for (int k = 0; k < lp->nsh; k++)
+		while ((m = curl_multi_info_read(lp->sh[k].multi, &left))) {
+			struct xfer *t;
 
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-				  (char **)&t);
-		attempt_end(lp, t, m->data.result);
-	}
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+					  (char **)&t);
+			attempt_end(lp, t, m->data.result);
+		}
 }
 
 /* ---- admission -------------------------------------------------------- */
@@ -1044,23 +1072,30 @@ static bool parked(const struct loop *lp, curl_socket_t s)
 	return s >= 0 && (size_t)s < lp->nparked && lp->parked[s];
 }
 
+/* An epoll event's data: the descriptor and its shelf. */
+static uint64_t ev_data(const struct shelf *sh, int fd)
+{
+	return (uint64_t)sh->k << 32 | (uint32_t)fd;
+}
+
 static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
 		     void *sockp)
 {
-	struct loop *lp = arg;
+	struct shelf *sh = arg;
+	struct loop *lp = sh->lp;
 	struct epoll_event ev = { 0 };
 
 	(void)e;
 	if (what == CURL_POLL_REMOVE) {
 		if (sockp) {	/* stays in epoll, parked */
 			park(lp, s, true);
-			curl_multi_assign(lp->multi, s, NULL);
+			curl_multi_assign(sh->multi, s, NULL);
 		}
 		return 0;
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
 		    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	ev.data.fd = s;
+	ev.data.u64 = ev_data(sh, s);
 	if (sockp) {
 		epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev);
 	} else {
@@ -1072,17 +1107,17 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
 		    epoll_ctl(lp->epfd, EPOLL_CTL_ADD, s, &ev) < 0 &&
 		    errno == EEXIST)
 			epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev);
-		curl_multi_assign(lp->multi, s, lp);
+		curl_multi_assign(sh->multi, s, sh);
 	}
 	return 0;
 }
 
 static int on_timer(CURLM *m, long ms, void *arg)
 {
-	struct loop *lp = arg;
+	struct shelf *sh = arg;
 
 	(void)m;
-	lp->curl_due = ms < 0 ? -1 : now_sec() + (double)ms / 1000.0;
+	sh->curl_due = ms < 0 ? -1 : now_sec() + (double)ms / 1000.0;
 	return 0;
 }
 
@@ -1163,7 +1198,7 @@ static void stop_calls(struct loop *lp)
 		if (!t->call)
 			continue;
 		c = t->call;
-		curl_multi_remove_handle(lp->multi, t->easy);
+		curl_multi_remove_handle(t->sh->multi, t->easy);
 		lp->wire--;
 		endpoint_done(lp->lv->pool[c->role], c->server, false, false);
 		c->picked = false;
@@ -1197,8 +1232,9 @@ static int nap_ms(struct loop *lp, double now)
 {
 	double due = now + MAX_NAP_MS / 1000.0;
 
-	if (lp->curl_due >= 0 && lp->curl_due < due)
-		due = lp->curl_due;
+	for (int k = 0; k < lp->nsh; k++)
+		if (lp->sh[k].curl_due >= 0 && lp->sh[k].curl_due < due)
+			due = lp->sh[k].curl_due;
 	if (lp->nheap && lp->heap[0]->due < due)
 		due = lp->heap[0]->due;
 	for (int r = 0; r < ROLE_COUNT; r++)
@@ -1238,7 +1274,8 @@ static void *loop_main(void *arg)
 		ms = nap_ms(lp, now);
 		n = epoll_wait(lp->epfd, evs, (int)ARRAY_SIZE(evs), ms);
 		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd, mask = 0;
+			int fd = (int)(uint32_t)evs[i].data.u64, mask = 0;
+			int k = (int)(evs[i].data.u64 >> 32);
 
 			if (fd == lp->evfd) {
 				uint64_t v;
@@ -1257,13 +1294,19 @@ static void *loop_main(void *arg)
 			mask |= evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0;
 			mask |= evs[i].events & (EPOLLERR | EPOLLHUP) ?
 				CURL_CSELECT_ERR : 0;
-			curl_multi_socket_action(lp->multi, fd, mask,
+			curl_multi_socket_action(lp->sh[k].multi, fd, mask,
 						 &running);
 		}
-		if (lp->curl_due >= 0 && now_sec() >= lp->curl_due) {
-			lp->curl_due = -1;
-			curl_multi_socket_action(lp->multi, CURL_SOCKET_TIMEOUT,
-						 0, &running);
+		now = now_sec();
+		for (int k = 0; k < lp->nsh; k++) {
+			struct shelf *sh = &lp->sh[k];
+
+			if (sh->curl_due >= 0 && now >= sh->curl_due) {
+				sh->curl_due = -1;
+				curl_multi_socket_action(sh->multi,
+							 CURL_SOCKET_TIMEOUT,
+							 0, &running);
+			}
 		}
 		drop_ulbufs(lp);	/* before reap puts transfers back */
 		reap(lp);
@@ -1286,8 +1329,9 @@ static void loop_free(struct loop *lp)
 	free(lp->all);
 	free(lp->heap);
 	free(lp->finished);
-	if (lp->multi)
-		curl_multi_cleanup(lp->multi);
+	for (int k = 0; k < lp->nsh; k++)
+		if (lp->sh[k].multi)
+			curl_multi_cleanup(lp->sh[k].multi);
 	free(lp->parked);	/* after curl's last on_socket */
 	if (lp->epfd >= 0)
 		close(lp->epfd);
@@ -1326,10 +1370,10 @@ static size_t raise_fd_limit(void)
 	       rl.rlim_cur / 2;
 }
 
-/* One loop per core; and, since libcurl looks for an idle connection
- * by walking its multi handle's connections to the host, at least one
- * per LOOP_CONNECTIONS places in flight, so that walk stays short. Never
- * more loops than the smaller concurrency has places. */
+/* One loop per core; and at least one per LOOP_CONNECTIONS places in
+ * flight (a loop's transfers are dealt over shelves, multi handles of
+ * SHELF_CONNECTIONS each, so libcurl's walks of its connections stay
+ * short). Never more loops than the smaller concurrency has places. */
 static int loops_for(const struct live_opts *o)
 {
 	const struct config *cfg = o->cfg;
@@ -1504,11 +1548,11 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 	for (int i = 0; i < n; i++) {
 		struct loop *lp = &lv->loops[i];
 		struct epoll_event ev = { .events = EPOLLIN };
-		size_t maxconn;
+		size_t maxconn, per;
+		bool mux = false;
 
 		lp->x.send = loop_send;
 		lp->lv = lv;
-		lp->curl_due = -1;
 		lp->jitter = (uint64_t)time(NULL) * 2654435761u + (uint64_t)i + 1;
 		lp->ramp = CONNECT_BURST;
 		lp->ramp_at = now_sec();
@@ -1527,25 +1571,7 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 		}
 		lp->epfd = epoll_create1(EPOLL_CLOEXEC);
 		lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		lp->multi = curl_multi_init();
 		lv->nloops = i + 1;
-		if (lp->epfd < 0 || lp->evfd < 0 || !lp->multi) {
-			err_set(err, "cannot set up event loop %d: %s", i + 1,
-				strerror(errno));
-			goto fail;
-		}
-		ev.data.fd = lp->evfd;
-		epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev);
-		curl_multi_setopt(lp->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-		curl_multi_setopt(lp->multi, CURLMOPT_SOCKETDATA, lp);
-		curl_multi_setopt(lp->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-		curl_multi_setopt(lp->multi, CURLMOPT_TIMERDATA, lp);
-		/* HTTP/2: requests share connections, HTTP_H2_STREAMS on
-		 * one at most (fewer if the server says so) */
-		curl_multi_setopt(lp->multi, CURLMOPT_PIPELINING,
-				  (long)CURLPIPE_MULTIPLEX);
-		curl_multi_setopt(lp->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
-				  (long)HTTP_H2_STREAMS);
 		for (int r = 0; r < ROLE_COUNT; r++) {
 			const struct endpoint *ep = lv->ep[r];
 
@@ -1557,16 +1583,40 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 				      all_https(ep));
 			lp->role_places[r] = (size_t)share(
 				endpoint_max_concurrency(ep), i, n);
+			mux |= lp->mux[r];
 		}
-		set_conn_cap(lp);
+		/* a loop's expected places (a shared limiter's spread over
+		 * the loops) on shelves of SHELF_CONNECTIONS; HTTP/2 holds
+		 * few connections: one shelf */
+		per = (places + (size_t)n - 1) / (size_t)n;
+		lp->nsh = mux ? 1 : (int)((per + SHELF_CONNECTIONS - 1) /
+					  SHELF_CONNECTIONS);
+		if (lp->nsh < 1)
+			lp->nsh = 1;
+		if (lp->nsh > MAX_SHELVES)
+			lp->nsh = MAX_SHELVES;
+		for (int k = 0; k < lp->nsh; k++) {
+			lp->sh[k].lp = lp;
+			lp->sh[k].k = k;
+			lp->sh[k].curl_due = -1;
+			lp->sh[k].multi = curl_multi_init();
+		}
+		if (lp->epfd < 0 || lp->evfd < 0 ||
+		    !lp->sh[lp->nsh - 1].multi) {
+			err_set(err, "cannot set up event loop %d: %s", i + 1,
+				strerror(errno));
+			goto fail;
+		}
+		ev.data.u64 = (uint32_t)lp->evfd;
+		epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev);
 		/* keep a connection per place in flight alive, within the
 		 * descriptors (idle connections hold one too). The places
 		 * of a limiter shared by the loops are not shared out
 		 * evenly: a loop may hold more than its share, up to all of
 		 * them, and with a cache of its share libcurl closed a
 		 * connection at every answer past it and opened another
-		 * for the next call (at 10,000 in flight, 20,300
-		 * connections opened for 60,000 requests; now 12,800). A
+		 * for the next call (at 10,000 in flight, 12,700-20,300
+		 * connections opened for 60,000 requests; now 10,255). A
 		 * loop's idle connections are never more than it once had
 		 * in flight. */
 		maxconn = lim_any ? (size_t)places + 16 :
@@ -1575,9 +1625,28 @@ struct live *live_new(const struct live_opts *o, struct err *err)
 				   share(endpoint_max_concurrency(
 					&cfg->judge), i, n) +
 				   panel_places(cfg, i, n) + 16);
-		curl_multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS,
-				  (long)(maxconn < lp->fd_cap ? maxconn :
-					 lp->fd_cap));
+		for (int k = 0; k < lp->nsh; k++) {
+			CURLM *m = lp->sh[k].multi;
+
+			curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION,
+					  on_socket);
+			curl_multi_setopt(m, CURLMOPT_SOCKETDATA, &lp->sh[k]);
+			curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
+			curl_multi_setopt(m, CURLMOPT_TIMERDATA, &lp->sh[k]);
+			/* HTTP/2: requests share connections,
+			 * HTTP_H2_STREAMS on one at most (fewer if the
+			 * server says so) */
+			curl_multi_setopt(m, CURLMOPT_PIPELINING,
+					  (long)CURLPIPE_MULTIPLEX);
+			curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS,
+					  (long)HTTP_H2_STREAMS);
+			/* a shelf's connections are never more than its
+			 * transfers */
+			curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
+					  (long)(maxconn < lp->fd_cap ?
+						 maxconn : lp->fd_cap));
+		}
+		set_conn_cap(lp);
 	}
 	for (int i = 0; i < n; i++) {
 		int e = pthread_create(&lv->loops[i].tid, NULL, loop_main,

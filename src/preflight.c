@@ -152,10 +152,18 @@ static int transport_error(struct probe *pr, const char *base,
 		snprintf(fix, sizeof(fix), "%s.base_url should look like "
 			 "http://HOST:PORT/v1", pr->field);
 		break;
-	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
+		/* the server answered TLS with a certificate we do not trust */
+		snprintf(what, sizeof(what), "TLS failed (%s)",
+			 pr->curl_err[0] ? pr->curl_err :
+			 curl_easy_strerror(cc));
+		snprintf(fix, sizeof(fix), "if its certificate comes from a "
+			 "private CA, name that CA's PEM file as %s.ca_file",
+			 pr->field);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
 		snprintf(what, sizeof(what), "TLS failed (%s)",
 			 pr->curl_err[0] ? pr->curl_err :
 			 curl_easy_strerror(cc));

@@ -76,7 +76,8 @@ int provider_parse_chat(const char *body, struct chat_reply *out,
 			json_object_get(c, "finish_reason"));
 		lp = json_is_object(lp) ? json_object_get(lp, "content") :
 					  NULL;
-		out->logprobs[out->n] = json_is_array(lp) ? lp : NULL;
+		out->lp_own[out->n] = chat_logprobs_of_json(lp);
+		out->logprobs[out->n] = out->lp_own[out->n];
 		out->n++;
 	}
 	flavour_reply_usage(out, "prompt_tokens", "completion_tokens");

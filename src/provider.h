@@ -32,8 +32,8 @@ char *provider_url(const char *base, int api);
 /* The body for p->api (chat, completions or anthropic). Caller frees. */
 char *provider_body(const struct chat_params *p, size_t *len);
 /* Parse a 2xx body of the given flavour into the common reply: text per
- * choice, logprobs as a chat-style content array (legacy completions
- * logprobs are converted), usage. Same errors as provider_parse_chat.
+ * choice, logprobs as a chat-style content list (struct chat_logprobs;
+ * legacy completions logprobs are converted), usage. Same errors as provider_parse_chat.
  * Chat replies go through reply_read_chat (reply.h), which builds
  * logprobs only with want_logprobs (pass the request's cp.logprobs);
  * without it logprobs[i] is NULL for chat. The other flavours ignore it. */

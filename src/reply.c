@@ -12,11 +12,14 @@
  * an iterative checker (one bit per open container instead of recursion,
  * so the depth limit costs 256 bytes of stack). Only when the whole body
  * has passed are the noted strings decoded, into one arena the reply owns.
- * The logprobs arrays, when asked for, are built with jansson (the judge
- * reads them as json_t) in the same walk that checks them, so their bytes
- * are read once; a list a later duplicate key or a later error makes
- * useless is dropped. Their reals are converted exactly without strtod
- * when they are short (real_of), as nearly every logprob is.
+ * The logprobs lists, when asked for, are noted in the same walk that
+ * checks them, so their bytes are read once: each position and each
+ * candidate an entry of two growing vectors (on the stack up to a few
+ * dozen), a list a later duplicate key makes useless left behind unused.
+ * fill then lays them out as struct chat_logprobs (chat.h) in the same
+ * arena as the strings: one allocation a reply, no jansson. Their reals
+ * are converted exactly without strtod when they are short (real_of), as
+ * nearly every logprob is.
  *
  * The checks follow jansson 2.14's load.c: the grammar of RFC 8259 with a
  * root that must be an object or array; strict UTF-8 everywhere (no
@@ -63,20 +66,41 @@ struct val {
 	long long i;
 };
 
+/* A logprobs position or candidate as the walk noted it: tok a K_STRING
+ * or K_NONE; lp the number's value when has_lp; a position's candidates
+ * are ntop entries of the candidate vector from top. */
+struct ent {
+	struct val tok;
+	double lp;
+	bool has_lp;
+	size_t top, ntop;
+};
+
+#define VEC_SMALL 32
+
+/* A growing vector of entries, on the stack while it is small. */
+struct vec {
+	struct ent *e;
+	size_t n, cap;
+	struct ent small[VEC_SMALL];
+};
+
 /* The reading position. */
 struct rd {
 	const char *p, *end, *start;
 	unsigned depth;		/* containers open around p */
-	bool want;		/* build the logprobs lists */
+	bool want;		/* note the logprobs lists */
 	const char *why;	/* the first error, and where */
 	size_t at;
+	struct vec pos, cand;	/* logprobs positions, candidates */
 };
 
 struct choice_note {
 	struct val content;	/* message.content */
 	struct val finish;	/* finish_reason */
 	struct val lp;		/* logprobs.content */
-	json_t *list;		/* lp built, when wanted and an array */
+	bool list;		/* lp noted, when wanted and an array: */
+	size_t first, npos;	/* its positions in rd.pos */
 };
 
 /* What the pass noted; the last duplicate key wins throughout. */
@@ -617,21 +641,6 @@ static int pick(struct rd *r, const char *name, size_t len, struct val *out)
 	return rc;
 }
 
-/* A new string value; the text was checked (UTF-8, no NUL). */
-static json_t *string_of(const struct val *v)
-{
-	char small[256], *t;
-	json_t *s;
-
-	if (!v->esc)
-		return json_stringn_nocheck(v->s, v->n);
-	t = v->n < sizeof(small) ? small : xmalloc(v->n + 1);
-	s = json_stringn_nocheck(t, decode(v->s, v->n, t));
-	if (t != small)
-		free(t);
-	return s;
-}
-
 /* 10^0 .. 10^22: every one exact in a double. */
 static const double exact_tens[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -699,31 +708,62 @@ slow:
 	return d;
 }
 
-static json_t *number_of(const struct val *v)
+/* A number's value as json_number_value gives it. */
+static double number_of(const struct val *v)
 {
-	if (v->kind == K_INT)
-		return json_integer(v->i);
-	return json_real(real_of(v->s, v->n));
+	return v->kind == K_INT ? (double)v->i : real_of(v->s, v->n);
 }
 
-static int build_list(struct rd *r, bool positions, json_t **out);
+/* A new entry at the end of v (its contents unset). */
+static struct ent *vec_add(struct vec *v)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap * 2;
+
+		if (v->e == v->small) {
+			v->e = xmalloc(cap * sizeof(*v->e));
+			memcpy(v->e, v->small, v->n * sizeof(*v->e));
+		} else {
+			v->e = xrealloc(v->e, cap * sizeof(*v->e));
+		}
+		v->cap = cap;
+	}
+	return &v->e[v->n++];
+}
+
+static void vec_init(struct vec *v)
+{
+	v->e = v->small;
+	v->n = 0;
+	v->cap = VEC_SMALL;
+}
+
+static void vec_free(struct vec *v)
+{
+	if (v->e != v->small)
+		free(v->e);
+}
+
+static int note_list(struct rd *r, bool positions, size_t *first,
+		     size_t *n);
 
 /* One logprobs position (with its top_logprobs) or one candidate: the
- * object at r->p, checked as skip_value checks it, into *out with only
- * the members the judge reads. 0, or -1 with the error set. */
-static int build_entry(struct rd *r, bool position, json_t **out)
+ * object at r->p, checked as skip_value checks it, noted in *out (an
+ * entry already in its vector: the vectors may move meanwhile, so out is
+ * an index). 0, or -1 with the error set. */
+static int note_entry(struct rd *r, bool position, size_t out)
 {
-	json_t *o, *top = NULL;
 	struct val k, v, tok = { .kind = K_NONE }, lp = { .kind = K_NONE };
+	size_t top = 0, ntop = 0;
 	bool first = true;
+	struct ent *e;
 	int rc;
 
 	enter(r);
 	while ((rc = next(r, true, &first, &k)) > 0) {
 		if (position && KEY(&k, "top_logprobs")) {
-			json_decref(top);
-			top = NULL;
-			rc = at(r, '[') ? build_list(r, false, &top) :
+			top = ntop = 0;
+			rc = at(r, '[') ? note_list(r, false, &top, &ntop) :
 					  skip_value(r, &v);
 		} else {
 			rc = skip_value(r, &v);
@@ -733,58 +773,53 @@ static int build_entry(struct rd *r, bool position, json_t **out)
 				lp = v;
 		}
 		if (rc < 0)
-			break;
+			return -1;
 	}
-	if (rc < 0) {
-		json_decref(top);
+	if (rc < 0)
 		return -1;
-	}
-	/* the values steal; the keys are ours and plain ASCII */
-	o = json_object();
-	if (tok.kind == K_STRING)
-		json_object_setn_new_nocheck(o, "token", 5, string_of(&tok));
-	if (lp.kind == K_INT || lp.kind == K_REAL)
-		json_object_setn_new_nocheck(o, "logprob", 7,
-					     number_of(&lp));
-	if (top)
-		json_object_setn_new_nocheck(o, "top_logprobs", 12, top);
-	*out = o;
+	e = position ? &r->pos.e[out] : &r->cand.e[out];
+	e->tok = tok.kind == K_STRING ? tok : (struct val){ .kind = K_NONE };
+	e->has_lp = lp.kind == K_INT || lp.kind == K_REAL;
+	e->lp = e->has_lp ? number_of(&lp) : 0;
+	e->top = top;
+	e->ntop = ntop;
 	return 0;
 }
 
-/* The array at r->p, checked, into *out as positions or candidates; an
- * element that is not an object becomes null. 0, or -1 with the error
+/* The array at r->p, checked, noted as positions or candidates: n
+ * entries of the vector from *first; an element that is not an object
+ * is an entry with neither token nor logprob. 0, or -1 with the error
  * set. */
-static int build_list(struct rd *r, bool positions, json_t **out)
+static int note_list(struct rd *r, bool positions, size_t *first,
+		     size_t *n)
 {
-	json_t *a = json_array(), *e;
-	bool first = true;
+	struct vec *vec = positions ? &r->pos : &r->cand;
+	bool start = true;
 	struct val v;
 	int rc;
 
+	*first = vec->n;
+	*n = 0;
 	enter(r);
-	while ((rc = next(r, false, &first, NULL)) > 0) {
+	while ((rc = next(r, false, &start, NULL)) > 0) {
+		struct ent *e = vec_add(vec);
+		size_t at_ = vec->n - 1;
+
+		memset(e, 0, sizeof(*e));
+		(*n)++;
 		if (at(r, '{')) {
-			if (build_entry(r, positions, &e) < 0)
+			if (note_entry(r, positions, at_) < 0)
 				break;
-		} else {
-			if (skip_value(r, &v) < 0)
-				break;
-			e = json_null();
+		} else if (skip_value(r, &v) < 0) {
+			break;
 		}
-		json_array_append_new(a, e);
 	}
-	if (rc != 0) {		/* > 0: broke out on an error */
-		json_decref(a);
-		return -1;
-	}
-	*out = a;
-	return 0;
+	return rc != 0 ? -1 : 0;	/* > 0: broke out on an error */
 }
 
 /* The object at r->p, a choice's "logprobs": its member "content" (the
- * last one) noted in c->lp and, when wanted and an array, built into
- * c->list in the same walk that checks it. */
+ * last one) noted in c->lp and, when wanted and an array, its entries
+ * noted (c->list) in the same walk that checks it. */
 static int read_logprobs(struct rd *r, struct choice_note *c)
 {
 	bool first = true;
@@ -796,12 +831,12 @@ static int read_logprobs(struct rd *r, struct choice_note *c)
 		if (!KEY(&k, "content")) {
 			rc = skip_value(r, &v);
 		} else {
-			json_decref(c->list);
-			c->list = NULL;
+			c->list = false;
 			if (r->want && at(r, '[')) {
 				c->lp.kind = K_ARRAY;
 				c->lp.s = r->p;
-				rc = build_list(r, true, &c->list);
+				rc = note_list(r, true, &c->first, &c->npos);
+				c->list = rc == 0;
 				c->lp.n = (size_t)(r->p - c->lp.s);
 			} else {
 				rc = skip_value(r, &c->lp);
@@ -829,8 +864,7 @@ static int read_choice(struct rd *r, struct choice_note *c)
 			rc = skip_value(r, &c->finish);
 		} else if (KEY(&k, "logprobs")) {
 			c->lp.kind = K_NONE;
-			json_decref(c->list);
-			c->list = NULL;
+			c->list = false;
 			rc = at(r, '{') ? read_logprobs(r, c) :
 					  skip_value(r, &v);
 		} else {
@@ -858,7 +892,6 @@ static int read_choices(struct rd *r, struct notes *nt)
 		if (i < PROVIDER_MAX_CHOICES) {
 			struct choice_note *c = &nt->c[i];
 
-			json_decref(c->list);
 			memset(c, 0, sizeof(*c));
 			nt->nchoices = i + 1;
 			rc = at(r, '{') ? read_choice(r, c) : skip_value(r, &v);
@@ -927,11 +960,37 @@ static int read_root(struct rd *r, struct notes *nt)
 
 /* ---- after the check: decoding and building ---- */
 
-/* Fill out from the notes of a body that passed. */
-static int fill(struct notes *nt, bool want_logprobs,
+/* Room for an entry's token, decoded with its NUL. */
+static size_t token_room(const struct ent *e)
+{
+	return e->tok.kind == K_STRING ? e->tok.n + 1 : 0;
+}
+
+/* The noted entry e as a chat_logprob whose token is decoded at *a. */
+static void lay_entry(const struct ent *e, struct chat_logprob *o, char **a)
+{
+	o->token = NULL;
+	o->token_len = 0;
+	if (e->tok.kind == K_STRING) {
+		o->token = *a;
+		o->token_len = decode(e->tok.s, e->tok.n, *a);
+		*a += o->token_len + 1;
+	}
+	o->logprob = e->lp;
+	o->has_logprob = e->has_lp;
+	o->ntop = 0;
+	o->top = NULL;
+}
+
+/* Fill out from the notes of a body that passed. The arena holds, in
+ * this order, the chat_logprobs of the choices with a list, their
+ * positions, their candidates, then the strings. */
+static int fill(struct rd *r, struct notes *nt, bool want_logprobs,
 		struct chat_reply *out, struct err *err)
 {
-	size_t i, need = 0;
+	size_t i, need = 0, nlists = 0, npos = 0, ncand = 0;
+	struct chat_logprobs *h;
+	struct chat_logprob *pe, *ce;
 	char *a;
 
 	if (nt->error.kind != K_NONE && nt->error.kind != K_NULL) {
@@ -956,8 +1015,25 @@ static int fill(struct notes *nt, bool want_logprobs,
 		need += nt->c[i].content.n + 1;
 		if (nt->c[i].finish.kind == K_STRING)
 			need += nt->c[i].finish.n + 1;
+		if (!want_logprobs || !nt->c[i].list)
+			continue;
+		nlists++;
+		for (size_t k = 0; k < nt->c[i].npos; k++) {
+			const struct ent *e = &r->pos.e[nt->c[i].first + k];
+
+			npos++;
+			need += token_room(e);
+			ncand += e->ntop;
+			for (size_t t = 0; t < e->ntop; t++)
+				need += token_room(&r->cand.e[e->top + t]);
+		}
 	}
-	a = out->arena = xmalloc(need);
+	need += nlists * sizeof(*h) + (npos + ncand) * sizeof(*pe);
+	out->arena = xmalloc(need);
+	h = (struct chat_logprobs *)(void *)out->arena;
+	pe = (struct chat_logprob *)(void *)(h + nlists);
+	ce = pe + npos;
+	a = (char *)(ce + ncand);
 	for (i = 0; i < nt->nchoices; i++) {
 		struct choice_note *c = &nt->c[i];
 
@@ -967,13 +1043,22 @@ static int fill(struct notes *nt, bool want_logprobs,
 			out->finish[i] = a;
 			a += decode(c->finish.s, c->finish.n, a) + 1;
 		}
-		if (want_logprobs && c->list) {	/* lp is an array */
-			if (!out->extra)
-				out->extra = json_array();
-			out->logprobs[i] = c->list;
-			json_array_append_new(out->extra, c->list);
-			c->list = NULL;
+		if (!want_logprobs || !c->list)	/* lp is an array */
+			continue;
+		h->n = c->npos;
+		h->pos = pe;
+		for (size_t k = 0; k < c->npos; k++, pe++) {
+			const struct ent *e = &r->pos.e[c->first + k];
+
+			lay_entry(e, pe, &a);
+			if (!e->ntop)
+				continue;
+			pe->top = ce;
+			pe->ntop = e->ntop;
+			for (size_t t = 0; t < e->ntop; t++)
+				lay_entry(&r->cand.e[e->top + t], ce++, &a);
 		}
+		out->logprobs[i] = h++;
 	}
 	out->n = nt->nchoices;
 	out->usage.prompt_tokens = nt->prompt_tokens;
@@ -992,6 +1077,8 @@ int reply_read_chat(const char *body, size_t len, bool want_logprobs,
 
 	memset(out, 0, sizeof(*out));
 	memset(&nt, 0, sizeof(nt));
+	vec_init(&r.pos);
+	vec_init(&r.cand);
 	ws(&r);
 	if (at(&r, '{'))
 		rc = read_root(&r, &nt);
@@ -1007,9 +1094,9 @@ int reply_read_chat(const char *body, size_t len, bool want_logprobs,
 	if (rc < 0)
 		err_set(err, "reply is not JSON: %s at byte %zu", r.why, r.at);
 	else
-		rc = fill(&nt, want_logprobs, out, err);
-	for (size_t i = 0; i < PROVIDER_MAX_CHOICES; i++)
-		json_decref(nt.c[i].list);	/* the ones fill left */
+		rc = fill(&r, &nt, want_logprobs, out, err);
+	vec_free(&r.pos);
+	vec_free(&r.cand);
 	if (rc < 0)
 		chat_reply_release(out);
 	return rc;
@@ -1023,31 +1110,22 @@ static bool same_str(const char *x, const char *y)
 }
 
 /* Are x and y the same entry as the judge reads one: token, logprob and,
- * for a position, each of top_logprobs? */
-static bool same_entry(json_t *x, json_t *y, bool position)
+ * for a position, each of its candidates? */
+static bool same_entry(const struct chat_logprob *x,
+		       const struct chat_logprob *y, bool position)
 {
-	json_t *lx = json_object_get(x, "logprob");
-	json_t *ly = json_object_get(y, "logprob");
-	json_t *tx, *ty;
-	double dx, dy;
-
-	if (!same_str(json_string_value(json_object_get(x, "token")),
-		      json_string_value(json_object_get(y, "token"))) ||
-	    json_is_number(lx) != json_is_number(ly))
-		return false;
-	dx = json_number_value(lx);
-	dy = json_number_value(ly);
-	if (memcmp(&dx, &dy, sizeof(dx)))
+	if (!same_str(x->token, y->token) ||
+	    x->token_len != y->token_len ||
+	    (x->token && strlen(x->token) != x->token_len) ||
+	    x->has_logprob != y->has_logprob ||
+	    memcmp(&x->logprob, &y->logprob, sizeof(x->logprob)))
 		return false;	/* the same bits, -0.0 included */
 	if (!position)
 		return true;
-	tx = json_object_get(x, "top_logprobs");
-	ty = json_object_get(y, "top_logprobs");
-	if (json_array_size(tx) != json_array_size(ty))
+	if (x->ntop != y->ntop)
 		return false;
-	for (size_t i = 0; i < json_array_size(tx); i++)
-		if (!same_entry(json_array_get(tx, i), json_array_get(ty, i),
-				false))
+	for (size_t i = 0; i < x->ntop; i++)
+		if (!same_entry(&x->top[i], &y->top[i], false))
 			return false;
 	return true;
 }
@@ -1068,7 +1146,8 @@ bool reply_same(const struct chat_reply *a, const struct chat_reply *b,
 	    a->usage.completion_tokens != b->usage.completion_tokens)
 		return differ(why, "usages", 0, 0);
 	for (size_t i = 0; i < a->n; i++) {
-		json_t *x = a->logprobs[i], *y = b->logprobs[i];
+		const struct chat_logprobs *x = a->logprobs[i];
+		const struct chat_logprobs *y = b->logprobs[i];
 
 		if (!same_str(a->text[i], b->text[i]))
 			return differ(why, "texts", i, 0);
@@ -1076,11 +1155,10 @@ bool reply_same(const struct chat_reply *a, const struct chat_reply *b,
 			return differ(why, "finish reasons", i, 0);
 		if (!logprobs)
 			continue;
-		if (!x != !y || json_array_size(x) != json_array_size(y))
+		if (!x != !y || (x && x->n != y->n))
 			return differ(why, "logprobs sizes", i, 0);
-		for (size_t j = 0; j < json_array_size(x); j++)
-			if (!same_entry(json_array_get(x, j),
-					json_array_get(y, j), true))
+		for (size_t j = 0; x && j < x->n; j++)
+			if (!same_entry(&x->pos[j], &y->pos[j], true))
 				return differ(why, "logprobs", i, j);
 	}
 	return true;

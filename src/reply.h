@@ -20,11 +20,11 @@
  *   - usage.prompt_tokens / completion_tokens: 0 unless an integer.
  *
  * Logprobs: with want_logprobs, logprobs[i] is choices[i].logprobs.content
- * as a jansson array (NULL where the jansson reader gives NULL), holding
- * only what judge_read_logprobs reads: each position an object with
- * "token" (when a string), "logprob" (when a number) and "top_logprobs"
- * (when an array, of objects with "token" and "logprob" on the same
- * rule); anything that is not an object becomes null. Without
+ * as struct chat_logprobs (chat.h; NULL where the jansson reader gives
+ * NULL), holding what chat_logprobs_of_json takes from jansson's tree:
+ * each position's "token" (when a string), "logprob" (when a number) and
+ * "top_logprobs" (when an array, of candidates on the same rule); an
+ * element that is not an object is an entry with neither. Without
  * want_logprobs every logprobs[i] is NULL, as if the server sent none.
  */
 #ifndef CAIGEN_REPLY_H
@@ -39,8 +39,8 @@
 /*
  * Read the len bytes at body (no terminating NUL needed; a NUL byte
  * inside is invalid JSON, as it is to json_loadb). On success 0 and *out
- * owns everything it points to: the strings live in out->arena, the
- * logprobs arrays in out->extra, out->root is NULL; free with
+ * owns everything it points to: the strings and the logprobs live in
+ * out->arena (one allocation), out->root and out->extra are NULL; free with
  * chat_reply_release. On failure -1 with err filled and *out zeroed (safe
  * to release). Thread-safe: no shared state.
  */

@@ -153,6 +153,7 @@ cfg "$T/noca.yaml" "https://127.0.0.1:$P_TLS/v1" 2
 	--jobs 4 >/dev/null 2>"$T/noca.err"
 check http2_noca_refused [ $? -ne 0 ]
 check http2_noca_says_cert grep -q "certificate" "$T/noca.err"
+check http2_noca_says_ca_file grep -q "judge.ca_file\\|policy.ca_file" "$T/noca.err"
 
 # h2c: refused by a libcurl before 8.0.0 (its h2c connections fail their
 # second request), else the same bytes over nginx's h2c port

@@ -124,6 +124,17 @@ static json_t *parse(const char *s)
 	return j;
 }
 
+/* judge_read_logprobs on a jansson content array, through the struct the
+ * jansson readers convert it to (chat_logprobs_of_json). */
+static int read_lp(json_t *c, int scan, struct judgment *j, struct err *err)
+{
+	struct chat_logprobs *lp = chat_logprobs_of_json(c);
+	int rc = judge_read_logprobs(lp, scan, j, err);
+
+	free(lp);
+	return rc;
+}
+
 static void test_read_sums_variants_and_dedupes(void)
 {
 	/* vLLM style: sampled token first and listed twice */
@@ -139,7 +150,7 @@ static void test_read_sums_variants_and_dedupes(void)
 	struct err err;
 	double ma = exp(-0.5) + exp(-2.0), mb = exp(-1.5) + exp(-4.0);
 
-	CHECK(judge_read_logprobs(c, 4, &j, &err) == 0);
+	CHECK(read_lp(c, 4, &j, &err) == 0);
 	CHECK_NEAR(j.mass_a, ma, 1e-12);
 	CHECK_NEAR(j.mass_b, mb, 1e-12);
 	CHECK_NEAR(j.p_a, ma / (ma + mb), 1e-12);
@@ -159,11 +170,11 @@ static void test_read_scans_past_lead_tokens(void)
 	struct judgment j;
 	struct err err;
 
-	CHECK(judge_read_logprobs(c, 4, &j, &err) == 0);
+	CHECK(read_lp(c, 4, &j, &err) == 0);
 	CHECK(j.position == 1);
 	CHECK_NEAR(j.p_a, exp(-1.8) / (exp(-1.8) + exp(-0.2)), 1e-12);
 	/* with a scan of 1 the letter is out of reach */
-	CHECK(judge_read_logprobs(c, 1, &j, &err) < 0);
+	CHECK(read_lp(c, 1, &j, &err) < 0);
 	CHECK(strstr(err.msg, "no answer letter") != NULL);
 	json_decref(c);
 }
@@ -178,17 +189,17 @@ static void test_read_sentinels_and_missing(void)
 	struct judgment j;
 	struct err err;
 
-	CHECK(judge_read_logprobs(c, 4, &j, &err) == 0);
+	CHECK(read_lp(c, 4, &j, &err) == 0);
 	CHECK_NEAR(j.p_a, 1.0, 1e-12);
 	CHECK(j.mass_b == 0);
 	json_decref(c);
 
 	c = parse("[{\"token\":\"The\",\"logprob\":-0.1,\"top_logprobs\":["
 		  "{\"token\":\"The\",\"logprob\":-0.1}]}]");
-	CHECK(judge_read_logprobs(c, 4, &j, &err) < 0);
+	CHECK(read_lp(c, 4, &j, &err) < 0);
 	CHECK(strstr(err.msg, "'The'") != NULL);
 	json_decref(c);
-	CHECK(judge_read_logprobs(NULL, 4, &j, &err) < 0);
+	CHECK(read_lp(NULL, 4, &j, &err) < 0);
 }
 
 static void test_combine(void)
@@ -212,6 +223,63 @@ static void test_conversation(void)
 	CHECK_STR(s, "System: S\n\nUser: Q\n\nAssistant: R\n\nUser: Q2");
 	free(s);
 	json_decref(m);
+	/* no role, no content, another role, a '%' in the text */
+	m = parse("[{\"content\":\"x\"},{\"role\":\"assistant\"},"
+		  "{\"role\":\"tool\",\"content\":\"t%s 100%\"}]");
+	s = judge_conversation(m);
+	CHECK_STR(s, "User: x\n\nAssistant: \n\nUser: t%s 100%");
+	free(s);
+	json_decref(m);
+}
+
+/* chat_logprobs_of_json keeps what the judge read from the tree: a
+ * string token with its length, a number logprob (an integer as its
+ * double), top_logprobs only when an array, anything not an object an
+ * empty entry; and the judgment through it. */
+static void test_logprobs_of_json(void)
+{
+	json_t *c = parse("[7,{\"token\":\"A\",\"logprob\":-1,"
+		"\"top_logprobs\":[{\"token\":\"A\",\"logprob\":-1},null,"
+		"{\"token\":3,\"logprob\":\"x\"},{\"token\":\"B\","
+		"\"logprob\":-2.5,\"top_logprobs\":[1]}]},"
+		"{\"token\":\"\u00e9\",\"top_logprobs\":{}}]");
+	struct chat_logprobs *lp = chat_logprobs_of_json(c);
+	struct judgment j;
+	struct err err;
+
+	CHECK(chat_logprobs_of_json(NULL) == NULL);
+	CHECK(lp && lp->n == 3);
+	if (!lp || lp->n != 3) {
+		free(lp);
+		json_decref(c);
+		return;
+	}
+	CHECK(!lp->pos[0].token && !lp->pos[0].has_logprob &&
+	      lp->pos[0].ntop == 0);
+	CHECK_STR(lp->pos[1].token, "A");
+	CHECK(lp->pos[1].token_len == 1 && lp->pos[1].has_logprob &&
+	      lp->pos[1].logprob == -1.0 && lp->pos[1].ntop == 4);
+	CHECK(!lp->pos[1].top[1].token && !lp->pos[1].top[1].has_logprob);
+	CHECK(!lp->pos[1].top[2].token && !lp->pos[1].top[2].has_logprob);
+	CHECK_STR(lp->pos[1].top[3].token, "B");
+	CHECK(lp->pos[1].top[3].logprob == -2.5 &&
+	      lp->pos[1].top[3].ntop == 0);
+	CHECK_STR(lp->pos[2].token, "\xc3\xa9");
+	CHECK(lp->pos[2].token_len == 2 && !lp->pos[2].has_logprob &&
+	      lp->pos[2].ntop == 0);
+	/* a position that is not an object ends the scan as a word does */
+	CHECK(judge_read_logprobs(lp, 4, &j, &err) < 0);
+	CHECK(strstr(err.msg, "first token ''") != NULL);
+	{
+		struct chat_logprobs rest = { 2, lp->pos + 1 };
+
+		CHECK(judge_read_logprobs(&rest, 4, &j, &err) == 0);
+		CHECK(j.position == 0);
+		CHECK_NEAR(j.p_a, exp(-1.0) / (exp(-1.0) + exp(-2.5)),
+			   1e-12);
+	}
+	free(lp);
+	json_decref(c);
 }
 
 TESTS(T(test_render_fences_hostile_answers),
@@ -219,4 +287,4 @@ TESTS(T(test_render_fences_hostile_answers),
       T(test_token_letter), T(test_read_sums_variants_and_dedupes),
       T(test_read_scans_past_lead_tokens),
       T(test_read_sentinels_and_missing), T(test_combine),
-      T(test_conversation))
+      T(test_conversation), T(test_logprobs_of_json))

@@ -175,7 +175,7 @@ static void test_values(void)
 	CHECK_STR(r.text[0], "A<|end|>");
 	CHECK_STR(r.finish[0], "stop");
 	CHECK(r.usage.prompt_tokens == 377 && r.usage.completion_tokens == 2);
-	CHECK(json_array_size(r.logprobs[0]) == 2);
+	CHECK(r.logprobs[0] && r.logprobs[0]->n == 2);
 	CHECK(judge_read_logprobs(r.logprobs[0], 4, &j, &err) == 0);
 	CHECK_NEAR(j.mass_b, exp(-5.8125), 1e-12);
 	{	/* the judgment is the one from jansson's tree */
@@ -200,9 +200,8 @@ static void test_values(void)
 	CHECK_STR(r.finish[0], "stop");
 	CHECK(r.usage.prompt_tokens == 0);
 	CHECK(r.usage.completion_tokens == 9223372036854775807LL);
-	CHECK_STR(json_string_value(json_object_get(
-		json_array_get(r.logprobs[0], 0), "token")),
-		"\xf0\x9f\x98\x80");
+	CHECK_STR(r.logprobs[0]->pos[0].token, "\xf0\x9f\x98\x80");
+	CHECK(r.logprobs[0]->pos[0].token_len == 4);
 	chat_reply_release(&r);
 
 	CHECK(read_file(D "duplicates.json", true, &r) == 0);
@@ -213,16 +212,19 @@ static void test_values(void)
 	CHECK_STR(r.finish[1], "length");
 	CHECK(r.logprobs[1] == NULL);
 	CHECK_STR(r.text[2], "third, again");
-	CHECK(json_array_size(r.logprobs[2]) == 4);
-	CHECK(json_is_null(json_array_get(r.logprobs[2], 0)));
+	CHECK(r.logprobs[2] && r.logprobs[2]->n == 4);
+	/* a null element: neither token nor logprob nor candidates */
+	CHECK(!r.logprobs[2]->pos[0].token &&
+	      !r.logprobs[2]->pos[0].has_logprob &&
+	      r.logprobs[2]->pos[0].ntop == 0);
 	CHECK(r.usage.prompt_tokens == 8 && r.usage.completion_tokens == 0);
 	{
-		json_t *p = json_array_get(r.logprobs[0], 0);
+		const struct chat_logprob *p = &r.logprobs[0]->pos[0];
 
-		CHECK(json_object_get(p, "token") == NULL);
-		CHECK_NEAR(json_number_value(json_object_get(p, "logprob")),
-			   -0.5, 0);
-		CHECK(json_object_get(p, "top_logprobs") == NULL);
+		CHECK(p->token == NULL);
+		CHECK(p->has_logprob);
+		CHECK_NEAR(p->logprob, -0.5, 0);
+		CHECK(p->ntop == 0 && p->top == NULL);
 	}
 	chat_reply_release(&r);
 
@@ -236,8 +238,7 @@ static void test_values(void)
 	CHECK(r.n == 2 && !r.logprobs[0] && !r.logprobs[1] && !r.extra);
 	chat_reply_release(&r);
 	CHECK(read_file(D "llamacpp_chat_n2_top20.json", true, &r) == 0);
-	CHECK(json_array_size(json_object_get(json_array_get(r.logprobs[1],
-		0), "top_logprobs")) == 20);
+	CHECK(r.logprobs[1]->pos[0].ntop == 20);
 	chat_reply_release(&r);
 }
 
@@ -252,7 +253,9 @@ static void test_provider_parse(void)
 
 	CHECK(provider_parse(API_CHAT, body, true, &r, &err) == 0);
 	CHECK(r.root == NULL && r.arena != NULL);
-	CHECK(json_array_size(r.logprobs[0]) == 1);
+	CHECK(r.logprobs[0] && r.logprobs[0]->n == 1);
+	CHECK(r.logprobs[0]->pos[0].has_logprob &&
+	      r.logprobs[0]->pos[0].logprob == -1.0);
 	chat_reply_release(&r);
 	CHECK(provider_parse(API_CHAT, body, false, &r, &err) == 0);
 	CHECK(r.logprobs[0] == NULL);
