@@ -145,7 +145,6 @@ struct loop {
 
 	struct ratelimit rl[ROLE_COUNT];
 	bool lim_full[ROLE_COUNT];	/* blocked by a full limiter */
-	int admit_from;		/* the role admitted first, in turn */
 	struct http_stats stats[ROLE_COUNT];
 	uint64_t jitter;
 };
@@ -945,13 +944,17 @@ static bool fd_room(const struct loop *lp, int r)
 	return need <= lp->fd_cap;
 }
 
-/* Admit what the limits allow, in order, per role; the roles take turns
- * at going first, as they may share a server's limiter. */
+/* Admit what the limits allow, in order, per role: the judges (and panel
+ * members) before the policy. Roles on one server share its limiter, and
+ * a judge's call finishes an item the policy has already paid for, while
+ * a policy call starts a new one: with the roles taking turns, the policy
+ * took places the judges then waited for (llama.cpp, 4 slots, 16 places
+ * shared: 0.80-0.88 of fixed 8 + 8; judges first: 0.94). The policy is
+ * not starved: the judges' calls come only from its answers. */
 static void admit(struct loop *lp, double now)
 {
-	lp->admit_from = (lp->admit_from + 1) % ROLE_COUNT;
 	for (int k = 0; k < ROLE_COUNT; k++) {
-		int r = (lp->admit_from + k) % ROLE_COUNT;
+		int r = ROLE_COUNT - 1 - k;
 		struct fifo *f = &lp->admit[r];
 		struct limiter *lm = lp->lv->lim_of[r];
 
