@@ -78,3 +78,16 @@ run_caigen_bg() {
 }
 
 lines() { wc -l <"$1" | tr -d ' '; }
+
+# free_port: a TCP port free on 127.0.0.1 now (for a server the test starts)
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# tls_self_signed CERT KEY: a self-signed certificate for 127.0.0.1 (its own
+# CA, so caigen trusts it as ca_file), valid two days; fails without openssl
+tls_self_signed() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$2" -out "$1" \
+		-days 2 -subj /CN=127.0.0.1 \
+		-addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1
+}

@@ -16,14 +16,9 @@ FAKE_P=$FAKE_PORT
 N=400
 gen_prompts $N "$T/in.jsonl"
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
-	-out "$T/ca.pem" -days 2 -subj /CN=127.0.0.1 \
-	-addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 ||
+tls_self_signed "$T/ca.pem" "$T/key.pem" ||
 	{ fail http2_cert "openssl req"; exit 1; }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 P_TLS=$(free_port)
 P_H1=$(free_port)
 P_H2C=$(free_port)

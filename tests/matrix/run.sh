@@ -86,9 +86,7 @@ gen_prompts "$NP" "$T/in.jsonl"
 # http=2: nginx and a self-signed certificate for 127.0.0.1, made once
 if grep -q ' http=2' "$LIST"; then
 	sh "$ROOT/tests/deps.sh" nginx openssl >/dev/null 2>&1 &&
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" \
-		-out "$T/tls.pem" -days 2 -subj /CN=127.0.0.1 \
-		-addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 ||
+	tls_self_signed "$T/tls.pem" "$T/tls.key" ||
 		{ fail matrix_http2_setup "nginx or openssl missing"; exit 1; }
 fi
 # the same prompts (same ids) mixed (even numbers as message lists),
@@ -294,7 +292,7 @@ fake() {
 FRONT_PID=""
 front() {
 	_ng=$T/ng.$FAKE_PORT
-	_fp=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	_fp=$(free_port)
 	mkdir -p "$_ng/tmp"
 	cat >"$_ng/nginx.conf" <<EOF_NG
 worker_processes 1;
